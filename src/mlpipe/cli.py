@@ -1,0 +1,168 @@
+"""The `mlpipe` command: one subcommand per pipeline stage, plus tools around them.
+
+Only argparse is imported at start-up; a subcommand imports its module when it runs, so
+`mlpipe --help` is instant. dvc.yaml passes every path as an option (declared in params.yaml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from mlpipe.errors import MlpipeError
+
+log = logging.getLogger("mlpipe")
+
+DESCRIPTION = """\
+mlpipe: a cached DVC pipeline (generate -> ingest -> validate -> split -> train -> evaluate).
+Normally run through `dvc repro`, which calls these subcommands with the paths from params.yaml.
+"""
+
+# name -> (module with run(args), help, description of files read and written, options)
+# Each option: (flag, help). All options are required paths unless noted.
+_STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
+    "generate": (
+        "mlpipe.stages.generate",
+        "write the embedded churn dataset (the default raw data)",
+        "Reads: params.yaml [generate]. Writes: --output (Parquet).",
+        [("--output", "raw table to write (paths.raw)")],
+    ),
+    "ingest": (
+        "mlpipe.stages.ingest",
+        "read the source CSV/Parquet table and normalise it",
+        "Reads: --source, params.yaml [data]. Writes: --output (Parquet), --report (JSON).",
+        [
+            ("--source", "CSV or Parquet file to read (data.source)"),
+            ("--output", "typed table to write (paths.ingested)"),
+            ("--report", "JSON report of normalisations (paths.ingest_report)"),
+        ],
+    ),
+    "validate": (
+        "mlpipe.stages.validate",
+        "check the table against the schema contract",
+        "Reads: --input, --schema, params.yaml [validate]. Writes: --report (JSON) on success; "
+        "on violations lists every one and exits 1 without writing.",
+        [
+            ("--input", "table to check (paths.ingested)"),
+            ("--schema", "schema contract (paths.schema)"),
+            ("--report", "validation report to write (paths.validation)"),
+        ],
+    ),
+    "split": (
+        "mlpipe.stages.split",
+        "seeded stratified / random / time-based train-test split",
+        "Reads: --input, --validation, params.yaml [data, split]. Writes: --train, --test.",
+        [
+            ("--input", "validated table (paths.ingested)"),
+            ("--validation", "validation report; must say ok (paths.validation)"),
+            ("--train", "training rows to write (paths.train)"),
+            ("--test", "test rows to write (paths.test)"),
+        ],
+    ),
+    "train": (
+        "mlpipe.stages.train",
+        "fit the scikit-learn Pipeline chosen in params",
+        "Reads: --train, --schema, params.yaml [data, train]. Writes: --model (skops).",
+        [
+            ("--train", "training rows (paths.train)"),
+            ("--schema", "schema contract: feature kinds and task (paths.schema)"),
+            ("--model", "model file to write (paths.model)"),
+        ],
+    ),
+    "evaluate": (
+        "mlpipe.stages.evaluate",
+        "metrics, slice metrics, plot data and PNG figures",
+        "Reads: --model, --train, --test, --schema, params.yaml [data, evaluate]. Writes: "
+        "--metrics, --slices (JSON), --plots (dir of JSON), --figures (dir of PNG).",
+        [
+            ("--model", "model file (paths.model)"),
+            ("--train", "training rows (paths.train)"),
+            ("--test", "test rows (paths.test)"),
+            ("--schema", "schema contract (paths.schema)"),
+            ("--metrics", "metrics JSON to write (paths.metrics)"),
+            ("--slices", "slice metrics JSON to write (paths.slices)"),
+            ("--plots", "directory of plot data to write (paths.plots)"),
+            ("--figures", "directory of PNG figures to write (paths.figures)"),
+        ],
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlpipe", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text, files, options) in _STAGES.items():
+        p = sub.add_parser(name, help=help_text, description=f"{help_text}.\n{files}")
+        _params_option(p)
+        for flag, flag_help in options:
+            p.add_argument(flag, required=True, help=flag_help)
+        p.set_defaults(handler=_module_runner(module))
+
+    schema = sub.add_parser("schema", help="infer the schema contract from data")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
+    infer = schema_sub.add_parser(
+        "infer",
+        help="write schema.yaml from a table",
+        description="Infer column kinds, ranges, categories and missing budgets from a table "
+        "(default: the ingested table) and write schema.yaml for review.\n"
+        "Reads: --input, params.yaml [data, paths]. Writes: --output.",
+    )
+    _params_option(infer)
+    infer.add_argument("--input", help="table to infer from (default: paths.ingested)")
+    infer.add_argument("--output", help="schema file to write (default: paths.schema)")
+    infer.set_defaults(handler=_module_runner("mlpipe.stages.schema"))
+
+    metrics = sub.add_parser(
+        "metrics",
+        help="print the metrics table",
+        description="Print the test and train metrics as a table.\n"
+        "Reads: --metrics (default: paths.metrics). Writes: nothing.",
+    )
+    _params_option(metrics)
+    metrics.add_argument("--metrics", help="metrics JSON (default: paths.metrics)")
+    metrics.set_defaults(handler=_module_runner("mlpipe.stages.show"))
+    return parser
+
+
+def _params_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--params", default="params.yaml", help="params file (default: params.yaml)"
+    )
+
+
+def _module_runner(module: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return importlib.import_module(module).run(args)
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    start = time.perf_counter()
+    try:
+        code = args.handler(args)
+    except MlpipeError as exc:  # bad input: one clear line, not a traceback
+        if args.verbose:
+            raise
+        log.error("%s failed: %s", args.command, exc)
+        return 2
+    log.info("%s finished in %.2f s", args.command, time.perf_counter() - start)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""params.yaml -> frozen, typed dataclasses, validated once with errors that name the key.
+
+Every section of params.yaml has a dataclass here. Loading checks known keys, types, enums
+(``Literal``) and ranges (``_RANGES``); a typo is an error naming the key and the allowed keys,
+never a silent default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from mlpipe.errors import MlpipeError
+
+Task = Literal["auto", "binary", "multiclass", "regression"]
+EstimatorName = Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+
+
+class ConfigError(MlpipeError):
+    """params.yaml (or another config file) is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Every file the pipeline reads or writes; dvc.yaml uses these via ${paths.*}."""
+
+    raw: str = "data/raw/churn.parquet"
+    schema: str = "data/schema.yaml"
+    ingested: str = "data/interim/ingested.parquet"
+    ingest_report: str = "data/results/ingest.json"
+    validation: str = "data/results/validation.json"
+    train: str = "data/processed/train.parquet"
+    test: str = "data/processed/test.parquet"
+    model: str = "data/model/model.skops"
+    metrics: str = "data/results/metrics.json"
+    slices: str = "data/results/slices.json"
+    plots: str = "data/results/plots"
+    figures: str = "data/results/figures"
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """The embedded churn-data generator."""
+
+    rows: int = 20_000
+    seed: int = 42
+    chunk_rows: int = 500_000
+
+
+@dataclass(frozen=True)
+class CsvConfig:
+    """How to read a CSV source."""
+
+    delimiter: str = "auto"
+    encoding: str = "utf-8"
+    na_values: tuple[str, ...] = ("", "NA", "N/A", "NaN", "null", "?")
+    chunk_rows: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What the data is: source file, target, task and column roles."""
+
+    source: str = "data/raw/churn.parquet"
+    target: str = "churned"
+    task: Task = "auto"
+    positive_class: str | None = None
+    id_columns: tuple[str, ...] = ()
+    date_column: str | None = None
+    numeric_features: tuple[str, ...] | None = None
+    categorical_features: tuple[str, ...] | None = None
+    boolean_features: tuple[str, ...] | None = None
+    csv: CsvConfig = field(default_factory=CsvConfig)
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    """How strictly the validate stage enforces the schema."""
+
+    extra_columns: Literal["warn", "fail"] = "warn"
+    max_invalid_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Train/test split."""
+
+    method: Literal["stratified", "random", "time"] = "stratified"
+    test_size: float = 0.2
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class LogisticRegressionConfig:
+    C: float = 1.0
+    max_iter: int = 1000
+    class_weight: Literal["balanced"] | None = None
+
+
+@dataclass(frozen=True)
+class RandomForestConfig:
+    n_estimators: int = 200
+    max_depth: int | None = 12
+    min_samples_leaf: int = 5
+    max_features: float = 0.5
+    class_weight: Literal["balanced"] | None = None
+    n_jobs: int = 2
+
+
+@dataclass(frozen=True)
+class HistGradientBoostingConfig:
+    learning_rate: float = 0.05
+    max_iter: int = 150
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 20
+    l2_regularization: float = 0.0
+    early_stopping: bool = False
+    class_weight: Literal["balanced"] | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The estimator chosen and the hyperparameters of each candidate."""
+
+    estimator: EstimatorName = "hist_gradient_boosting"
+    seed: int = 42
+    logistic_regression: LogisticRegressionConfig = field(default_factory=LogisticRegressionConfig)
+    random_forest: RandomForestConfig = field(default_factory=RandomForestConfig)
+    hist_gradient_boosting: HistGradientBoostingConfig = field(
+        default_factory=HistGradientBoostingConfig
+    )
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Metrics, slices and diagnostics."""
+
+    slices: tuple[str, ...] = ()
+    threshold: float = 0.5
+    min_slice_rows: int = 30
+    plot_points: int = 200
+    calibration_bins: int = 10
+    importance_rows: int = 5000
+    importance_repeats: int = 5
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Params:
+    """The whole of params.yaml."""
+
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    validate: ValidateConfig = field(default_factory=ValidateConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
+    # they get their own dataclass; they are still required to be mappings.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# (min, max, inclusive-min?, inclusive-max?) per dotted key.
+_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "generate.rows": (100, None),
+    "generate.chunk_rows": (1000, None),
+    "data.csv.chunk_rows": (1000, None),
+    "validate.max_invalid_fraction": (0.0, 1.0),
+    "split.test_size": (0.01, 0.99),
+    "train.logistic_regression.C": (1e-9, None),
+    "train.logistic_regression.max_iter": (1, None),
+    "train.random_forest.n_estimators": (1, None),
+    "train.random_forest.max_depth": (1, None),
+    "train.random_forest.min_samples_leaf": (1, None),
+    "train.random_forest.max_features": (1e-9, 1.0),
+    "train.random_forest.n_jobs": (1, None),
+    "train.hist_gradient_boosting.learning_rate": (1e-9, 1.0),
+    "train.hist_gradient_boosting.max_iter": (1, None),
+    "train.hist_gradient_boosting.max_leaf_nodes": (2, None),
+    "train.hist_gradient_boosting.min_samples_leaf": (1, None),
+    "train.hist_gradient_boosting.l2_regularization": (0.0, None),
+    "evaluate.threshold": (0.0, 1.0),
+    "evaluate.min_slice_rows": (1, None),
+    "evaluate.plot_points": (10, None),
+    "evaluate.calibration_bins": (2, 100),
+    "evaluate.importance_rows": (10, None),
+    "evaluate.importance_repeats": (1, 100),
+}
+
+# Sections that exist in params.yaml but are parsed by the feature that owns them.
+_OPEN_SECTIONS = ("gate", "drift", "predict", "monitor", "report")
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml; raise ConfigError naming the file and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: file not found. Run mlpipe from the repository root or pass --params."
+        ) from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return params_from_dict(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def params_from_dict(raw: Any) -> Params:
+    """Build Params from a parsed params.yaml mapping (pure; raises ConfigError)."""
+    if not isinstance(raw, dict):
+        raise ConfigError("the top level must be a mapping of sections")
+    known = {f.name for f in dataclasses.fields(Params)} - {"extra"}
+    extra: dict[str, Any] = {}
+    typed: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in known:
+            typed[key] = value
+        elif key in _OPEN_SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{key}' must be a mapping, got {_kind(value)}")
+            extra[key] = value
+        else:
+            allowed = ", ".join(sorted(known | set(_OPEN_SECTIONS)))
+            raise ConfigError(f"unknown section '{key}'. Allowed sections: {allowed}")
+    params = _build(Params, typed, prefix="")
+    return dataclasses.replace(params, extra=extra)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    where = prefix.rstrip(".") or "params"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"'{where}' must be a mapping, got {_kind(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "extra"}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key '{prefix}{unknown[0]}'. Allowed keys in '{where}': "
+            + ", ".join(sorted(fields))
+        )
+    values = {}
+    for name, value in raw.items():
+        values[name] = _coerce(hints[name], value, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        if value is None:
+            raise ConfigError(f"'{key}' must not be null")
+        return _coerce(non_none[0], value, key) if len(non_none) == 1 else value
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"'{key}' is {value!r}; allowed values: {allowed}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, prefix=f"{key}.")
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigError(f"'{key}' must be a list, got {_kind(value)}")
+        return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"'{key}' must be an integer, got {value!r}")
+        _check_range(key, value)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"'{key}' must be a number, got {value!r}")
+        _check_range(key, float(value))
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str) or (not value and not key.endswith("]")):
+            raise ConfigError(f"'{key}' must be a non-empty string, got {value!r}")
+        return value
+    if tp is Any or typing.get_origin(tp) is dict:
+        return value
+    raise ConfigError(f"'{key}': unsupported type {tp}")  # pragma: no cover
+
+
+def _check_range(key: str, value: float) -> None:
+    low, high = _RANGES.get(_generic_key(key), (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ConfigError(f"'{key}' is {value!r}; allowed range: [{lo}, {hi}]")
+
+
+def _generic_key(key: str) -> str:
+    return key.split("[", 1)[0]

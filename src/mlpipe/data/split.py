@@ -1,0 +1,81 @@
+"""Train/test splits: seeded stratified or random, or time-based on a date column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mlpipe.errors import MlpipeError
+
+
+class SplitError(MlpipeError):
+    """The split cannot be made as configured; the message says why and what to change."""
+
+
+def split_table(
+    frame: pd.DataFrame,
+    target: str,
+    method: str,
+    test_size: float,
+    seed: int,
+    date_column: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into (train, test).
+
+    - ``stratified``: seeded shuffle that keeps each class's share in both parts.
+    - ``random``: seeded shuffle (regression targets).
+    - ``time``: the latest ``test_size`` share of rows by ``date_column`` is the test set; ties
+      at the cut stay together, so no day is split across train and test.
+    Row order inside each part follows the input order, for stable outputs.
+    """
+    n = len(frame)
+    n_test = round(n * test_size)
+    if n_test < 1 or n_test >= n:
+        raise SplitError(
+            f"split.test_size={test_size} leaves {n_test} test rows out of {n}; "
+            "choose a value that leaves at least one row on each side"
+        )
+    if method == "time":
+        return _time_split(frame, test_size, date_column)
+    rng = np.random.default_rng(seed)
+    if method == "stratified":
+        labels = frame[target]
+        counts = labels.value_counts(dropna=False)
+        if (counts < 2).any():
+            rare = counts[counts < 2].index.tolist()
+            raise SplitError(
+                f"split.method=stratified needs at least 2 rows per class; classes {rare} of "
+                f"'{target}' have fewer. Use split.method: random or collect more rows"
+            )
+        test_mask = np.zeros(n, dtype=bool)
+        codes, _ = pd.factorize(labels, sort=True)
+        for code in range(codes.max() + 1):
+            rows = np.flatnonzero(codes == code)
+            take = round(len(rows) * test_size)
+            test_mask[rng.choice(rows, size=take, replace=False)] = True
+    elif method == "random":
+        test_mask = np.zeros(n, dtype=bool)
+        test_mask[rng.choice(n, size=n_test, replace=False)] = True
+    else:
+        raise SplitError(f"unknown split method {method!r}; use stratified, random or time")
+    return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)
+
+
+def _time_split(
+    frame: pd.DataFrame, test_size: float, date_column: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not date_column:
+        raise SplitError("split.method=time needs data.date_column in params.yaml")
+    if date_column not in frame.columns:
+        raise SplitError(f"data.date_column '{date_column}' is not a column of the table")
+    dates = pd.to_datetime(frame[date_column])
+    if dates.isna().any():
+        raise SplitError(
+            f"'{date_column}' has {int(dates.isna().sum())} missing dates; a time split needs "
+            "every row dated"
+        )
+    cut = dates.quantile(1.0 - test_size, interpolation="higher")
+    test_mask = (dates >= cut).to_numpy()
+    if test_mask.all() or not test_mask.any():
+        raise SplitError(f"all rows share the date {cut}; a time split cannot separate them")
+    return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)

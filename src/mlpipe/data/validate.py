@@ -1,0 +1,224 @@
+"""Checking a table against its schema: every violation, not just the first."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mlpipe.data.schema import ColumnSpec, Schema, column_kind
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which column, which rule, what was seen, on how many rows."""
+
+    column: str
+    rule: str
+    observed: str
+    rows: int
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.rule} — {self.observed} ({self.rows} rows)"
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of validating a table: checks run, failures and warnings."""
+
+    rows: int
+    columns: int
+    checks: int
+    errors: tuple[Violation, ...] = ()
+    warnings: tuple[Violation, ...] = ()
+    target_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON report later steps (the PR report, the model card) show."""
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "columns": self.columns,
+            "checks_run": self.checks,
+            "checks_passed": self.checks - len(self.errors),
+            "errors": [asdict(v) for v in self.errors],
+            "warnings": [asdict(v) for v in self.warnings],
+            "target_counts": self.target_counts,
+        }
+
+
+def validate_table(
+    frame: pd.DataFrame,
+    schema: Schema,
+    extra_columns: str = "warn",
+    require_target: bool = True,
+    max_invalid_fraction: float = 0.0,
+) -> ValidationResult:
+    """Check ``frame`` against ``schema``; collect every violation.
+
+    ``extra_columns`` is 'warn' or 'fail' for columns the schema does not know.
+    ``require_target`` is False when scoring new data that has no labels.
+    ``max_invalid_fraction`` tolerates a share of out-of-range or unknown values per column.
+    """
+    errors: list[Violation] = []
+    warnings: list[Violation] = []
+    checks = 0
+    n = len(frame)
+
+    checks += 1
+    if n == 0:
+        errors.append(Violation("*", "rows", "the table has no rows", 0))
+
+    for spec in schema.columns:
+        if spec.name == schema.target and not require_target:
+            continue
+        checks += 1
+        if spec.name not in frame.columns:
+            errors.append(Violation(spec.name, "column present", "column is missing", n))
+            continue
+        found_errors, found_warnings, count = _check_column(
+            frame[spec.name], spec, max_invalid_fraction
+        )
+        checks += count
+        errors.extend(found_errors)
+        warnings.extend(found_warnings)
+
+    extras = [c for c in frame.columns if c not in schema.names]
+    checks += 1
+    for column in extras:
+        issue = Violation(column, "known column", "column is not in the schema", n)
+        (errors if extra_columns == "fail" else warnings).append(issue)
+
+    target_counts: dict[str, int] = {}
+    if require_target and schema.target in frame.columns:
+        checks += 1
+        target = frame[schema.target]
+        if schema.task != "regression":
+            counts = target.dropna().astype(str).value_counts().sort_index()
+            target_counts = {str(k): int(v) for k, v in counts.items()}
+            if len(counts) < 2:
+                observed = (
+                    "no labelled rows" if counts.empty else f"only class {counts.index[0]!r}"
+                )
+                errors.append(Violation(schema.target, "at least two classes", observed, n))
+        elif not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+            errors.append(Violation(schema.target, "numeric target", f"dtype {target.dtype}", n))
+        checks += 1
+        if int(target.isna().sum()):
+            errors.append(
+                Violation(
+                    schema.target, "target present", "missing labels", int(target.isna().sum())
+                )
+            )
+    return ValidationResult(
+        rows=n,
+        columns=frame.shape[1],
+        checks=checks,
+        errors=tuple(errors),
+        warnings=tuple(warnings),
+        target_counts=target_counts,
+    )
+
+
+def _check_column(
+    series: pd.Series, spec: ColumnSpec, tolerance: float
+) -> tuple[list[Violation], list[Violation], int]:
+    errors: list[Violation] = []
+    warnings: list[Violation] = []
+    checks = 0
+    n = len(series)
+    if spec.kind == "id":
+        return errors, warnings, checks
+
+    checks += 1
+    missing = int(series.isna().sum())
+    if n and missing / n > spec.max_missing:
+        errors.append(
+            Violation(
+                spec.name,
+                f"missing fraction <= {spec.max_missing:g}",
+                f"{missing / n:.4f} missing",
+                missing,
+            )
+        )
+
+    checks += 1
+    actual = column_kind(series)
+    compatible = actual == spec.kind or (spec.kind == "categorical" and actual in ("id",))
+    if spec.kind == "categorical" and actual in ("boolean", "numeric"):
+        compatible = True  # categories are compared as text
+    if spec.kind == "numeric" and actual == "boolean":
+        compatible = True
+    if not compatible:
+        observed = f"dtype {series.dtype}"
+        if spec.kind == "numeric":
+            count, examples = _non_numeric(series)
+            observed = f"values that are not numbers, e.g. {examples}"
+            errors.append(Violation(spec.name, "type numeric", observed, count))
+        else:
+            errors.append(Violation(spec.name, f"type {spec.kind}", observed, n))
+        return errors, warnings, checks
+
+    present = series.dropna()
+    if spec.kind == "numeric" and len(present):
+        values = present.astype(float)
+        for bound, name, outside in (
+            (spec.min, "min", values < _num(spec.min)),
+            (spec.max, "max", values > _num(spec.max)),
+        ):
+            if bound is None:
+                continue
+            checks += 1
+            count = int(outside.sum())
+            if count and count / n > tolerance:
+                extreme = values[outside].min() if name == "min" else values[outside].max()
+                errors.append(
+                    Violation(spec.name, f"{name} {bound:g}", f"{name} seen {extreme:g}", count)
+                )
+        if spec.integer:
+            checks += 1
+            fractional = int((values != values.round()).sum())
+            if fractional:
+                errors.append(Violation(spec.name, "integer", "non-integer values", fractional))
+    elif spec.kind == "datetime" and len(present):
+        for bound, name in ((spec.min, "min"), (spec.max, "max")):
+            if bound is None:
+                continue
+            checks += 1
+            limit = pd.Timestamp(str(bound))
+            outside = present < limit if name == "min" else present > limit
+            count = int(outside.sum())
+            if count and count / n > tolerance:
+                seen = present[outside].min() if name == "min" else present[outside].max()
+                warnings.append(
+                    Violation(spec.name, f"{name} {bound}", f"{name} seen {seen.date()}", count)
+                )
+    elif spec.kind == "categorical" and spec.categories is not None and len(present):
+        checks += 1
+        text = present.astype(str)
+        unknown = text[~text.isin(spec.categories)]
+        if len(unknown):
+            top = unknown.value_counts().head(5)
+            observed = "unknown categories " + ", ".join(f"{k!r} x{v}" for k, v in top.items())
+            issue = Violation(spec.name, "allowed categories", observed, len(unknown))
+            if spec.unknown == "fail" and len(unknown) / n > tolerance:
+                errors.append(issue)
+            else:
+                warnings.append(issue)
+    return errors, warnings, checks
+
+
+def _num(value: float | str | None) -> float:
+    return float(value) if value is not None else float("nan")
+
+
+def _non_numeric(series: pd.Series) -> tuple[int, list[str]]:
+    """How many present values do not parse as numbers, and up to three examples."""
+    text = series.dropna().astype(str)
+    bad = text[pd.to_numeric(text, errors="coerce").isna()]
+    return len(bad), sorted(set(bad.head(1000).tolist()))[:3]

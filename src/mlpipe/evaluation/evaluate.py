@@ -1,0 +1,86 @@
+"""Everything the evaluate stage computes, as one pure function over in-memory data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlpipe.config import EvaluateConfig
+from mlpipe.data.schema import Schema
+from mlpipe.evaluation import plots as plot_data
+from mlpipe.evaluation.importance import feature_importance
+from mlpipe.evaluation.metrics import (
+    compute_metrics,
+    per_class_report,
+    positive_class,
+    slice_metrics,
+)
+from mlpipe.io import InputError
+from mlpipe.model.features import FeatureSpec, model_frame
+from mlpipe.model.predict import predictions
+from mlpipe.model.train import target_values
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics (per dataset), slice metrics, per-class report and plot records by plot name."""
+
+    metrics: dict[str, dict[str, float]]
+    slices: dict[str, Any]
+    plots: dict[str, list[dict[str, Any]]]
+
+
+def evaluate_model(
+    model: Any,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    spec: FeatureSpec,
+    schema: Schema,
+    config: EvaluateConfig,
+    positive: str | None = None,
+) -> Evaluation:
+    """Score ``model`` on test (and train, to spot over-fitting) and build every diagnostic."""
+    task = schema.task
+    on_test = predictions(model, test, spec, schema.target, task)
+    on_train = predictions(model, train, spec, schema.target, task)
+    metrics = {
+        "test": compute_metrics(task, on_test, positive),
+        "train": compute_metrics(task, on_train, positive),
+    }
+    missing = [c for c in config.slices if c not in test.columns]
+    if missing:
+        raise InputError(f"evaluate.slices names columns that are not in the data: {missing}")
+    slices: dict[str, Any] = {
+        "test": slice_metrics(
+            task, on_test, {c: test[c] for c in config.slices}, config.min_slice_rows, positive
+        )
+    }
+    plots: dict[str, list[dict[str, Any]]] = {}
+    if task == "binary":
+        pos = positive_class(on_test.classes, positive)
+        y = on_test.y_true == pos
+        score = on_test.proba[:, list(on_test.classes).index(pos)]
+        if len(np.unique(y)) == 2:
+            plots["roc"] = plot_data.roc_points(y, score, config.plot_points)
+            plots["precision_recall"] = plot_data.pr_points(y, score, config.plot_points)
+        plots["calibration"] = plot_data.calibration_points(y, score, config.calibration_bins)
+    if task in ("binary", "multiclass"):
+        plots["confusion"] = plot_data.confusion_rows(on_test)
+        slices["per_class"] = per_class_report(on_test)
+    else:
+        plots["predictions"] = plot_data.regression_points(
+            on_test.y_true, on_test.y_pred, config.plot_points, config.seed
+        )
+    plots["importance"] = feature_importance(
+        model,
+        model_frame(test, spec),
+        target_values(test, schema.target, task),
+        task,
+        rows=config.importance_rows,
+        repeats=config.importance_repeats,
+        seed=config.seed,
+    )
+    return Evaluation(metrics=metrics, slices=slices, plots=plots)

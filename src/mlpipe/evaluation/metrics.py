@@ -1,0 +1,177 @@
+"""Task-agnostic metrics: one entry point for binary, multiclass and regression models.
+
+``DIRECTIONS`` says for each metric whether higher or lower is better; the PR report and the
+gate use it to mark improvements and regressions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+HIGHER = "higher"
+LOWER = "lower"
+
+DIRECTIONS: dict[str, str] = {
+    "roc_auc": HIGHER,
+    "average_precision": HIGHER,
+    "accuracy": HIGHER,
+    "balanced_accuracy": HIGHER,
+    "precision": HIGHER,
+    "recall": HIGHER,
+    "f1": HIGHER,
+    "f1_macro": HIGHER,
+    "f1_weighted": HIGHER,
+    "roc_auc_ovr": HIGHER,
+    "log_loss": LOWER,
+    "brier": LOWER,
+    "rmse": LOWER,
+    "mae": LOWER,
+    "r2": HIGHER,
+    "mape": LOWER,
+    "positive_rate": HIGHER,  # informational; not gated by default
+    "rows": HIGHER,
+}
+DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Model outputs on one dataset.
+
+    ``y_true``/``y_pred`` are class labels (text) or values; ``proba`` has one column per entry
+    of ``classes`` (classification only), rows aligned with ``y_true``.
+    """
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray | None = None
+    classes: tuple[str, ...] = ()
+
+
+def positive_class(classes: tuple[str, ...], configured: str | None = None) -> str:
+    """The class treated as positive in binary metrics: configured, else the last sorted."""
+    if configured is not None:
+        if configured not in classes:
+            raise ValueError(
+                f"data.positive_class {configured!r} is not one of the classes {list(classes)}"
+            )
+        return configured
+    return sorted(classes)[-1]
+
+
+def compute_metrics(task: str, p: Predictions, positive: str | None = None) -> dict[str, float]:
+    """All metrics for ``task``; rounded to DECIMALS; undefined metrics are omitted."""
+    if task == "binary":
+        values = _binary(p, positive_class(p.classes, positive))
+    elif task == "multiclass":
+        values = _multiclass(p)
+    elif task == "regression":
+        values = _regression(p)
+    else:
+        raise ValueError(f"unknown task {task!r}")
+    return {k: round(float(v), DECIMALS) for k, v in values.items() if math.isfinite(v)}
+
+
+def _binary(p: Predictions, positive: str) -> dict[str, float]:
+    y = p.y_true == positive
+    pred = p.y_pred == positive
+    out = {
+        "rows": float(len(y)),
+        "positive_rate": float(y.mean()) if len(y) else math.nan,
+        "accuracy": skm.accuracy_score(y, pred),
+        "precision": skm.precision_score(y, pred, zero_division=0),
+        "recall": skm.recall_score(y, pred, zero_division=0),
+        "f1": skm.f1_score(y, pred, zero_division=0),
+    }
+    if p.proba is not None and len(np.unique(y)) == 2:
+        score = p.proba[:, list(p.classes).index(positive)]
+        out["roc_auc"] = skm.roc_auc_score(y, score)
+        out["average_precision"] = skm.average_precision_score(y, score)
+        out["log_loss"] = skm.log_loss(y, np.clip(score, 1e-15, 1 - 1e-15), labels=[False, True])
+        out["brier"] = skm.brier_score_loss(y, score)
+    return out
+
+
+def _multiclass(p: Predictions) -> dict[str, float]:
+    out = {
+        "rows": float(len(p.y_true)),
+        "accuracy": skm.accuracy_score(p.y_true, p.y_pred),
+        "balanced_accuracy": skm.balanced_accuracy_score(p.y_true, p.y_pred),
+        "f1_macro": skm.f1_score(p.y_true, p.y_pred, average="macro", zero_division=0),
+        "f1_weighted": skm.f1_score(p.y_true, p.y_pred, average="weighted", zero_division=0),
+    }
+    if p.proba is not None and set(np.unique(p.y_true)) <= set(p.classes):
+        labels = list(p.classes)
+        out["log_loss"] = skm.log_loss(p.y_true, p.proba, labels=labels)
+        if len(np.unique(p.y_true)) == len(labels):
+            out["roc_auc_ovr"] = skm.roc_auc_score(
+                p.y_true, p.proba, multi_class="ovr", average="weighted", labels=labels
+            )
+    return out
+
+
+def _regression(p: Predictions) -> dict[str, float]:
+    y = p.y_true.astype(float)
+    pred = p.y_pred.astype(float)
+    out = {
+        "rows": float(len(y)),
+        "rmse": math.sqrt(skm.mean_squared_error(y, pred)),
+        "mae": skm.mean_absolute_error(y, pred),
+        "r2": skm.r2_score(y, pred) if len(y) > 1 else math.nan,
+    }
+    if len(y) and not np.any(y == 0):  # MAPE is undefined when a true value is 0
+        out["mape"] = skm.mean_absolute_percentage_error(y, pred)
+    return out
+
+
+def per_class_report(p: Predictions) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support per class (classification)."""
+    labels = list(p.classes)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        p.y_true, p.y_pred, labels=labels, zero_division=0
+    )
+    return {
+        label: {
+            "precision": round(float(precision[i]), DECIMALS),
+            "recall": round(float(recall[i]), DECIMALS),
+            "f1": round(float(f1[i]), DECIMALS),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(labels)
+    }
+
+
+def slice_metrics(
+    task: str,
+    p: Predictions,
+    groups: dict[str, pd.Series],
+    min_rows: int,
+    positive: str | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics per value of each slicing column; slices smaller than ``min_rows`` are skipped.
+
+    ``groups`` maps a column name to its values, aligned with the predictions. Missing values
+    form their own slice, named "(missing)".
+    """
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for column, values in groups.items():
+        keys = values.astype(object).where(values.notna(), "(missing)").astype(str).to_numpy()
+        column_out = {}
+        for key in sorted(set(keys)):
+            mask = keys == key
+            if mask.sum() < min_rows:
+                continue
+            sub = Predictions(
+                y_true=p.y_true[mask],
+                y_pred=p.y_pred[mask],
+                proba=None if p.proba is None else p.proba[mask],
+                classes=p.classes,
+            )
+            column_out[key] = compute_metrics(task, sub, positive)
+        out[column] = column_out
+    return out

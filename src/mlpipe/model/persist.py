@@ -1,0 +1,108 @@
+"""Model files: skops format, byte-for-byte deterministic, loaded without running foreign code.
+
+skops stores an object graph, not a pickle; loading instantiates only types on an explicit
+allow-list (``TRUSTED_PREFIXES``) and refuses the file otherwise, naming the untrusted types.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from mlpipe.errors import MlpipeError
+from mlpipe.io import atomic_path
+
+# Type names (module.qualname) a model file may contain.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.sparse.", "collections.")
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class UnsafeModelError(MlpipeError):
+    """The model file holds types that are not on the allow-list; it was not loaded."""
+
+
+def model_bytes(model: Any) -> bytes:
+    """Serialise with skops, then rewrite the archive deterministically.
+
+    skops names objects by ``id()`` (memory addresses) and stamps zip entries with the current
+    time; both change between runs. Ids are renumbered in order of first appearance and the
+    archive is rebuilt with sorted entries and a fixed timestamp, so the same model gives the
+    same bytes (and the same DVC hash) on every run and machine.
+    """
+    raw = sio.dumps(model)
+    with zipfile.ZipFile(io.BytesIO(raw)) as source:
+        entries = {name: source.read(name) for name in source.namelist()}
+    schema_text = entries.pop("schema.json").decode("utf-8")
+    mapping: dict[str, str] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "__id__":
+                    value = mapping.setdefault(str(value), str(len(mapping)))
+                    out[key] = int(value)
+                elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                    stem = value[: -len(".npy")]
+                    out[key] = mapping.setdefault(stem, str(len(mapping))) + ".npy"
+                else:
+                    out[key] = renumber(value)
+            return out
+        if isinstance(node, list):
+            return [renumber(v) for v in node]
+        return node
+
+    schema = renumber(json.loads(schema_text))
+    renamed = {}
+    for name, data in entries.items():
+        stem = name[: -len(".npy")] if name.endswith(".npy") else None
+        renamed[mapping[stem] + ".npy" if stem in mapping else name] = data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        target.writestr(_info("schema.json"), json.dumps(schema, indent=2, sort_keys=True))
+        for name in sorted(renamed):
+            target.writestr(_info(name), renamed[name])
+    return buffer.getvalue()
+
+
+def _info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def save_model(model: Any, path: str | Path) -> None:
+    """Write the model file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(model_bytes(model))
+
+
+def untrusted_types(path: str | Path) -> list[str]:
+    """Types in the file that are not on the allow-list."""
+    return sorted(
+        t for t in sio.get_untrusted_types(file=str(path)) if not t.startswith(TRUSTED_PREFIXES)
+    )
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a model file, refusing any type outside the allow-list (nothing is executed)."""
+    path = Path(path)
+    if not path.exists():
+        raise UnsafeModelError(f"{path}: model file not found. Run `dvc repro` or `dvc pull`.")
+    try:
+        bad = untrusted_types(path)
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        raise UnsafeModelError(f"{path}: not a skops model file ({exc})") from None
+    if bad:
+        raise UnsafeModelError(
+            f"{path}: refusing to load: the file contains types that are not trusted: "
+            f"{', '.join(bad)}. Only scikit-learn/numpy/scipy types are allowed."
+        )
+    trusted = sio.get_untrusted_types(file=str(path))
+    return sio.load(str(path), trusted=trusted)

@@ -1,0 +1,53 @@
+"""`mlpipe evaluate`: metrics, slice metrics, plot data and PNG figures for the trained model."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from mlpipe.config import load_params
+from mlpipe.data.schema import load_schema
+from mlpipe.evaluation.evaluate import evaluate_model
+from mlpipe.evaluation.figures import render_figures
+from mlpipe.io import atomic_dir, read_parquet, write_json
+from mlpipe.model.features import feature_spec
+from mlpipe.model.persist import load_model
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    schema = load_schema(args.schema)
+    data = params.data
+    spec = feature_spec(
+        schema, data.numeric_features, data.categorical_features, data.boolean_features
+    )
+    model = load_model(args.model)
+    train, test = read_parquet(args.train), read_parquet(args.test)
+    log.info(
+        "read %s (%d rows), %s (%d rows), %s",
+        args.train,
+        len(train),
+        args.test,
+        len(test),
+        args.model,
+    )
+    result = evaluate_model(model, train, test, spec, schema, params.evaluate, data.positive_class)
+    with atomic_dir(args.plots) as plots_dir:
+        for name, records in result.plots.items():
+            write_json(Path(plots_dir) / f"{name}.json", records)
+    with atomic_dir(args.figures) as figures_dir:
+        render_figures(result.plots, figures_dir)
+    write_json(args.slices, result.slices)
+    write_json(args.metrics, result.metrics)
+    log.info(
+        "wrote %s, %s, %s/ (%d plots), %s/",
+        args.metrics,
+        args.slices,
+        args.plots,
+        len(result.plots),
+        args.figures,
+    )
+    return 0

@@ -1,0 +1,38 @@
+"""`mlpipe train`: fit the configured scikit-learn Pipeline on the training rows."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from mlpipe.config import load_params
+from mlpipe.data.schema import load_schema
+from mlpipe.io import read_parquet
+from mlpipe.model.features import feature_spec
+from mlpipe.model.persist import save_model
+from mlpipe.model.train import fit_model
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    schema = load_schema(args.schema)
+    data = params.data
+    spec = feature_spec(
+        schema, data.numeric_features, data.categorical_features, data.boolean_features
+    )
+    train = read_parquet(args.train)
+    log.info(
+        "read %s: %d rows; %d numeric, %d boolean, %d categorical features; task %s",
+        args.train,
+        len(train),
+        len(spec.numeric),
+        len(spec.boolean),
+        len(spec.categorical),
+        schema.task,
+    )
+    model = fit_model(train, spec, schema.target, schema.task, params.train)
+    save_model(model, args.model)
+    log.info("wrote %s (%s, seed %d)", args.model, params.train.estimator, params.train.seed)
+    return 0

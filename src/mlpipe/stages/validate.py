@@ -1,0 +1,44 @@
+"""`mlpipe validate`: check the ingested table against schema.yaml; write a report or fail."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from mlpipe.config import load_params
+from mlpipe.data.schema import load_schema
+from mlpipe.data.validate import validate_table
+from mlpipe.io import read_parquet, write_json
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    schema = load_schema(args.schema)
+    frame = read_parquet(args.input)
+    log.info("read %s: %d rows x %d columns", args.input, *frame.shape)
+    result = validate_table(
+        frame,
+        schema,
+        extra_columns=params.validate.extra_columns,
+        max_invalid_fraction=params.validate.max_invalid_fraction,
+    )
+    for warning in result.warnings:
+        log.warning("schema warning: %s", warning)
+    if not result.ok:
+        lines = "\n".join(f"  - {v}" for v in result.errors)
+        log.error(
+            "%s violates %s in %d place(s):\n%s\nFix the data, or review and update the schema "
+            "(`mlpipe schema infer` writes a fresh one to compare).",
+            args.input,
+            args.schema,
+            len(result.errors),
+            lines,
+        )
+        return 1
+    write_json(args.report, result.as_dict())
+    log.info(
+        "wrote %s: %d checks passed, %d warnings", args.report, result.checks, len(result.warnings)
+    )
+    return 0

@@ -1,0 +1,119 @@
+"""The pipeline core with real git and dvc: caching, params, experiments, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from support.repo import PROJECT, Repo, make_repo, ran_stages
+
+pytestmark = pytest.mark.slow
+
+ALL_STAGES = ["generate", "ingest", "validate", "split", "train", "evaluate"]
+
+
+def _out_hashes(repo: Repo) -> dict[str, str]:
+    lock = yaml.safe_load((repo.path / "dvc.lock").read_text())
+    return {
+        out["path"]: out["md5"]
+        for stage in lock["stages"].values()
+        for out in stage.get("outs", [])
+    }
+
+
+def test_cold_repro_runs_every_stage_and_lands_in_a_sane_band(reproduced: Repo) -> None:
+    assert ran_stages(reproduced.cold_output) == ALL_STAGES
+    metrics = reproduced.read_json("data/results/metrics.json")
+    assert 0.75 <= metrics["test"]["roc_auc"] <= 0.92
+    assert 0.15 <= metrics["test"]["positive_rate"] <= 0.35
+    assert metrics["test"]["rows"] == 4000 and metrics["train"]["rows"] == 16000
+    # Train scores above test: the over-fitting check has both sides.
+    assert metrics["train"]["roc_auc"] > metrics["test"]["roc_auc"]
+    validation = reproduced.read_json("data/results/validation.json")
+    assert validation["ok"] and validation["rows"] == 20000
+    assert validation["checks_passed"] == validation["checks_run"] > 50
+
+
+def test_committed_lock_is_what_a_fresh_clone_produces(reproduced: Repo) -> None:
+    """Determinism: the project's committed dvc.lock matches a cold repro, output by output."""
+    committed = yaml.safe_load((PROJECT / "dvc.lock").read_text())
+    expected = {
+        out["path"]: out["md5"]
+        for stage in committed["stages"].values()
+        for out in stage.get("outs", [])
+    }
+    assert _out_hashes(reproduced) == expected
+    status = reproduced.dvc("status").stdout
+    assert "up to date" in status
+
+
+def test_second_repro_runs_nothing(work_repo: Repo) -> None:
+    result = work_repo.dvc("repro")
+    assert ran_stages(result.stdout) == []
+    assert "didn't change, skipping" in result.stdout
+
+
+def test_train_param_reruns_exactly_train_and_evaluate(work_repo: Repo) -> None:
+    before = work_repo.read_json("data/results/metrics.json")["test"]
+    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    result = work_repo.dvc("repro")
+    assert ran_stages(result.stdout) == ["train", "evaluate"]
+    after = work_repo.read_json("data/results/metrics.json")["test"]
+    assert after["roc_auc"] != before["roc_auc"]
+    assert after["log_loss"] != before["log_loss"]
+
+
+def test_split_param_reruns_split_train_and_evaluate(work_repo: Repo) -> None:
+    work_repo.set_params(**{"split.test_size": 0.25})
+    result = work_repo.dvc("repro")
+    assert ran_stages(result.stdout) == ["split", "train", "evaluate"]
+    assert work_repo.read_json("data/results/metrics.json")["test"]["rows"] == 5000
+
+
+def test_time_split_puts_the_latest_signups_in_test(work_repo: Repo) -> None:
+    import pandas as pd
+
+    work_repo.set_params(**{"split.method": "time"})
+    work_repo.dvc("repro")
+    train = pd.read_parquet(work_repo.path / "data/processed/train.parquet")
+    test = pd.read_parquet(work_repo.path / "data/processed/test.parquet")
+    assert train["signup_date"].max() < test["signup_date"].min()
+    assert 0.15 < len(test) / (len(train) + len(test)) < 0.3
+
+
+def test_experiment_run_and_show(work_repo: Repo) -> None:
+    work_repo.commit("reproduced")
+    result = work_repo.dvc("exp", "run", "-S", "train.estimator=logistic_regression", "-n", "lr")
+    assert ran_stages(result.stdout) == ["train", "evaluate"]
+    shown = work_repo.dvc("exp", "show", "--csv", "--no-pager").stdout
+    header, *rows = [line.split(",") for line in shown.strip().splitlines()]
+    lr = next(row for row in rows if "lr" in row)
+    record = dict(zip(header, lr, strict=False))
+    assert record["train.estimator"] == "logistic_regression"
+    workspace = next(row for row in rows if row[0] == "workspace")
+    base = dict(zip(header, workspace, strict=False))
+    assert base["train.estimator"] == "hist_gradient_boosting"
+    assert float(record["test.roc_auc"]) != float(base["test.roc_auc"])
+    assert 0.7 < float(record["test.roc_auc"]) < 0.9
+
+
+def test_two_clones_and_a_forced_repro_give_identical_hashes(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    other = make_repo(tmp_path / "other")
+    other.dvc("repro")
+    assert _out_hashes(other) == _out_hashes(reproduced)
+    other.dvc("repro", "-f")
+    assert _out_hashes(other) == _out_hashes(reproduced)
+
+
+def test_params_typo_fails_the_stage_naming_the_key(work_repo: Repo) -> None:
+    params = work_repo.params()
+    params["train"]["hist_gradient_boosting"]["learnin_rate"] = 0.1
+    (work_repo.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = work_repo.dvc("repro", check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "unknown key 'train.hist_gradient_boosting.learnin_rate'" in message
+    assert "learning_rate" in message  # the allowed keys are listed
