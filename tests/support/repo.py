@@ -89,7 +89,9 @@ class Repo:
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("git", *args, check=check)
 
-    def mlpipe(self, *args: str, check: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
+    def mlpipe(
+        self, *args: str, check: bool = True, **kw: Any
+    ) -> subprocess.CompletedProcess[str]:
         return self.run(str(BIN / "mlpipe"), *args, check=check, **kw)
 
     def read_json(self, rel: str) -> Any:
@@ -116,9 +118,7 @@ class Repo:
 
     def clone(self, dest: Path) -> Repo:
         """A real `git clone` of this repository (committed state only)."""
-        subprocess.run(
-            ["git", "clone", "-q", str(self.path), str(dest)], check=True, env=self.env
-        )
+        subprocess.run(["git", "clone", "-q", str(self.path), str(dest)], check=True, env=self.env)
         return Repo(dest)
 
     def copy(self, dest: Path) -> Repo:
