@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from support.repo import PROJECT
 
 SRC = PROJECT / "src"

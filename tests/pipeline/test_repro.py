@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from support.repo import PROJECT, Repo, make_repo, ran_stages
 
 pytestmark = pytest.mark.slow
