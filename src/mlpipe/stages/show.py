@@ -19,7 +19,12 @@ def format_metrics_table(metrics: dict[str, dict[str, float]]) -> str:
         cells = []
         for d in datasets:
             value = metrics[d].get(name)
-            cells.append(f"{'-':>12}" if value is None else f"{value:>12.4f}")
+            if value is None:
+                cells.append(f"{'-':>12}")
+            elif name == "rows":
+                cells.append(f"{int(value):>12d}")
+            else:
+                cells.append(f"{value:>12.4f}")
         lines.append(name.ljust(width) + "".join(cells))
     return "\n".join(lines)
 
