@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,23 @@ def test_unknown_base_and_missing_head_results(pr_repo: Repo, tmp_path: Path) ->
     assert missing.returncode == 2
     assert "no test metrics in the workspace. Run `dvc repro` first." in missing.stderr
     assert not (repo.path / "out.md").exists()
+
+
+def test_images_only_on_opt_in_with_base_figures_from_git(pr_repo: Repo, tmp_path: Path) -> None:
+    repo = pr_repo.copy(tmp_path / "r")
+    assert "![" not in _report(repo)
+    text = _report(repo, "--images", "report-images")
+    assert (
+        "| ROC | ![base ROC](report-images/base-roc.png) "
+        "| ![PR ROC](data/results/figures/roc.png) |"
+    ) in text
+    base_png = subprocess.run(
+        ["git", "show", "main:data/results/figures/roc.png"],
+        cwd=repo.path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    written = (repo.path / "report-images/base-roc.png").read_bytes()
+    assert written[:8] == b"\x89PNG\r\n\x1a\n"
+    assert written == base_png  # the base's own figure, byte for byte
+    assert written != (repo.path / "data/results/figures/roc.png").read_bytes()

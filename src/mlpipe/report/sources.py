@@ -18,6 +18,8 @@ import yaml
 
 from mlpipe.config import PathsConfig
 from mlpipe.errors import MlpipeError
+from mlpipe.io import atomic_path
+from mlpipe.report.markdown import Figure
 from mlpipe.report.revision import PLOT_NAMES, Revision
 
 # DVC's own lock file name (not a project path: DVC always writes it next to dvc.yaml).
@@ -128,3 +130,26 @@ def _out_hash(lock: dict[str, Any], path: str) -> str | None:
             if out.get("path") == path:
                 return out.get("md5")
     return None
+
+
+# PNG figures (in paths.figures) linked, and uploaded by CML, only with `mlpipe report --images`.
+FIGURES = {"roc": "ROC", "precision_recall": "Precision-recall", "confusion": "Confusion"}
+
+
+def extract_figures(root: Path, base_commit: str, figures_dir: str, out_dir: Path) -> list[Figure]:
+    """Write the base's committed PNGs (from git) into ``out_dir``; pair them with the PR's."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for name, title in FIGURES.items():
+        pr_png = Path(figures_dir) / f"{name}.png"
+        if not (root / pr_png).is_file():
+            continue
+        blob = _git(root, "show", f"{base_commit}:./{pr_png.as_posix()}")
+        base_path = None
+        if blob.returncode == 0:
+            target = out_dir / f"base-{name}.png"
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(blob.stdout)
+            base_path = target.as_posix()
+        figures.append(Figure(title, base_path, pr_png.as_posix()))
+    return figures

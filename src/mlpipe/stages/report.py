@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import subprocess
 from pathlib import Path
 
 from mlpipe.config import load_params
 from mlpipe.io import InputError, write_text
 from mlpipe.report.gate import GateResult, evaluate_gate
-from mlpipe.report.markdown import Figure, build_report
+from mlpipe.report.markdown import build_report
 from mlpipe.report.revision import Revision
-from mlpipe.report.sources import git_revision, workspace_revision
+from mlpipe.report.sources import extract_figures, git_revision, workspace_revision
 
 log = logging.getLogger(__name__)
-# PNG figures linked (and uploaded by CML) only with --images.
-_FIGURES = {"roc": "ROC", "precision_recall": "Precision-recall", "confusion": "Confusion"}
 
 
 def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
@@ -45,33 +42,12 @@ def _log_gate(gate: GateResult) -> None:
         log.error("gate failed: %s", message)
 
 
-def _figures(args: argparse.Namespace, base: Revision) -> list[Figure]:
-    """Copy the base's committed PNGs out of git into --images; link them next to the PR's."""
-    out_dir = Path(args.images)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params = load_params(args.params)
-    figures = []
-    for name, title in _FIGURES.items():
-        pr_png = Path(params.paths.figures) / f"{name}.png"
-        if not pr_png.is_file():
-            continue
-        blob = subprocess.run(
-            ["git", "show", f"{base.commit}:./{params.paths.figures}/{name}.png"],
-            capture_output=True,
-            check=False,
-        )
-        base_path = None
-        if blob.returncode == 0:
-            target = out_dir / f"base-{name}.png"
-            target.write_bytes(blob.stdout)
-            base_path = target.as_posix()
-        figures.append(Figure(title, base_path, pr_png.as_posix()))
-    return figures
-
-
 def run(args: argparse.Namespace) -> int:
     base, head, gate = _load(args)
-    figures = _figures(args, base) if args.images else []
+    figures = []
+    if args.images:
+        figures_dir = load_params(args.params).paths.figures
+        figures = extract_figures(Path.cwd(), base.commit, figures_dir, Path(args.images))
     text = build_report(base, head, gate, all_params=args.all_params, figures=figures)
     if args.output:
         write_text(args.output, text)
