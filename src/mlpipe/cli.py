@@ -128,7 +128,53 @@ def build_parser() -> argparse.ArgumentParser:
     _params_option(metrics)
     metrics.add_argument("--metrics", help="metrics JSON (default: paths.metrics)")
     metrics.set_defaults(handler=_module_runner("mlpipe.stages.show"))
+    _add_report_commands(sub)
     return parser
+
+
+def _add_report_commands(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "report",
+        help="pull-request report: metric, param, data and plot diffs against a base ref",
+        description="Compare the workspace's results (after dvc repro) with those committed at "
+        "--base, evaluate the gate (params.yaml [gate]) and write the markdown comment.\n"
+        "Reads: params.yaml, result files of the workspace and of --base (via git show). "
+        "Writes: --output (default: stdout). No image is linked unless --images is given.",
+    )
+    report.add_argument("--output", help="markdown file to write (default: stdout)")
+    report.add_argument(
+        "--fail-on-gate", action="store_true", help="exit 1 when the gate fails (after writing)"
+    )
+    report.add_argument(
+        "--all-params", action="store_true", help="also list every PR param, not only changes"
+    )
+    report.add_argument(
+        "--images",
+        metavar="DIR",
+        help="opt-in: link the PNG figures (base copies extracted into DIR); "
+        "`cml comment` then uploads them",
+    )
+    gate = sub.add_parser(
+        "gate",
+        help="check the merge gate against a base ref; exit 1 with the reasons when it fails",
+        description="Evaluate params.yaml [gate] on the workspace's metrics against those "
+        "committed at --base.\nReads: params.yaml, metrics of the workspace and --base. "
+        "Writes: nothing.",
+    )
+    for p, handler in ((report, "run"), (gate, "run_gate")):
+        _params_option(p)
+        p.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/main")
+        p.add_argument(
+            "--head-ref", help="name shown for the PR side (default: current branch or commit)"
+        )
+        p.set_defaults(handler=_report_runner(handler))
+
+
+def _report_runner(function: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module("mlpipe.stages.report"), function)(args)
+
+    return run
 
 
 def _params_option(parser: argparse.ArgumentParser) -> None:

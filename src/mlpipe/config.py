@@ -162,6 +162,7 @@ class Params:
     split: SplitConfig = field(default_factory=SplitConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    gate: GateConfig = field(default_factory=lambda: GateConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -195,7 +196,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
 }
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
-_OPEN_SECTIONS = ("gate", "drift", "predict", "monitor", "report")
+_OPEN_SECTIONS = ("drift", "predict", "monitor", "report")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -316,3 +317,51 @@ def _check_range(key: str, value: float) -> None:
 
 def _generic_key(key: str) -> str:
     return key.split("[", 1)[0]
+
+
+@dataclass(frozen=True)
+class MetricGate:
+    """One gate rule on one metric of ``gate.dataset``; every bound is optional.
+
+    ``min`` / ``max``: absolute floor (higher-is-better metrics) or ceiling (lower-is-better).
+    ``max_drop``: largest allowed worsening against the base revision, in the metric's units
+    (a decrease for higher-is-better metrics, an increase for lower-is-better ones).
+    ``max_drop_relative``: the same as a fraction of the base value (0.02 = 2 %).
+    """
+
+    metric: str = ""
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = None
+    max_drop_relative: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.metric:
+            raise ConfigError("every rule in 'gate.rules' needs a 'metric' (e.g. metric: roc_auc)")
+        for name in ("max_drop", "max_drop_relative"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(
+                    f"gate rule for '{self.metric}': '{name}' is {value!r}; it must be >= 0"
+                )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ConfigError(
+                f"gate rule for '{self.metric}': 'min' ({self.min}) is above 'max' ({self.max})"
+            )
+
+
+def _default_gate_rules() -> tuple[MetricGate, ...]:
+    # Sensible for the default binary churn model (test roc_auc ~0.82, average_precision ~0.60).
+    return (
+        MetricGate("roc_auc", min=0.75, max_drop=0.015),
+        MetricGate("average_precision", min=0.5, max_drop=0.03),
+        MetricGate("log_loss", max=0.5, max_drop_relative=0.05),
+    )
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The merge gate of `mlpipe report` / `mlpipe gate`: rules on one dataset's metrics."""
+
+    dataset: Literal["test", "train"] = "test"
+    rules: tuple[MetricGate, ...] = field(default_factory=_default_gate_rules)

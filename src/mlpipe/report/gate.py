@@ -1,0 +1,132 @@
+"""The merge gate: absolute floors/ceilings and maximum drops against the base revision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from mlpipe.config import GateConfig, MetricGate
+from mlpipe.evaluation.metrics import DIRECTIONS, LOWER
+
+Status = Literal["pass", "fail", "skip"]
+_EPS = 1e-12  # metrics are rounded to 6 decimals; a change equal to the tolerance passes
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one bound of one rule; ``message`` is the sentence shown to reviewers."""
+
+    metric: str
+    rule: str
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    dataset: str
+    has_baseline: bool
+    checks: tuple[Check, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+    @property
+    def failures(self) -> list[str]:
+        return [c.message for c in self.checks if c.status == "fail"]
+
+
+def worsening(metric: str, base: float, pr: float) -> float:
+    """How much worse ``pr`` is than ``base`` (negative: better), by the metric's direction."""
+    return pr - base if DIRECTIONS.get(metric) == LOWER else base - pr
+
+
+def evaluate_gate(
+    config: GateConfig,
+    pr: Mapping[str, float],
+    base: Mapping[str, float] | None,
+) -> GateResult:
+    """Check every rule of ``config`` on the PR's metrics of ``config.dataset``.
+
+    ``base`` is the base revision's metrics of the same dataset, or None when the base has no
+    run (no baseline): then only the absolute bounds are checked and drop rules are skipped.
+    """
+    checks: list[Check] = []
+    for rule in config.rules:
+        checks.extend(_check_rule(rule, pr, base, config.dataset))
+    return GateResult(dataset=config.dataset, has_baseline=base is not None, checks=tuple(checks))
+
+
+def _check_rule(
+    rule: MetricGate, pr: Mapping[str, float], base: Mapping[str, float] | None, dataset: str
+) -> list[Check]:
+    name = rule.metric
+    if name not in pr:
+        available = ", ".join(sorted(pr)) or "none"
+        return [
+            Check(
+                name,
+                "present",
+                "fail",
+                f"{name}: not among the PR's {dataset} metrics (available: {available}); "
+                "fix or remove this rule in params.yaml gate.rules",
+            )
+        ]
+    value = pr[name]
+    out: list[Check] = []
+    if rule.min is not None:
+        ok = value >= rule.min - _EPS
+        verb = "is at or above" if ok else "is below"
+        out.append(
+            Check(name, "min", _status(ok), f"{name} {value:.4f} {verb} the floor {rule.min:g}")
+        )
+    if rule.max is not None:
+        ok = value <= rule.max + _EPS
+        verb = "is at or below" if ok else "is above"
+        out.append(
+            Check(name, "max", _status(ok), f"{name} {value:.4f} {verb} the ceiling {rule.max:g}")
+        )
+    if rule.max_drop is None and rule.max_drop_relative is None:
+        return out
+    if base is None or name not in base:
+        why = "no baseline" if base is None else f"the base has no {name}"
+        out.append(Check(name, "drop", "skip", f"{name}: {why}, drop check skipped"))
+        return out
+    old = base[name]
+    worse = worsening(name, old, value)
+    change = f"({old:.4f} → {value:.4f})"
+    if rule.max_drop is not None:
+        ok = worse <= rule.max_drop + _EPS
+        if ok:
+            msg = f"{name} change {value - old:+.4f} is within the allowed drop {rule.max_drop:g}"
+        else:
+            msg = (
+                f"{name} worsened by {worse:.4f} {change}, more than the allowed {rule.max_drop:g}"
+            )
+        out.append(Check(name, "max_drop", _status(ok), msg))
+    if rule.max_drop_relative is not None:
+        if old == 0:
+            out.append(
+                Check(
+                    name,
+                    "max_drop_relative",
+                    "skip",
+                    f"{name}: base is 0, relative drop undefined",
+                )
+            )
+        else:
+            rel = worse / abs(old)
+            ok = rel <= rule.max_drop_relative + _EPS
+            allowed = f"{rule.max_drop_relative:.1%}"
+            if ok:
+                msg = f"{name} relative change is within the allowed drop {allowed}"
+            else:
+                msg = f"{name} worsened by {rel:.1%} {change}, more than the allowed {allowed}"
+            out.append(Check(name, "max_drop_relative", _status(ok), msg))
+    return out
+
+
+def _status(ok: bool) -> Status:
+    return "pass" if ok else "fail"

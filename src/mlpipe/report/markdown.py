@@ -1,0 +1,323 @@
+"""The pull-request comment as markdown, from two loaded revisions and the gate result.
+
+Pure and deterministic: the same revisions give byte-identical text (no clock, no paths of the
+machine), so a local preview equals the CI comment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipe.report import charts
+from mlpipe.report.diff import (
+    MISSING,
+    MetricChange,
+    metric_changes,
+    param_changes,
+    text_diff,
+)
+from mlpipe.report.gate import GateResult
+from mlpipe.report.revision import Revision
+
+TITLE = "mlpipe report"
+_MARKS = {"better": "✅ better", "worse": "🔻 worse", "same": "= same", "info": "", "new": "new"}
+# Slice tables show these metrics (the first three a task has).
+_SLICE_METRICS = ("roc_auc", "average_precision", "f1", "accuracy", "f1_macro", "rmse", "mae")
+_SLICE_METRICS += ("r2",)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image linked in the comment (only with the explicit image opt-in)."""
+
+    title: str
+    base_path: str | None
+    pr_path: str
+
+
+def build_report(
+    base: Revision,
+    head: Revision,
+    gate: GateResult,
+    *,
+    all_params: bool = False,
+    figures: Sequence[Figure] = (),
+) -> str:
+    """The whole comment. ``gate.dataset`` chooses the metrics table's dataset."""
+    dataset = gate.dataset
+    parts = [
+        f"## {TITLE}",
+        f"Base `{base.label}` (`{base.commit}`) → PR `{head.label}` (`{head.commit}`"
+        + (", with uncommitted changes)" if head.dirty else ")"),
+        _gate_section(gate),
+        _metrics_section(base, head, dataset),
+        _slices_section(base, head, dataset),
+        _params_section(base, head, all_params),
+        _data_section(base, head),
+        _plots_section(base, head),
+    ]
+    if figures:
+        parts.append(_figures_section(figures))
+    parts.append(_reproduce_section(base, head))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _num(value: float | None, name: str = "") -> str:
+    if value is None:
+        return "—"
+    if name == "rows":
+        return f"{int(value)}"
+    return f"{value:.4f}"
+
+
+def _gate_section(gate: GateResult) -> str:
+    lines = [f"### Gate: {'✅ passed' if gate.passed else '❌ failed'}"]
+    failures = gate.failures
+    if failures:
+        lines.append("")
+        lines += [f"- ❌ {m}" for m in failures]
+    if not gate.has_baseline:
+        lines += ["", "No baseline: only the absolute bounds were checked."]
+    if gate.checks:
+        lines += ["", "<details><summary>All gate checks</summary>", ""]
+        icon = {"pass": "✅", "fail": "❌", "skip": "➖"}
+        lines += [f"- {icon[c.status]} {c.message}" for c in gate.checks]
+        lines += ["", "</details>"]
+    else:
+        lines += ["", "No gate rules are configured (params.yaml `gate.rules`)."]
+    return "\n".join(lines)
+
+
+def _metrics_section(base: Revision, head: Revision, dataset: str) -> str:
+    title = f"### Metrics ({dataset} set)"
+    pr = (head.metrics or {}).get(dataset)
+    if pr is None:
+        return f"{title}\n\nThe PR has no {dataset} metrics: run `dvc repro` first."
+    base_values = None if base.metrics is None else base.metrics.get(dataset)
+    if base_values is None:
+        lines = [
+            title,
+            "",
+            f"No baseline: `{base.label}` has no {dataset} metrics (no committed run). "
+            "Showing the PR's values only.",
+            "",
+            "| metric | PR |",
+            "| --- | ---: |",
+        ]
+        lines += [f"| {name} | {_num(v, name)} |" for name, v in sorted(pr.items())]
+        return "\n".join(lines)
+    lines = [
+        title,
+        "",
+        "| metric | base | PR | change | relative | |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    lines += [_metric_row(c) for c in metric_changes(base_values, pr)]
+    return "\n".join(lines)
+
+
+def _metric_row(c: MetricChange) -> str:
+    delta = (
+        "—" if c.delta is None else (f"{c.delta:+.0f}" if c.name == "rows" else f"{c.delta:+.4f}")
+    )
+    rel = "—" if c.relative is None else f"{c.relative:+.2%}"
+    base, pr = _num(c.base, c.name), _num(c.pr, c.name)
+    return f"| {c.name} | {base} | {pr} | {delta} | {rel} | {_MARKS.get(c.verdict, c.verdict)} |"
+
+
+def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
+    pr = (head.slices or {}).get(dataset) or {}
+    if not pr:
+        return ""
+    old = (base.slices or {}).get(dataset) or {}
+    lines = [f"<details><summary>Slice metrics ({dataset} set)</summary>", ""]
+    for column in sorted(pr):
+        values = pr[column]
+        present = {m for v in values.values() for m in v}
+        shown = [m for m in _SLICE_METRICS if m in present][:3]
+        lines += [
+            f"**{column}**",
+            "",
+            "| value | rows | " + " | ".join(f"{m} base → PR (change)" for m in shown) + " |",
+            "| --- | ---: |" + " ---: |" * len(shown),
+        ]
+        for value in sorted(values):
+            new = values[value]
+            prev = (old.get(column) or {}).get(value) or {}
+            cells = [_slice_cell(prev.get(m), new.get(m)) for m in shown]
+            lines.append(
+                f"| {value} | {_num(new.get('rows'), 'rows')} | " + " | ".join(cells) + " |"
+            )
+        lines.append("")
+    lines.append("</details>")
+    return "\n".join(lines)
+
+
+def _slice_cell(old: float | None, new: float | None) -> str:
+    if new is None:
+        return "—"
+    if old is None:
+        return f"— → {new:.4f}"
+    return f"{old:.4f} → {new:.4f} ({new - old:+.4f})"
+
+
+def _value(v: Any) -> str:
+    if v is MISSING:
+        return "(absent)"
+    return f"`{json.dumps(v)}`"
+
+
+def _params_section(base: Revision, head: Revision, all_params: bool) -> str:
+    changes = param_changes(base.params, head.params)
+    lines = ["### Params"]
+    if not changes:
+        lines += ["", "No params changed."]
+    else:
+        lines += ["", "| param | base | PR |", "| --- | --- | --- |"]
+        lines += [f"| {c.key} | {_value(c.old)} | {_value(c.new)} |" for c in changes]
+    if all_params:
+        from mlpipe.report.diff import flatten
+
+        lines += ["", "<details><summary>All PR params</summary>", "", "| param | value |"]
+        lines += ["| --- | --- |"]
+        lines += [f"| {k} | {_value(v)} |" for k, v in sorted(flatten(head.params).items())]
+        lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _data_section(base: Revision, head: Revision) -> str:
+    new = head.validation
+    lines = ["### Data"]
+    if new is None:
+        return "\n".join([*lines, "", "The PR has no validation report: run `dvc repro`."])
+    old = base.validation or {}
+    warnings = new.get("warnings") or []
+    errors = new.get("errors") or []
+    lines += [
+        "",
+        f"Validation {'passed' if new.get('ok') else 'FAILED'}: {new.get('rows')} rows, "
+        f"{new.get('columns')} columns, {new.get('checks_passed')}/{new.get('checks_run')} "
+        f"checks passed, {len(warnings)} warning(s), {len(errors)} error(s).",
+    ]
+    lines += [f"- ⚠️ {w}" for w in warnings[:20]]
+    lines += [f"- ❌ {e}" for e in errors[:20]]
+    schema_diff = text_diff(base.schema_text, head.schema_text, "schema.yaml")
+    changed = bool(schema_diff) or base.data_hash != head.data_hash
+    if base.validation is None and base.data_hash is None:
+        lines += ["", f"`{base.label}` has no data run to compare with."]
+        return "\n".join(lines)
+    if not changed:
+        lines += ["", "The data did not change (same ingested table and schema.yaml as the base)."]
+        return "\n".join(lines)
+    lines += [
+        "",
+        "**The data changed.**",
+        "",
+        "| | base | PR | change |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key in ("rows", "columns"):
+        a, b = old.get(key), new.get(key)
+        delta = f"{b - a:+d}" if isinstance(a, int) and isinstance(b, int) else "—"
+        lines.append(f"| {key} | {a if a is not None else '—'} | {b} | {delta} |")
+    counts_old = old.get("target_counts") or {}
+    counts_new = new.get("target_counts") or {}
+    for label in sorted(set(counts_old) | set(counts_new)):
+        a, b = counts_old.get(label), counts_new.get(label)
+        delta = f"{b - a:+d}" if a is not None and b is not None else "—"
+        lines.append(f"| target = {label} | {a if a is not None else '—'} | {b or 0} | {delta} |")
+    if schema_diff:
+        lines += ["", "schema.yaml changed:", "", "```diff", schema_diff.rstrip("\n"), "```"]
+    else:
+        lines += ["", "schema.yaml is unchanged."]
+    return "\n".join(lines)
+
+
+def _plots_section(base: Revision, head: Revision) -> str:
+    blocks = []
+    caption = (
+        f"Blue: base `{base.label}` (`{base.commit}`), orange: PR (`{head.commit}`). "
+        "Curves resampled on a 0.05 grid."
+    )
+    xs = charts.grid()
+    if "roc" in head.plots:
+        old = base.plots.get("roc")
+        blocks.append(
+            charts.overlay_chart(
+                "ROC curve",
+                "false positive rate",
+                "true positive rate",
+                xs,
+                charts.roc_on_grid(old, xs) if old else None,
+                charts.roc_on_grid(head.plots["roc"], xs),
+            )
+        )
+    if "precision_recall" in head.plots:
+        old = base.plots.get("precision_recall")
+        blocks.append(
+            charts.overlay_chart(
+                "Precision-recall curve",
+                "recall",
+                "precision",
+                xs,
+                charts.pr_on_grid(old, xs) if old else None,
+                charts.pr_on_grid(head.plots["precision_recall"], xs),
+            )
+        )
+    if blocks and not base.plots.get("roc") and not base.plots.get("precision_recall"):
+        caption = f"Orange: PR (`{head.commit}`); `{base.label}` has no curves to compare."
+    if "confusion" in head.plots:
+        blocks.append(_confusion_table(base.plots.get("confusion"), head.plots["confusion"]))
+    if not blocks:
+        return ""
+    return "\n\n".join(["### Plots (base vs PR)", caption, *blocks])
+
+
+def _matrix(records: list[dict[str, Any]] | None) -> dict[tuple[str, str], int]:
+    return {(str(r["actual"]), str(r["predicted"])): int(r["count"]) for r in records or []}
+
+
+def _confusion_table(base: list[dict[str, Any]] | None, pr: list[dict[str, Any]]) -> str:
+    """Base and PR confusion matrices side by side in one table (rows: actual class)."""
+    old, new = _matrix(base), _matrix(pr)
+    labels = sorted({a for a, _ in old | new} | {p for _, p in old | new})
+    sides = [("base", old), ("PR", new)] if base else [("PR", new)]
+    header = ["actual ↓ / predicted →"]
+    for side, _ in sides:
+        header += [f"{side}: {p}" for p in labels]
+    lines = [
+        "Confusion matrix (test set), base and PR side by side:",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| --- |" + " ---: |" * (len(header) - 1),
+    ]
+    for actual in labels:
+        cells = [f"**{actual}**"]
+        for _, matrix in sides:
+            cells += [str(matrix.get((actual, p), 0)) for p in labels]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _figures_section(figures: Sequence[Figure]) -> str:
+    lines = ["### Figures (uploaded by CML)", "", "| | base | PR |", "| --- | --- | --- |"]
+    for f in figures:
+        old = f"![base {f.title}]({f.base_path})" if f.base_path else "—"
+        lines.append(f"| {f.title} | {old} | ![PR {f.title}]({f.pr_path}) |")
+    return "\n".join(lines)
+
+
+def _reproduce_section(base: Revision, head: Revision) -> str:
+    return "\n".join(
+        [
+            "### Reproduce locally",
+            "",
+            "```bash",
+            f"git fetch origin && git checkout {head.label} && dvc pull; dvc repro",
+            f"mlpipe report --base {base.label}",
+            "```",
+        ]
+    )

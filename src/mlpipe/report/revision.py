@@ -1,0 +1,32 @@
+"""What the report needs from one revision, already loaded (no IO here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Plot files (in paths.plots) the report draws; others are ignored.
+PLOT_NAMES = ("roc", "precision_recall", "confusion")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One side of the comparison.
+
+    ``label`` is how the user named it (a ref such as ``origin/main``, or a branch); ``commit``
+    the short commit id. ``metrics``/``slices``/``validation`` are the parsed result files, None
+    when the revision has none (e.g. a base branch from before the first run). ``plots`` maps a
+    name of ``PLOT_NAMES`` to its records. ``data_hash`` is the DVC hash of the ingested table
+    (from dvc.lock), to tell whether the data changed.
+    """
+
+    label: str
+    commit: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] | None = None
+    slices: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    plots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    schema_text: str | None = None
+    data_hash: str | None = None
+    dirty: bool = False

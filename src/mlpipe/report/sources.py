@@ -1,0 +1,155 @@
+"""Load a ``Revision`` from the workspace (the PR) or from a git revision (the base).
+
+The base is read with ``git show <ref>:<path>`` (results, params.yaml, schema.yaml and dvc.lock
+are committed), so base values and plots are the base revision's own outputs: nothing is checked
+out or recomputed. Paths come from each revision's own params.yaml ``paths:`` section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlpipe.config import PathsConfig
+from mlpipe.errors import MlpipeError
+from mlpipe.io import atomic_path
+from mlpipe.report.markdown import Figure
+from mlpipe.report.revision import PLOT_NAMES, Revision
+
+# DVC's own lock file name (not a project path: DVC always writes it next to dvc.yaml).
+DVC_LOCK = "dvc.lock"
+
+
+class GitError(MlpipeError):
+    """A git revision cannot be read; the message says which and how to fix it."""
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+
+
+def resolve_commit(root: Path, ref: str) -> str:
+    """The full commit id of ``ref``; GitError with a fix when git does not know it."""
+    result = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if result.returncode != 0:
+        raise GitError(
+            f"base revision '{ref}' not found in the git repository at {root}. "
+            "Fetch it first (git fetch origin main), or in CI check out with fetch-depth: 0."
+        )
+    return result.stdout.decode().strip()
+
+
+def git_revision(root: Path, ref: str, params_path: str | Path = "params.yaml") -> Revision:
+    """The base side: every file read from ``ref`` in git, none from the workspace."""
+    commit = resolve_commit(root, ref)
+
+    def read(rel: str) -> str | None:
+        result = _git(root, "show", f"{commit}:./{rel}")
+        return result.stdout.decode() if result.returncode == 0 else None
+
+    return dataclasses.replace(_load(read, str(Path(params_path))), label=ref, commit=commit[:8])
+
+
+def workspace_revision(root: Path, params_path: str | Path, label: str | None = None) -> Revision:
+    """The PR side: the files in the workspace (after `dvc repro`)."""
+
+    def read(rel: str) -> str | None:
+        path = root / rel
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    head = _git(root, "rev-parse", "HEAD")
+    commit = head.stdout.decode().strip()[:8] if head.returncode == 0 else "workspace"
+    if label is None:
+        branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+        label = branch if branch and branch != "HEAD" else commit
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    dirty = status.returncode == 0 and bool(status.stdout.strip())
+    params_rel = str(Path(params_path))
+    revision = _load(read, params_rel)
+    return dataclasses.replace(revision, label=label, commit=commit, dirty=dirty)
+
+
+def _load(read: Callable[[str], str | None], params_rel: str = "params.yaml") -> Revision:
+    params = _yaml(read(params_rel), params_rel)
+    paths = _paths(params)
+    plots = {}
+    for name in PLOT_NAMES:
+        records = _json(read(f"{paths.plots}/{name}.json"), f"{paths.plots}/{name}.json")
+        if records is not None:
+            plots[name] = records
+    lock = _yaml(read(DVC_LOCK), DVC_LOCK)
+    return Revision(
+        label="",
+        commit="",
+        params=params,
+        metrics=_json(read(paths.metrics), paths.metrics),
+        slices=_json(read(paths.slices), paths.slices),
+        validation=_json(read(paths.validation), paths.validation),
+        plots=plots,
+        schema_text=read(paths.schema),
+        data_hash=_out_hash(lock, paths.ingested),
+    )
+
+
+def _paths(params: dict[str, Any]) -> PathsConfig:
+    """The revision's paths: its params.yaml ``paths:`` over the defaults (tolerant of keys
+    this version does not know, so an older or newer base still loads)."""
+    raw = params.get("paths") or {}
+    known = {f.name for f in dataclasses.fields(PathsConfig)}
+    return PathsConfig(**{k: str(v) for k, v in raw.items() if k in known})
+
+
+def _yaml(text: str | None, where: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise MlpipeError(f"{where}: not valid YAML: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _json(text: str | None, where: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MlpipeError(f"{where}: not valid JSON ({exc}); rerun dvc repro") from None
+
+
+def _out_hash(lock: dict[str, Any], path: str) -> str | None:
+    for stage in (lock.get("stages") or {}).values():
+        for out in stage.get("outs") or []:
+            if out.get("path") == path:
+                return out.get("md5")
+    return None
+
+
+# PNG figures (in paths.figures) linked, and uploaded by CML, only with `mlpipe report --images`.
+FIGURES = {"roc": "ROC", "precision_recall": "Precision-recall", "confusion": "Confusion"}
+
+
+def extract_figures(root: Path, base_commit: str, figures_dir: str, out_dir: Path) -> list[Figure]:
+    """Write the base's committed PNGs (from git) into ``out_dir``; pair them with the PR's."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for name, title in FIGURES.items():
+        pr_png = Path(figures_dir) / f"{name}.png"
+        if not (root / pr_png).is_file():
+            continue
+        blob = _git(root, "show", f"{base_commit}:./{pr_png.as_posix()}")
+        base_path = None
+        if blob.returncode == 0:
+            target = out_dir / f"base-{name}.png"
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(blob.stdout)
+            base_path = target.as_posix()
+        figures.append(Figure(title, base_path, pr_png.as_posix()))
+    return figures

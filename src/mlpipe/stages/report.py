@@ -1,0 +1,69 @@
+"""`mlpipe report`: the pull-request comment (markdown) comparing the workspace with a base ref.
+
+Also `mlpipe gate`: the same gate, printed as text, exit 1 when it fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from mlpipe.config import load_params
+from mlpipe.io import InputError, write_text
+from mlpipe.report.gate import GateResult, evaluate_gate
+from mlpipe.report.markdown import build_report
+from mlpipe.report.revision import Revision
+from mlpipe.report.sources import extract_figures, git_revision, workspace_revision
+
+log = logging.getLogger(__name__)
+
+
+def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
+    params = load_params(args.params)
+    root = Path.cwd()
+    head = workspace_revision(root, args.params, getattr(args, "head_ref", None))
+    base = git_revision(root, args.base, args.params)
+    dataset = params.gate.dataset
+    if head.metrics is None or dataset not in head.metrics:
+        raise InputError(
+            f"{params.paths.metrics}: no {dataset} metrics in the workspace. "
+            "Run `dvc repro` first."
+        )
+    base_metrics = None if base.metrics is None else base.metrics.get(dataset)
+    gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics)
+    return base, head, gate
+
+
+def _log_gate(gate: GateResult) -> None:
+    if gate.passed:
+        log.info("gate passed (%d checks)", len(gate.checks))
+    for message in gate.failures:
+        log.error("gate failed: %s", message)
+
+
+def run(args: argparse.Namespace) -> int:
+    base, head, gate = _load(args)
+    figures = []
+    if args.images:
+        figures_dir = load_params(args.params).paths.figures
+        figures = extract_figures(Path.cwd(), base.commit, figures_dir, Path(args.images))
+    text = build_report(base, head, gate, all_params=args.all_params, figures=figures)
+    if args.output:
+        write_text(args.output, text)
+        log.info("wrote %s (gate %s)", args.output, "passed" if gate.passed else "failed")
+    else:
+        print(text, end="")
+    _log_gate(gate)
+    return 1 if args.fail_on_gate and not gate.passed else 0
+
+
+def run_gate(args: argparse.Namespace) -> int:
+    _, _, gate = _load(args)
+    icon = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
+    for check in gate.checks:
+        print(f"{icon[check.status]}  {check.message}")
+    if not gate.has_baseline:
+        print(f"no baseline: {args.base} has no {gate.dataset} metrics; drop rules skipped")
+    print(f"gate {'passed' if gate.passed else 'FAILED'}")
+    return 0 if gate.passed else 1

@@ -1,0 +1,173 @@
+"""`mlpipe report` / `mlpipe gate` in a real git + dvc history: main with a run, a PR branch with
+a changed param and its own run. Base values come from git, never from the workspace."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlpipe.report import charts
+from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE, build_pr_scenario
+from support.repo import Repo
+
+pytestmark = pytest.mark.slow
+
+METRICS = "data/results/metrics.json"
+ROC = "data/results/plots/roc.json"
+CONFUSION = "data/results/plots/confusion.json"
+
+
+@pytest.fixture(scope="module")
+def pr_repo(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """Read-only: copy it before changing the workspace or branches."""
+    return build_pr_scenario(reproduced, tmp_path_factory.mktemp("pr") / "repo")
+
+
+def _at(repo: Repo, ref: str, rel: str) -> object:
+    return json.loads(repo.git("show", f"{ref}:{rel}").stdout)
+
+
+def _report(repo: Repo, *args: str, check: bool = True) -> str:
+    result = repo.mlpipe("report", "--base", "main", *args, check=check)
+    return result.stdout
+
+
+def test_report_holds_base_and_pr_values_and_changes_for_every_metric(pr_repo: Repo) -> None:
+    text = _report(pr_repo)
+    base = _at(pr_repo, "main", METRICS)["test"]
+    pr = pr_repo.read_json(METRICS)["test"]
+    assert base["roc_auc"] != pr["roc_auc"]  # the model really changed
+    main_sha = pr_repo.git("rev-parse", "main").stdout.strip()
+    head_sha = pr_repo.git("rev-parse", "HEAD").stdout.strip()
+    assert f"Base `main` (`{main_sha[:8]}`) → PR `feature` (`{head_sha[:8]}`)" in text
+    for name in sorted(pr):
+        old, new = base[name], pr[name]
+        if name == "rows":
+            row = (
+                f"| rows | {int(old)} | {int(new)} | {new - old:+.0f} | {(new - old) / old:+.2%} |"
+            )
+        else:
+            row = (
+                f"| {name} | {old:.4f} | {new:.4f} | {new - old:+.4f} | {(new - old) / old:+.2%} |"
+            )
+        assert row in text, name
+    # Fewer iterations: a worse ranking model, and the table marks it as such.
+    assert re.search(r"\| roc_auc \|.*\| 🔻 worse \|", text)
+    # Only the changed param, old -> new.
+    params_section = text.split("### Params")[1].split("###")[0]
+    rows = [line for line in params_section.splitlines() if line.startswith("| train")]
+    assert rows == [f"| {CHANGED_PARAM} | `{OLD_VALUE}` | `{NEW_VALUE}` |"]
+    assert "The data did not change" in text
+    assert "Validation passed: 20000 rows" in text
+
+
+def test_base_plots_come_from_the_base_revision_outputs(pr_repo: Repo) -> None:
+    text = _report(pr_repo)
+    xs = charts.grid()
+    base_roc = charts.roc_on_grid(_at(pr_repo, "main", ROC), xs)
+    pr_roc = charts.roc_on_grid(pr_repo.read_json(ROC), xs)
+    assert base_roc != pr_roc
+    roc_block = text.split('title "ROC curve"')[1].split("```")[0]
+    lines = [line.strip() for line in roc_block.splitlines() if line.strip().startswith("line")]
+    assert lines == [
+        "line [" + ", ".join(f"{v:.3f}" for v in base_roc) + "]",
+        "line [" + ", ".join(f"{v:.3f}" for v in pr_roc) + "]",
+    ]
+    # Confusion matrices: base cells then PR cells, each from its own revision.
+    base_cm = {(r["actual"], r["predicted"]): r["count"] for r in _at(pr_repo, "main", CONFUSION)}
+    pr_cm = {(r["actual"], r["predicted"]): r["count"] for r in pr_repo.read_json(CONFUSION)}
+    assert base_cm != pr_cm
+    for actual in ("False", "True"):
+        cells = [base_cm[(actual, p)] for p in ("False", "True")]
+        cells += [pr_cm[(actual, p)] for p in ("False", "True")]
+        assert f"| **{actual}** | " + " | ".join(map(str, cells)) + " |" in text
+
+
+def test_gate_fails_when_the_drop_exceeds_the_tolerance(pr_repo: Repo, tmp_path: Path) -> None:
+    repo = pr_repo.copy(tmp_path / "r")
+    base = _at(repo, "main", METRICS)["test"]["roc_auc"]
+    pr = repo.read_json(METRICS)["test"]["roc_auc"]
+    assert base - pr > 0.015  # the default tolerance
+    gate = repo.mlpipe("gate", "--base", "main", check=False)
+    assert gate.returncode == 1
+    assert f"FAIL  roc_auc worsened by {base - pr:.4f} ({base:.4f} → {pr:.4f})" in gate.stdout
+    assert gate.stdout.rstrip().endswith("gate FAILED")
+    result = repo.mlpipe(
+        "report", "--base", "main", "--output", "report.md", "--fail-on-gate", check=False
+    )
+    assert result.returncode == 1
+    assert "gate failed: roc_auc worsened by" in result.stderr
+    text = (repo.path / "report.md").read_text()
+    assert "### Gate: ❌ failed" in text
+    assert f"- ❌ roc_auc worsened by {base - pr:.4f}" in text
+    # Without --fail-on-gate the report still exits 0 (CI posts it, then runs the gate).
+    assert repo.mlpipe("report", "--base", "main").returncode == 0
+
+
+def test_gate_passes_within_the_tolerance(pr_repo: Repo, tmp_path: Path) -> None:
+    repo = pr_repo.copy(tmp_path / "r")
+    drop = (
+        _at(repo, "main", METRICS)["test"]["roc_auc"] - repo.read_json(METRICS)["test"]["roc_auc"]
+    )
+    rules = [{"metric": "roc_auc", "min": 0.5, "max_drop": round(drop + 0.01, 4)}]
+    repo.set_params(**{"gate.rules": rules})
+    gate = repo.mlpipe("gate", "--base", "main")
+    assert "PASS  roc_auc change" in gate.stdout and "gate passed" in gate.stdout
+    text = _report(repo, "--fail-on-gate")
+    assert "### Gate: ✅ passed" in text
+    # A tighter tolerance than the actual drop fails again.
+    repo.set_params(**{"gate.rules": [{"metric": "roc_auc", "max_drop": round(drop - 0.001, 4)}]})
+    assert repo.mlpipe("gate", "--base", "main", check=False).returncode == 1
+
+
+def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
+    repo = pr_repo.copy(tmp_path / "r")
+    repo.git("checkout", "-q", "-b", "bare", "main")
+    repo.git("rm", "-q", "-r", "data/results")
+    repo.commit("a base from before the first run")
+    repo.git("checkout", "-q", "feature")
+    text = repo.mlpipe("report", "--base", "bare").stdout
+    assert "No baseline: `bare` has no test metrics (no committed run)." in text
+    pr = repo.read_json(METRICS)["test"]
+    assert f"| roc_auc | {pr['roc_auc']:.4f} |" in text
+    assert "`bare` has no curves to compare." in text
+    gate = repo.mlpipe("gate", "--base", "bare")  # floors only: the PR's model is above them
+    assert "SKIP  roc_auc: no baseline, drop check skipped" in gate.stdout
+    assert "gate passed" in gate.stdout
+
+
+def test_unknown_base_and_missing_head_results(pr_repo: Repo, tmp_path: Path) -> None:
+    bad = pr_repo.mlpipe("report", "--base", "no-such-branch", check=False)
+    assert bad.returncode == 2
+    assert "base revision 'no-such-branch' not found" in bad.stderr
+    assert "git fetch origin main" in bad.stderr
+    repo = pr_repo.copy(tmp_path / "r")
+    (repo.path / METRICS).unlink()
+    missing = repo.mlpipe("report", "--base", "main", "--output", "out.md", check=False)
+    assert missing.returncode == 2
+    assert "no test metrics in the workspace. Run `dvc repro` first." in missing.stderr
+    assert not (repo.path / "out.md").exists()
+
+
+def test_images_only_on_opt_in_with_base_figures_from_git(pr_repo: Repo, tmp_path: Path) -> None:
+    repo = pr_repo.copy(tmp_path / "r")
+    assert "![" not in _report(repo)
+    text = _report(repo, "--images", "report-images")
+    assert (
+        "| ROC | ![base ROC](report-images/base-roc.png) "
+        "| ![PR ROC](data/results/figures/roc.png) |"
+    ) in text
+    base_png = subprocess.run(
+        ["git", "show", "main:data/results/figures/roc.png"],
+        cwd=repo.path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    written = (repo.path / "report-images/base-roc.png").read_bytes()
+    assert written[:8] == b"\x89PNG\r\n\x1a\n"
+    assert written == base_png  # the base's own figure, byte for byte
+    assert written != (repo.path / "data/results/figures/roc.png").read_bytes()

@@ -1,0 +1,134 @@
+"""The comment text from two in-memory revisions: sections, values, no-baseline, data diff."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mlpipe.config import GateConfig, MetricGate
+from mlpipe.report.gate import evaluate_gate
+from mlpipe.report.markdown import Figure, build_report
+from mlpipe.report.revision import Revision
+
+
+def _confusion(tn: int, fp: int, fn: int, tp: int) -> list[dict]:
+    cells = [("no", "no", tn), ("no", "yes", fp), ("yes", "no", fn), ("yes", "yes", tp)]
+    return [{"actual": a, "predicted": p, "count": c} for a, p, c in cells]
+
+
+def _revision(label: str, auc: float, max_iter: int, rows: int, schema: str) -> Revision:
+    return Revision(
+        label=label,
+        commit=label[:3] + "12345",
+        params={"train": {"max_iter": max_iter, "seed": 42}},
+        metrics={"test": {"roc_auc": auc, "log_loss": 0.5, "rows": float(rows)}},
+        slices={"test": {"plan": {"basic": {"roc_auc": auc - 0.1, "rows": 40.0}}}},
+        validation={
+            "ok": True,
+            "rows": rows,
+            "columns": 5,
+            "checks_passed": 9,
+            "checks_run": 9,
+            "warnings": ["column 'x' is not in the schema"],
+            "errors": [],
+            "target_counts": {"no": rows - 10, "yes": 10},
+        },
+        plots={
+            "roc": [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.5, "tpr": auc}, {"fpr": 1, "tpr": 1}],
+            "confusion": _confusion(50, 5, 7, 8 if auc > 0.78 else 3),
+        },
+        schema_text=schema,
+        data_hash=f"hash-{rows}",
+    )
+
+
+BASE = _revision("origin/main", 0.8, 150, 100, "columns:\n  x: int\n")
+HEAD = _revision("feature", 0.75, 20, 120, "columns:\n  x: float\n")
+GATE = GateConfig(rules=(MetricGate("roc_auc", min=0.7, max_drop=0.01),))
+
+
+def _report(base: Revision = BASE, head: Revision = HEAD, **kw) -> str:
+    base_metrics = None if base.metrics is None else base.metrics["test"]
+    return build_report(base, head, evaluate_gate(GATE, head.metrics["test"], base_metrics), **kw)
+
+
+def test_header_and_gate_verdict_come_first() -> None:
+    text = _report()
+    lines = text.splitlines()
+    assert lines[0] == "## mlpipe report"
+    assert lines[2] == "Base `origin/main` (`ori12345`) → PR `feature` (`fea12345`)"
+    assert lines[4] == "### Gate: ❌ failed"
+    assert lines[6] == (
+        "- ❌ roc_auc worsened by 0.0500 (0.8000 → 0.7500), more than the allowed 0.01"
+    )
+    assert text.index("### Gate") < text.index("### Metrics")
+
+
+def test_metrics_table_has_both_values_and_changes() -> None:
+    text = _report()
+    assert "| roc_auc | 0.8000 | 0.7500 | -0.0500 | -6.25% | 🔻 worse |" in text
+    assert "| log_loss | 0.5000 | 0.5000 | +0.0000 | +0.00% | = same |" in text
+    assert "| rows | 100 | 120 | +20 | +20.00% |  |" in text
+
+
+def test_slices_are_collapsible() -> None:
+    text = _report()
+    assert "<details><summary>Slice metrics (test set)</summary>" in text
+    assert "| basic | 40 | 0.7000 → 0.6500 (-0.0500) |" in text
+
+
+def test_only_changed_params_old_to_new() -> None:
+    text = _report()
+    assert "| train.max_iter | `150` | `20` |" in text
+    assert "train.seed" not in text
+    assert "| train.seed | `42` |" in _report(all_params=True)
+
+
+def test_data_changes_rows_targets_and_schema_diff() -> None:
+    text = _report()
+    assert "Validation passed: 120 rows, 5 columns, 9/9 checks passed, 1 warning(s)" in text
+    assert "- ⚠️ column 'x' is not in the schema" in text
+    assert "**The data changed.**" in text
+    assert "| rows | 100 | 120 | +20 |" in text
+    assert "| target = no | 90 | 110 | +20 |" in text
+    assert "-  x: int\n+  x: float" in text
+
+
+def test_unchanged_data_says_so() -> None:
+    same = dataclasses.replace(HEAD, data_hash=BASE.data_hash, schema_text=BASE.schema_text)
+    text = _report(head=same)
+    assert "The data did not change" in text and "**The data changed.**" not in text
+
+
+def test_plots_overlay_base_and_pr_from_each_revision() -> None:
+    text = _report()
+    assert "```mermaid" in text and "xychart-beta" in text
+    lines = [line for line in text.splitlines() if line.startswith("  line [")]
+    assert len(lines) == 2 and lines[0] != lines[1]
+    assert "| **yes** | 7 | 8 | 7 | 3 |" in text  # base then PR, side by side
+    assert "| actual ↓ / predicted → | base: no | base: yes | PR: no | PR: yes |" in text
+    assert "![" not in text  # no image (nothing to upload) by default
+
+
+def test_no_baseline() -> None:
+    empty = Revision(label="origin/main", commit="abc12345")
+    text = _report(base=empty)
+    assert "### Gate: ✅ passed" in text
+    assert "No baseline: only the absolute bounds were checked." in text
+    assert "No baseline: `origin/main` has no test metrics (no committed run)." in text
+    assert "| roc_auc | 0.7500 |" in text
+    assert "`origin/main` has no curves to compare." in text
+    assert "| actual ↓ / predicted → | PR: no | PR: yes |" in text
+
+
+def test_figures_only_on_opt_in_and_reproduce_line() -> None:
+    text = _report(figures=[Figure("ROC", "imgs/base-roc.png", "data/results/figures/roc.png")])
+    assert (
+        "| ROC | ![base ROC](imgs/base-roc.png) | ![PR ROC](data/results/figures/roc.png) |"
+        in text
+    )
+    assert "git fetch origin && git checkout feature && dvc pull; dvc repro" in text
+    assert "mlpipe report --base origin/main" in text
+
+
+def test_deterministic() -> None:
+    assert _report() == _report()
