@@ -61,6 +61,7 @@ class ScoringSummary:
     chunks: int = 0
     unseen: dict[str, Counter[str]] = field(default_factory=dict)
     warnings: Counter[str] = field(default_factory=Counter)
+    normalized: Counter[str] = field(default_factory=Counter)
 
     def unseen_counts(self) -> dict[str, int]:
         """Rows with an unseen category, per column."""
@@ -331,7 +332,10 @@ def score_file(
         try:
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
-                frame, _ = normalize(raw.reset_index(drop=True), csv_config.na_values)
+                frame, changes = normalize(raw.reset_index(drop=True), csv_config.na_values)
+                for kind, columns in changes.as_dict().items():
+                    for column, count in columns.items():
+                        summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
                 check_chunk(frame, schema, spec, rules, f"{source} rows {first}-{last}", summary)
                 writer.write(score_frame(model, frame, spec, schema.task, rules.id_columns))
                 summary.rows, summary.chunks = last, summary.chunks + 1

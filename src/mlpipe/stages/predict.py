@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
             chunk_rows=chunk_rows,
             on_chunk=bar.update,
         )
+    for change, count in sorted(summary.normalized.items()):
+        log.info("normalised %s in %d values (as the ingest stage does)", change, count)
     for message, rows in sorted(summary.warnings.items()):
         log.warning("schema warning: %s (%d rows)", message, rows)
     for column, counts in sorted(summary.unseen.items()):
