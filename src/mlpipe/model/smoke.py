@@ -35,31 +35,35 @@ _PROBA_TOLERANCE = 1e-6
 def synthetic_rows(schema: Schema, rows: int, seed: int) -> pd.DataFrame:
     """``rows`` rows that satisfy the schema's kinds, ranges and categories (no target).
 
-    Each feature is missing with the probability of its ``max_missing`` budget, so imputers
-    are exercised too. Same schema + rows + seed give the same frame.
+    Each feature is missing with half the probability of its ``max_missing`` budget, so
+    imputers are exercised and the budget holds. Same schema + rows + seed give the same frame.
     """
     rng = np.random.default_rng(seed)
-    data: dict[str, Any] = {}
+    data: dict[str, pd.Series] = {}
     for spec in schema.columns:
         if spec.name == schema.target:
             continue
-        values = _column(spec, rows, rng)
+        values = pd.Series(_column(spec, rows, rng), dtype=_DTYPES[spec.kind])
         if spec.kind != "id" and spec.max_missing > 0:
-            mask = rng.random(rows) < spec.max_missing
-            values = pd.Series(values).mask(mask).to_numpy(dtype=object if _text(spec) else None)
+            values = values.mask(rng.random(rows) < spec.max_missing / 2)
         data[spec.name] = values
     return pd.DataFrame(data)
 
 
-def _text(spec: ColumnSpec) -> bool:
-    return spec.kind in ("categorical", "id")
+_DTYPES = {
+    "id": object,
+    "categorical": object,
+    "boolean": "boolean",
+    "numeric": np.float64,
+    "datetime": "datetime64[s]",
+}
 
 
 def _column(spec: ColumnSpec, rows: int, rng: np.random.Generator) -> Any:
     if spec.kind == "id":
         return np.asarray([f"smoke-{i:06d}" for i in range(rows)], dtype=object)
     if spec.kind == "boolean":
-        return (rng.random(rows) < 0.5).astype(object)
+        return rng.random(rows) < 0.5
     if spec.kind == "categorical":
         choices = list(spec.categories or ("smoke",))
         return np.asarray(choices, dtype=object)[rng.integers(0, len(choices), rows)]
@@ -67,7 +71,7 @@ def _column(spec: ColumnSpec, rows: int, rng: np.random.Generator) -> Any:
         low = pd.Timestamp(str(spec.min or "2020-01-01")).value // 10**9
         high = pd.Timestamp(str(spec.max or "2024-12-31")).value // 10**9
         seconds = rng.integers(low, max(low, high) + 1, rows)
-        return pd.to_datetime(seconds, unit="s").to_numpy()
+        return pd.to_datetime(seconds, unit="s").astype("datetime64[s]")
     low = float(spec.min) if spec.min is not None else 0.0
     high = float(spec.max) if spec.max is not None else low + 100.0
     values = rng.uniform(low, high, rows)
