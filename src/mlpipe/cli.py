@@ -76,8 +76,9 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
     "evaluate": (
         "mlpipe.stages.evaluate",
         "metrics, slice metrics, plot data and PNG figures",
-        "Reads: --model, --train, --test, --schema, params.yaml [data, evaluate]. Writes: "
-        "--metrics, --slices (JSON), --plots (dir of JSON), --figures (dir of PNG).",
+        "Reads: --model, --train, --test, --schema, params.yaml [data, train, evaluate]. Writes: "
+        "--metrics, --slices (JSON), --plots (dir of JSON), --figures (dir of PNG), "
+        "--card (markdown model card).",
         [
             ("--model", "model file (paths.model)"),
             ("--train", "training rows (paths.train)"),
@@ -87,6 +88,7 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
             ("--slices", "slice metrics JSON to write (paths.slices)"),
             ("--plots", "directory of plot data to write (paths.plots)"),
             ("--figures", "directory of PNG figures to write (paths.figures)"),
+            ("--card", "model card to write (paths.model_card)"),
         ],
     ),
 }
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--metrics", help="metrics JSON (default: paths.metrics)")
     metrics.set_defaults(handler=_module_runner("mlpipe.stages.show"))
     _add_report_commands(sub)
+    _add_production_commands(sub)
     return parser
 
 
@@ -188,6 +191,42 @@ def _module_runner(module: str) -> Callable[[argparse.Namespace], int]:
         return importlib.import_module(module).run(args)
 
     return run
+
+
+def _add_production_commands(sub: argparse._SubParsersAction) -> None:
+    """Batch scoring and the serving smoke test: not pipeline stages, run by hand or in CI."""
+    predict = sub.add_parser(
+        "predict",
+        help="score a CSV/Parquet file with a model file",
+        description="Validate the input against the schema (target optional), score it chunk by "
+        "chunk and write id columns + prediction (+ proba_<class>) to --output.\n"
+        "Reads: --model, --input, --schema, params.yaml [data, validate, predict]. Writes: "
+        "--output (.csv or .parquet), only if every row passed.",
+    )
+    _params_option(predict)
+    predict.add_argument("--model", required=True, help="model file (e.g. paths.model)")
+    predict.add_argument("--input", required=True, help="CSV or Parquet table to score")
+    predict.add_argument("--output", required=True, help="predictions to write (.csv/.parquet)")
+    predict.add_argument("--schema", help="schema contract (default: paths.schema)")
+    predict.add_argument(
+        "--chunk-rows", type=int, help="rows per chunk (default: predict.chunk_rows)"
+    )
+    predict.set_defaults(handler=_module_runner("mlpipe.stages.predict"))
+
+    smoke = sub.add_parser(
+        "smoke-test",
+        help="load a model in a fresh process, predict on schema rows, check and time it",
+        description="Synthesise rows from the schema (seed predict.seed), load the model in a "
+        "new Python process, predict, check output shape and values, report load time and "
+        "latency as JSON. Exit 1 with the reason when a check fails.\n"
+        "Reads: --model, --schema, params.yaml [data, predict]. Writes: --output or stdout.",
+    )
+    _params_option(smoke)
+    smoke.add_argument("--model", required=True, help="model file (e.g. paths.model)")
+    smoke.add_argument("--schema", help="schema contract (default: paths.schema)")
+    smoke.add_argument("--rows", type=int, help="rows to synthesise (default: predict.smoke_rows)")
+    smoke.add_argument("--output", help="JSON report to write (default: print to stdout)")
+    smoke.set_defaults(handler=_module_runner("mlpipe.stages.smoke_test"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

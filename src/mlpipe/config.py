@@ -42,6 +42,7 @@ class PathsConfig:
     slices: str = "data/results/slices.json"
     plots: str = "data/results/plots"
     figures: str = "data/results/figures"
+    model_card: str = "data/results/model_card.md"
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class Params:
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     gate: GateConfig = field(default_factory=lambda: GateConfig())
+    predict: PredictConfig = field(default_factory=lambda: PredictConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -193,10 +195,12 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.calibration_bins": (2, 100),
     "evaluate.importance_rows": (10, None),
     "evaluate.importance_repeats": (1, 100),
+    "predict.chunk_rows": (1, None),
+    "predict.smoke_rows": (1, 100_000),
 }
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
-_OPEN_SECTIONS = ("drift", "predict", "monitor", "report")
+_OPEN_SECTIONS = ("drift", "monitor", "report")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -365,3 +369,13 @@ class GateConfig:
 
     dataset: Literal["test", "train"] = "test"
     rules: tuple[MetricGate, ...] = field(default_factory=_default_gate_rules)
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Batch scoring (`mlpipe predict`) and the serving smoke test (`mlpipe smoke-test`)."""
+
+    unknown_categories: Literal["warn", "fail"] = "warn"
+    chunk_rows: int = 100_000
+    smoke_rows: int = 200
+    seed: int = 42

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
 from mlpipe.config import load_params
 from mlpipe.data.schema import load_schema
+from mlpipe.evaluation.card import FileVersion, file_md5, model_card
 from mlpipe.evaluation.evaluate import evaluate_model
 from mlpipe.evaluation.figures import render_figures
-from mlpipe.io import atomic_dir, read_parquet, write_json
+from mlpipe.io import atomic_dir, read_parquet, write_json, write_text
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import load_model
 
@@ -42,12 +44,32 @@ def run(args: argparse.Namespace) -> int:
         render_figures(result.plots, figures_dir)
     write_json(args.slices, result.slices)
     write_json(args.metrics, result.metrics)
+    card = model_card(
+        model=FileVersion(str(args.model), file_md5(args.model)),
+        train=FileVersion(str(args.train), file_md5(args.train), len(train)),
+        test=FileVersion(str(args.test), file_md5(args.test), len(test)),
+        target=schema.target,
+        task=schema.task,
+        classes=tuple(str(c) for c in getattr(model, "classes_", ())) or None,
+        features={
+            "numeric": spec.numeric,
+            "boolean": spec.boolean,
+            "categorical": spec.categorical,
+        },
+        estimator=params.train.estimator,
+        train_params=dataclasses.asdict(params.train),
+        metrics=result.metrics,
+        slices=result.slices,
+        min_slice_rows=params.evaluate.min_slice_rows,
+    )
+    write_text(args.card, card)
     log.info(
-        "wrote %s, %s, %s/ (%d plots), %s/",
+        "wrote %s, %s, %s/ (%d plots), %s/, %s",
         args.metrics,
         args.slices,
         args.plots,
         len(result.plots),
         args.figures,
+        args.card,
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 
 from mlpipe.config import load_params
 from mlpipe.data.schema import load_schema
@@ -32,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
         len(spec.categorical),
         schema.task,
     )
+    start = time.perf_counter()
     model = fit_model(train, spec, schema.target, schema.task, params.train)
+    # Logged, not written: a timing in an output file would make outputs differ between runs.
+    log.info("fit took %.2f s", time.perf_counter() - start)
     save_model(model, args.model)
     log.info("wrote %s (%s, seed %d)", args.model, params.train.estimator, params.train.seed)
     return 0

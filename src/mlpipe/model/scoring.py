@@ -1,0 +1,346 @@
+"""Batch scoring: new rows in, predictions out, with the pipeline's own data contract.
+
+A file is read in chunks (Parquet row groups / CSV blocks of ``chunk_rows`` rows), each chunk
+goes through the ingest normalisation and the validate stage's checks (target optional), is
+scored, and is appended to the output, so memory does not grow with the file. The output is
+written to a temporary file and renamed at the end: bad input anywhere in the file leaves no
+output at all.
+
+Output columns: the id columns present in the input, then ``prediction`` (class label or
+value) and, for classifiers, ``proba_<class>`` per class (rows sum to 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlpipe.config import CsvConfig
+from mlpipe.data.ingest import normalize
+from mlpipe.data.schema import Schema
+from mlpipe.data.validate import validate_table
+from mlpipe.errors import MlpipeError
+from mlpipe.io import InputError, atomic_path
+from mlpipe.model.features import FeatureSpec, model_frame
+
+log = logging.getLogger(__name__)
+
+PREDICTION = "prediction"
+PROBA_PREFIX = "proba_"
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class ScoringError(MlpipeError):
+    """The input cannot be scored (contract violations, unseen categories under 'fail' ...)."""
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    """How strictly input is checked: the validate stage's settings plus the predict policy."""
+
+    extra_columns: str = "warn"
+    max_invalid_fraction: float = 0.0
+    unknown_categories: str = "warn"
+    id_columns: tuple[str, ...] = ()
+
+
+@dataclass
+class ScoringSummary:
+    """What a scoring run did: rows and chunks, unseen categories and warnings, by column."""
+
+    rows: int = 0
+    chunks: int = 0
+    unseen: dict[str, Counter[str]] = field(default_factory=dict)
+    warnings: Counter[str] = field(default_factory=Counter)
+    normalized: Counter[str] = field(default_factory=Counter)
+
+    def unseen_counts(self) -> dict[str, int]:
+        """Rows with an unseen category, per column."""
+        return {column: sum(counts.values()) for column, counts in sorted(self.unseen.items())}
+
+
+def model_classes(model: Any) -> tuple[str, ...] | None:
+    """The classifier's classes as text (as the train stage fitted them), None for regressors."""
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else tuple(str(c) for c in classes)
+
+
+def check_model_features(model: Any, spec: FeatureSpec) -> None:
+    """Raise ScoringError if the model was fitted on other feature columns than ``spec``."""
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is None:
+        return
+    fitted_set, spec_set = set(map(str, fitted)), set(spec.columns)
+    if fitted_set != spec_set:
+        raise ScoringError(
+            "the model and the schema disagree on the features: the model needs "
+            f"{sorted(fitted_set - spec_set) or 'nothing more'}, the schema/params add "
+            f"{sorted(spec_set - fitted_set) or 'nothing more'}. Use the schema and params.yaml "
+            "of the commit that trained the model"
+        )
+
+
+def score_frame(
+    model: Any, frame: pd.DataFrame, spec: FeatureSpec, task: str, id_columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """Predictions for the rows of ``frame`` (index reset), id columns first."""
+    x = model_frame(frame, spec)
+    out = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns if c in frame.columns})
+    if task == "regression":
+        out[PREDICTION] = np.asarray(model.predict(x), dtype=np.float64)
+        return out
+    proba = np.asarray(model.predict_proba(x), dtype=np.float64)
+    classes = model_classes(model) or ()
+    out[PREDICTION] = pd.Series(np.asarray(classes, dtype=object)[proba.argmax(axis=1)], dtype=str)
+    for i, label in enumerate(classes):
+        out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
+    return out
+
+
+def unseen_categories(
+    frame: pd.DataFrame, schema: Schema, spec: FeatureSpec
+) -> dict[str, Counter[str]]:
+    """Values of categorical features that the schema (the training contract) does not list."""
+    out: dict[str, Counter[str]] = {}
+    for column in spec.categorical:
+        if column not in frame.columns or column not in schema.names:
+            continue
+        allowed = schema.column(column).categories
+        if allowed is None:
+            continue
+        present = frame[column].dropna().astype(str)
+        unknown = present[~present.isin(allowed)]
+        if len(unknown):
+            out[column] = Counter(unknown.tolist())
+    return out
+
+
+def relaxed_schema(schema: Schema) -> Schema:
+    """The schema with unknown categories as warnings: predict applies its own policy to them."""
+    columns = tuple(dataclasses.replace(c, unknown="warn") for c in schema.columns)
+    return dataclasses.replace(schema, columns=columns)
+
+
+def check_chunk(
+    frame: pd.DataFrame,
+    schema: Schema,
+    spec: FeatureSpec,
+    rules: ScoringRules,
+    where: str,
+    summary: ScoringSummary,
+) -> None:
+    """Validate one normalised chunk; raise ScoringError listing every violation.
+
+    Warnings and unseen categories are added to ``summary``. ``where`` names the file and rows
+    for the message.
+    """
+    result = validate_table(
+        frame,
+        relaxed_schema(schema),
+        extra_columns=rules.extra_columns,
+        require_target=False,
+        max_invalid_fraction=rules.max_invalid_fraction,
+    )
+    if not result.ok:
+        lines = "\n".join(f"  - {v}" for v in result.errors)
+        raise ScoringError(
+            f"{where} violates the schema in {len(result.errors)} place(s):\n{lines}\n"
+            "Fix the input (it must follow the same contract as the training data). "
+            "No output was written"
+        )
+    for warning in result.warnings:
+        if warning.rule != "allowed categories":
+            summary.warnings[f"{warning.column}: {warning.rule} — {warning.observed}"] += (
+                warning.rows
+            )
+    for column, counts in unseen_categories(frame, schema, spec).items():
+        if rules.unknown_categories == "fail":
+            shown = ", ".join(f"{k!r} x{v}" for k, v in counts.most_common(5))
+            raise ScoringError(
+                f"{where}: column '{column}' has categories the model never saw: {shown}. "
+                "Map them to known categories, or set predict.unknown_categories: warn in "
+                "params.yaml to score them as unknown. No output was written"
+            )
+        summary.unseen.setdefault(column, Counter()).update(counts)
+
+
+def iter_input(path: str | Path, csv_config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Raw chunks of a CSV or Parquet file (CSV values as text, like the ingest stage)."""
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        yield from _parquet_chunks(path, chunk_rows)
+    elif suffix in (".csv", ".tsv", ".txt"):
+        yield from _csv_chunks(path, csv_config, chunk_rows)
+    else:
+        raise InputError(f"{path}: unsupported file type '{suffix}'; use .csv, .tsv or .parquet")
+
+
+def input_rows(path: str | Path) -> int | None:
+    """Row count from Parquet metadata (for a progress bar); None for CSV (unknown up front)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # an unreadable file is reported by iter_input
+        return None
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: input file not found; pass the table to score with --input")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; --input must name a .csv or .parquet file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); expected a header and rows")
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    if handle.metadata.num_rows == 0:
+        raise InputError(f"{path}: the table has columns but no rows")
+    for batch in handle.iter_batches(batch_size=chunk_rows):
+        yield batch.to_pandas()
+
+
+def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    sample = head.decode(config.encoding, errors="ignore")
+    delimiter = _delimiter(path, config, sample)
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=delimiter,
+            encoding=config.encoding,
+            na_values=list(config.na_values),
+            keep_default_na=False,
+            dtype=str,
+            chunksize=chunk_rows,
+        )
+        seen = 0
+        with reader:
+            for chunk in reader:
+                if len(chunk):
+                    seen += len(chunk)
+                    yield chunk
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: bytes that are not valid {config.encoding} ({exc.reason}). Re-export the "
+            "file as UTF-8 or set data.csv.encoding in params.yaml"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: no header line; expected a header and rows") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(
+            f"{path}: rows do not match the header ({exc}). Check data.csv.delimiter and quoting"
+        ) from None
+    if seen == 0:
+        raise InputError(f"{path}: only a header line, no data rows")
+
+
+def _delimiter(path: Path, config: CsvConfig, sample: str) -> str:
+    if config.delimiter != "auto":
+        return "\t" if config.delimiter == "\\t" else config.delimiter
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+class _TableWriter:
+    """Appends frames to a CSV or Parquet file (the schema of the first frame is kept)."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self._parquet: Any = None
+        self._schema: Any = None
+        self._started = False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.fmt == "csv":
+            mode, header = ("a", False) if self._started else ("w", True)
+            frame.to_csv(self.path, mode=mode, header=header, index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(self.path, table.schema, compression="snappy")
+            self._parquet.write_table(table)
+        self._started = True
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+def output_format(path: str | Path) -> str:
+    """'csv' or 'parquet' from the output file's suffix; InputError for anything else."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputError(
+            f"{path}: unsupported output type '{suffix}'; name the file .csv or .parquet"
+        )
+    return "csv" if suffix == ".csv" else "parquet"
+
+
+def score_file(
+    model: Any,
+    source: str | Path,
+    output: str | Path,
+    *,
+    schema: Schema,
+    spec: FeatureSpec,
+    rules: ScoringRules,
+    csv_config: CsvConfig,
+    chunk_rows: int,
+    on_chunk: Callable[[int], None] | None = None,
+) -> ScoringSummary:
+    """Score ``source`` into ``output`` chunk by chunk; nothing is written unless all succeed.
+
+    ``on_chunk(rows)`` is called after each chunk (the CLI advances a progress bar with it).
+    """
+    fmt = output_format(output)
+    check_model_features(model, spec)
+    summary = ScoringSummary()
+    with atomic_path(output) as tmp:
+        writer = _TableWriter(tmp, fmt)
+        try:
+            for raw in iter_input(source, csv_config, chunk_rows):
+                first, last = summary.rows + 1, summary.rows + len(raw)
+                frame, changes = normalize(raw.reset_index(drop=True), csv_config.na_values)
+                for kind, columns in changes.as_dict().items():
+                    for column, count in columns.items():
+                        summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
+                check_chunk(frame, schema, spec, rules, f"{source} rows {first}-{last}", summary)
+                writer.write(score_frame(model, frame, spec, schema.task, rules.id_columns))
+                summary.rows, summary.chunks = last, summary.chunks + 1
+                if on_chunk is not None:
+                    on_chunk(len(raw))
+        finally:
+            writer.close()
+    return summary

@@ -1,0 +1,127 @@
+"""The model card: rendered content, machine-readable front matter, bad cards."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from mlpipe.evaluation.card import FileVersion, ModelCardError, file_md5, model_card, read_card
+
+METRICS = {
+    "test": {"accuracy": 0.8, "recall": 0.3778, "roc_auc": 0.8219, "rows": 4000.0},
+    "train": {"accuracy": 0.825, "recall": 0.4479, "roc_auc": 0.859, "rows": 16000.0},
+}
+SLICES = {
+    "test": {
+        "region": {
+            "east": {"roc_auc": 0.82, "rows": 700.0},
+            "(missing)": {"roc_auc": 0.59, "rows": 46.0},
+        },
+        "plan": {},
+    }
+}
+
+
+def _card(**overrides) -> str:
+    args = dict(
+        model=FileVersion("data/model/model.skops", "m" * 32),
+        train=FileVersion("data/processed/train.parquet", "a" * 32, 16000),
+        test=FileVersion("data/processed/test.parquet", "b" * 32, 4000),
+        target="churned",
+        task="binary",
+        classes=("False", "True"),
+        features={"numeric": ("age",), "boolean": (), "categorical": ("region", "plan")},
+        estimator="hist_gradient_boosting",
+        train_params={
+            "estimator": "hist_gradient_boosting",
+            "seed": 42,
+            "hist_gradient_boosting": {"learning_rate": 0.05, "class_weight": None},
+            "random_forest": {"n_estimators": 200},
+        },
+        metrics=METRICS,
+        slices=SLICES,
+        min_slice_rows=30,
+    )
+    args.update(overrides)
+    return model_card(**args)
+
+
+def test_card_sections_and_values() -> None:
+    card = _card()
+    body = card.split("\n---\n", 1)[1]
+    assert body.startswith("# Model card: `churned` (binary), hist_gradient_boosting\n")
+    for heading in (
+        "## Data version",
+        "## Parameters",
+        "## Metrics",
+        "## Slices (test rows)",
+        "## Training time",
+        "## Known limitations",
+    ):
+        assert f"\n{heading}\n" in body
+    assert f"| train | `data/processed/train.parquet` | 16000 | `{'a' * 32}` |" in body
+    assert "| `learning_rate` | 0.05 |" in body and "| `class_weight` | null |" in body
+    assert "n_estimators" not in body  # only the chosen estimator's hyperparameters
+    assert "| roc_auc | 0.8219 | 0.8590 |" in body
+    assert "| rows | 4000 | 16000 |" in body
+    assert "| (missing) | 46 | 0.5900 |" in body
+    assert "- `plan`: no slice has 30 rows" in body
+    assert "roc_auc is 0.8590 on train vs 0.8219 on test: some over-fitting." in body
+    assert "Recall of the positive class is 0.3778" in body
+    assert "Weakest slice: `region` = (missing) (roc_auc 0.5900)." in body
+    assert "`fit took N s`" in body  # where the training time is found
+
+
+def test_card_is_deterministic_and_front_matter_round_trips(tmp_path: Path) -> None:
+    assert _card() == _card()
+    path = tmp_path / "card.md"
+    path.write_text(_card())
+    front = read_card(path)
+    assert front["metrics"] == METRICS
+    assert front["classes"] == ["False", "True"]
+    assert front["data"]["test"] == {
+        "path": "data/processed/test.parquet",
+        "md5": "b" * 32,
+        "rows": 4000,
+    }
+    assert front["model"]["md5"] == "m" * 32
+    assert front["hyperparameters"] == {"learning_rate": 0.05, "class_weight": None}
+    assert front["features"]["categorical"] == ["region", "plan"]
+
+
+def test_no_overfitting_or_recall_note_when_not_warranted() -> None:
+    metrics = {
+        "test": {"roc_auc": 0.85, "recall": 0.7, "rows": 10.0},
+        "train": {"roc_auc": 0.86, "recall": 0.7, "rows": 40.0},
+    }
+    card = _card(metrics=metrics, slices={"test": {}})
+    assert "over-fitting" not in card and "Recall of the positive" not in card
+    assert "No slices configured" in card
+
+
+def test_file_md5_is_the_md5_of_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 3_000_000)
+    assert file_md5(path, block=1000) == hashlib.md5(b"x" * 3_000_000).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# no front matter\n", "no front matter block"),
+        ("---\n: : bad\n---\n# x\n", "front matter is not valid YAML"),
+        ("---\ncard_version: 99\n---\n# x\n", "lacks card_version 1"),
+    ],
+)
+def test_read_card_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "card.md"
+    path.write_text(text)
+    with pytest.raises(ModelCardError, match=message):
+        read_card(path)
+
+
+def test_read_card_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelCardError, match=r"model card not found\. The evaluate stage"):
+        read_card(tmp_path / "absent.md")

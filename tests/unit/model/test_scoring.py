@@ -1,0 +1,226 @@
+"""Batch scoring: content of predictions, unseen categories, bad input, chunking."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpipe.config import CsvConfig
+from mlpipe.io import InputError
+from mlpipe.model.features import FeatureSpec, model_frame
+from mlpipe.model.scoring import (
+    ScoringError,
+    ScoringRules,
+    check_model_features,
+    score_file,
+    score_frame,
+    unseen_categories,
+)
+from support.tiny import tiny_frame, tiny_model, tiny_schema, tiny_spec
+
+RULES = ScoringRules(id_columns=("cid",))
+
+
+@pytest.fixture(scope="module")
+def binary_model():
+    return tiny_model("binary")
+
+
+def _score(model, source: Path, output: Path, task: str = "binary", **kw):
+    schema = tiny_schema(task)
+    return score_file(
+        model,
+        source,
+        output,
+        schema=schema,
+        spec=tiny_spec(schema),
+        rules=kw.pop("rules", RULES),
+        csv_config=CsvConfig(),
+        chunk_rows=kw.pop("chunk_rows", 1000),
+        **kw,
+    )
+
+
+def _unlabelled(rows: int, seed: int = 1) -> pd.DataFrame:
+    return tiny_frame(rows, seed=seed).drop(columns=["y"])
+
+
+def test_predictions_match_the_model_row_for_row(binary_model, tmp_path: Path) -> None:
+    frame = _unlabelled(300)
+    source, output = tmp_path / "in.parquet", tmp_path / "out.csv"
+    frame.to_parquet(source, index=False)
+    summary = _score(binary_model, source, output)
+
+    out = pd.read_csv(output, dtype={"prediction": str})
+    assert summary.rows == 300 and len(out) == 300
+    assert list(out.columns) == ["cid", "prediction", "proba_no", "proba_yes"]
+    assert out["cid"].tolist() == frame["cid"].tolist()
+    proba = out[["proba_no", "proba_yes"]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    expected = binary_model.predict_proba(model_frame(frame, tiny_spec(tiny_schema())))
+    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-15)
+    assert out["prediction"].tolist() == [("no", "yes")[i] for i in expected.argmax(axis=1)]
+
+
+def test_csv_input_with_text_values_is_normalised_like_ingest(
+    binary_model, tmp_path: Path
+) -> None:
+    """Yes/no booleans, padded text and NA markers in a CSV score like the typed table."""
+    frame = _unlabelled(40)
+    text = frame.assign(
+        tech=np.where(frame["tech"], " yes", "no "),
+        plan=" " + frame["plan"].astype(str),
+        age=frame["age"].astype(int).astype(object),
+    )
+    text.loc[3, "age"] = "N/A"
+    typed = frame.copy()
+    typed.loc[3, "age"] = np.nan
+    text.to_csv(tmp_path / "in.csv", index=False)
+    typed.to_parquet(tmp_path / "in.parquet", index=False)
+    summary = _score(binary_model, tmp_path / "in.csv", tmp_path / "a.parquet")
+    _score(binary_model, tmp_path / "in.parquet", tmp_path / "b.parquet")
+    assert summary.normalized == {
+        "plan: stripped whitespace": 40,
+        "tech: stripped whitespace": 40,
+        "tech: text to boolean": 40,
+    }  # "N/A" in age is a CSV NA marker: missing on read, as in the ingest stage
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    )
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_chunked_result_equals_single_shot(binary_model, tmp_path: Path, suffix: str) -> None:
+    frame = _unlabelled(1000)
+    source = tmp_path / f"in.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source, index=False, row_group_size=100)
+    seen: list[int] = []
+    chunked = _score(
+        binary_model, source, tmp_path / "chunked.parquet", chunk_rows=137, on_chunk=seen.append
+    )
+    single = _score(binary_model, source, tmp_path / "single.parquet", chunk_rows=10_000)
+    assert chunked.chunks == 8 and single.chunks == 1
+    assert sum(seen) == 1000 and seen[0] == 137
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "chunked.parquet"), pd.read_parquet(tmp_path / "single.parquet")
+    )
+
+
+def test_unseen_categories_are_counted_and_scored_as_unknown(binary_model, tmp_path: Path) -> None:
+    frame = _unlabelled(500)
+    frame.loc[[5, 250, 499], "plan"] = "platinum"
+    frame.loc[7, "plan"] = "gold"
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    summary = _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", chunk_rows=200)
+    assert summary.unseen_counts() == {"plan": 4}
+    assert dict(summary.unseen["plan"]) == {"platinum": 3, "gold": 1}
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 500
+
+
+def test_unseen_categories_fail_under_the_fail_policy(binary_model, tmp_path: Path) -> None:
+    frame = _unlabelled(50)
+    frame.loc[[1, 2], "plan"] = "platinum"
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    rules = ScoringRules(id_columns=("cid",), unknown_categories="fail")
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.parquet", tmp_path / "out.csv", rules=rules)
+    assert "column 'plan' has categories the model never saw: 'platinum' x2" in str(info.value)
+    assert "No output was written" in str(info.value)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_bad_rows_in_a_late_chunk_leave_no_output(binary_model, tmp_path: Path) -> None:
+    frame = _unlabelled(600)
+    frame["age"] = frame["age"].astype(object)
+    frame.loc[550, "age"] = "old"
+    frame.loc[560, "age"] = 250
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    output = tmp_path / "out.csv"
+    output.write_text("previous predictions\n")
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.csv", output, chunk_rows=200)
+    message = str(info.value)
+    assert "in.csv rows 401-600 violates the schema" in message
+    assert "age: max 90 — max seen 250 (1 rows)" in message
+    assert output.read_text() == "previous predictions\n"  # untouched: no partial output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]  # no temp file
+
+
+def test_missing_feature_column_is_refused(binary_model, tmp_path: Path) -> None:
+    _unlabelled(20).drop(columns=["plan"]).to_parquet(tmp_path / "in.parquet", index=False)
+    with pytest.raises(ScoringError, match="plan: column present — column is missing"):
+        _score(binary_model, tmp_path / "in.parquet", tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("in.csv", "", "the file is empty"),
+        ("in.csv", "cid,age,plan,tech\n", "only a header line, no data rows"),
+        ("in.json", "{}", r"unsupported file type '\.json'"),
+        ("in.parquet", "not parquet", "not a readable Parquet file"),
+    ],
+)
+def test_unreadable_input_is_an_input_error(
+    binary_model, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    (tmp_path / name).write_text(content)
+    with pytest.raises(InputError, match=message):
+        _score(binary_model, tmp_path / name, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_output_suffix_is_checked_first(binary_model, tmp_path: Path) -> None:
+    _unlabelled(5).to_parquet(tmp_path / "in.parquet", index=False)
+    with pytest.raises(InputError, match=r"unsupported output type '\.xlsx'"):
+        _score(binary_model, tmp_path / "in.parquet", tmp_path / "out.xlsx")
+
+
+def test_regression_output_is_one_value_column(tmp_path: Path) -> None:
+    model = tiny_model("regression")
+    frame = tiny_frame(80, "regression", seed=4).drop(columns=["y"])
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    _score(model, tmp_path / "in.parquet", tmp_path / "out.parquet", task="regression")
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out.columns) == ["cid", "prediction"]
+    expected = model.predict(model_frame(frame, tiny_spec(tiny_schema("regression"))))
+    np.testing.assert_allclose(out["prediction"].to_numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_score_frame_multiclass_columns_follow_model_classes() -> None:
+    model = tiny_model("multiclass")
+    frame = tiny_frame(30, "multiclass", seed=5)
+    out = score_frame(model, frame, tiny_spec(tiny_schema("multiclass")), "multiclass", ("cid",))
+    assert list(out.columns) == ["cid", "prediction", "proba_a", "proba_b", "proba_c"]
+    proba = out[["proba_a", "proba_b", "proba_c"]].to_numpy()
+    assert out["prediction"].tolist() == [("a", "b", "c")[i] for i in proba.argmax(axis=1)]
+
+
+def test_unseen_categories_ignore_missing_values() -> None:
+    frame = pd.DataFrame({"plan": ["basic", None, "gold", "gold", "premium"]})
+    spec = FeatureSpec(numeric=(), categorical=("plan",), boolean=())
+    assert dict(unseen_categories(frame, tiny_schema(), spec)["plan"]) == {"gold": 2}
+
+
+def test_model_schema_feature_mismatch_names_the_columns(binary_model) -> None:
+    spec = FeatureSpec(numeric=("age", "income"), categorical=("plan",), boolean=())
+    with pytest.raises(ScoringError) as info:
+        check_model_features(binary_model, spec)
+    assert "the model needs ['tech']" in str(info.value)
+    assert "the schema/params add ['income']" in str(info.value)
+
+
+def test_schema_warnings_are_summed_over_chunks(binary_model, tmp_path: Path, caplog) -> None:
+    frame = _unlabelled(300).assign(note="x")
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    with caplog.at_level(logging.WARNING):
+        summary = _score(binary_model, tmp_path / "in.parquet", tmp_path / "o.csv", chunk_rows=100)
+    assert dict(summary.warnings) == {"note: known column — column is not in the schema": 300}
