@@ -21,7 +21,8 @@ same_repo="${MLPIPE_SAME_REPO:-false}"
 
 log() { echo "pipeline-outputs: $*"; }
 
-if ! url="$(dvc config "remote.${remote}.url" 2>/dev/null)"; then
+url="$(dvc config "remote.${remote}.url" 2>/dev/null || true)"
+if [[ -z "$url" ]]; then
     log "error: no DVC remote named '${remote}' (see 'dvc remote list'; MLPIPE_DVC_REMOTE selects one)" >&2
     exit 2
 fi
