@@ -54,10 +54,6 @@ class S3Server:
         self._server._server.server_close()  # type: ignore[union-attr]
         self._server = None
 
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
     def client(self) -> Any:
         return boto3.client(
             "s3",
