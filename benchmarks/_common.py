@@ -41,9 +41,13 @@ PACKAGES = ("numpy", "pandas", "pyarrow", "scikit-learn", "skops", "matplotlib",
 
 @dataclass(frozen=True)
 class Timed:
-    """One child process: wall seconds, peak RSS (MiB, from the OS), exit code, output tail."""
+    """One child process: wall and CPU seconds, peak RSS (MiB, from the OS), exit code, output.
+
+    CPU seconds (user + system) hardly change with other load on the machine; wall seconds do.
+    """
 
     seconds: float
+    cpu_seconds: float
     peak_rss_mib: float
     returncode: int
     stdout: str
@@ -73,7 +77,8 @@ def run_timed(args: list[str], cwd: Path, env: dict[str, str], check: bool = Tru
             f"{shlex.join(args)} exited {proc.returncode}\n--- stdout\n{stdout[-3000:]}\n"
             f"--- stderr\n{stderr[-3000:]}"
         )
-    return Timed(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Timed(seconds, cpu, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
 
 
 def thread_env(threads: int | None) -> dict[str, str]:

@@ -80,11 +80,13 @@ def run_size(rows: int, workdir: Path, threads: int | None) -> dict[str, dict[st
         size = sum(_size(repo.path / o) for o in outputs)
         results[stage] = {
             "seconds": timed.seconds,
+            "cpu_seconds": timed.cpu_seconds,
             "peak_rss_mib": timed.peak_rss_mib,
             "output_mib": size / 1024**2,
         }
         print(
             f"  {rows:>11,} rows  {stage:<9} {timed.seconds:8.2f} s  "
+            f"{timed.cpu_seconds:8.2f} s CPU  "
             f"{timed.peak_rss_mib:8.0f} MiB RSS  {size / 1024**2:8.1f} MiB out",
             flush=True,
         )
@@ -103,6 +105,7 @@ def tables(sizes: dict[int, dict[str, dict[str, float]]]) -> str:
     out = []
     for title, key, fmt in (
         ("Wall time (s)", "seconds", "{:.2f}"),
+        ("CPU time, user + system (s)", "cpu_seconds", "{:.2f}"),
         ("Peak RSS (MiB, ru_maxrss of the stage process)", "peak_rss_mib", "{:.0f}"),
         ("Output size (MiB)", "output_mib", "{:.1f}"),
     ):
@@ -110,21 +113,25 @@ def tables(sizes: dict[int, dict[str, dict[str, float]]]) -> str:
         for stage in stages:
             cells = [fmt.format(sizes[n][stage][key]) for n in rows]
             out.append(f"| {stage} | " + " | ".join(cells) + " |")
-        if key == "seconds":
-            totals = [sum(sizes[n][s]["seconds"] for s in stages) for n in rows]
+        if key in ("seconds", "cpu_seconds"):
+            totals = [sum(sizes[n][s][key] for s in stages) for n in rows]
             out.append("| **total** | " + " | ".join(f"{t:.2f}" for t in totals) + " |")
         out.append("")
     if len(rows) > 1:
         smallest = rows[0]
         out += [
-            f"### Time ratio against {smallest:,} rows (row ratio in the header)",
+            f"### Time ratio against {smallest:,} rows: wall (CPU); row ratio in the header",
             "",
             "| stage | " + " | ".join(f"{n:,} ({n / smallest:g}x rows)" for n in rows[1:]) + " |",
             "| --- " * len(rows) + "|",
         ]
         for stage in stages:
-            base = sizes[smallest][stage]["seconds"]
-            cells = [f"{sizes[n][stage]['seconds'] / base:.2f}x" for n in rows[1:]]
+            wall, cpu = sizes[smallest][stage]["seconds"], sizes[smallest][stage]["cpu_seconds"]
+            cells = [
+                f"{sizes[n][stage]['seconds'] / wall:.2f}x "
+                f"({sizes[n][stage]['cpu_seconds'] / cpu:.2f}x)"
+                for n in rows[1:]
+            ]
             out.append(f"| {stage} | " + " | ".join(cells) + " |")
         out.append("")
     out += ["### Test ROC-AUC (sanity check that every size trained a real model)", ""]
@@ -154,13 +161,14 @@ def verdicts(sizes: dict[int, dict[str, dict[str, float]]]) -> str:
     for small, large in itertools.pairwise(rows):
         factor = large / small
         allowed = GROWTH_GOAL * factor / 10
-        worst = max(stages, key=lambda s: sizes[large][s]["seconds"] / sizes[small][s]["seconds"])
-        ratio = sizes[large][worst]["seconds"] / sizes[small][worst]["seconds"]
-        lines.append(
-            f"- Time growth {small:,} -> {large:,} rows ({factor:g}x rows): worst stage {worst} "
-            f"{ratio:.2f}x; {'within' if ratio <= allowed else 'OVER'} {allowed:g}x "
-            f"(the 12x-per-10x-rows goal scaled to this step)."
-        )
+        for key, label in (("cpu_seconds", "CPU"), ("seconds", "wall")):
+            worst = max(stages, key=lambda s, k=key: sizes[large][s][k] / sizes[small][s][k])
+            ratio = sizes[large][worst][key] / sizes[small][worst][key]
+            lines.append(
+                f"- {label} time growth {small:,} -> {large:,} rows ({factor:g}x rows): worst "
+                f"stage {worst} {ratio:.2f}x; {'within' if ratio <= allowed else 'OVER'} "
+                f"{allowed:g}x (the 12x-per-10x-rows goal scaled to this step)."
+            )
     return "\n".join(lines)
 
 
@@ -174,13 +182,20 @@ def plot(sizes: dict[int, dict[str, dict[str, float]]], path: Path) -> None:
     stages = [s for s in sizes[rows[0]] if not s.startswith("_")]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for stage in stages:
-        left.plot(rows, [sizes[n][stage]["seconds"] for n in rows], "o-", label=stage)
+        (line,) = left.plot(rows, [sizes[n][stage]["seconds"] for n in rows], "o-", label=stage)
+        left.plot(
+            rows,
+            [sizes[n][stage]["cpu_seconds"] for n in rows],
+            "x--",
+            color=line.get_color(),
+            alpha=0.6,
+        )
         right.plot(rows, [sizes[n][stage]["peak_rss_mib"] for n in rows], "o-", label=stage)
     right.axhline(MEMORY_GOAL_MIB, color="red", linestyle="--", label="4 GiB goal")
     for ax, label in ((left, "wall time (s)"), (right, "peak RSS (MiB)")):
         ax.set(xscale="log", yscale="log", xlabel="rows", ylabel=label)
         ax.grid(True, which="both", alpha=0.3)
-    left.set_title("Time per stage vs rows")
+    left.set_title("Time per stage vs rows (solid: wall, dashed: CPU)")
     right.set_title("Peak memory per stage vs rows")
     right.legend(fontsize=8)
     fig.tight_layout()

@@ -12,7 +12,7 @@ from mlpipe.config import EvaluateConfig, TrainConfig
 from mlpipe.data.generate import generate_churn
 from mlpipe.data.schema import Schema, load_schema
 from mlpipe.data.split import split_table
-from mlpipe.evaluation.evaluate import evaluate_model
+from mlpipe.evaluation.evaluate import Evaluation, evaluate_model
 from mlpipe.io import InputError
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
@@ -36,9 +36,14 @@ def setup() -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, FeatureSpec, Schema]:
     return fit_model(train, spec, "churned", "binary", config), train, test, spec, schema
 
 
-def test_binary_evaluation_has_every_part(setup: tuple) -> None:
+@pytest.fixture(scope="module")
+def result(setup: tuple) -> Evaluation:
     model, train, test, spec, schema = setup
-    result = evaluate_model(model, train, test, spec, schema, CONFIG)
+    return evaluate_model(model, train, test, spec, schema, CONFIG)
+
+
+def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> None:
+    _, _, test, spec, _ = setup
     assert result.metrics["test"]["rows"] == 100 and result.metrics["train"]["rows"] == 300
     assert {"roc_auc", "average_precision", "log_loss", "brier", "f1"} <= set(
         result.metrics["test"]
@@ -63,11 +68,9 @@ def test_binary_evaluation_has_every_part(setup: tuple) -> None:
     assert result.slices["per_class"]["True"]["support"] == int(test["churned"].sum())
 
 
-def test_evaluation_is_deterministic(setup: tuple) -> None:
+def test_evaluation_is_deterministic(setup: tuple, result: Evaluation) -> None:
     model, train, test, spec, schema = setup
-    assert evaluate_model(model, train, test, spec, schema, CONFIG) == evaluate_model(
-        model, train, test, spec, schema, CONFIG
-    )
+    assert evaluate_model(model, train, test, spec, schema, CONFIG) == result
 
 
 def test_unknown_slice_column_is_named(setup: tuple) -> None:
