@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,21 +117,26 @@ def _read_csv(path: Path, config: CsvConfig) -> pd.DataFrame:
             f"{delimiter!r}; set data.csv.delimiter in params.yaml to the file's delimiter"
         )
     try:
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            encoding=config.encoding,
-            na_values=list(config.na_values),
-            keep_default_na=False,
-            dtype=str,
-            skipinitialspace=False,
-        )
+        with warnings.catch_warnings():
+            # A row with more fields than the header must not silently become the index
+            # (pandas' default) or lose its last fields (index_col=False warns): it is an error.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                encoding=config.encoding,
+                na_values=list(config.na_values),
+                keep_default_na=False,
+                dtype=str,
+                skipinitialspace=False,
+                index_col=False,
+            )
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: bytes that are not valid {config.encoding} ({exc.reason}). Re-export the "
             "file as UTF-8 or set data.csv.encoding in params.yaml (e.g. latin-1)"
         ) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise InputError(
             f"{path}: rows do not match the header ({exc}). Check data.csv.delimiter and quoting"
         ) from None
@@ -195,16 +201,14 @@ def _convert_text(column: str, values: pd.Series, report: NormalizeReport) -> pd
     if present.empty:
         return values
     lowered = present.str.lower()
-    if (
-        lowered.isin(_TRUE | _FALSE).all()
-        and lowered.nunique() <= 2
-        and not present.str.isdigit().all()
-    ):
+    if lowered.isin(_TRUE | _FALSE).all() and not present.str.isdigit().all():
         report.to_boolean[column] = len(present)
         mapped = values.str.lower().map(lambda v: None if pd.isna(v) else v in _TRUE)
         return mapped.astype("boolean")
     if present.str.fullmatch(_DATE.pattern).all():
-        return pd.to_datetime(values, errors="coerce").astype("datetime64[s]")
+        # ISO8601, not a format guessed from the first value: mixed date / date-time values
+        # would otherwise turn into missing values.
+        return pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[s]")
     is_number = present.str.fullmatch(_NUMBER.pattern) & (present != "") & (present != ".")
     share = float(is_number.mean())
     if share >= NUMERIC_TEXT_SHARE:

@@ -1,0 +1,203 @@
+"""The schema contract: inference from data, YAML round trip, and load errors naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlpipe.config import ConfigError
+from mlpipe.data.schema import (
+    MAX_CATEGORIES,
+    ColumnSpec,
+    column_kind,
+    dump_schema,
+    infer_schema,
+    infer_task,
+    load_schema,
+    schema_from_dict,
+    schema_to_dict,
+)
+from support.repo import PROJECT
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": ["a1", "a2", "a3", "a4"],
+            "tenure": [0, 10, 20, 40],
+            "charge": [1.5, np.nan, 3.5, 9.5],
+            "delta": [-5.0, 0.0, 5.0, 15.0],
+            "plan": pd.array(["basic", "premium", None, "basic"], dtype="string"),
+            "paperless": [True, False, True, True],
+            "signup": pd.to_datetime(["2020-01-01", "2021-06-30", "2022-01-01", "2024-12-31"]),
+            "churned": [False, True, False, True],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("series", "kind"),
+    [
+        (pd.Series([True, False]), "boolean"),
+        (pd.Series(pd.array([True, None], dtype="boolean")), "boolean"),
+        (pd.Series(pd.to_datetime(["2020-01-01"])), "datetime"),
+        (pd.Series([1, 2]), "numeric"),
+        (pd.Series([1.5, np.nan]), "numeric"),
+        (pd.Series(["a", "b", "a"]), "categorical"),
+        (pd.Series([f"v{i}" for i in range(MAX_CATEGORIES + 1)]), "id"),
+    ],
+)
+def test_column_kind(series: pd.Series, kind: str) -> None:
+    assert column_kind(series) == kind
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        ([True, False, True], "binary"),
+        (["yes", "no", None], "binary"),
+        ([0, 1, 2, 1], "multiclass"),
+        (["a", "b", "c"], "multiclass"),
+        ([0.5, 1.5, 2.25, 3.0], "regression"),
+        (list(range(30)), "regression"),
+    ],
+)
+def test_infer_task(values: list[object], task: str) -> None:
+    assert infer_task(pd.Series(values)) == task
+
+
+def test_infer_schema_kinds_ranges_categories_and_missing_budgets(frame: pd.DataFrame) -> None:
+    schema = infer_schema(frame, "churned", id_columns=("id",))
+    assert schema.task == "binary" and schema.classes == (False, True)
+    assert schema.column("id") == ColumnSpec(name="id", kind="id")
+    # range widened by 10% of the span; never-negative data keeps a 0 floor
+    assert schema.column("tenure") == ColumnSpec(
+        name="tenure", kind="numeric", integer=True, min=0.0, max=44.0
+    )
+    assert schema.column("delta").min == -7.0 and schema.column("delta").max == 17.0
+    charge = schema.column("charge")
+    assert (charge.integer, charge.min, charge.max) == (False, 0.7, 10.3)
+    assert charge.max_missing == 0.27  # observed 0.25 + 0.02 slack
+    plan = schema.column("plan")
+    assert plan.kind == "categorical" and plan.categories == ("basic", "premium")
+    assert plan.max_missing == 0.27
+    assert schema.column("paperless").kind == "boolean"
+    signup = schema.column("signup")
+    assert (signup.kind, signup.min, signup.max) == ("datetime", "2020-01-01", "2024-12-31")
+    assert schema.features("numeric") == ("tenure", "charge", "delta")
+    assert schema.features("boolean") == ("paperless",)  # the target is not a feature
+
+
+def test_infer_schema_with_explicit_task_and_regression(frame: pd.DataFrame) -> None:
+    schema = infer_schema(frame, "charge", task="regression")
+    assert schema.task == "regression" and schema.classes is None
+
+
+def test_infer_schema_unknown_target_lists_the_columns(frame: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError) as caught:
+        infer_schema(frame, "label")
+    assert str(caught.value) == (
+        "target column 'label' is not in the data; columns are: ['id', 'tenure', 'charge', "
+        "'delta', 'plan', 'paperless', 'signup', 'churned']"
+    )
+
+
+def test_dump_load_round_trip(frame: pd.DataFrame, tmp_path: Path) -> None:
+    schema = infer_schema(frame, "churned", id_columns=("id",))
+    text = dump_schema(schema)
+    assert text.startswith("# Data contract enforced by the validate stage.")
+    path = tmp_path / "schema.yaml"
+    path.write_text(text)
+    assert load_schema(path) == schema
+    assert schema_to_dict(load_schema(path)) == yaml.safe_load(text)
+
+
+def test_committed_schema_loads() -> None:
+    schema = load_schema(PROJECT / "data" / "schema.yaml")
+    assert schema.target == "churned" and schema.task == "binary"
+    assert schema.column("customer_id").kind == "id"
+    assert schema.column("contract").categories == ("month-to-month", "one-year", "two-year")
+
+
+def test_column_lookup_of_an_unknown_name_raises_key_error(frame: pd.DataFrame) -> None:
+    with pytest.raises(KeyError, match="nope"):
+        infer_schema(frame, "churned").column("nope")
+
+
+GOOD = {
+    "version": 1,
+    "target": "y",
+    "task": "binary",
+    "columns": {"y": {"kind": "boolean"}, "x": {"kind": "numeric", "min": 0}},
+}
+
+
+def _with(**changes: object) -> dict[str, object]:
+    raw = {**GOOD, "columns": {k: dict(v) for k, v in GOOD["columns"].items()}}
+    for key, value in changes.items():
+        if key.startswith("x_"):
+            raw["columns"]["x"][key[2:]] = value  # type: ignore[index]
+        else:
+            raw[key] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([1], "the schema must be a mapping"),
+        (
+            _with(colums={}),
+            "unknown key 'colums'; allowed: classes, columns, target, task, version",
+        ),
+        (_with(version=2), "'version' must be 1, got 2"),
+        (
+            _with(task="ranking"),
+            "'task' is 'ranking'; allowed values: binary, multiclass, regression",
+        ),
+        (_with(columns={}), "'columns' must be a non-empty mapping of column name to rules"),
+        (_with(columns={"y": "boolean"}), "'columns.y' must be a mapping"),
+        (
+            _with(x_maximum=3),
+            "unknown key 'columns.x.maximum'; allowed: categories, integer, kind, max, "
+            "max_missing, min, unknown",
+        ),
+        (
+            _with(x_kind="text"),
+            "'columns.x.kind' is 'text'; allowed values: numeric, categorical, boolean, "
+            "datetime, id",
+        ),
+        (_with(x_max_missing=1.5), "'columns.x.max_missing' must be a number in [0, 1]"),
+        (_with(x_max_missing="a"), "'columns.x.max_missing' must be a number in [0, 1]"),
+        (_with(x_unknown="ignore"), "'columns.x.unknown' must be 'fail' or 'warn'"),
+        (_with(target="label"), "'target' is 'label', which is not one of the schema's columns"),
+    ],
+)
+def test_schema_errors_name_the_key(raw: object, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        schema_from_dict(raw)
+    assert str(caught.value) == message
+
+
+def test_load_schema_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_schema(tmp_path / "schema.yaml")
+    assert str(caught.value) == (
+        f"{tmp_path / 'schema.yaml'}: schema file not found. Create it with `mlpipe schema "
+        "infer` and commit it"
+    )
+
+
+def test_load_schema_prefixes_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "schema.yaml"
+    path.write_text(yaml.safe_dump(_with(version=3)))
+    with pytest.raises(ConfigError, match=r"schema\.yaml: 'version' must be 1, got 3"):
+        load_schema(path)
+    path.write_text("columns: [\n")
+    with pytest.raises(ConfigError, match=r"schema\.yaml: not valid YAML"):
+        load_schema(path)

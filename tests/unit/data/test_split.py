@@ -1,0 +1,110 @@
+"""Train/test splits: stratified keeps class shares, seeded, time split orders by date."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mlpipe.data.split import SplitError, split_table
+
+
+def _frame(n: int = 50, positives: int = 10) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": range(n),
+            "y": [i < positives for i in range(n)],
+            "day": pd.date_range("2024-01-01", periods=n, freq="D")[::-1],
+        }
+    )
+
+
+def test_stratified_keeps_class_shares_and_every_row_once() -> None:
+    frame = _frame(50, 10)
+    train, test = split_table(frame, "y", "stratified", 0.2, seed=1)
+    assert (len(train), len(test)) == (40, 10)
+    assert test["y"].sum() == 2 and train["y"].sum() == 8  # 20% positives on both sides
+    assert sorted(train["row"].tolist() + test["row"].tolist()) == list(range(50))
+    # input order is kept inside each part
+    assert train["row"].is_monotonic_increasing and test["row"].is_monotonic_increasing
+    assert list(train.index) == list(range(40))
+
+
+@pytest.mark.parametrize("method", ["stratified", "random"])
+def test_same_seed_same_split_other_seed_other_split(method: str) -> None:
+    frame = _frame()
+    a = split_table(frame, "y", method, 0.3, seed=5)[1]["row"].tolist()
+    b = split_table(frame, "y", method, 0.3, seed=5)[1]["row"].tolist()
+    c = split_table(frame, "y", method, 0.3, seed=6)[1]["row"].tolist()
+    assert a == b and a != c
+    assert len(a) == 15
+
+
+def test_stratified_multiclass_shares() -> None:
+    frame = pd.DataFrame({"y": ["a"] * 20 + ["b"] * 10 + ["c"] * 10})
+    train, test = split_table(frame, "y", "stratified", 0.5, seed=0)
+    assert test["y"].value_counts().to_dict() == {"a": 10, "b": 5, "c": 5}
+    assert train["y"].value_counts().to_dict() == {"a": 10, "b": 5, "c": 5}
+
+
+def test_time_split_puts_the_latest_rows_in_test() -> None:
+    frame = _frame(10, 3)
+    train, test = split_table(frame, "y", "time", 0.3, seed=0, date_column="day")
+    assert len(test) == 3
+    assert test["day"].min() > train["day"].max()
+    assert test["row"].tolist() == [0, 1, 2]  # days run backwards in _frame
+
+
+def test_time_split_keeps_a_day_together() -> None:
+    frame = pd.DataFrame(
+        {"y": [0, 1] * 5, "day": pd.to_datetime(["2024-01-01"] * 6 + ["2024-01-02"] * 4)}
+    )
+    train, test = split_table(frame, "y", "time", 0.3, seed=0, date_column="day")
+    assert (len(train), len(test)) == (6, 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"method": "random", "test_size": 0.01},
+            "split.test_size=0.01 leaves 0 test rows out of 50; choose a value that leaves "
+            "at least one row on each side",
+        ),
+        (
+            {"method": "kfold", "test_size": 0.2},
+            "unknown split method 'kfold'; use stratified, random or time",
+        ),
+        (
+            {"method": "time", "test_size": 0.2},
+            "split.method=time needs data.date_column in params.yaml",
+        ),
+        (
+            {"method": "time", "test_size": 0.2, "date_column": "when"},
+            "data.date_column 'when' is not a column of the table",
+        ),
+    ],
+)
+def test_split_errors(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(SplitError) as caught:
+        split_table(_frame(), "y", seed=0, **kwargs)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_stratified_needs_two_rows_per_class() -> None:
+    frame = pd.DataFrame({"y": ["a"] * 9 + ["b"]})
+    with pytest.raises(SplitError) as caught:
+        split_table(frame, "y", "stratified", 0.2, seed=0)
+    assert str(caught.value) == (
+        "split.method=stratified needs at least 2 rows per class; classes ['b'] of 'y' have "
+        "fewer. Use split.method: random or collect more rows"
+    )
+
+
+def test_time_split_rejects_missing_dates_and_a_single_date() -> None:
+    frame = _frame(10)
+    frame.loc[3, "day"] = pd.NaT
+    with pytest.raises(SplitError, match="'day' has 1 missing dates; a time split needs every"):
+        split_table(frame, "y", "time", 0.2, seed=0, date_column="day")
+    same = pd.DataFrame({"y": [0, 1] * 5, "day": pd.to_datetime(["2024-01-01"] * 10)})
+    with pytest.raises(SplitError, match="all rows share the date 2024-01-01 00:00:00"):
+        split_table(same, "y", "time", 0.2, seed=0, date_column="day")

@@ -1,0 +1,162 @@
+"""Validation collects every violation of the schema (column, rule, observed, rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpipe.data.schema import ColumnSpec, Schema
+from mlpipe.data.validate import Violation, validate_table
+
+SCHEMA = Schema(
+    target="churned",
+    task="binary",
+    classes=(False, True),
+    columns=(
+        ColumnSpec("id", "id"),
+        ColumnSpec("tenure", "numeric", integer=True, min=0, max=72),
+        ColumnSpec("charge", "numeric", max_missing=0.25, min=0, max=200),
+        ColumnSpec("plan", "categorical", categories=("basic", "premium")),
+        ColumnSpec("region", "categorical", categories=("n", "s"), unknown="warn"),
+        ColumnSpec("signup", "datetime", min="2020-01-01", max="2024-12-31"),
+        ColumnSpec("paperless", "boolean"),
+        ColumnSpec("churned", "boolean"),
+    ),
+)
+
+
+def _good() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "tenure": [0, 5, 10, 72],
+            "charge": [10.0, np.nan, 50.0, 200.0],
+            "plan": ["basic", "premium", "basic", "basic"],
+            "region": ["n", "s", "n", "s"],
+            "signup": pd.to_datetime(["2020-01-01", "2021-01-01", "2022-01-01", "2024-12-31"]),
+            "paperless": [True, False, True, False],
+            "churned": [False, True, False, True],
+        }
+    )
+
+
+def test_a_good_table_passes_with_counts() -> None:
+    result = validate_table(_good(), SCHEMA)
+    assert result.ok and result.errors == () and result.warnings == ()
+    assert result.target_counts == {"False": 2, "True": 2}
+    report = result.as_dict()
+    assert report["ok"] is True and report["rows"] == 4 and report["columns"] == 8
+    assert report["checks_run"] == report["checks_passed"] == result.checks
+    assert result.checks > 20
+
+
+def test_every_violation_is_listed_not_just_the_first() -> None:
+    frame = _good().drop(columns=["paperless"])
+    frame["tenure"] = [-1, 5, 10.5, 80]
+    frame["charge"] = [np.nan, np.nan, 50.0, 10.0]
+    frame["plan"] = ["basic", "gold", "gold", "silver"]
+    frame["churned"] = [False, False, False, False]
+    result = validate_table(frame, SCHEMA)
+    assert not result.ok
+    assert result.errors == (
+        Violation("tenure", "min 0", "min seen -1", 1),
+        Violation("tenure", "max 72", "max seen 80", 1),
+        Violation("tenure", "integer", "non-integer values", 1),
+        Violation("charge", "missing fraction <= 0.25", "0.5000 missing", 2),
+        Violation("plan", "allowed categories", "unknown categories 'gold' x2, 'silver' x1", 3),
+        Violation("paperless", "column present", "column is missing", 4),
+        Violation("churned", "at least two classes", "only class 'False'", 4),
+    )
+    report = result.as_dict()
+    assert report["checks_passed"] == report["checks_run"] - 7
+    assert report["errors"][0] == {
+        "column": "tenure",
+        "rule": "min 0",
+        "observed": "min seen -1",
+        "rows": 1,
+    }
+    assert str(result.errors[4]) == (
+        "plan: allowed categories — unknown categories 'gold' x2, 'silver' x1 (3 rows)"
+    )
+
+
+def test_unknown_category_with_unknown_warn_is_a_warning() -> None:
+    frame = _good()
+    frame["region"] = ["n", "east", "s", "n"]
+    result = validate_table(frame, SCHEMA)
+    assert result.ok
+    assert result.warnings == (
+        Violation("region", "allowed categories", "unknown categories 'east' x1", 1),
+    )
+
+
+def test_dates_out_of_range_warn() -> None:
+    frame = _good()
+    frame["signup"] = pd.to_datetime(["2019-05-01", "2021-01-01", "2022-01-01", "2025-02-01"])
+    result = validate_table(frame, SCHEMA)
+    assert result.ok
+    assert [str(w) for w in result.warnings] == [
+        "signup: min 2020-01-01 — min seen 2019-05-01 (1 rows)",
+        "signup: max 2024-12-31 — max seen 2025-02-01 (1 rows)",
+    ]
+
+
+@pytest.mark.parametrize(("mode", "ok"), [("warn", True), ("fail", False)])
+def test_extra_columns_warn_or_fail(mode: str, ok: bool) -> None:
+    frame = _good().assign(note=["x", "y", "z", "w"])
+    result = validate_table(frame, SCHEMA, extra_columns=mode)
+    issue = Violation("note", "known column", "column is not in the schema", 4)
+    assert result.ok is ok
+    assert (result.warnings if ok else result.errors) == (issue,)
+
+
+def test_max_invalid_fraction_tolerates_a_share_of_out_of_range_values() -> None:
+    frame = _good()
+    frame["tenure"] = [0, 5, 10, 99]
+    assert not validate_table(frame, SCHEMA).ok
+    assert validate_table(frame, SCHEMA, max_invalid_fraction=0.25).ok
+    assert not validate_table(frame, SCHEMA, max_invalid_fraction=0.2).ok
+
+
+def test_text_in_a_numeric_column_shows_examples() -> None:
+    frame = _good()
+    frame["charge"] = ["10", "abc", "n/a", "5"]
+    result = validate_table(frame, SCHEMA)
+    assert result.errors == (
+        Violation("charge", "type numeric", "values that are not numbers, e.g. ['abc', 'n/a']", 2),
+    )
+
+
+def test_wrong_type_for_a_datetime_column() -> None:
+    frame = _good()
+    frame["signup"] = [1, 2, 3, 4]
+    result = validate_table(frame, SCHEMA)
+    assert result.errors == (Violation("signup", "type datetime", "dtype int64", 4),)
+
+
+def test_missing_labels_and_no_rows() -> None:
+    frame = _good()
+    frame["churned"] = pd.array([True, None, False, True], dtype="boolean")
+    assert validate_table(frame, SCHEMA).errors == (
+        Violation("churned", "missing fraction <= 0", "0.2500 missing", 1),
+        Violation("churned", "target present", "missing labels", 1),
+    )
+    empty = validate_table(_good().iloc[:0], SCHEMA)
+    assert Violation("*", "rows", "the table has no rows", 0) in empty.errors
+    assert Violation("churned", "at least two classes", "no labelled rows", 0) in empty.errors
+
+
+def test_scoring_data_without_target() -> None:
+    frame = _good().drop(columns=["churned"])
+    result = validate_table(frame, SCHEMA, require_target=False)
+    assert result.ok and result.target_counts == {}
+    assert not validate_table(frame, SCHEMA).ok
+
+
+def test_regression_target_must_be_numeric() -> None:
+    schema = Schema(target="y", task="regression", columns=(ColumnSpec("y", "categorical"),))
+    result = validate_table(pd.DataFrame({"y": ["a", "b"]}), schema)
+    assert result.errors == (Violation("y", "numeric target", "dtype str", 2),)
+    ok = validate_table(pd.DataFrame({"y": [1.5, 2.0]}), schema)
+    assert not any(v.rule == "numeric target" for v in ok.errors)

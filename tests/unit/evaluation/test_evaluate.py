@@ -1,0 +1,89 @@
+"""evaluate_model: every diagnostic for a real fitted model on small data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from mlpipe.config import EvaluateConfig, TrainConfig
+from mlpipe.data.generate import generate_churn
+from mlpipe.data.schema import Schema, load_schema
+from mlpipe.data.split import split_table
+from mlpipe.evaluation.evaluate import Evaluation, evaluate_model
+from mlpipe.io import InputError
+from mlpipe.model.features import FeatureSpec, feature_spec
+from mlpipe.model.train import fit_model
+from support.repo import PROJECT
+
+CONFIG = EvaluateConfig(
+    slices=("contract",), min_slice_rows=10, importance_rows=60, importance_repeats=2
+)
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, FeatureSpec, Schema]:
+    schema = load_schema(PROJECT / "data" / "schema.yaml")
+    train, test = split_table(generate_churn(400, 5), "churned", "stratified", 0.25, seed=0)
+    config = TrainConfig()
+    config = dataclasses.replace(
+        config,
+        hist_gradient_boosting=dataclasses.replace(config.hist_gradient_boosting, max_iter=15),
+    )
+    spec = feature_spec(schema)
+    return fit_model(train, spec, "churned", "binary", config), train, test, spec, schema
+
+
+@pytest.fixture(scope="module")
+def result(setup: tuple) -> Evaluation:
+    model, train, test, spec, schema = setup
+    return evaluate_model(model, train, test, spec, schema, CONFIG)
+
+
+def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> None:
+    _, _, test, spec, _ = setup
+    assert result.metrics["test"]["rows"] == 100 and result.metrics["train"]["rows"] == 300
+    assert {"roc_auc", "average_precision", "log_loss", "brier", "f1"} <= set(
+        result.metrics["test"]
+    )
+    assert result.metrics["train"]["roc_auc"] > result.metrics["test"]["roc_auc"] > 0.6
+    assert sorted(result.plots) == [
+        "calibration",
+        "confusion",
+        "importance",
+        "precision_recall",
+        "roc",
+    ]
+    assert sum(r["count"] for r in result.plots["confusion"]) == 100
+    assert sum(r["count"] for r in result.plots["calibration"]) == 100
+    assert len(result.plots["roc"]) <= CONFIG.plot_points
+    assert {r["feature"] for r in result.plots["importance"]} == set(spec.columns)
+    contracts = result.slices["test"]["contract"]
+    assert set(contracts) <= {"month-to-month", "one-year", "two-year"}
+    assert all(v["rows"] >= 10 for v in contracts.values())
+    assert sum(v["rows"] for v in contracts.values()) <= 100
+    assert set(result.slices["per_class"]) == {"False", "True"}
+    assert result.slices["per_class"]["True"]["support"] == int(test["churned"].sum())
+
+
+def test_evaluation_is_deterministic(setup: tuple, result: Evaluation) -> None:
+    model, train, test, spec, schema = setup
+    assert evaluate_model(model, train, test, spec, schema, CONFIG) == result
+
+
+def test_unknown_slice_column_is_named(setup: tuple) -> None:
+    model, train, test, spec, schema = setup
+    config = dataclasses.replace(CONFIG, slices=("contract", "colour"))
+    with pytest.raises(InputError) as caught:
+        evaluate_model(model, train, test, spec, schema, config)
+    assert str(caught.value) == (
+        "evaluate.slices names columns that are not in the data: ['colour']"
+    )
+
+
+def test_configured_positive_class_must_exist(setup: tuple) -> None:
+    model, train, test, spec, schema = setup
+    with pytest.raises(ValueError, match=r"data.positive_class 'yes' is not one of the classes"):
+        evaluate_model(model, train, test, spec, schema, CONFIG, positive="yes")

@@ -1,0 +1,164 @@
+"""Metric values on hand-computable examples; a direction for every metric that can appear."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpipe.evaluation.metrics import (
+    DIRECTIONS,
+    HIGHER,
+    LOWER,
+    Predictions,
+    compute_metrics,
+    per_class_report,
+    positive_class,
+    slice_metrics,
+)
+
+
+def _binary() -> Predictions:
+    # positives score 0.9 and 0.3, negatives 0.4 and 0.2
+    score = np.array([0.9, 0.3, 0.4, 0.2])
+    return Predictions(
+        y_true=np.array(["1", "1", "0", "0"], dtype=object),
+        y_pred=np.array(["1", "0", "0", "0"], dtype=object),
+        proba=np.column_stack([1 - score, score]),
+        classes=("0", "1"),
+    )
+
+
+def _multiclass() -> Predictions:
+    return Predictions(
+        y_true=np.array(["a", "a", "b", "c"], dtype=object),
+        y_pred=np.array(["a", "b", "b", "c"], dtype=object),
+        proba=np.array([[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]]),
+        classes=("a", "b", "c"),
+    )
+
+
+def _regression(y: list[float] | None = None) -> Predictions:
+    return Predictions(y_true=np.array(y or [1.0, 2.0, 4.0]), y_pred=np.array([1.0, 3.0, 2.0]))
+
+
+def test_binary_values() -> None:
+    assert compute_metrics("binary", _binary()) == {
+        "rows": 4.0,
+        "positive_rate": 0.5,
+        "accuracy": 0.75,
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": 0.666667,  # 2 * 1 * 0.5 / 1.5
+        "roc_auc": 0.75,  # 3 of 4 positive/negative pairs ordered right
+        "average_precision": 0.833333,  # 0.5 * 1 + 0.5 * 2/3
+        "log_loss": round(-(math.log(0.9) + math.log(0.3) + math.log(0.6) + math.log(0.8)) / 4, 6),
+        "brier": 0.175,  # (0.01 + 0.49 + 0.16 + 0.04) / 4
+    }
+
+
+def test_binary_with_the_other_class_as_positive() -> None:
+    metrics = compute_metrics("binary", _binary(), positive="0")
+    assert metrics["precision"] == round(2 / 3, 6) and metrics["recall"] == 1.0
+    assert metrics["roc_auc"] == 0.75 and metrics["positive_rate"] == 0.5
+
+
+def test_binary_with_one_class_omits_ranking_metrics() -> None:
+    p = _binary()
+    one = Predictions(p.y_true[:2], p.y_pred[:2], p.proba[:2], p.classes)
+    metrics = compute_metrics("binary", one)
+    assert set(metrics) == {"rows", "positive_rate", "accuracy", "precision", "recall", "f1"}
+    assert metrics["accuracy"] == 0.5 and metrics["positive_rate"] == 1.0
+
+
+def test_multiclass_values() -> None:
+    metrics = compute_metrics("multiclass", _multiclass())
+    log_loss = -(math.log(0.8) + math.log(0.4) + math.log(0.7) + math.log(0.8)) / 4
+    assert metrics == {
+        "rows": 4.0,
+        "accuracy": 0.75,
+        "balanced_accuracy": 0.833333,  # recalls 0.5, 1, 1
+        "f1_macro": 0.777778,  # f1s 2/3, 2/3, 1
+        "f1_weighted": 0.75,  # (2 * 2/3 + 2/3 + 1) / 4
+        "log_loss": round(log_loss, 6),
+        "roc_auc_ovr": metrics["roc_auc_ovr"],
+    }
+    assert 0.5 < metrics["roc_auc_ovr"] <= 1.0
+
+
+def test_regression_values() -> None:
+    assert compute_metrics("regression", _regression()) == {
+        "rows": 3.0,
+        "rmse": round(math.sqrt(5 / 3), 6),
+        "mae": 1.0,
+        "r2": round(1 - 5 / (14 / 3), 6),  # SS_res 5, SS_tot 14/3
+        "mape": round((0 + 1 / 2 + 2 / 4) / 3, 6),
+    }
+
+
+def test_mape_is_omitted_when_a_true_value_is_zero() -> None:
+    assert "mape" not in compute_metrics("regression", _regression([0.0, 2.0, 4.0]))
+
+
+@pytest.mark.parametrize(
+    "p_task",
+    [("binary", _binary()), ("multiclass", _multiclass()), ("regression", _regression())],
+)
+def test_every_emitted_metric_has_a_direction(p_task: tuple[str, Predictions]) -> None:
+    task, p = p_task
+    metrics = compute_metrics(task, p)
+    assert set(metrics) <= set(DIRECTIONS)
+    assert set(DIRECTIONS.values()) == {HIGHER, LOWER}
+
+
+def test_directions_of_loss_like_metrics() -> None:
+    emitted = (
+        set(compute_metrics("binary", _binary()))
+        | set(compute_metrics("multiclass", _multiclass()))
+        | set(compute_metrics("regression", _regression()))
+    )
+    assert emitted == set(DIRECTIONS)  # no stale entries either
+    assert {k for k, v in DIRECTIONS.items() if v == LOWER} == {
+        "log_loss",
+        "brier",
+        "rmse",
+        "mae",
+        "mape",
+    }
+
+
+def test_unknown_task() -> None:
+    with pytest.raises(ValueError, match="unknown task 'ranking'"):
+        compute_metrics("ranking", _binary())
+
+
+def test_positive_class() -> None:
+    assert positive_class(("False", "True")) == "True"
+    assert positive_class(("yes", "no")) == "yes"
+    assert positive_class(("a", "b"), "a") == "a"
+    with pytest.raises(ValueError) as caught:
+        positive_class(("False", "True"), "1")
+    assert str(caught.value) == (
+        "data.positive_class '1' is not one of the classes ['False', 'True']"
+    )
+
+
+def test_per_class_report() -> None:
+    assert per_class_report(_multiclass()) == {
+        "a": {"precision": 1.0, "recall": 0.5, "f1": 0.666667, "support": 2},
+        "b": {"precision": 0.5, "recall": 1.0, "f1": 0.666667, "support": 1},
+        "c": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1},
+    }
+
+
+def test_slice_metrics_groups_skips_small_slices_and_names_missing() -> None:
+    groups = {"plan": pd.Series(["x", "x", None, None]), "tiny": pd.Series(["u", "v", "w", "u"])}
+    out = slice_metrics("binary", _binary(), groups, min_rows=2)
+    assert sorted(out) == ["plan", "tiny"]
+    assert sorted(out["plan"]) == ["(missing)", "x"]
+    assert out["plan"]["x"]["rows"] == 2 and out["plan"]["x"]["recall"] == 0.5
+    assert out["plan"]["(missing)"]["accuracy"] == 1.0
+    assert sorted(out["tiny"]) == ["u"]  # v and w have one row each
+    assert out["tiny"]["u"]["roc_auc"] == 1.0  # 0.9 (positive) vs 0.2 (negative)

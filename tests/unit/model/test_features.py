@@ -1,0 +1,118 @@
+"""Feature roles, model-ready frames and the preprocessing ColumnTransformer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpipe.data.schema import Schema
+from mlpipe.io import InputError
+from mlpipe.model.features import (
+    MISSING_CATEGORY,
+    FeatureSpec,
+    feature_spec,
+    model_frame,
+    preprocessor,
+)
+
+SPEC = FeatureSpec(numeric=("n",), categorical=("c",), boolean=("b",))
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "n": [1, 2, None, 10],
+            "b": pd.array([True, False, None, True], dtype="boolean"),
+            "c": pd.array(["x", "y", None, "x"], dtype="string"),
+            "ignored": ["a", "b", "c", "d"],
+        }
+    )
+
+
+def test_feature_spec_from_the_schema(schema: Schema) -> None:
+    spec = feature_spec(schema)
+    assert spec.categorical == ("contract", "plan", "payment_method", "region")
+    assert "churned" not in spec.columns
+    assert "customer_id" not in spec.columns and "signup_date" not in spec.columns
+    assert "paperless_billing" in spec.boolean and "tenure_months" in spec.numeric
+    assert spec.columns == spec.numeric + spec.boolean + spec.categorical
+
+
+def test_params_override_the_schema_roles(schema: Schema) -> None:
+    spec = feature_spec(schema, numeric=("age",), categorical=(), boolean=None)
+    assert spec.numeric == ("age",) and spec.categorical == ()
+    assert spec.boolean == schema.features("boolean")
+
+
+def test_model_frame_dtypes() -> None:
+    out = model_frame(_frame(), SPEC)
+    assert list(out.columns) == ["n", "b", "c"]
+    assert out["n"].dtype == np.float64 and out["b"].dtype == np.float64
+    assert out["b"].tolist()[:2] == [1.0, 0.0] and np.isnan(out["b"].iloc[2])
+    assert out["c"].dtype == object
+    assert out["c"].tolist()[:2] == ["x", "y"] and out["c"].iloc[2] is np.nan
+
+
+def test_model_frame_names_missing_feature_columns() -> None:
+    with pytest.raises(InputError) as caught:
+        model_frame(_frame().drop(columns=["n", "c"]), SPEC)
+    assert str(caught.value) == (
+        "feature columns missing from the data: ['n', 'c']; check data.*_features in "
+        "params.yaml and the schema"
+    )
+
+
+def test_unknown_category_at_predict_time_is_ignored() -> None:
+    pre = preprocessor(SPEC, scale=False).fit(model_frame(_frame(), SPEC))
+    names = list(pre.get_feature_names_out())
+    assert names == [
+        "numeric__n",
+        "numeric__missingindicator_n",
+        "boolean__b",
+        "categorical__c___missing__",
+        "categorical__c_x",
+        "categorical__c_y",
+    ]
+    new = pd.DataFrame({"n": [3.0], "b": [True], "c": ["never seen"]})
+    row = pre.transform(model_frame(new, SPEC))[0]
+    assert row.tolist() == [3.0, 0.0, 1.0, 0.0, 0.0, 0.0]  # all-zero one-hot, no error
+
+
+def test_missing_values_are_imputed() -> None:
+    pre = preprocessor(SPEC, scale=False).fit(model_frame(_frame(), SPEC))
+    out = pre.transform(model_frame(_frame(), SPEC))
+    assert not np.isnan(out).any()
+    assert out[2].tolist() == [2.0, 1.0, 1.0, 1.0, 0.0, 0.0]  # median n, indicator, mode b
+    assert MISSING_CATEGORY == "__missing__"
+
+
+def test_transforms_are_fitted_on_the_training_rows_only() -> None:
+    train = pd.DataFrame({"n": [1.0, 2.0, 3.0], "b": [True] * 3, "c": ["x"] * 3})
+    test = pd.DataFrame({"n": [100.0, 200.0], "b": [False] * 2, "c": ["z"] * 2})
+    pre = preprocessor(SPEC, scale=True).fit(model_frame(train, SPEC))
+    scaler = pre.named_transformers_["numeric"].named_steps["scale"]
+    assert scaler.mean_[0] == pytest.approx(2.0)
+    out = pre.transform(model_frame(test, SPEC))
+    # scaled with the training mean/std: (100 - 2) / std(1, 2, 3)
+    assert out[0, 0] == pytest.approx((100.0 - 2.0) / np.std([1.0, 2.0, 3.0]))
+    assert pre.named_transformers_["categorical"].named_steps["onehot"].categories_[
+        0
+    ].tolist() == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "names"),
+    [
+        (FeatureSpec(("n",), (), ()), ["numeric"]),
+        (FeatureSpec((), ("c",), ("b",)), ["boolean", "categorical"]),
+    ],
+)
+def test_only_present_roles_get_a_transformer(spec: FeatureSpec, names: list[str]) -> None:
+    assert [t[0] for t in preprocessor(spec, scale=False).transformers] == names
+
+
+def test_scaling_only_when_asked() -> None:
+    for scale, steps in ((True, ["impute", "scale"]), (False, ["impute"])):
+        numeric = {n: t for n, t, _ in preprocessor(SPEC, scale=scale).transformers}["numeric"]
+        assert list(numeric.named_steps) == steps

@@ -1,0 +1,127 @@
+"""The `mlpipe` command: help says what each subcommand reads and writes; --help is light."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlpipe.cli import _STAGES, build_parser, main
+from mlpipe.io import InputError, write_json
+from support.repo import BIN
+
+SUBCOMMANDS = [*_STAGES, "schema", "metrics"]
+HEAVY = ("pandas", "numpy", "sklearn", "scipy", "pyarrow", "matplotlib", "skops", "yaml")
+
+
+def _help(*argv: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--help"])
+    assert caught.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys=capsys)
+    assert "generate -> ingest -> validate -> split -> train -> evaluate" in text
+    assert "dvc repro" in text
+    for name in SUBCOMMANDS:
+        assert f"    {name}" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "reads", "writes"),
+    [
+        (["generate"], "Reads: params.yaml [generate]", "Writes: --output (Parquet)"),
+        (["ingest"], "Reads: --source, params.yaml [data]", "--report (JSON)"),
+        (["validate"], "Reads: --input, --schema", "Writes: --report (JSON) on success"),
+        (["split"], "Reads: --input, --validation", "Writes: --train, --test"),
+        (["train"], "Reads: --train, --schema", "Writes: --model (skops)"),
+        (["evaluate"], "Reads: --model, --train, --test", "--plots (dir of JSON)"),
+        (["schema", "infer"], "Reads: --input, params.yaml", "Writes: --output"),
+        (["metrics"], "Reads: --metrics (default: paths.metrics)", "Writes: nothing"),
+    ],
+)
+def test_subcommand_help_says_what_it_reads_and_writes(
+    argv: list[str], reads: str, writes: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = " ".join(_help(*argv, capsys=capsys).split())
+    assert reads in text and writes in text
+    assert "--params PARAMS" in text
+
+
+def test_every_stage_path_option_is_required() -> None:
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--train", "t.parquet"])
+    args = parser.parse_args(["train", "--train", "a", "--schema", "b", "--model", "c"])
+    assert (args.train, args.schema, args.model, args.params) == ("a", "b", "c", "params.yaml")
+
+
+def test_missing_option_names_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["split", "--input", "x"])
+    assert caught.value.code == 2
+    assert "the following arguments are required: --validation, --train, --test" in (
+        capsys.readouterr().err
+    )
+
+
+def test_user_error_is_one_line_and_exit_2(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "metrics.json"
+    with caplog.at_level(logging.ERROR, logger="mlpipe"):
+        assert main(["metrics", "--metrics", str(missing)]) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"metrics failed: {missing}: file not found"
+    ]
+
+
+def test_verbose_keeps_the_traceback(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        main(["-v", "metrics", "--metrics", str(tmp_path / "m.json")])
+
+
+def test_success_prints_and_returns_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "metrics.json"
+    write_json(path, {"test": {"rows": 5.0}})
+    assert main(["metrics", "--metrics", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "rows             5"
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """`mlpipe --help` (and a subcommand's help) must not import pandas, sklearn, ..."""
+    code = (
+        "import json, sys\n"
+        "from mlpipe import cli\n"
+        "for argv in (['--help'], ['train', '--help'], ['evaluate', '--help']):\n"
+        "    try:\n"
+        "        cli.main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(json.dumps(sorted(m for m in sys.modules if '.' not in m)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert "mlpipe" in loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_installed_command_help_with_importtime() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(BIN / "mlpipe"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "usage: mlpipe" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "mlpipe.cli" in imported
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}

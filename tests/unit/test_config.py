@@ -1,0 +1,147 @@
+"""params.yaml -> typed, frozen config: every bad value is an error naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlpipe.config import (
+    ConfigError,
+    HistGradientBoostingConfig,
+    Params,
+    load_params,
+    params_from_dict,
+)
+from support.repo import PROJECT
+
+
+def test_committed_params_load_into_typed_frozen_config() -> None:
+    params = load_params(PROJECT / "params.yaml")
+    assert params.generate.rows == 20_000
+    assert params.data.id_columns == ("customer_id",)
+    assert params.data.csv.na_values == ("", "NA", "N/A", "NaN", "null", "?")
+    assert params.train.estimator == "hist_gradient_boosting"
+    assert isinstance(params.train.hist_gradient_boosting, HistGradientBoostingConfig)
+    assert params.evaluate.slices == ("contract", "region", "plan")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.train.seed = 1  # type: ignore[misc]
+
+
+def test_empty_mapping_gives_defaults() -> None:
+    assert params_from_dict({}) == Params()
+
+
+def test_int_is_accepted_where_a_float_is_expected() -> None:
+    params = params_from_dict({"train": {"logistic_regression": {"C": 2}}})
+    assert params.train.logistic_regression.C == 2.0
+    assert isinstance(params.train.logistic_regression.C, float)
+
+
+def test_open_sections_are_kept_as_mappings() -> None:
+    params = params_from_dict({"gate": {"min_roc_auc": 0.7}})
+    assert params.extra == {"gate": {"min_roc_auc": 0.7}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"trian": {}},
+            "unknown section 'trian'. Allowed sections: data, drift, evaluate, gate, generate, "
+            "monitor, paths, predict, report, split, train, validate",
+        ),
+        (
+            {"train": {"hist_gradient_boosting": {"learnin_rate": 0.1}}},
+            "unknown key 'train.hist_gradient_boosting.learnin_rate'. Allowed keys in "
+            "'train.hist_gradient_boosting': class_weight, early_stopping, l2_regularization, "
+            "learning_rate, max_iter, max_leaf_nodes, min_samples_leaf",
+        ),
+        (
+            {"generate": {"rows": "many"}},
+            "'generate.rows' must be an integer, got 'many'",
+        ),
+        ({"generate": {"rows": 1.5}}, "'generate.rows' must be an integer, got 1.5"),
+        ({"generate": {"rows": True}}, "'generate.rows' must be an integer, got True"),
+        ({"split": {"test_size": "0.2"}}, "'split.test_size' must be a number, got '0.2'"),
+        (
+            {"train": {"hist_gradient_boosting": {"early_stopping": "no"}}},
+            "'train.hist_gradient_boosting.early_stopping' must be true or false, got 'no'",
+        ),
+        ({"generate": {"rows": 10}}, "'generate.rows' is 10; allowed range: [100, inf]"),
+        ({"split": {"test_size": 1.5}}, "'split.test_size' is 1.5; allowed range: [0.01, 0.99]"),
+        (
+            {"evaluate": {"calibration_bins": 1}},
+            "'evaluate.calibration_bins' is 1; allowed range: [2, 100]",
+        ),
+        (
+            {"train": {"random_forest": {"max_depth": 0}}},
+            "'train.random_forest.max_depth' is 0; allowed range: [1, inf]",
+        ),
+        (
+            {"train": {"estimator": "xgboost"}},
+            "'train.estimator' is 'xgboost'; allowed values: 'logistic_regression', "
+            "'random_forest', 'hist_gradient_boosting'",
+        ),
+        (
+            {"split": {"method": "kfold"}},
+            "'split.method' is 'kfold'; allowed values: 'stratified', 'random', 'time'",
+        ),
+        (
+            {"validate": {"extra_columns": "ignore"}},
+            "'validate.extra_columns' is 'ignore'; allowed values: 'warn', 'fail'",
+        ),
+        (
+            {"train": {"logistic_regression": {"class_weight": "auto"}}},
+            "'train.logistic_regression.class_weight' is 'auto'; allowed values: 'balanced'",
+        ),
+        ({"data": {"target": None}}, "'data.target' must be a non-empty string, got None"),
+        ({"data": {"target": ""}}, "'data.target' must be a non-empty string, got ''"),
+        ({"data": {"id_columns": "customer_id"}}, "'data.id_columns' must be a list, got str"),
+        ({"data": {"id_columns": [1]}}, "'data.id_columns[0]' must be a non-empty string, got 1"),
+        ({"data": {"csv": []}}, "'data.csv' must be a mapping, got list"),
+        ({"train": 3}, "'train' must be a mapping, got int"),
+        ({"gate": [1]}, "'gate' must be a mapping, got list"),
+        ([1, 2], "the top level must be a mapping of sections"),
+    ],
+)
+def test_bad_params_name_the_key_and_what_is_allowed(raw: object, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        params_from_dict(raw)
+    assert str(caught.value) == message
+
+
+def test_list_items_may_be_empty_strings() -> None:
+    # na_values entries may be the empty string (the key ends with "]").
+    params = params_from_dict({"data": {"csv": {"na_values": ["", "-"]}}})
+    assert params.data.csv.na_values == ("", "-")
+
+
+def test_load_params_prefixes_the_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"split": {"seed": "x"}}))
+    with pytest.raises(ConfigError, match=r"params\.yaml: 'split\.seed' must be an integer"):
+        load_params(path)
+
+
+def test_load_params_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_params(tmp_path / "nope.yaml")
+    assert "nope.yaml: file not found. Run mlpipe from the repository root or pass --params." in (
+        str(caught.value)
+    )
+
+
+def test_load_params_invalid_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"params\.yaml: not valid YAML"):
+        load_params(path)
+
+
+def test_empty_params_file_is_all_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("")
+    assert load_params(path) == Params()

@@ -1,0 +1,113 @@
+"""Atomic writes: a failing writer leaves the old file untouched and no temporary file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipe.io import (
+    InputError,
+    atomic_dir,
+    atomic_path,
+    read_json,
+    read_parquet,
+    write_json,
+    write_parquet,
+    write_text,
+)
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def test_atomic_path_replaces_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.txt"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_text("new")
+        assert not target.exists()  # nothing visible until the writer finishes
+    assert target.read_text() == "new"
+    assert _leftovers(target.parent) == []
+
+
+def test_atomic_path_keeps_the_old_file_when_the_writer_raises(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="boom"), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_path_writes_nothing_when_the_first_write_fails(tmp_path: Path) -> None:
+    target = tmp_path / "new.txt"
+    with pytest.raises(KeyboardInterrupt), atomic_path(target):
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_swaps_whole_directories(tmp_path: Path) -> None:
+    target = tmp_path / "plots"
+    target.mkdir()
+    (target / "stale.json").write_text("{}")
+    with atomic_dir(target) as tmp:
+        (tmp / "roc.json").write_text("[]")
+    assert sorted(p.name for p in target.iterdir()) == ["roc.json"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_dir_keeps_the_old_directory_when_the_writer_raises(tmp_path: Path) -> None:
+    target = tmp_path / "plots"
+    target.mkdir()
+    (target / "roc.json").write_text("old")
+    with pytest.raises(ValueError), atomic_dir(target) as tmp:
+        (tmp / "roc.json").write_text("half")
+        raise ValueError("bad plot")
+    assert (target / "roc.json").read_text() == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_write_json_is_stable_and_rejects_nan(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    write_json(path, {"b": 1, "a": [1.5, "x"]})
+    assert path.read_text() == '{\n  "a": [\n    1.5,\n    "x"\n  ],\n  "b": 1\n}\n'
+    assert read_json(path) == {"a": [1.5, "x"], "b": 1}
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        write_json(path, {"a": float("nan")})
+    assert json.loads(path.read_text()) == {"a": [1.5, "x"], "b": 1}  # old content kept
+
+
+def test_write_text_is_utf8(tmp_path: Path) -> None:
+    write_text(tmp_path / "t.txt", "région — ok\n")
+    assert (tmp_path / "t.txt").read_bytes() == "région — ok\n".encode()
+
+
+def test_read_json_missing_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"missing\.json: file not found"):
+        read_json(tmp_path / "missing.json")
+
+
+def test_parquet_round_trip_and_deterministic_bytes(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"x": [1, 2, 3], "s": pd.array(["a", None, "c"], dtype="string"), "b": [True, False, True]}
+    )
+    write_parquet(tmp_path / "a.parquet", frame)
+    write_parquet(tmp_path / "b.parquet", frame)
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    back = read_parquet(tmp_path / "a.parquet")
+    pd.testing.assert_frame_equal(back, frame)
+    assert read_parquet(tmp_path / "a.parquet", columns=["x"]).columns.tolist() == ["x"]
+
+
+def test_read_parquet_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        read_parquet(tmp_path / "train.parquet")
+    assert str(caught.value) == (
+        f"{tmp_path / 'train.parquet'}: file not found. Run the stage that produces it "
+        "(dvc repro)."
+    )
