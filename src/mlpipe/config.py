@@ -42,6 +42,8 @@ class PathsConfig:
     slices: str = "data/results/slices.json"
     plots: str = "data/results/plots"
     figures: str = "data/results/figures"
+    drift: str = "data/results/drift.json"
+    drift_report: str = "data/results/drift.md"
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class Params:
     split: SplitConfig = field(default_factory=SplitConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    drift: DriftConfig = field(default_factory=lambda: DriftConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -192,10 +195,14 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.calibration_bins": (2, 100),
     "evaluate.importance_rows": (10, None),
     "evaluate.importance_repeats": (1, 100),
+    "drift.psi_threshold": (0.0, None),
+    "drift.p_value_threshold": (0.0, 1.0),
+    "drift.bins": (2, 100),
+    "drift.min_rows": (1, None),
 }
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
-_OPEN_SECTIONS = ("gate", "drift", "predict", "monitor", "report")
+_OPEN_SECTIONS = ("gate", "predict", "monitor", "report")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -316,3 +323,20 @@ def _check_range(key: str, value: float) -> None:
 
 def _generic_key(key: str) -> str:
     return key.split("[", 1)[0]
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Data drift between a reference table (train) and a current one (test, or new data).
+
+    A feature has drifted when its population stability index reaches ``psi_threshold`` and its
+    test (KS for numeric and datetime, chi-square for categorical and boolean) confirms it with
+    a p-value below ``p_value_threshold``. Numeric PSI uses up to ``bins`` quantile bins of the
+    reference.
+    Features with fewer than ``min_rows`` present values on either side are not tested.
+    """
+
+    psi_threshold: float = 0.2
+    p_value_threshold: float = 0.01
+    bins: int = 10
+    min_rows: int = 30
