@@ -202,7 +202,8 @@ def check_target(target: pd.Series, task: str) -> None:
         return
     if distinct < 2:
         raise ConfigError(
-            f"target '{name}' has a single value ({present.iloc[0]!r}) in all {len(present)} "
+            f"target '{name}' has a single value ({_plain(present.iloc[0])!r}) in all "
+            f"{len(present)} "
             "labelled rows; a model needs at least two classes. Check data.target and the file"
         )
     if task == "binary" and distinct != 2:

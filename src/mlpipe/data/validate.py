@@ -226,6 +226,7 @@ def _num(value: float | str | None) -> float:
 
 def _non_numeric(series: pd.Series) -> tuple[int, list[str]]:
     """How many present values do not parse as numbers, and up to three examples."""
-    text = series.dropna().astype(str)
-    bad = text[pd.to_numeric(text, errors="coerce").isna()]
+    text = series.dropna().astype(str).str.strip()
+    # Thousands separators are not errors: ingest converts "1,234.5" when a column is numeric.
+    bad = text[pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").isna()]
     return len(bad), sorted(set(bad.head(1000).tolist()))[:3]

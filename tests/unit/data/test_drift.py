@@ -136,7 +136,7 @@ def test_drift_params_are_checked() -> None:
     from mlpipe.config import ConfigError, params_from_dict
 
     assert params_from_dict({"drift": {"bins": 5}}).drift == DriftConfig(bins=5)
-    with pytest.raises(ConfigError, match="unknown key 'drift.psi_treshold'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'drift\.psi_treshold'"):
         params_from_dict({"drift": {"psi_treshold": 0.1}})
     with pytest.raises(ConfigError, match=r"'drift.p_value_threshold' is 2.0; allowed range"):
         params_from_dict({"drift": {"p_value_threshold": 2}})
