@@ -150,6 +150,7 @@ class EvaluateConfig:
     calibration_bins: int = 10
     importance_rows: int = 5000
     importance_repeats: int = 5
+    importance_max_features: int = 100
     seed: int = 42
 
 
@@ -195,6 +196,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.calibration_bins": (2, 100),
     "evaluate.importance_rows": (10, None),
     "evaluate.importance_repeats": (1, 100),
+    "evaluate.importance_max_features": (1, None),
     "drift.psi_threshold": (0.0, None),
     "drift.p_value_threshold": (0.0, 1.0),
     "drift.bins": (2, 100),

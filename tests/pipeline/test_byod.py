@@ -158,15 +158,17 @@ def test_a_thousand_columns_end_to_end(tmp_path: Path) -> None:
     signal = frame["num_000"] + (frame["cat_000"] == "red") + rng.normal(0, 0.5, rows)
     frame["label"] = np.where(signal > 0.3, "high", "low")
     assert frame.shape == (rows, 1000)
-    repo, log = _run(tmp_path, "wide.csv", frame, "label")
+    repo, log = _run(
+        tmp_path, "wide.csv", frame, "label", **{"evaluate.importance_max_features": 10}
+    )
     assert "column kinds: boolean 99, categorical 200, numeric 700" in log
     metrics = _common_checks(repo, rows)["test"]
     assert metrics["roc_auc"] > 0.75
     validation = repo.read_json("data/results/validation.json")
     assert validation["columns"] == 1000 and validation["checks_run"] > 2000
     importance = repo.read_json("data/results/plots/importance.json")
-    assert len(importance) == 999
-    assert {importance[0]["feature"], importance[1]["feature"]} & {"num_000", "cat_000"}
+    assert len(importance) == 10  # the 10 columns most informative about the target
+    assert importance[0]["feature"] in {"num_000", "cat_000"}
     assert len(repo.read_json("data/results/drift.json")["features"]) == 1000
 
 

@@ -86,5 +86,6 @@ def evaluate_model(
         rows=config.importance_rows,
         repeats=config.importance_repeats,
         seed=config.seed,
+        max_features=config.importance_max_features,
     )
     return Evaluation(metrics=metrics, slices=slices, plots=plots)

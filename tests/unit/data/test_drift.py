@@ -140,3 +140,36 @@ def test_drift_params_are_checked() -> None:
         params_from_dict({"drift": {"psi_treshold": 0.1}})
     with pytest.raises(ConfigError, match=r"'drift.p_value_threshold' is 2.0; allowed range"):
         params_from_dict({"drift": {"p_value_threshold": 2}})
+
+
+def test_cli_compares_a_csv_export_with_a_parquet_reference(tmp_path, schema) -> None:
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    (tmp_path / "params.yaml").write_text("drift: {psi_threshold: 0.2}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    _table(2000, 1).to_parquet(tmp_path / "train.parquet", index=False)
+    current = _table(500, 3, shift=8.0)
+    current["day"] = current["day"].dt.strftime("%Y-%m-%d")
+    current.to_csv(tmp_path / "new.csv", index=False)
+    args = [
+        "drift",
+        "--params",
+        str(tmp_path / "params.yaml"),
+        "--schema",
+        str(tmp_path / "schema.yaml"),
+    ]
+    args += [
+        "--reference",
+        str(tmp_path / "train.parquet"),
+        "--current",
+        str(tmp_path / "new.csv"),
+    ]
+    out_json, out_md = tmp_path / "out" / "drift.json", tmp_path / "out" / "drift.md"
+    assert main([*args, "--output-json", str(out_json), "--output-md", str(out_md)]) == 0
+    report = json.loads(out_json.read_text())
+    assert report["drifted"] == ["amount"] and report["current_rows"] == 500
+    assert out_md.read_text().startswith("**Data drift**: 1 of 6 columns drifted")
+    missing = [*args[:-1], str(tmp_path / "nope.csv"), "--output-json", str(tmp_path / "x.json")]
+    assert main(missing) == 2
+    assert not (tmp_path / "x.json").exists()
