@@ -39,13 +39,13 @@ def run(args: argparse.Namespace) -> int:
         write_text(args.output_md, markdown)
     if not (args.output_json or args.output_md):
         print(markdown, end="")
-    flagged = report.drifted
+    drifted = report.drifted
     log.info(
-        "compared %d columns (%d vs %d rows): %d flagged%s",
+        "compared %d columns (%d vs %d rows): %d drifted%s",
         len(report.features),
         report.reference_rows,
         report.current_rows,
-        len(flagged),
-        f": {', '.join(flagged)}" if flagged else "",
+        len(drifted),
+        f": {', '.join(drifted)}" if drifted else "",
     )
     return 0
