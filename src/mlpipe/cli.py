@@ -113,11 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         "infer",
         help="write schema.yaml from a table",
         description="Infer column kinds, ranges, categories and missing budgets from a table "
-        "(default: the ingested table) and write schema.yaml for review.\n"
+        "(default: data.source, read and normalised as the ingest stage does) and write "
+        "schema.yaml for review. With data.task auto, says which task it decided.\n"
         "Reads: --input, params.yaml [data, paths]. Writes: --output.",
     )
     _params_option(infer)
-    infer.add_argument("--input", help="table to infer from (default: paths.ingested)")
+    infer.add_argument("--input", help="table to infer from (default: data.source)")
     infer.add_argument("--output", help="schema file to write (default: paths.schema)")
     infer.set_defaults(handler=_module_runner("mlpipe.stages.schema"))
 
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.set_defaults(handler=_module_runner("mlpipe.stages.show"))
     _add_report_commands(sub)
     _add_production_commands(sub)
+    _add_drift_commands(sub)
     return parser
 
 
@@ -227,6 +229,27 @@ def _add_production_commands(sub: argparse._SubParsersAction) -> None:
     smoke.add_argument("--rows", type=int, help="rows to synthesise (default: predict.smoke_rows)")
     smoke.add_argument("--output", help="JSON report to write (default: print to stdout)")
     smoke.set_defaults(handler=_module_runner("mlpipe.stages.smoke_test"))
+
+
+def _add_drift_commands(sub: argparse._SubParsersAction) -> None:
+    drift = sub.add_parser(
+        "drift",
+        help="per-feature drift of a table against a reference (PSI, KS, chi-square)",
+        description="Compare --current with --reference column by column: population stability "
+        "index, KS test (numeric, datetime) or chi-square test (categorical, boolean); flag "
+        "columns over the thresholds in params.yaml [drift].\n"
+        "Reads: --reference, --current (Parquet, or CSV read as ingest does), --schema, "
+        "params.yaml [data, drift]. Writes: --output-json, --output-md (markdown); with neither, "
+        "prints the markdown.",
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    _params_option(drift)
+    drift.add_argument("--reference", required=True, help="reference table (e.g. paths.train)")
+    drift.add_argument("--current", required=True, help="table to compare (e.g. paths.test)")
+    drift.add_argument("--schema", help="schema contract (default: paths.schema)")
+    drift.add_argument("--output-json", help="JSON report to write (paths.drift)")
+    drift.add_argument("--output-md", help="markdown report to write (paths.drift_report)")
+    drift.set_defaults(handler=_module_runner("mlpipe.stages.drift"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

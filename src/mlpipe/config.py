@@ -43,6 +43,8 @@ class PathsConfig:
     plots: str = "data/results/plots"
     figures: str = "data/results/figures"
     model_card: str = "data/results/model_card.md"
+    drift: str = "data/results/drift.json"
+    drift_report: str = "data/results/drift.md"
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class Params:
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     gate: GateConfig = field(default_factory=lambda: GateConfig())
     predict: PredictConfig = field(default_factory=lambda: PredictConfig())
+    drift: DriftConfig = field(default_factory=lambda: DriftConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -197,10 +200,14 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.importance_repeats": (1, 100),
     "predict.chunk_rows": (1, None),
     "predict.smoke_rows": (1, 100_000),
+    "drift.psi_threshold": (0.0, None),
+    "drift.p_value_threshold": (0.0, 1.0),
+    "drift.bins": (2, 100),
+    "drift.min_rows": (1, None),
 }
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
-_OPEN_SECTIONS = ("drift", "monitor", "report")
+_OPEN_SECTIONS = ("monitor", "report")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -379,3 +386,20 @@ class PredictConfig:
     chunk_rows: int = 100_000
     smoke_rows: int = 200
     seed: int = 42
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Data drift between a reference table (train) and a current one (test, or new data).
+
+    A feature has drifted when its population stability index reaches ``psi_threshold`` and its
+    test (KS for numeric and datetime, chi-square for categorical and boolean) confirms it with
+    a p-value below ``p_value_threshold``. Numeric PSI uses up to ``bins`` quantile bins of the
+    reference.
+    Features with fewer than ``min_rows`` present values on either side are not tested.
+    """
+
+    psi_threshold: float = 0.2
+    p_value_threshold: float = 0.01
+    bins: int = 10
+    min_rows: int = 30

@@ -62,6 +62,7 @@ def test_forced_repro_runs_every_stage_in_order(work_repo: Repo) -> None:
         "split",
         "train",
         "evaluate",
+        "drift",
     ]
     assert "finished in" in result.stderr + result.stdout  # every stage logs its time
 

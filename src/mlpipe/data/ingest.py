@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import CsvConfig
+from mlpipe.config import CsvConfig, DataConfig
 from mlpipe.io import InputError
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def _read_csv(path: Path, config: CsvConfig) -> pd.DataFrame:
             path,
             sep=delimiter,
             encoding=config.encoding,
-            na_values=list(config.na_values),
+            # Every cell is read as text; `normalize` maps NA markers and counts them.
             keep_default_na=False,
             dtype=str,
             skipinitialspace=False,
@@ -137,6 +137,31 @@ def _read_csv(path: Path, config: CsvConfig) -> pd.DataFrame:
     if frame.empty:
         raise InputError(f"{path}: only a header line ({len(header)} columns), no data rows")
     return frame
+
+
+def check_roles(frame: pd.DataFrame, data: DataConfig, source: str | Path) -> None:
+    """Raise InputError when a column named in params.yaml [data] is not in the table.
+
+    Checked at ingest so a wrong name stops the pipeline before anything is trained.
+    """
+    columns = [str(c) for c in frame.columns]
+    shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+    named = [("data.target", data.target)]
+    named += [("data.id_columns", c) for c in data.id_columns]
+    if data.date_column is not None:
+        named.append(("data.date_column", data.date_column))
+    for key, names in (
+        ("data.numeric_features", data.numeric_features),
+        ("data.categorical_features", data.categorical_features),
+        ("data.boolean_features", data.boolean_features),
+    ):
+        named += [(key, c) for c in names or ()]
+    for key, name in named:
+        if name not in columns:
+            raise InputError(
+                f"{source}: {key} names column '{name}', which is not in the file; its "
+                f"{len(columns)} columns are: {shown}. Fix {key} in params.yaml"
+            )
 
 
 def _encoding_error(path: Path, config: CsvConfig, head: bytes, offset: int) -> InputError:
@@ -195,11 +220,8 @@ def _convert_text(column: str, values: pd.Series, report: NormalizeReport) -> pd
     if present.empty:
         return values
     lowered = present.str.lower()
-    if (
-        lowered.isin(_TRUE | _FALSE).all()
-        and lowered.nunique() <= 2
-        and not present.str.isdigit().all()
-    ):
+    # Yes/yes/Y/No/n... (any case) is a boolean; a column of only 0/1 digits stays numeric.
+    if lowered.isin(_TRUE | _FALSE).all() and not present.str.isdigit().all():
         report.to_boolean[column] = len(present)
         mapped = values.str.lower().map(lambda v: None if pd.isna(v) else v in _TRUE)
         return mapped.astype("boolean")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mlpipe.config import ConfigError
+from mlpipe.config import ConfigError, DataConfig
 
 Kind = Literal["numeric", "categorical", "boolean", "datetime", "id"]
 KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean", "datetime", "id")
@@ -33,6 +33,12 @@ TaskName = Literal["binary", "multiclass", "regression"]
 SCHEMA_VERSION = 1
 # A text column with more distinct values than this is not treated as categorical.
 MAX_CATEGORIES = 200
+# Inferred numeric ranges are widened by this share of the observed span on each side.
+RANGE_TOLERANCE = 0.1
+# Inferred missing budgets are the observed share plus this slack.
+MISSING_SLACK = 0.02
+# A categorical column with a value seen fewer times than this gets `unknown: warn`.
+RARE_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -105,15 +111,38 @@ def infer_schema(
     target: str,
     task: str = "auto",
     id_columns: tuple[str, ...] = (),
-    range_tolerance: float = 0.1,
-    missing_slack: float = 0.02,
+    range_tolerance: float = RANGE_TOLERANCE,
+    missing_slack: float = MISSING_SLACK,
+    date_column: str | None = None,
 ) -> Schema:
     """Infer a schema from a table: kinds, ranges widened by ``range_tolerance`` of the span,
-    allowed categories, and a missing-value budget of the observed share + ``missing_slack``."""
+    allowed categories with their policy for new values, and a missing-value budget of the
+    observed share + ``missing_slack``.
+
+    Raises ConfigError (naming the params key to fix) when the target, an id column or the date
+    column is not in the table, when the target has no values or a single class, and when the
+    configured task does not fit the target (e.g. regression on text).
+    """
+    columns = list(frame.columns)
     if target not in frame.columns:
         raise ConfigError(
-            f"target column '{target}' is not in the data; columns are: {list(frame.columns)}"
+            f"data.target '{target}' is not a column of the data; columns are: "
+            f"{_preview(columns)}. Set data.target in params.yaml"
         )
+    absent = [c for c in id_columns if c not in frame.columns]
+    if absent:
+        raise ConfigError(
+            f"data.id_columns names columns that are not in the data: {absent}; columns are: "
+            f"{_preview(columns)}"
+        )
+    if date_column is not None and date_column not in frame.columns:
+        raise ConfigError(
+            f"data.date_column '{date_column}' is not a column of the data; set it to a date "
+            "column or null"
+        )
+    if target in id_columns or target == date_column:
+        raise ConfigError(f"data.target '{target}' is also listed as an id or date column")
+    check_target(frame[target], task)
     resolved: TaskName = infer_task(frame[target]) if task == "auto" else task  # type: ignore[assignment]
     specs = []
     for name in frame.columns:
@@ -137,14 +166,96 @@ def infer_schema(
             present = series.dropna()
             if len(present):
                 spec["min"] = str(present.min().date())
-                spec["max"] = str(present.max().date())
+                spec["max"] = str(present.max().ceil("D").date())
         elif kind == "categorical":
-            spec["categories"] = tuple(sorted(str(v) for v in series.dropna().unique()))
+            counts = series.dropna().astype(str).value_counts()
+            spec["categories"] = tuple(sorted(counts.index))
+            # A long tail (some value seen fewer than RARE_COUNT times) means new values are
+            # expected in fresh data: warn. A closed set of well-populated values: fail.
+            rare = name != target and bool((counts < RARE_COUNT).any())
+            spec["unknown"] = "warn" if rare else "fail"
         specs.append(ColumnSpec(**spec))
     classes = None
     if resolved != "regression":
-        classes = tuple(sorted(_plain(v) for v in frame[target].dropna().unique()))
+        classes = tuple(sorted((_plain(v) for v in frame[target].dropna().unique()), key=_order))
     return Schema(target=target, task=resolved, columns=tuple(specs), classes=classes)
+
+
+def check_target(target: pd.Series, task: str) -> None:
+    """Raise ConfigError when ``target`` cannot be learned as ``task`` (auto included)."""
+    name = target.name
+    present = target.dropna()
+    if present.empty:
+        raise ConfigError(
+            f"target '{name}' has no values: all {len(target)} rows are empty. Choose another "
+            "data.target or fill in the labels"
+        )
+    distinct = present.nunique()
+    numeric = pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present)
+    if task == "regression":
+        if not numeric:
+            examples = sorted({str(v) for v in present.head(1000)})[:3]
+            raise ConfigError(
+                f"data.task is regression but target '{name}' is not numeric (values such as "
+                f"{examples}). Fix the values, or set data.task to multiclass or auto"
+            )
+        return
+    if distinct < 2:
+        raise ConfigError(
+            f"target '{name}' has a single value ({_plain(present.iloc[0])!r}) in all "
+            f"{len(present)} "
+            "labelled rows; a model needs at least two classes. Check data.target and the file"
+        )
+    if task == "binary" and distinct != 2:
+        raise ConfigError(
+            f"data.task is binary but target '{name}' has {distinct} classes; set data.task "
+            "to multiclass (or auto)"
+        )
+    if task == "multiclass" and distinct > MAX_CATEGORIES:
+        raise ConfigError(
+            f"data.task is multiclass but target '{name}' has {distinct} distinct values "
+            f"(at most {MAX_CATEGORIES}); set data.task to regression (or auto)"
+        )
+
+
+def check_params(schema: Schema, data: DataConfig, where: str | Path = "the schema") -> None:
+    """Raise ConfigError when params.yaml [data] no longer matches the schema file ``where``.
+
+    The schema fixes target and task; changing data.target or data.task (other than auto) in
+    params.yaml needs a new `mlpipe schema infer`, and data.positive_class must be a class.
+    """
+    fix = "run `mlpipe schema infer`, review and commit the schema"
+    if data.target != schema.target:
+        raise ConfigError(
+            f"data.target is '{data.target}' but {where} is for target '{schema.target}'; {fix}"
+        )
+    if data.task != "auto" and data.task != schema.task:
+        raise ConfigError(
+            f"data.task is {data.task} but {where} says task {schema.task}; {fix}, or set "
+            "data.task to auto"
+        )
+    if data.positive_class is not None:
+        classes = [str(c) for c in schema.classes or ()]
+        if schema.task != "binary":
+            raise ConfigError(
+                f"data.positive_class is set but the task is {schema.task}; set it to null"
+            )
+        if data.positive_class not in classes:
+            hint = " (yes/no labels are read as booleans)" if classes == ["False", "True"] else ""
+            raise ConfigError(
+                f"data.positive_class {data.positive_class!r} is not one of the target's "
+                f"classes {classes}{hint}; set it to one of them or to null"
+            )
+
+
+def _order(value: Any) -> tuple[str, Any]:
+    """Sort key that never compares values of different types."""
+    return (type(value).__name__, value)
+
+
+def _preview(names: list[Any], limit: int = 20) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return f"[{shown}{', ...' if len(names) > limit else ''}] ({len(names)} columns)"
 
 
 def _plain(value: Any) -> Any:
@@ -187,9 +298,23 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
 
 def dump_schema(schema: Schema) -> str:
     """schema.yaml text with a header telling the reader what it is."""
-    header = (
-        "# Data contract enforced by the validate stage. Generated by `mlpipe schema infer`,\n"
-        "# then reviewed and edited like code (ranges, categories, missing budgets).\n"
+    header = "".join(
+        f"# {line}\n"
+        for line in (
+            "Data contract enforced by the validate stage. Generated by `mlpipe schema infer`,",
+            "then reviewed and edited like code (ranges, categories, missing budgets).",
+            "Rules, per column (kind: numeric | categorical | boolean | datetime | id):",
+            "  max_missing  largest share of empty values allowed (0.0: not nullable)",
+            f"  min, max     numeric range: the observed range widened by {RANGE_TOLERANCE:.0%}",
+            "               of its span on each side (never below 0 for data that was never",
+            "               negative); values outside fail validation once they exceed",
+            "               validate.max_invalid_fraction of the rows (datetime: warn only)",
+            "  categories   the values seen; `unknown` is the policy for a value not listed:",
+            "               fail (an error beyond validate.max_invalid_fraction of the rows) or",
+            f"               warn (inferred when a value was rare, seen < {RARE_COUNT} times,",
+            "               so new ones are expected; the model encodes them as all zeros)",
+            "  classes      the target's classes (classification); a new class fails validation",
+        )
     )
     body = yaml.safe_dump(
         schema_to_dict(schema), sort_keys=False, default_flow_style=None, width=99

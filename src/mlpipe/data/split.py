@@ -43,6 +43,12 @@ def split_table(
         counts = labels.value_counts(dropna=False)
         if (counts < 2).any():
             rare = counts[counts < 2].index.tolist()
+            if len(counts) > n / 2:
+                raise SplitError(
+                    f"split.method=stratified needs classes, but '{target}' has {len(counts)} "
+                    f"distinct values in {n} rows (a regression target?). Set split.method: "
+                    "random in params.yaml"
+                )
             raise SplitError(
                 f"split.method=stratified needs at least 2 rows per class; classes {rare} of "
                 f"'{target}' have fewer. Use split.method: random or collect more rows"

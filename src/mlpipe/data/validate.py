@@ -106,6 +106,13 @@ def validate_table(
                     "no labelled rows" if counts.empty else f"only class {counts.index[0]!r}"
                 )
                 errors.append(Violation(schema.target, "at least two classes", observed, n))
+            if schema.classes is not None:
+                known = {str(c) for c in schema.classes}
+                new = [str(k) for k in counts.index if str(k) not in known]
+                if new:
+                    rows = int(sum(counts[k] for k in counts.index if str(k) not in known))
+                    observed = f"classes not in the schema: {new[:5]}"
+                    errors.append(Violation(schema.target, "known classes", observed, rows))
         elif not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
             errors.append(Violation(schema.target, "numeric target", f"dtype {target.dtype}", n))
         checks += 1
@@ -219,6 +226,7 @@ def _num(value: float | str | None) -> float:
 
 def _non_numeric(series: pd.Series) -> tuple[int, list[str]]:
     """How many present values do not parse as numbers, and up to three examples."""
-    text = series.dropna().astype(str)
-    bad = text[pd.to_numeric(text, errors="coerce").isna()]
+    text = series.dropna().astype(str).str.strip()
+    # Thousands separators are not errors: ingest converts "1,234.5" when a column is numeric.
+    bad = text[pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").isna()]
     return len(bad), sorted(set(bad.head(1000).tolist()))[:3]

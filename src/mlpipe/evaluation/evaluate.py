@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import EvaluateConfig
+from mlpipe.config import ConfigError, EvaluateConfig
 from mlpipe.data.schema import Schema
 from mlpipe.evaluation import plots as plot_data
 from mlpipe.evaluation.importance import feature_importance
@@ -18,7 +18,6 @@ from mlpipe.evaluation.metrics import (
     positive_class,
     slice_metrics,
 )
-from mlpipe.io import InputError
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.predict import predictions
 from mlpipe.model.train import target_values
@@ -43,6 +42,14 @@ def evaluate_model(
     positive: str | None = None,
 ) -> Evaluation:
     """Score ``model`` on test (and train, to spot over-fitting) and build every diagnostic."""
+    missing = [c for c in config.slices if c not in test.columns]
+    if missing:
+        usable = [*schema.features("categorical"), *schema.features("boolean")]
+        raise ConfigError(
+            f"evaluate.slices names columns that are not in the data: {missing}. Set "
+            f"evaluate.slices in params.yaml to columns of your data, e.g. {usable[:5]}, "
+            "or to []"
+        )
     task = schema.task
     on_test = predictions(model, test, spec, schema.target, task)
     on_train = predictions(model, train, spec, schema.target, task)
@@ -50,9 +57,6 @@ def evaluate_model(
         "test": compute_metrics(task, on_test, positive),
         "train": compute_metrics(task, on_train, positive),
     }
-    missing = [c for c in config.slices if c not in test.columns]
-    if missing:
-        raise InputError(f"evaluate.slices names columns that are not in the data: {missing}")
     slices: dict[str, Any] = {
         "test": slice_metrics(
             task, on_test, {c: test[c] for c in config.slices}, config.min_slice_rows, positive

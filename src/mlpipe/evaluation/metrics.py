@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from mlpipe.config import ConfigError
+
 HIGHER = "higher"
 LOWER = "lower"
 
@@ -26,6 +28,8 @@ DIRECTIONS: dict[str, str] = {
     "f1": HIGHER,
     "f1_macro": HIGHER,
     "f1_weighted": HIGHER,
+    "precision_macro": HIGHER,
+    "recall_macro": HIGHER,
     "roc_auc_ovr": HIGHER,
     "log_loss": LOWER,
     "brier": LOWER,
@@ -57,8 +61,9 @@ def positive_class(classes: tuple[str, ...], configured: str | None = None) -> s
     """The class treated as positive in binary metrics: configured, else the last sorted."""
     if configured is not None:
         if configured not in classes:
-            raise ValueError(
-                f"data.positive_class {configured!r} is not one of the classes {list(classes)}"
+            raise ConfigError(
+                f"data.positive_class {configured!r} is not one of the classes {list(classes)}; "
+                "set it to one of them (as text) or to null"
             )
         return configured
     return sorted(classes)[-1]
@@ -104,6 +109,10 @@ def _multiclass(p: Predictions) -> dict[str, float]:
         "balanced_accuracy": skm.balanced_accuracy_score(p.y_true, p.y_pred),
         "f1_macro": skm.f1_score(p.y_true, p.y_pred, average="macro", zero_division=0),
         "f1_weighted": skm.f1_score(p.y_true, p.y_pred, average="weighted", zero_division=0),
+        "precision_macro": skm.precision_score(
+            p.y_true, p.y_pred, average="macro", zero_division=0
+        ),
+        "recall_macro": skm.recall_score(p.y_true, p.y_pred, average="macro", zero_division=0),
     }
     if p.proba is not None and set(np.unique(p.y_true)) <= set(p.classes):
         labels = list(p.classes)

@@ -11,6 +11,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from mlpipe.config import ConfigError
 from mlpipe.data.schema import Schema
 from mlpipe.io import InputError
 
@@ -36,12 +37,40 @@ def feature_spec(
     categorical: tuple[str, ...] | None = None,
     boolean: tuple[str, ...] | None = None,
 ) -> FeatureSpec:
-    """Roles from the schema, overridden by explicit lists from params when given."""
-    return FeatureSpec(
+    """Roles from the schema, overridden by explicit lists from params when given.
+
+    Raises ConfigError when an explicit list names the target, a column the schema does not
+    know, or one column twice.
+    """
+    spec = FeatureSpec(
         numeric=numeric if numeric is not None else schema.features("numeric"),
         categorical=categorical if categorical is not None else schema.features("categorical"),
         boolean=boolean if boolean is not None else schema.features("boolean"),
     )
+    for key, names in (
+        ("numeric_features", numeric),
+        ("categorical_features", categorical),
+        ("boolean_features", boolean),
+    ):
+        for name in names or ():
+            if name == schema.target:
+                raise ConfigError(
+                    f"data.{key} lists the target '{name}'; a model cannot use its own label"
+                )
+            if name not in schema.names:
+                raise ConfigError(
+                    f"data.{key} lists '{name}', which is not a column of the schema; "
+                    "check the spelling or run `mlpipe schema infer`"
+                )
+    repeated = sorted({c for c in spec.columns if spec.columns.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"columns {repeated} are listed in more than one data.*_features list")
+    if not spec.columns:
+        raise ConfigError(
+            "no feature columns: the schema has no numeric, boolean or categorical column "
+            "besides the target; set data.*_features or check data.id_columns"
+        )
+    return spec
 
 
 def model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from mlpipe.config import load_params
-from mlpipe.data.schema import load_schema
+from mlpipe.data.schema import check_params, load_schema
 from mlpipe.evaluation.card import FileVersion, file_md5, model_card
 from mlpipe.evaluation.evaluate import evaluate_model
 from mlpipe.evaluation.figures import render_figures
@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema = load_schema(args.schema)
     data = params.data
+    check_params(schema, data, args.schema)
     spec = feature_spec(
         schema, data.numeric_features, data.categorical_features, data.boolean_features
     )

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from mlpipe.config import load_params
-from mlpipe.data.ingest import normalize, read_source
+from mlpipe.data.ingest import check_roles, normalize, read_source
 from mlpipe.io import write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
     raw = read_source(args.source, data.csv)
     log.info("read %s: %d rows x %d columns", args.source, *raw.shape)
     table, report = normalize(raw, data.csv.na_values)
+    check_roles(table, data, args.source)
     for kind, columns in report.as_dict().items():
         for column, count in columns.items():
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)

@@ -4,37 +4,41 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections import Counter
 
 from mlpipe.config import load_params
+from mlpipe.data.ingest import check_roles, normalize, read_source
 from mlpipe.data.schema import dump_schema, infer_schema
-from mlpipe.io import read_parquet, write_text
+from mlpipe.io import write_text
 
 log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    source = args.input or params.paths.ingested
-    output = args.output or params.paths.schema
-    if str(source).lower().endswith(".parquet"):
-        frame = read_parquet(source)
-    else:
-        from mlpipe.data.ingest import normalize, read_source
-
-        frame, _ = normalize(read_source(source, params.data.csv), params.data.csv.na_values)
     data = params.data
-    schema = infer_schema(frame, data.target, data.task, id_columns=data.id_columns)
+    # Default: the source itself, read and normalised exactly as the ingest stage does, so the
+    # schema can be written before the first `dvc repro`.
+    source = args.input or data.source
+    frame, _ = normalize(read_source(source, data.csv), data.csv.na_values)
+    check_roles(frame, data, source)
+    schema = infer_schema(
+        frame, data.target, data.task, id_columns=data.id_columns, date_column=data.date_column
+    )
     if data.task == "auto":
         log.info(
-            "data.task is auto: decided '%s' from target '%s' (%d distinct values)",
+            "data.task is auto: decided '%s' from target '%s' (%d distinct values%s)",
             schema.task,
             data.target,
             frame[data.target].nunique(),
+            "" if schema.classes is None else f": {list(schema.classes)[:10]}",
         )
-    write_text(output, dump_schema(schema))
+    kinds = Counter(spec.kind for spec in schema.columns if spec.name != schema.target)
+    log.info("column kinds: %s", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    write_text(args.output or params.paths.schema, dump_schema(schema))
     log.info(
         "wrote %s: %d columns, target %s, task %s. Review it and commit it.",
-        output,
+        args.output or params.paths.schema,
         len(schema.columns),
         schema.target,
         schema.task,

@@ -7,7 +7,7 @@ import logging
 import time
 
 from mlpipe.config import load_params
-from mlpipe.data.schema import load_schema
+from mlpipe.data.schema import check_params, load_schema
 from mlpipe.io import read_parquet
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import save_model
@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema = load_schema(args.schema)
     data = params.data
+    check_params(schema, data, args.schema)
     spec = feature_spec(
         schema, data.numeric_features, data.categorical_features, data.boolean_features
     )
