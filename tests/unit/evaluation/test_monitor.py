@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
+from mlpipe.config import ConfigError, DriftConfig, MonitorConfig, params_from_dict
 from mlpipe.data.drift import compute_drift
 from mlpipe.data.schema import ColumnSpec, Schema
 from mlpipe.evaluation.monitor import (
@@ -97,3 +97,12 @@ def test_without_labels_only_drift_decides_and_the_report_says_so() -> None:
     png = monitor_figure(result)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert monitor_figure(result) == png  # deterministic bytes
+
+
+def test_monitor_params_are_typed_and_checked() -> None:
+    params = params_from_dict({"monitor": {"max_drifted_features": 2, "metrics": ["f1"]}})
+    assert params.monitor == MonitorConfig(max_drifted_features=2, metrics=("f1",))
+    with pytest.raises(ConfigError, match=r"'monitor\.max_metric_drop_relative' is 1\.5"):
+        params_from_dict({"monitor": {"max_metric_drop_relative": 1.5}})
+    with pytest.raises(ConfigError, match=r"unknown key 'monitor\.max_drifted'"):
+        params_from_dict({"monitor": {"max_drifted": 1}})
