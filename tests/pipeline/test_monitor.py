@@ -131,3 +131,16 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert result.returncode == 2
     assert "monitor failed:" in result.stderr and message in result.stderr
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_missing_reference_exits_2_with_the_fix(reproduced: Repo, tmp_path: Path) -> None:
+    test_split = str(reproduced.path / "data/processed/test.parquet")
+    out = tmp_path / "out"
+    result = reproduced.mlpipe(
+        "monitor", "--current", test_split, "--reference", str(tmp_path / "gone.parquet"),
+        *_outputs(out), check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "gone.parquet: reference table not found" in result.stderr
+    assert "dvc pull split" in result.stderr
+    assert not out.exists()

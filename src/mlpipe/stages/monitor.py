@@ -27,7 +27,7 @@ from mlpipe.evaluation.monitor import (
     monitor_markdown,
     monitor_verdict,
 )
-from mlpipe.io import atomic_path, read_parquet, write_json, write_text
+from mlpipe.io import InputError, atomic_path, read_parquet, write_json, write_text
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.persist import load_model
 from mlpipe.model.predict import predictions
@@ -49,6 +49,11 @@ class MonitorError(MlpipeError):
 
 
 def _read_reference(path: str, csv_config: CsvConfig) -> pd.DataFrame:
+    if not Path(path).is_file():
+        raise InputError(
+            f"{path}: reference table not found. Fetch the model's training data with "
+            "`dvc pull split` (or run `dvc repro`), or pass --reference"
+        )
     if path.lower().endswith((".parquet", ".pq")):
         return read_parquet(path)
     from mlpipe.data.ingest import read_source
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         f"unseen categories in '{column}': {rows} rows"
         for column, rows in summary.unseen_counts().items()
     ]
+    reference = _read_reference(reference_path, data.csv)
     expected = card.get("data", {}).get("train", {}).get("md5")
     actual = file_md5(reference_path)
     if expected != actual:
@@ -135,7 +141,6 @@ def run(args: argparse.Namespace) -> int:
             params.monitor.metrics,
             params.monitor.max_metric_drop_relative,
         )
-    reference = _read_reference(reference_path, data.csv)
     drift = compute_drift(reference, batch, schema, params.drift)
     verdict, reasons = monitor_verdict(drift.drifted, metric_changes, params.monitor)
     result = MonitorResult(
