@@ -5,6 +5,7 @@
 #   BATCH: a URL `dvc get-url` understands (s3://bucket/key.parquet, with AWS_* credentials in
 #          the environment) or a local path (e.g. a file in the checkout).
 #   MONITOR_LABELS=true  the batch has the target column: also compare live metrics.
+#   MLPIPE_S3_ENDPOINT   endpoint of an S3-compatible store for an s3:// batch (optional).
 # Writes OUTDIR/monitor.json, OUTDIR/monitor.md, OUTDIR/monitor.png. Exit 0 when the verdict is
 # ok or the alert was filed as an issue; `mlpipe monitor`'s own code (2) on bad input.
 # Needs `gh` with GH_TOKEN (issues: write) only when there is an alert.
@@ -16,7 +17,12 @@ mkdir -p "$out"
 
 if [[ "$batch" == *://* ]]; then
   name="$(basename "$batch")"
-  dvc get-url --force "$batch" "$out/$name"
+  fs_config=()
+  if [[ "$batch" == s3://* && -n "${MLPIPE_S3_ENDPOINT:-}" ]]; then
+    fs_config=(--fs-config "endpointurl=$MLPIPE_S3_ENDPOINT")
+  fi
+  # --fs-config takes any number of values: it must come after the positional arguments
+  dvc get-url --force "$batch" "$out/$name" "${fs_config[@]}"
   batch="$out/$name"
 fi
 

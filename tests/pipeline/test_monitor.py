@@ -11,6 +11,7 @@ import pytest
 
 from mlpipe.evaluation.card import read_card
 from support.repo import Repo
+from support.s3 import S3Server, new_bucket
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +145,23 @@ def test_missing_reference_exits_2_with_the_fix(reproduced: Repo, tmp_path: Path
     assert "gone.parquet: reference table not found" in result.stderr
     assert "dvc pull split" in result.stderr
     assert not out.exists()
+
+
+def test_monitor_script_fetches_an_s3_batch_with_dvc_get_url(
+    work_repo: Repo, s3: S3Server, tmp_path: Path
+) -> None:
+    bucket = new_bucket(s3)
+    batch = work_repo.path / "data/processed/test.parquet"
+    s3.client().put_object(Bucket=bucket, Key="batches/week-48.parquet", Body=batch.read_bytes())
+    out = tmp_path / "out"
+    result = work_repo.run(
+        "bash", ".github/scripts/monitor.sh", f"s3://{bucket}/batches/week-48.parquet", str(out),
+        env={**s3.env(), "MLPIPE_S3_ENDPOINT": s3.endpoint},
+    )  # fmt: skip
+    assert "monitoring: ok, no issue needed" in result.stdout
+    fetched = out / "week-48.parquet"
+    assert fetched.read_bytes() == batch.read_bytes()
+    report = json.loads((out / "monitor.json").read_text())
+    assert report["batch"] == str(fetched) and report["verdict"] == "ok"
+    assert report["rows"] == 4000 and report["metrics"] is None
+    assert s3.env()["AWS_SECRET_ACCESS_KEY"] not in result.stdout + result.stderr
