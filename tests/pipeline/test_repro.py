@@ -83,10 +83,10 @@ def test_train_param_reruns_exactly_train_and_evaluate(work_repo: Repo) -> None:
     assert after["log_loss"] != before["log_loss"]
 
 
-def test_split_param_reruns_split_train_and_evaluate(work_repo: Repo) -> None:
+def test_split_param_reruns_split_train_evaluate_and_drift(work_repo: Repo) -> None:
     work_repo.set_params(**{"split.test_size": 0.25})
     result = work_repo.dvc("repro")
-    assert ran_stages(result.stdout) == ["split", "train", "evaluate"]
+    assert ran_stages(result.stdout) == ["split", "train", "evaluate", "drift"]
     assert work_repo.read_json("data/results/metrics.json")["test"]["rows"] == 5000
 
 
