@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_commands(sub)
     _add_production_commands(sub)
     _add_drift_commands(sub)
+    _add_monitor_commands(sub)
     return parser
 
 
@@ -250,6 +251,36 @@ def _add_drift_commands(sub: argparse._SubParsersAction) -> None:
     drift.add_argument("--output-json", help="JSON report to write (paths.drift)")
     drift.add_argument("--output-md", help="markdown report to write (paths.drift_report)")
     drift.set_defaults(handler=_module_runner("mlpipe.stages.drift"))
+
+
+def _add_monitor_commands(sub: argparse._SubParsersAction) -> None:
+    monitor = sub.add_parser(
+        "monitor",
+        help="drift and live metrics of a new batch against the model card; alert verdict",
+        description="Read --current as `mlpipe predict` does (ingest normalisation, schema "
+        "checks, target optional), compare it with the training reference (drift) and, with "
+        "--labels, score it and compare live metrics with the model card's test metrics. "
+        "Verdict ok/alert from params.yaml [monitor].\n"
+        "Exit 0: ok. Exit 3: alert (thresholds crossed; outputs written). Exit 2: bad input "
+        "(nothing written).\n"
+        "Reads: --current, --reference, --card, --model (with --labels), --schema, params.yaml "
+        "[data, validate, predict, drift, monitor]. Writes: --output-json, --output-md, "
+        "--output-png; with neither JSON nor markdown, prints the markdown.",
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    _params_option(monitor)
+    monitor.add_argument("--current", required=True, help="new batch (.csv/.tsv/.parquet)")
+    monitor.add_argument(
+        "--labels", action="store_true", help="the batch has the target: compute live metrics"
+    )
+    monitor.add_argument("--model", help="model file (default: paths.model)")
+    monitor.add_argument("--card", help="model card (default: paths.model_card)")
+    monitor.add_argument("--reference", help="reference table (default: paths.train)")
+    monitor.add_argument("--schema", help="schema contract (default: paths.schema)")
+    monitor.add_argument("--output-json", help="JSON result to write")
+    monitor.add_argument("--output-md", help="markdown report to write (an issue body)")
+    monitor.add_argument("--output-png", help="PNG summary to write")
+    monitor.set_defaults(handler=_module_runner("mlpipe.stages.monitor"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

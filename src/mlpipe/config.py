@@ -169,6 +169,7 @@ class Params:
     gate: GateConfig = field(default_factory=lambda: GateConfig())
     predict: PredictConfig = field(default_factory=lambda: PredictConfig())
     drift: DriftConfig = field(default_factory=lambda: DriftConfig())
+    monitor: MonitorConfig = field(default_factory=lambda: MonitorConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -206,10 +207,12 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "drift.p_value_threshold": (0.0, 1.0),
     "drift.bins": (2, 100),
     "drift.min_rows": (1, None),
+    "monitor.max_drifted_features": (0, None),
+    "monitor.max_metric_drop_relative": (0.0, 1.0),
 }
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
-_OPEN_SECTIONS = ("monitor", "report")
+_OPEN_SECTIONS = ("report",)
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -405,3 +408,18 @@ class DriftConfig:
     p_value_threshold: float = 0.01
     bins: int = 10
     min_rows: int = 30
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """`mlpipe monitor`: when a new batch raises an alert.
+
+    Alert when more than ``max_drifted_features`` columns drifted (see DriftConfig), or, for a
+    labelled batch, when a metric in ``metrics`` is worse than the model card's test value by
+    more than ``max_metric_drop_relative`` of that value (0.05 = 5 %), worse meaning lower for
+    higher-is-better metrics and higher for lower-is-better ones (``DIRECTIONS``).
+    """
+
+    max_drifted_features: int = 0
+    metrics: tuple[str, ...] = ("roc_auc", "average_precision", "log_loss")
+    max_metric_drop_relative: float = 0.05

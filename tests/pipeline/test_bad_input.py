@@ -33,6 +33,7 @@ OUTS = {
         "data/results/slices.json",
         "data/results/plots/",
         "data/results/figures/",
+        "data/results/model_card.md",
     ),
     "drift": ("data/results/drift.json", "data/results/drift.md"),
 }
@@ -73,6 +74,8 @@ EVALUATE = (
     "data/results/plots",
     "--figures",
     "data/results/figures",
+    "--card",
+    "data/results/model_card.md",
 )
 VALIDATE = (
     "validate",

@@ -1,0 +1,168 @@
+"""`mlpipe monitor`: drift and live metrics of a new batch against the model card.
+
+Exit codes: 0 verdict ok, 3 (``ALERT_EXIT``) verdict alert (a threshold of params.yaml
+`monitor:` crossed; the outputs are written), 2 bad input (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from mlpipe.config import CsvConfig, load_params
+from mlpipe.data.drift import compute_drift
+from mlpipe.data.ingest import normalize
+from mlpipe.data.schema import Schema, load_schema
+from mlpipe.errors import MlpipeError
+from mlpipe.evaluation.card import file_md5, read_card
+from mlpipe.evaluation.metrics import compute_metrics
+from mlpipe.evaluation.monitor import (
+    ALERT,
+    MonitorResult,
+    compare_metrics,
+    monitor_figure,
+    monitor_markdown,
+    monitor_verdict,
+)
+from mlpipe.io import InputError, atomic_path, read_parquet, write_json, write_text
+from mlpipe.model.features import FeatureSpec, feature_spec
+from mlpipe.model.persist import load_model
+from mlpipe.model.predict import predictions
+from mlpipe.model.scoring import (
+    ScoringRules,
+    ScoringSummary,
+    check_chunk,
+    check_model_features,
+    iter_input,
+)
+
+log = logging.getLogger(__name__)
+
+ALERT_EXIT = 3
+
+
+class MonitorError(MlpipeError):
+    """The batch cannot be monitored as asked (e.g. --labels without a target column)."""
+
+
+def _read_reference(path: str, csv_config: CsvConfig) -> pd.DataFrame:
+    if not Path(path).is_file():
+        raise InputError(
+            f"{path}: reference table not found. Fetch the model's training data with "
+            "`dvc pull split` (or run `dvc repro`), or pass --reference"
+        )
+    if path.lower().endswith((".parquet", ".pq")):
+        return read_parquet(path)
+    from mlpipe.data.ingest import read_source
+
+    return normalize(read_source(path, csv_config), csv_config.na_values)[0]
+
+
+def _read_batch(
+    path: str,
+    schema: Schema,
+    spec: FeatureSpec,
+    rules: ScoringRules,
+    csv_config: CsvConfig,
+    chunk_rows: int,
+    summary: ScoringSummary,
+) -> pd.DataFrame:
+    """The batch, normalised and checked chunk by chunk as `mlpipe predict` does."""
+    frames = []
+    for raw in iter_input(path, csv_config, chunk_rows):
+        first, last = summary.rows + 1, summary.rows + len(raw)
+        frame, _ = normalize(raw.reset_index(drop=True), csv_config.na_values)
+        check_chunk(frame, schema, spec, rules, f"{path} rows {first}-{last}", summary)
+        frames.append(frame)
+        summary.rows = last
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    paths, data = params.paths, params.data
+    schema = load_schema(args.schema or paths.schema)
+    spec = feature_spec(
+        schema, data.numeric_features, data.categorical_features, data.boolean_features
+    )
+    card_path, reference_path = args.card or paths.model_card, args.reference or paths.train
+    card = read_card(card_path)
+    model = load_model(args.model or paths.model) if args.labels else None
+    if model is not None:
+        check_model_features(model, spec)
+    rules = ScoringRules(
+        extra_columns=params.validate.extra_columns,
+        max_invalid_fraction=params.validate.max_invalid_fraction,
+        unknown_categories="warn",  # unseen categories are drift to report, not a failure
+    )
+    summary = ScoringSummary()
+    batch = _read_batch(
+        args.current, schema, spec, rules, data.csv, params.predict.chunk_rows, summary
+    )
+    warnings = [
+        f"unseen categories in '{column}': {rows} rows"
+        for column, rows in summary.unseen_counts().items()
+    ]
+    reference = _read_reference(reference_path, data.csv)
+    expected = card.get("data", {}).get("train", {}).get("md5")
+    actual = file_md5(reference_path)
+    if expected != actual:
+        warnings.append(
+            f"reference {reference_path} (md5 {actual}) is not the model's training data "
+            f"(card {card_path} says md5 {expected}); run `dvc pull` for the model's commit"
+        )
+    for warning in warnings:
+        log.warning("%s", warning)
+
+    metric_changes, unavailable = None, ()
+    if args.labels:
+        if schema.target not in batch.columns:
+            raise MonitorError(
+                f"{args.current}: --labels was given but the batch has no '{schema.target}' "
+                "column; add the labels or run without --labels (drift only). Nothing written"
+            )
+        labelled = batch[batch[schema.target].notna()].reset_index(drop=True)
+        if labelled.empty:
+            raise MonitorError(
+                f"{args.current}: every '{schema.target}' value is missing; no live metrics "
+                "can be computed. Run without --labels. Nothing written"
+            )
+        live = compute_metrics(
+            schema.task,
+            predictions(model, labelled, spec, schema.target, schema.task),
+            data.positive_class,
+        )
+        metric_changes, unavailable = compare_metrics(
+            card.get("metrics", {}).get("test", {}),
+            live,
+            params.monitor.metrics,
+            params.monitor.max_metric_drop_relative,
+        )
+    drift = compute_drift(reference, batch, schema, params.drift)
+    verdict, reasons = monitor_verdict(drift.drifted, metric_changes, params.monitor)
+    result = MonitorResult(
+        verdict=verdict,
+        reasons=reasons,
+        drift=drift,
+        metrics=metric_changes,
+        rows=len(batch),
+        thresholds=params.monitor,
+        warnings=tuple(warnings),
+        unavailable_metrics=unavailable,
+    )
+    markdown = monitor_markdown(result, Path(args.current).name)
+    png = monitor_figure(result) if args.output_png else b""
+    if args.output_json:
+        write_json(args.output_json, {**result.as_dict(), "batch": str(args.current)})
+    if args.output_md:
+        write_text(args.output_md, markdown)
+    if args.output_png:
+        with atomic_path(args.output_png) as tmp:
+            tmp.write_bytes(png)
+    if not (args.output_json or args.output_md):
+        print(markdown, end="")
+    log.info("verdict %s%s", verdict, "".join(f"\n  - {r}" for r in reasons))
+    return ALERT_EXIT if verdict == ALERT else 0

@@ -1,0 +1,167 @@
+"""`mlpipe monitor` on the reproduced pipeline: a batch like the training data, a shifted one,
+and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipe.evaluation.card import read_card
+from support.repo import Repo
+from support.s3 import S3Server, new_bucket
+
+pytestmark = pytest.mark.slow
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _outputs(out: Path) -> list[str]:
+    return ["--output-json", str(out / "m.json"), "--output-md", str(out / "m.md"),
+            "--output-png", str(out / "m.png")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def shifted_batch(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test split, shifted: charges x1.5, every contract month-to-month, labels flipped;
+    written as CSV (read and normalised as ingest does)."""
+    frame = pd.read_parquet(reproduced.path / "data/processed/test.parquet")
+    frame["monthly_charges"] = frame["monthly_charges"] * 1.5
+    frame["contract"] = "month-to-month"
+    frame["churned"] = ~frame["churned"].astype(bool)
+    path = tmp_path_factory.mktemp("batches") / "shifted.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_batch_from_the_same_population_is_ok(reproduced: Repo, tmp_path: Path) -> None:
+    test_split = reproduced.path / "data/processed/test.parquet"
+    result = reproduced.mlpipe(
+        "monitor", "--current", str(test_split), "--labels", *_outputs(tmp_path)
+    )
+    assert "verdict ok" in result.stderr
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["verdict"] == "ok" and report["reasons"] == []
+    assert report["drifted"] == [] and report["warnings"] == []
+    assert report["rows"] == 4000
+    features = report["drift"]["features"]
+    assert {"monthly_charges", "contract", "tenure_months", "churned"} <= set(features)
+    assert all(f["psi"] < 0.2 for f in features.values())
+    # the test split is what the card's test metrics were computed on: identical values
+    card = read_card(reproduced.path / "data/results/model_card.md")
+    for name in ("roc_auc", "average_precision", "log_loss"):
+        entry = report["metrics"][name]
+        assert entry["base"] == pytest.approx(card["metrics"]["test"][name])
+        assert entry["current"] == pytest.approx(card["metrics"]["test"][name], abs=1e-6)
+        assert entry["worse"] is False
+    text = (tmp_path / "m.md").read_text()
+    assert text.startswith("## Model monitoring: ✅ ok") and "No threshold crossed." in text
+
+
+def test_shifted_batch_raises_an_alert_naming_features_and_metrics(
+    reproduced: Repo, shifted_batch: Path, tmp_path: Path
+) -> None:
+    result = reproduced.mlpipe(
+        "monitor", "--current", str(shifted_batch), "--labels", *_outputs(tmp_path), check=False
+    )
+    assert result.returncode == 3, result.stderr
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["verdict"] == "alert"
+    assert {"monthly_charges", "contract", "churned"} <= set(report["drifted"])
+    assert "tenure_months" not in report["drifted"]
+    roc = report["metrics"]["roc_auc"]
+    assert roc["worse"] is True and roc["current"] < roc["base"] - 0.2
+    assert report["metrics"]["log_loss"]["current"] > report["metrics"]["log_loss"]["base"]
+    assert any(r.startswith("roc_auc dropped from") for r in report["reasons"])
+    assert any("monthly_charges" in r and "contract" in r for r in report["reasons"])
+    text = (tmp_path / "m.md").read_text()
+    assert text.startswith("## Model monitoring: 🚨 alert")
+    assert "- roc_auc dropped from" in text
+    assert "| contract | categorical |" in text and "| monthly_charges | numeric |" in text
+    png = (tmp_path / "m.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 20_000
+
+
+def test_without_labels_the_target_is_not_needed(reproduced: Repo, tmp_path: Path) -> None:
+    frame = pd.read_parquet(reproduced.path / "data/processed/test.parquet").drop(
+        columns=["churned"]
+    )
+    batch = tmp_path / "unlabelled.parquet"
+    frame.to_parquet(batch)
+    out = tmp_path / "out"
+    reproduced.mlpipe("monitor", "--current", str(batch), *_outputs(out))
+    report = json.loads((out / "m.json").read_text())
+    assert report["verdict"] == "ok" and report["metrics"] is None
+    assert "churned" not in report["drift"]["features"]
+    assert "not computed (run with `--labels`" in (out / "m.md").read_text()
+
+
+def test_reference_that_is_not_the_training_data_is_warned_about(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    test_split = str(reproduced.path / "data/processed/test.parquet")
+    result = reproduced.mlpipe(
+        "monitor", "--current", test_split, "--reference", test_split, *_outputs(tmp_path)
+    )
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert len(report["warnings"]) == 1
+    assert "is not the model's training data" in report["warnings"][0]
+    assert "is not the model's training data" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "labels", "message"),
+    [
+        (lambda f: f.assign(monthly_charges="lots"), False, "monthly_charges"),
+        (lambda f: f.drop(columns=["churned"]), True, "--labels was given but the batch has no"),
+        (lambda f: f.iloc[0:0], False, "only a header line, no data rows"),
+    ],
+    ids=["not-a-number", "labels-missing", "no-rows"],
+)
+def test_bad_input_exits_2_and_writes_nothing(
+    reproduced: Repo, tmp_path: Path, edit, labels: bool, message: str
+) -> None:
+    frame = edit(pd.read_parquet(reproduced.path / "data/processed/test.parquet"))
+    batch = tmp_path / "bad.csv"
+    frame.to_csv(batch, index=False)
+    out = tmp_path / "out"
+    args = ["monitor", "--current", str(batch), *_outputs(out)] + (["--labels"] if labels else [])
+    result = reproduced.mlpipe(*args, check=False)
+    assert result.returncode == 2
+    assert "monitor failed:" in result.stderr and message in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_missing_reference_exits_2_with_the_fix(reproduced: Repo, tmp_path: Path) -> None:
+    test_split = str(reproduced.path / "data/processed/test.parquet")
+    out = tmp_path / "out"
+    result = reproduced.mlpipe(
+        "monitor", "--current", test_split, "--reference", str(tmp_path / "gone.parquet"),
+        *_outputs(out), check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "gone.parquet: reference table not found" in result.stderr
+    assert "dvc pull split" in result.stderr
+    assert not out.exists()
+
+
+def test_monitor_script_fetches_an_s3_batch_with_dvc_get_url(
+    work_repo: Repo, s3: S3Server, tmp_path: Path
+) -> None:
+    bucket = new_bucket(s3)
+    batch = work_repo.path / "data/processed/test.parquet"
+    s3.client().put_object(Bucket=bucket, Key="batches/week-48.parquet", Body=batch.read_bytes())
+    out = tmp_path / "out"
+    result = work_repo.run(
+        "bash", ".github/scripts/monitor.sh", f"s3://{bucket}/batches/week-48.parquet", str(out),
+        env={**s3.env(), "MLPIPE_S3_ENDPOINT": s3.endpoint},
+    )  # fmt: skip
+    assert "monitoring: ok, no issue needed" in result.stdout
+    fetched = out / "week-48.parquet"
+    assert fetched.read_bytes() == batch.read_bytes()
+    report = json.loads((out / "monitor.json").read_text())
+    assert report["batch"] == str(fetched) and report["verdict"] == "ok"
+    assert report["rows"] == 4000 and report["metrics"] is None
+    assert s3.env()["AWS_SECRET_ACCESS_KEY"] not in result.stdout + result.stderr

@@ -1,0 +1,108 @@
+"""The monitoring verdict: drift counts, metric drops with their direction, missing labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpipe.config import ConfigError, DriftConfig, MonitorConfig, params_from_dict
+from mlpipe.data.drift import compute_drift
+from mlpipe.data.schema import ColumnSpec, Schema
+from mlpipe.evaluation.monitor import (
+    ALERT,
+    OK,
+    MonitorResult,
+    compare_metrics,
+    monitor_figure,
+    monitor_markdown,
+    monitor_verdict,
+)
+
+CONFIG = MonitorConfig(
+    max_drifted_features=1, metrics=("roc_auc", "log_loss"), max_metric_drop_relative=0.05
+)
+BASE = {"roc_auc": 0.80, "log_loss": 0.40, "accuracy": 0.9}
+
+
+@pytest.mark.parametrize(
+    ("drifted", "verdict"),
+    [((), OK), (("age",), OK), (("age", "plan"), ALERT)],
+)
+def test_drift_count_against_the_threshold(drifted: tuple[str, ...], verdict: str) -> None:
+    got, reasons = monitor_verdict(drifted, None, CONFIG)
+    assert got == verdict
+    if verdict == ALERT:
+        assert reasons == ("2 column(s) drifted (allowed: 1): age, plan",)
+    else:
+        assert reasons == ()
+
+
+def test_higher_is_better_metric_alerts_only_when_it_drops_beyond_the_tolerance() -> None:
+    # roc_auc 0.80 -> 0.77 is 3.75 % worse (ok); -> 0.75 is 6.25 % worse (alert)
+    small, _ = compare_metrics(BASE, {"roc_auc": 0.77, "log_loss": 0.40}, ["roc_auc"], 0.05)
+    big, _ = compare_metrics(BASE, {"roc_auc": 0.75, "log_loss": 0.40}, ["roc_auc"], 0.05)
+    rise, _ = compare_metrics(BASE, {"roc_auc": 0.95, "log_loss": 0.40}, ["roc_auc"], 0.05)
+    assert small[0].worsening == pytest.approx(0.0375) and not small[0].worse
+    assert big[0].worsening == pytest.approx(0.0625) and big[0].worse
+    assert rise[0].worsening < 0 and not rise[0].worse
+    assert monitor_verdict((), small, CONFIG) == (OK, ())
+    verdict, reasons = monitor_verdict((), big, CONFIG)
+    assert verdict == ALERT
+    assert reasons == ("roc_auc dropped from 0.8000 to 0.7500 (+6.2% worse; allowed 5.0%)",)
+
+
+def test_lower_is_better_metric_alerts_when_it_rises() -> None:
+    # log_loss 0.40 -> 0.30 improved; 0.40 -> 0.44 is 10 % worse
+    better, _ = compare_metrics(BASE, {"log_loss": 0.30}, ["log_loss"], 0.05)
+    worse, _ = compare_metrics(BASE, {"log_loss": 0.44}, ["log_loss"], 0.05)
+    assert better[0].direction == "lower" and not better[0].worse
+    assert worse[0].worse and worse[0].worsening == pytest.approx(0.1)
+    verdict, reasons = monitor_verdict((), worse, CONFIG)
+    assert verdict == ALERT and reasons[0].startswith("log_loss rose from 0.4000 to 0.4400")
+
+
+def test_metrics_missing_on_either_side_are_listed_not_compared() -> None:
+    changes, missing = compare_metrics(BASE, {"roc_auc": 0.8}, ["roc_auc", "rmse", "log_loss"], 0)
+    assert [c.metric for c in changes] == ["roc_auc"]
+    assert missing == ("rmse", "log_loss")
+
+
+def test_unknown_metric_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"monitor.metrics: unknown metric\(s\) \['roc'\]"):
+        compare_metrics(BASE, BASE, ["roc"], 0.05)
+
+
+def test_without_labels_only_drift_decides_and_the_report_says_so() -> None:
+    schema = Schema(
+        columns=(
+            ColumnSpec(name="x", kind="numeric"),
+            ColumnSpec(name="y", kind="boolean"),
+        ),
+        target="y",
+        task="binary",
+    )
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=500), "y": rng.random(500) < 0.5})
+    cur = pd.DataFrame({"x": rng.normal(loc=3.0, size=300), "y": rng.random(300) < 0.5})
+    drift = compute_drift(ref, cur, schema, DriftConfig())
+    verdict, reasons = monitor_verdict(drift.drifted, None, MonitorConfig())
+    assert drift.drifted == ("x",) and verdict == ALERT
+    result = MonitorResult(verdict, reasons, drift, None, 300, MonitorConfig())
+    text = monitor_markdown(result, "batch.parquet")
+    assert "## Model monitoring: 🚨 alert" in text
+    assert "- 1 column(s) drifted (allowed: 0): x" in text
+    assert "**Live metrics**: not computed (run with `--labels`" in text
+    assert result.as_dict()["metrics"] is None and result.as_dict()["drifted"] == ["x"]
+    png = monitor_figure(result)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert monitor_figure(result) == png  # deterministic bytes
+
+
+def test_monitor_params_are_typed_and_checked() -> None:
+    params = params_from_dict({"monitor": {"max_drifted_features": 2, "metrics": ["f1"]}})
+    assert params.monitor == MonitorConfig(max_drifted_features=2, metrics=("f1",))
+    with pytest.raises(ConfigError, match=r"'monitor\.max_metric_drop_relative' is 1\.5"):
+        params_from_dict({"monitor": {"max_metric_drop_relative": 1.5}})
+    with pytest.raises(ConfigError, match=r"unknown key 'monitor\.max_drifted'"):
+        params_from_dict({"monitor": {"max_drifted": 1}})
