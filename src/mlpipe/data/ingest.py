@@ -85,7 +85,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _sniff_delimiter(path: Path, config: CsvConfig, sample: str) -> str:
+def sniff_delimiter(path: Path, config: CsvConfig, sample: str) -> str:
+    """The configured delimiter, or the one csv.Sniffer finds in ``sample`` (default ',')."""
     if config.delimiter != "auto":
         return "\t" if config.delimiter == "\\t" else config.delimiter
     if path.suffix.lower() == ".tsv":
@@ -108,7 +109,7 @@ def _read_csv(path: Path, config: CsvConfig) -> pd.DataFrame:
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
         raise InputError(f"{path}: the file holds only blank lines; expected a header and rows")
-    delimiter = _sniff_delimiter(path, config, sample)
+    delimiter = sniff_delimiter(path, config, sample)
     header = next(csv.reader([lines[0]], delimiter=delimiter))
     _check_header(path, header)
     if len(header) == 1 and len(lines) > 1 and any(d in lines[0] for d in ",;\t|"):

@@ -12,7 +12,6 @@ value) and, for classifiers, ``proba_<class>`` per class (rows sum to 1).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import logging
 from collections import Counter
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import normalize
+from mlpipe.data.ingest import normalize, sniff_delimiter
 from mlpipe.data.schema import Schema
 from mlpipe.data.validate import validate_table
 from mlpipe.errors import MlpipeError
@@ -226,7 +225,7 @@ def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int) -> Iterator[pd.D
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     sample = head.decode(config.encoding, errors="ignore")
-    delimiter = _delimiter(path, config, sample)
+    delimiter = sniff_delimiter(path, config, sample)
     try:
         reader = pd.read_csv(
             path,
@@ -256,17 +255,6 @@ def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int) -> Iterator[pd.D
         ) from None
     if seen == 0:
         raise InputError(f"{path}: only a header line, no data rows")
-
-
-def _delimiter(path: Path, config: CsvConfig, sample: str) -> str:
-    if config.delimiter != "auto":
-        return "\t" if config.delimiter == "\\t" else config.delimiter
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
 
 
 class _TableWriter:

@@ -102,8 +102,8 @@ def test_infer_schema_unknown_target_lists_the_columns(frame: pd.DataFrame) -> N
     with pytest.raises(ConfigError) as caught:
         infer_schema(frame, "label")
     assert str(caught.value) == (
-        "target column 'label' is not in the data; columns are: ['id', 'tenure', 'charge', "
-        "'delta', 'plan', 'paperless', 'signup', 'churned']"
+        "data.target 'label' is not a column of the data; columns are: [id, tenure, charge, "
+        "delta, plan, paperless, signup, churned] (8 columns). Set data.target in params.yaml"
     )
 
 

@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from mlpipe.config import EvaluateConfig, TrainConfig
+from mlpipe.config import ConfigError, EvaluateConfig, TrainConfig
 from mlpipe.data.generate import generate_churn
 from mlpipe.data.schema import Schema, load_schema
 from mlpipe.data.split import split_table
 from mlpipe.evaluation.evaluate import Evaluation, evaluate_model
-from mlpipe.io import InputError
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
 from support.repo import PROJECT
@@ -76,10 +75,10 @@ def test_evaluation_is_deterministic(setup: tuple, result: Evaluation) -> None:
 def test_unknown_slice_column_is_named(setup: tuple) -> None:
     model, train, test, spec, schema = setup
     config = dataclasses.replace(CONFIG, slices=("contract", "colour"))
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(ConfigError) as caught:
         evaluate_model(model, train, test, spec, schema, config)
-    assert str(caught.value) == (
-        "evaluate.slices names columns that are not in the data: ['colour']"
+    assert str(caught.value).startswith(
+        "evaluate.slices names columns that are not in the data: ['colour']. Set evaluate.slices"
     )
 
 

@@ -82,6 +82,8 @@ def test_multiclass_values() -> None:
         "balanced_accuracy": 0.833333,  # recalls 0.5, 1, 1
         "f1_macro": 0.777778,  # f1s 2/3, 2/3, 1
         "f1_weighted": 0.75,  # (2 * 2/3 + 2/3 + 1) / 4
+        "precision_macro": 0.833333,  # precisions 1, 1/2, 1
+        "recall_macro": 0.833333,  # recalls 1/2, 1, 1
         "log_loss": round(log_loss, 6),
         "roc_auc_ovr": metrics["roc_auc_ovr"],
     }
@@ -141,7 +143,8 @@ def test_positive_class() -> None:
     with pytest.raises(ValueError) as caught:
         positive_class(("False", "True"), "1")
     assert str(caught.value) == (
-        "data.positive_class '1' is not one of the classes ['False', 'True']"
+        "data.positive_class '1' is not one of the classes ['False', 'True']; "
+        "set it to one of them (as text) or to null"
     )
 
 
