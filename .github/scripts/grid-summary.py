@@ -5,8 +5,9 @@ Usage: dvc exp show --json --hide-queued --hide-workspace |
 
 One row for the baseline commit, then one per named experiment, in the order given: the value
 of every overridden param (as the experiment recorded it) and every `test.*` metric (all
-metrics when there is no `test` section). An experiment missing from the JSON (it failed, so
-DVC kept no result) is listed as failed. Exit status: 0, or 1 when an experiment failed.
+metrics when there is no `test` section). An experiment that failed (DVC lists it with an
+error; its metrics are the baseline's) or is missing is listed as failed. Exit status: 0, or 1
+when an experiment failed.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def summarize(show: list[dict], experiments: list[tuple[str, str]]) -> tuple[str
     for commit in show:
         for exp in commit.get("experiments") or []:
             revs = exp.get("revs") or []
-            if exp.get("name") and revs and revs[0].get("data") and not revs[0].get("error"):
+            state = (exp.get("executor") or {}).get("state")
+            ok = revs and revs[0].get("data") and not revs[0].get("error") and state != "failed"
+            if exp.get("name") and ok:
                 found.setdefault(exp["name"], revs[0]["data"])
     base = show[0]["data"] if show else {}
     keys: list[str] = []

@@ -135,25 +135,34 @@ for spec in "${specs[@]}"; do
     i=$((i + 1))
     spec_args+=(--experiment "${prefix}-${i}" "$spec")
 done
-status=0
+summary_rc=0
 dvc exp show --json --hide-queued --hide-workspace |
-    python "${here}/grid-summary.py" "${spec_args[@]}" >"$table" || status=$?
+    python "${here}/grid-summary.py" "${spec_args[@]}" >"$table" || summary_rc=$?
 cat "$table"
 [[ -n "$summary" ]] && cat "$table" >>"$summary"
-[[ "$status" -le 1 ]] || exit "$status"
+[[ "$summary_rc" -le 1 ]] || exit "$summary_rc"
 
 if [[ -n "${MLPIPE_EXP_PUSH:-}" ]]; then
     ok=()
     for name in "${names[@]}"; do
         [[ " ${failed[*]} " == *" ${name} "* ]] || ok+=("$name")
     done
+    default_remote="$(dvc remote default 2>/dev/null || true)"
+    url="$(dvc config "remote.${default_remote}.url" 2>/dev/null || true)"
+    if [[ -n "$default_remote" && -n "$url" && "$url" != *://* ]]; then
+        # dvc exp push reads each experiment's committed .dvc/config and resolves a relative
+        # local remote (../../mlpipe-dvc-remote) against the git tree's root (/mlpipe-dvc-remote).
+        # Pin the path this checkout resolves to, in .dvc/config.local (wins over the tree's).
+        dvc remote modify --local "$default_remote" url "$url"
+        log "DVC remote '${default_remote}' pinned to ${url} in .dvc/config.local for the push"
+    fi
     if [[ ${#ok[@]} -gt 0 ]]; then
         dvc exp push --run-cache "$MLPIPE_EXP_PUSH" "${ok[@]}"
         log "pushed ${ok[*]} to git remote '${MLPIPE_EXP_PUSH}' (outputs to the default DVC remote)"
     fi
 fi
 
-if [[ ${#failed[@]} -gt 0 || "$status" -ne 0 ]]; then
+if [[ ${#failed[@]} -gt 0 || "$summary_rc" -ne 0 ]]; then
     log "failed experiment(s): ${failed[*]:-see the table}"
     exit 1
 fi

@@ -149,12 +149,12 @@ def test_bad_grid_input_is_refused_before_anything_is_queued(
 
 
 def _experiments(repo: Repo) -> dict[str, dict]:
-    """name -> data of every experiment `dvc exp show` knows."""
+    """name -> entry (executor state, revs with their data) of every experiment `dvc exp show`
+    knows."""
     shown = repo.dvc("exp", "show", "--json", "--hide-queued", "--hide-workspace")
-    show = json.loads(shown.stdout)
     return {
-        exp["name"]: exp["revs"][0]["data"]
-        for commit in show
+        exp["name"]: exp
+        for commit in json.loads(shown.stdout)
         for exp in commit.get("experiments") or []
         if exp.get("name")
     }
@@ -189,7 +189,7 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
     assert "Started '2' new experiments task queue workers." in out
     assert "run-grid: all 3 experiment(s) succeeded" in out
 
-    exps = _experiments(work_repo)
+    exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
     assert {"t-base", "t-1", "t-2"} <= set(exps)
     params = {n: exps[n]["params"]["params.yaml"]["data"] for n in ("t-base", "t-1", "t-2")}
     metrics = {
@@ -263,4 +263,6 @@ def test_a_failing_experiment_fails_the_run_and_shows_why(work_repo: Repo, tmp_p
     text = summary.read_text()
     assert _table_row(text, "bad-1")[:3] == ["bad-1", "FAILED", "svm"]
     assert "Failed: bad-1 (see `dvc queue logs <name>`)." in text
-    assert "bad-1" not in _experiments(work_repo)
+    failed = _experiments(work_repo)["bad-1"]
+    assert failed["executor"]["state"] == "failed"
+    assert failed["revs"][0]["error"]["msg"] == "Experiment run failed"
