@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Run an experiment grid with DVC's queue: one experiment per grid line, N at a time, then a
+# markdown table of params and metrics (and, optionally, push the experiments back).
+#
+# The grid: one experiment per line (or per `;`-separated item), each a space-separated list of
+# `-S` overrides of params.yaml, for example
+#     train.hist_gradient_boosting.max_iter=300 train.hist_gradient_boosting.learning_rate=0.1
+#     train.estimator=logistic_regression
+# Blank lines and lines starting with `#` are skipped; a leading `-S` before an override is
+# accepted. Values cannot contain spaces or `;`.
+#
+# Environment:
+#   MLPIPE_GRID        the grid text (or MLPIPE_GRID_FILE: a file holding it)
+#   MLPIPE_JOBS        experiments run in parallel: `dvc queue start --jobs N` (default 1)
+#   MLPIPE_ROWS        optional: first run the pipeline in the workspace with
+#                      `-S generate.rows=N` (one experiment, `<prefix>-base`), so every grid
+#                      experiment starts from data of that size and reuses its stages
+#   MLPIPE_EXP_PREFIX  experiment names are <prefix>-1, <prefix>-2, ... (default: grid-<time>)
+#   MLPIPE_SUMMARY     file the markdown table is appended to (default: GITHUB_STEP_SUMMARY,
+#                      else only printed)
+#   MLPIPE_EXP_PUSH    optional git remote: `dvc exp push --run-cache <remote> <experiments>`
+#                      (git refs to that remote, outputs and run records to the default DVC remote)
+#   MLPIPE_POLL_SECONDS, MLPIPE_TIMEOUT_SECONDS  queue polling (default 10 s, 21600 s)
+# Exit status: 0 all experiments succeeded; 1 some failed (their logs are printed, the table
+# lists them); 2 bad input.
+set -euo pipefail
+
+log() { echo "run-grid: $*"; }
+fail() {
+    echo "run-grid: error: $*" >&2
+    exit 2
+}
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+jobs="${MLPIPE_JOBS:-1}"
+rows="${MLPIPE_ROWS:-}"
+poll="${MLPIPE_POLL_SECONDS:-10}"
+timeout="${MLPIPE_TIMEOUT_SECONDS:-21600}"
+prefix="${MLPIPE_EXP_PREFIX:-grid-$(date -u +%Y%m%d-%H%M%S)}"
+summary="${MLPIPE_SUMMARY:-${GITHUB_STEP_SUMMARY:-}}"
+
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || fail "MLPIPE_JOBS must be a positive integer, got '${jobs}'"
+[[ -z "$rows" || "$rows" =~ ^[1-9][0-9]*$ ]] ||
+    fail "MLPIPE_ROWS must be a positive integer (or empty), got '${rows}'"
+[[ "$prefix" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
+    fail "MLPIPE_EXP_PREFIX may hold letters, digits, '_', '.', '-' only, got '${prefix}'"
+
+if [[ -n "${MLPIPE_GRID_FILE:-}" ]]; then
+    [[ -f "$MLPIPE_GRID_FILE" ]] || fail "grid file '${MLPIPE_GRID_FILE}' not found"
+    grid="$(cat "$MLPIPE_GRID_FILE")"
+else
+    grid="${MLPIPE_GRID:-}"
+fi
+
+# Parse and check every line before queueing anything.
+specs=()   # one entry per experiment: its overrides, space-separated
+lineno=0
+while IFS= read -r line || [[ -n "$line" ]]; do
+    lineno=$((lineno + 1))
+    line="${line%$'\r'}"
+    read -ra words <<<"$line"
+    [[ ${#words[@]} -eq 0 || "${words[0]}" == \#* ]] && continue
+    overrides=()
+    for word in "${words[@]}"; do
+        [[ "$word" == "-S" ]] && continue
+        if [[ ! "$word" =~ ^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\][A-Za-z0-9_.]*)*=.+$ ]]; then
+            fail "grid item ${lineno}: '${word}' is not a params override; write" \
+                "key=value, e.g. train.estimator=logistic_regression"
+        fi
+        overrides+=("$word")
+    done
+    [[ ${#overrides[@]} -gt 0 ]] || fail "grid item ${lineno} has no override"
+    specs+=("${overrides[*]}")
+done < <(tr ';' '\n' <<<"$grid")
+[[ ${#specs[@]} -gt 0 ]] ||
+    fail "empty grid: set MLPIPE_GRID (or MLPIPE_GRID_FILE), one experiment per line, e.g." \
+        "'train.estimator=logistic_regression'"
+
+names=()
+if [[ -n "$rows" ]]; then
+    log "running the pipeline at generate.rows=${rows} in the workspace (${prefix}-base)"
+    dvc exp run --name "${prefix}-base" -S "generate.rows=${rows}"
+    names+=("${prefix}-base")
+fi
+
+i=0
+for spec in "${specs[@]}"; do
+    i=$((i + 1))
+    read -ra overrides <<<"$spec"
+    args=()
+    for o in "${overrides[@]}"; do args+=(-S "$o"); done
+    log "queueing ${prefix}-${i}: ${spec}"
+    dvc exp run --queue --name "${prefix}-${i}" "${args[@]}"
+    names+=("${prefix}-${i}")
+done
+
+log "running ${#specs[@]} experiment(s), ${jobs} at a time"
+dvc queue start --jobs "$jobs"
+# `dvc queue start` returns at once (the workers run in the background): wait until none of
+# our experiments is queued or running.
+waited=0
+while true; do
+    status="$(dvc queue status)"
+    pending="$(awk -v p="${prefix}-" 'index($2, p) == 1 && ($NF == "Queued" || $NF == "Running")' \
+        <<<"$status" | wc -l)"
+    [[ "$pending" -eq 0 ]] && break
+    if [[ "$waited" -ge "$timeout" ]]; then
+        echo "$status"
+        log "error: experiments still pending after ${timeout} s; stopping the queue" >&2
+        dvc queue kill "${names[@]}" 2>/dev/null || true
+        exit 1
+    fi
+    sleep "$poll"
+    waited=$((waited + poll))
+done
+echo "$status"
+dvc queue stop >/dev/null 2>&1 || true  # idle workers exit now rather than after a timeout
+
+failed=()
+for name in "${names[@]}"; do
+    if awk -v n="$name" '$2 == n && $NF == "Failed" {found = 1} END {exit !found}' <<<"$status"
+    then
+        failed+=("$name")
+        log "experiment ${name} failed; its log:"
+        dvc queue logs "$name" || true
+    fi
+done
+
+table="$(mktemp)"
+trap 'rm -f "$table"' EXIT
+spec_args=()
+[[ -n "$rows" ]] && spec_args+=(--experiment "${prefix}-base" "generate.rows=${rows}")
+i=0
+for spec in "${specs[@]}"; do
+    i=$((i + 1))
+    spec_args+=(--experiment "${prefix}-${i}" "$spec")
+done
+summary_rc=0
+dvc exp show --json --hide-queued --hide-workspace |
+    python "${here}/grid-summary.py" "${spec_args[@]}" >"$table" || summary_rc=$?
+cat "$table"
+[[ -n "$summary" ]] && cat "$table" >>"$summary"
+[[ "$summary_rc" -le 1 ]] || exit "$summary_rc"
+
+if [[ -n "${MLPIPE_EXP_PUSH:-}" ]]; then
+    ok=()
+    for name in "${names[@]}"; do
+        [[ " ${failed[*]} " == *" ${name} "* ]] || ok+=("$name")
+    done
+    default_remote="$(dvc remote default 2>/dev/null || true)"
+    url="$(dvc config "remote.${default_remote}.url" 2>/dev/null || true)"
+    if [[ -n "$default_remote" && -n "$url" && "$url" != *://* ]]; then
+        # dvc exp push reads each experiment's committed .dvc/config and resolves a relative
+        # local remote (../../mlpipe-dvc-remote) against the git tree's root (/mlpipe-dvc-remote).
+        # Pin the path this checkout resolves to, in .dvc/config.local (wins over the tree's).
+        dvc remote modify --local "$default_remote" url "$url"
+        log "DVC remote '${default_remote}' pinned to ${url} in .dvc/config.local for the push"
+    fi
+    if [[ ${#ok[@]} -gt 0 ]]; then
+        dvc exp push --run-cache "$MLPIPE_EXP_PUSH" "${ok[@]}"
+        log "pushed ${ok[*]} to git remote '${MLPIPE_EXP_PUSH}' (outputs to the default DVC remote)"
+    fi
+fi
+
+if [[ ${#failed[@]} -gt 0 || "$summary_rc" -ne 0 ]]; then
+    log "failed experiment(s): ${failed[*]:-see the table}"
+    exit 1
+fi
+log "all ${#names[@]} experiment(s) succeeded"

@@ -1,0 +1,268 @@
+"""The cloud-experiments workflow: valid offline, least privilege, the runner it launches is the
+one its second job asks for; and its grid script (`.github/scripts/run-grid.sh`) run for real
+in a temporary repository: DVC's queue, parallel workers, the summary table, the push of the
+experiments to a git remote and a DVC remote.
+
+What cannot run here: `cml runner launch` (it starts an EC2 instance) and the job on that
+runner as a whole; the workflow is checked statically only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.repo import BIN, PROJECT, Repo, base_env
+
+WORKFLOW = PROJECT / ".github" / "workflows" / "cloud-experiments.yml"
+SCRIPT = Path(".github") / "scripts" / "run-grid.sh"
+
+
+def _load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+# ---------------------------------------------------------------- static checks (fast)
+
+
+def test_workflow_validates_against_the_github_schema_and_actionlint() -> None:
+    schema = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", WORKFLOW],
+        capture_output=True,
+        text=True,
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    assert "ok -- validation done" in schema.stdout
+    lint = subprocess.run([str(BIN / "actionlint"), WORKFLOW], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert lint.stdout == ""
+
+
+def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() -> None:
+    wf = _load(WORKFLOW)
+    text = WORKFLOW.read_text()
+    assert set(wf["on"]) == {"workflow_dispatch"}
+    assert set(wf["on"]["workflow_dispatch"]["inputs"]) == {
+        "grid",
+        "jobs",
+        "rows",
+        "cloud_region",
+        "cloud_type",
+    }
+    assert wf["permissions"] == {"contents": "read"}
+    launch, experiments = wf["jobs"]["launch-runner"], wf["jobs"]["experiments"]
+    assert "permissions" not in launch  # the PAT registers the runner, not GITHUB_TOKEN
+    assert experiments["permissions"] == {"contents": "write"}  # dvc exp push origin
+    assert experiments["needs"] == "launch-runner"
+
+    (cml_step,) = [s for s in launch["steps"] if "cml runner launch" in s.get("run", "")]
+    flags = dict(re.findall(r"--([\w-]+)(?:=(\S+))?", cml_step["run"]))
+    assert flags["cloud"] == "aws"
+    assert flags["cloud-region"] == '"$CLOUD_REGION"'
+    assert flags["cloud-type"] == '"$CLOUD_TYPE"'
+    assert "single" in flags  # the instance terminates after this run's job
+    assert experiments["runs-on"] == ["self-hosted", flags["labels"]]
+    assert set(cml_step["env"]) == {
+        "REPO_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "CLOUD_REGION",
+        "CLOUD_TYPE",
+    }
+    assert cml_step["env"]["REPO_TOKEN"] == "${{ secrets.PERSONAL_ACCESS_TOKEN }}"
+    assert [s["uses"] for s in launch["steps"] if "uses" in s] == ["iterative/setup-cml@v2"]
+
+    runs = [s["run"] for s in experiments["steps"] if "run" in s]
+    assert "pip install -r requirements.lock\npip install --no-deps -e .\n" in runs
+    assert runs[-2:] == [
+        "bash .github/scripts/pipeline-outputs.sh",
+        "bash .github/scripts/run-grid.sh",
+    ]
+    grid_env = experiments["steps"][-1]["env"]
+    assert grid_env["MLPIPE_GRID"] == "${{ inputs.grid }}"
+    assert grid_env["MLPIPE_JOBS"] == "${{ inputs.jobs }}"
+    assert grid_env["MLPIPE_EXP_PUSH"] == "origin"
+    # Inputs and secrets reach scripts only through env, never inlined into a script.
+    for job in wf["jobs"].values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), step
+    assert set(re.findall(r"\$\{\{\s*secrets\.(\w+)\s*\}\}", text)) == {
+        "PERSONAL_ACCESS_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "MLPIPE_S3_ENDPOINT",
+    }
+
+
+# ---------------------------------------------------------------- the grid script
+
+
+def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        **base_env(cwd / "src"),
+        "MLPIPE_SUMMARY": str(summary),
+        "MLPIPE_POLL_SECONDS": "1",
+        **env,
+    }
+    script = cwd / SCRIPT if (cwd / SCRIPT).exists() else PROJECT / SCRIPT  # a repo's own copy
+    return subprocess.run(
+        ["bash", str(script)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MLPIPE_GRID": ""}, "empty grid: set MLPIPE_GRID"),
+        ({"MLPIPE_GRID": "# only a comment\n\n"}, "empty grid: set MLPIPE_GRID"),
+        (
+            {"MLPIPE_GRID": "train.seed=1\ntrain.estimator logistic_regression"},
+            "grid item 2: 'train.estimator' is not a params override; write key=value",
+        ),
+        ({"MLPIPE_GRID": "train.seed=1; --force"}, "grid item 2: '--force' is not a params"),
+        ({"MLPIPE_GRID": "train.seed=1", "MLPIPE_JOBS": "0"}, "MLPIPE_JOBS must be a positive"),
+        ({"MLPIPE_GRID": "train.seed=1", "MLPIPE_ROWS": "1e6"}, "MLPIPE_ROWS must be a positive"),
+        ({"MLPIPE_GRID_FILE": "missing.txt"}, "grid file 'missing.txt' not found"),
+    ],
+)
+def test_bad_grid_input_is_refused_before_anything_is_queued(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    summary = tmp_path / "summary.md"
+    result = _run_grid(tmp_path, summary, **env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "queueing" not in result.stdout  # refused before any `dvc exp run --queue`
+    assert not summary.exists()
+
+
+def _experiments(repo: Repo) -> dict[str, dict]:
+    """name -> entry (executor state, revs with their data) of every experiment `dvc exp show`
+    knows."""
+    shown = repo.dvc("exp", "show", "--json", "--hide-queued", "--hide-workspace")
+    return {
+        exp["name"]: exp
+        for commit in json.loads(shown.stdout)
+        for exp in commit.get("experiments") or []
+        if exp.get("name")
+    }
+
+
+def _table_row(summary: str, name: str) -> list[str]:
+    (line,) = [ln for ln in summary.splitlines() if ln.startswith(f"| {name} |")]
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+@pytest.mark.slow
+def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp_path: Path):
+    work_repo.commit("base")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True, env=base_env())
+    work_repo.git("remote", "add", "origin", str(origin))
+    work_repo.git("push", "-q", "origin", "HEAD")
+    summary = tmp_path / "summary.md"
+
+    result = _run_grid(
+        work_repo.path,
+        summary,
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=20\n# a comment\n"
+        "-S train.estimator=logistic_regression train.logistic_regression.C=0.5",
+        MLPIPE_JOBS="2",
+        MLPIPE_ROWS="3000",
+        MLPIPE_EXP_PREFIX="t",
+        MLPIPE_EXP_PUSH="origin",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "Started '2' new experiments task queue workers." in out
+    assert "run-grid: all 3 experiment(s) succeeded" in out
+
+    exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
+    assert {"t-base", "t-1", "t-2"} <= set(exps)
+    params = {n: exps[n]["params"]["params.yaml"]["data"] for n in ("t-base", "t-1", "t-2")}
+    metrics = {
+        n: exps[n]["metrics"]["data/results/metrics.json"]["data"]["test"]
+        for n in ("t-base", "t-1", "t-2")
+    }
+    assert all(p["generate"]["rows"] == 3000 for p in params.values())
+    assert all(m["rows"] == 600 for m in metrics.values())  # 20 % of 3000 rows
+    assert params["t-1"]["train"]["hist_gradient_boosting"]["max_iter"] == 20
+    assert params["t-1"]["train"]["estimator"] == "hist_gradient_boosting"
+    assert params["t-2"]["train"]["estimator"] == "logistic_regression"
+    assert params["t-2"]["train"]["logistic_regression"]["C"] == 0.5
+    aucs = {n: m["roc_auc"] for n, m in metrics.items()}
+    assert len(set(aucs.values())) == 3, aucs  # three different models
+    assert all(0.6 < auc < 1.0 for auc in aucs.values()), aucs
+
+    text = summary.read_text()
+    assert text.startswith("## Experiment grid\n") and text in result.stdout
+    header = [c.strip() for c in text.splitlines()[4].strip("|").split("|")]
+    keys = [
+        "generate.rows",
+        "train.hist_gradient_boosting.max_iter",
+        "train.estimator",
+        "train.logistic_regression.C",
+    ]
+    assert header[:6] == ["experiment", "status", *keys]
+    metric_cols = header[6:]
+    assert metric_cols == sorted(f"test.{k}" for k in metrics["t-1"])
+    base_row = _table_row(text, "baseline")
+    assert base_row[2:6] == ["20000", "150", "hist_gradient_boosting", "1"]
+    for name, values in {
+        "t-base": ["3000", "150", "hist_gradient_boosting", "1"],
+        "t-1": ["3000", "20", "hist_gradient_boosting", "1"],
+        "t-2": ["3000", "150", "logistic_regression", "0.5"],
+    }.items():
+        row = _table_row(text, name)
+        assert row[1:6] == ["ok", *values]
+        shown = dict(zip(metric_cols, row[6:], strict=True))
+        for key, value in metrics[name].items():
+            assert float(shown[f"test.{key}"]) == pytest.approx(value, rel=1e-5)
+
+    # The experiments came back: refs in the git remote, their models in the DVC remote.
+    refs = subprocess.run(
+        ["git", "ls-remote", str(origin), "refs/exps/*"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sorted(re.findall(r"refs/exps/\S+/(t-\w+)$", refs, re.M)) == ["t-1", "t-2", "t-base"]
+    dvc_remote = tmp_path / "mlpipe-dvc-remote"
+    for name in ("t-base", "t-1", "t-2"):
+        lock = yaml.safe_load(work_repo.git("show", f"{exps[name]['rev']}:dvc.lock").stdout)
+        (model,) = lock["stages"]["train"]["outs"]
+        md5 = model["md5"]
+        assert (dvc_remote / "files" / "md5" / md5[:2] / md5[2:]).is_file(), name
+    assert (dvc_remote / "runs").is_dir()  # run records pushed with --run-cache
+
+
+@pytest.mark.slow
+def test_a_failing_experiment_fails_the_run_and_shows_why(work_repo: Repo, tmp_path: Path):
+    work_repo.commit("base")
+    summary = tmp_path / "summary.md"
+    result = _run_grid(
+        work_repo.path, summary, MLPIPE_GRID="train.estimator=svm", MLPIPE_EXP_PREFIX="bad"
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "run-grid: experiment bad-1 failed; its log:" in out
+    assert "'train.estimator' is 'svm'; allowed values" in out  # from `dvc queue logs`
+    assert "run-grid: failed experiment(s): bad-1" in out
+    text = summary.read_text()
+    assert _table_row(text, "bad-1")[:3] == ["bad-1", "FAILED", "svm"]
+    assert "Failed: bad-1 (see `dvc queue logs <name>`)." in text
+    failed = _experiments(work_repo)["bad-1"]
+    assert failed["executor"]["state"] == "failed"
+    assert failed["revs"][0]["error"]["msg"] == "Experiment run failed"
