@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.data.drift import drift_markdown, report_from_dict
 from mlpipe.report import charts
 from mlpipe.report.diff import (
     MISSING,
@@ -57,6 +58,7 @@ def build_report(
         _slices_section(base, head, dataset),
         _params_section(base, head, all_params),
         _data_section(base, head),
+        _drift_section(head),
         _plots_section(base, head),
     ]
     if figures:
@@ -234,6 +236,33 @@ def _data_section(base: Revision, head: Revision) -> str:
     else:
         lines += ["", "schema.yaml is unchanged."]
     return "\n".join(lines)
+
+
+def _drift_section(head: Revision) -> str:
+    """The PR's train-vs-test drift (the drift stage's report), collapsed under a summary."""
+    if head.drift is None:
+        return ""
+    report = report_from_dict(head.drift)
+    drifted = report.drifted
+    verdict = (
+        f"{len(drifted)} of {len(report.features)} columns drifted: "
+        + ", ".join(f"`{c}`" for c in drifted)
+        if drifted
+        else f"no drift in {len(report.features)} columns"
+    )
+    return "\n".join(
+        [
+            "### Drift (train vs test)",
+            "",
+            f"{'⚠️' if drifted else '✅'} {verdict}.",
+            "",
+            "<details><summary>Per-column drift</summary>",
+            "",
+            drift_markdown(report).rstrip("\n"),
+            "",
+            "</details>",
+        ]
+    )
 
 
 def _plots_section(base: Revision, head: Revision) -> str:

@@ -17,7 +17,8 @@ class Revision:
     the short commit id. ``metrics``/``slices``/``validation`` are the parsed result files, None
     when the revision has none (e.g. a base branch from before the first run). ``plots`` maps a
     name of ``PLOT_NAMES`` to its records. ``data_hash`` is the DVC hash of the ingested table
-    (from dvc.lock), to tell whether the data changed.
+    (from dvc.lock), to tell whether the data changed. ``drift`` is the train-vs-test drift
+    report (JSON form of ``mlpipe.data.drift.DriftReport``), None when the revision has none.
     """
 
     label: str
@@ -29,4 +30,5 @@ class Revision:
     plots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     schema_text: str | None = None
     data_hash: str | None = None
+    drift: dict[str, Any] | None = None
     dirty: bool = False

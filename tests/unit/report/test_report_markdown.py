@@ -132,3 +132,39 @@ def test_figures_only_on_opt_in_and_reproduce_line() -> None:
 
 def test_deterministic() -> None:
     assert _report() == _report()
+
+
+def _drift(psi: float, p_value: float) -> dict:
+    feature = {
+        "kind": "numeric",
+        "psi": psi,
+        "test": "ks",
+        "statistic": 0.3,
+        "p_value": p_value,
+        "reference_rows": 80,
+        "current_rows": 20,
+        "flags": [f for f, on in (("psi", psi >= 0.2), ("test", p_value < 0.01)) if on],
+    }
+    drifted = ["charge"] if feature["flags"] == ["psi", "test"] else []
+    return {
+        "reference_rows": 80,
+        "current_rows": 20,
+        "thresholds": {"psi": 0.2, "p_value": 0.01},
+        "drifted": drifted,
+        "missing_columns": [],
+        "features": {"charge": feature, "tenure": {**feature, "psi": 0.01, "flags": []}},
+    }
+
+
+def test_drift_section_names_drifted_columns() -> None:
+    text = _report(head=dataclasses.replace(HEAD, drift=_drift(0.45, 0.001)))
+    assert "### Drift (train vs test)" in text
+    assert "⚠️ 1 of 2 columns drifted: `charge`." in text
+    assert "| charge | numeric | 0.4500 |" in text  # the drift module's own table
+    assert text.index("### Drift") < text.index("### Plots")
+
+
+def test_drift_section_without_drift_and_absent_without_report() -> None:
+    text = _report(head=dataclasses.replace(HEAD, drift=_drift(0.05, 0.5)))
+    assert "✅ no drift in 2 columns." in text
+    assert "### Drift" not in _report()
