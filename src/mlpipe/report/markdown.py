@@ -272,28 +272,22 @@ def _plots_section(base: Revision, head: Revision) -> str:
         "Curves resampled on a 0.05 grid."
     )
     xs = charts.grid()
-    if "roc" in head.plots:
-        old = base.plots.get("roc")
+    curves = (
+        ("roc", "ROC curve", "false positive rate", "true positive rate", charts.roc_on_grid),
+        ("precision_recall", "Precision-recall curve", "recall", "precision", charts.pr_on_grid),
+    )
+    for name, title, x_label, y_label, on_grid in curves:
+        if name not in head.plots:
+            continue
+        old = base.plots.get(name)
         blocks.append(
             charts.overlay_chart(
-                "ROC curve",
-                "false positive rate",
-                "true positive rate",
+                title,
+                x_label,
+                y_label,
                 xs,
-                charts.roc_on_grid(old, xs) if old else None,
-                charts.roc_on_grid(head.plots["roc"], xs),
-            )
-        )
-    if "precision_recall" in head.plots:
-        old = base.plots.get("precision_recall")
-        blocks.append(
-            charts.overlay_chart(
-                "Precision-recall curve",
-                "recall",
-                "precision",
-                xs,
-                charts.pr_on_grid(old, xs) if old else None,
-                charts.pr_on_grid(head.plots["precision_recall"], xs),
+                on_grid(old, xs) if old else None,
+                on_grid(head.plots[name], xs),
             )
         )
     if blocks and not base.plots.get("roc") and not base.plots.get("precision_recall"):
