@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +96,65 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     if not path.exists():
         raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
     return pd.read_parquet(path, columns=columns, engine="pyarrow")
+
+
+def write_parquet_batches(path: str | Path, batches: Iterable[pd.DataFrame]) -> int:
+    """Write DataFrame batches as one Parquet file atomically; return the number of rows.
+
+    Memory holds one batch at a time. Every batch must have the columns and dtypes of the
+    first (its Arrow schema); a batch that does not, or no batch at all, is an InputError and
+    nothing is written.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 0
+    with atomic_path(path) as tmp:
+        writer = None
+        try:
+            for batch in batches:
+                if writer is None:
+                    table = pa.Table.from_pandas(batch, preserve_index=False)
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
+                else:
+                    try:
+                        table = pa.Table.from_pandas(
+                            batch, schema=writer.schema, preserve_index=False
+                        )
+                    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+                        raise InputError(
+                            f"{path}: rows {rows + 1}-{rows + len(batch)} do not have the types "
+                            f"of the first rows ({exc})"
+                        ) from None
+                writer.write_table(table)
+                rows += len(batch)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise InputError(f"{path}: no rows to write")
+    return rows
+
+
+def iter_parquet(
+    path: str | Path, batch_rows: int, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Read a Parquet table in batches of at most ``batch_rows`` rows (memory: one batch)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    with pq.ParquetFile(path) as handle:
+        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
+            yield batch.to_pandas()
+
+
+def parquet_rows(path: str | Path) -> int:
+    """The row count from a Parquet file's metadata (no data read)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    return int(pq.ParquetFile(path).metadata.num_rows)
