@@ -158,3 +158,40 @@ def parquet_rows(path: str | Path) -> int:
     if not path.exists():
         raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+class ParquetColumns:
+    """A Parquet table read one column at a time, for checks that look at a column at a time.
+
+    Offers the part of the DataFrame API those checks use (``len``, ``.empty``, ``.shape``,
+    ``.columns``, ``[name]`` -> Series), so memory holds one column instead of the whole table.
+    Each ``[name]`` reads that column from disk again.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError(
+                f"{self.path}: file not found. Run the stage that produces it (dvc repro)."
+            )
+        with pq.ParquetFile(self.path) as handle:
+            self.columns = pd.Index(handle.schema_arrow.names)
+            self._rows = int(handle.metadata.num_rows)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def empty(self) -> bool:
+        return self._rows == 0 or len(self.columns) == 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._rows, len(self.columns)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self.columns:
+            raise KeyError(name)
+        return read_parquet(self.path, columns=[name])[name]

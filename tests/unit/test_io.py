@@ -10,12 +10,16 @@ import pytest
 
 from mlpipe.io import (
     InputError,
+    ParquetColumns,
     atomic_dir,
     atomic_path,
+    iter_parquet,
+    parquet_rows,
     read_json,
     read_parquet,
     write_json,
     write_parquet,
+    write_parquet_batches,
     write_text,
 )
 
@@ -111,3 +115,63 @@ def test_read_parquet_missing_file_says_how_to_fix(tmp_path: Path) -> None:
         f"{tmp_path / 'train.parquet'}: file not found. Run the stage that produces it "
         "(dvc repro)."
     )
+
+
+def _mixed(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "x": range(n),
+            "s": pd.array([None if i % 7 == 0 else f"v{i % 5}" for i in range(n)], dtype="string"),
+            "d": pd.date_range("2024-01-01", periods=n, freq="h").astype("datetime64[ms]"),
+            "b": [i % 3 == 0 for i in range(n)],
+        }
+    )
+
+
+def test_batched_parquet_equals_the_whole_table_and_one_batch_equals_write_parquet(
+    tmp_path: Path,
+) -> None:
+    frame = _mixed(25)
+    rows = write_parquet_batches(
+        tmp_path / "b.parquet", (frame.iloc[i : i + 10] for i in (0, 10, 20))
+    )
+    assert rows == 25
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "b.parquet"), frame)
+    assert parquet_rows(tmp_path / "b.parquet") == 25
+    # Read back in other batch sizes: same rows, same dtypes, batches of at most 4 rows.
+    batches = list(iter_parquet(tmp_path / "b.parquet", 4, columns=["x", "s"]))
+    assert [len(b) for b in batches] == [4, 4, 4, 4, 4, 4, 1]
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), frame[["x", "s"]])
+    # A single batch gives the bytes write_parquet gives: results do not change by streaming.
+    write_parquet_batches(tmp_path / "one.parquet", [frame])
+    write_parquet(tmp_path / "whole.parquet", frame)
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+
+
+def test_a_batch_with_other_types_fails_and_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "t.parquet"
+    write_parquet(target, _mixed(3))
+    before = target.read_bytes()
+    second = _mixed(3).assign(x=["a", "b", "c"])
+    with pytest.raises(InputError) as caught:
+        write_parquet_batches(target, [_mixed(3), second])
+    assert str(caught.value).startswith(f"{target}: rows 4-6 do not have the types of the first")
+    assert target.read_bytes() == before
+    assert _leftovers(tmp_path) == [] and [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+    with pytest.raises(InputError, match="no rows to write"):
+        write_parquet_batches(target, [])
+    assert target.read_bytes() == before
+
+
+def test_parquet_columns_reads_one_column_at_a_time(tmp_path: Path) -> None:
+    frame = _mixed(12)
+    write_parquet(tmp_path / "t.parquet", frame)
+    table = ParquetColumns(tmp_path / "t.parquet")
+    assert len(table) == 12 and table.shape == (12, 4) and not table.empty
+    assert list(table.columns) == ["x", "s", "d", "b"] and "s" in table.columns
+    for column in frame.columns:
+        pd.testing.assert_series_equal(table[column], frame[column])
+    with pytest.raises(KeyError):
+        table["nope"]
+    with pytest.raises(InputError, match="file not found"):
+        ParquetColumns(tmp_path / "missing.parquet")

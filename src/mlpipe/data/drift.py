@@ -31,6 +31,7 @@ from scipy import stats
 from mlpipe.config import DriftConfig
 from mlpipe.data.schema import Schema
 from mlpipe.errors import MlpipeError
+from mlpipe.io import ParquetColumns
 
 # PSI smoothing: every bin gets this many extra rows on both sides (Laplace), so an empty bin
 # never gives log(0) and small samples are not flagged for a bin that happens to be empty.
@@ -137,7 +138,10 @@ def report_from_dict(raw: dict[str, Any]) -> DriftReport:
 
 
 def compute_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, schema: Schema, config: DriftConfig
+    reference: pd.DataFrame | ParquetColumns,
+    current: pd.DataFrame | ParquetColumns,
+    schema: Schema,
+    config: DriftConfig,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column (see the module docstring).
 

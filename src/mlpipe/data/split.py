@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -20,15 +22,49 @@ def split_table(
     seed: int,
     date_column: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows into (train, test).
+    """Split rows into (train, test) with ``test_mask`` (see there).
+
+    Row order inside each part follows the input order, for stable outputs.
+    """
+    test_mask = split_mask(
+        frame, target, method, test_size, seed, date_column, columns=frame.columns
+    )
+    return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)
+
+
+def split_columns(method: str, target: str, date_column: str | None) -> list[str]:
+    """The columns ``split_mask`` reads for ``method`` (the rest of the table is not needed)."""
+    if method == "stratified":
+        return [target]
+    if method == "time" and date_column:
+        return [date_column]
+    return []
+
+
+def split_mask(
+    frame: pd.DataFrame,
+    target: str,
+    method: str,
+    test_size: float,
+    seed: int,
+    date_column: str | None = None,
+    *,
+    columns: Iterable[str],
+    rows: int | None = None,
+) -> np.ndarray:
+    """Boolean mask of the test rows (True = test), for a table of ``rows`` rows.
+
+    ``frame`` needs only the columns ``split_columns`` names; ``columns`` are all the table's
+    column names (for the error messages), ``rows`` its length (default: ``len(frame)``).
+    The mask depends only on those columns, the seed and the row count: a table written in
+    batches gets the same split as the whole table.
 
     - ``stratified``: seeded shuffle that keeps each class's share in both parts.
     - ``random``: seeded shuffle (regression targets).
     - ``time``: the latest ``test_size`` share of rows by ``date_column`` is the test set; ties
       at the cut stay together, so no day is split across train and test.
-    Row order inside each part follows the input order, for stable outputs.
     """
-    n = len(frame)
+    n = len(frame) if rows is None else rows
     n_test = round(n * test_size)
     if n_test < 1 or n_test >= n:
         raise SplitError(
@@ -36,9 +72,11 @@ def split_table(
             "choose a value that leaves at least one row on each side"
         )
     if method == "time":
-        return _time_split(frame, test_size, date_column)
+        return _time_mask(frame, test_size, date_column, columns)
     rng = np.random.default_rng(seed)
     if method == "stratified":
+        if target not in list(columns):
+            raise SplitError(f"data.target '{target}' is not a column of the table")
         labels = frame[target]
         counts = labels.value_counts(dropna=False)
         if (counts < 2).any():
@@ -64,15 +102,18 @@ def split_table(
         test_mask[rng.choice(n, size=n_test, replace=False)] = True
     else:
         raise SplitError(f"unknown split method {method!r}; use stratified, random or time")
-    return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)
+    return test_mask
 
 
-def _time_split(
-    frame: pd.DataFrame, test_size: float, date_column: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _time_mask(
+    frame: pd.DataFrame,
+    test_size: float,
+    date_column: str | None,
+    columns: Iterable[str],
+) -> np.ndarray:
     if not date_column:
         raise SplitError("split.method=time needs data.date_column in params.yaml")
-    if date_column not in frame.columns:
+    if date_column not in list(columns):
         raise SplitError(f"data.date_column '{date_column}' is not a column of the table")
     dates = pd.to_datetime(frame[date_column])
     if dates.isna().any():
@@ -84,4 +125,4 @@ def _time_split(
     test_mask = (dates >= cut).to_numpy()
     if test_mask.all() or not test_mask.any():
         raise SplitError(f"all rows share the date {cut}; a time split cannot separate them")
-    return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)
+    return test_mask

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from mlpipe.data.schema import ColumnSpec, Schema, column_kind
+from mlpipe.io import ParquetColumns
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class ValidationResult:
 
 
 def validate_table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | ParquetColumns,
     schema: Schema,
     extra_columns: str = "warn",
     require_target: bool = True,
@@ -61,6 +62,8 @@ def validate_table(
 ) -> ValidationResult:
     """Check ``frame`` against ``schema``; collect every violation.
 
+    ``frame`` may be a ``ParquetColumns`` (one column in memory at a time): each column is
+    looked up once.
     ``extra_columns`` is 'warn' or 'fail' for columns the schema does not know.
     ``require_target`` is False when scoring new data that has no labels.
     ``max_invalid_fraction`` tolerates a share of out-of-range or unknown values per column.

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
-
-import pandas as pd
+from typing import Any
 
 from mlpipe.config import CsvConfig, load_params
 from mlpipe.data.drift import compute_drift, drift_markdown
 from mlpipe.data.schema import load_schema
-from mlpipe.io import read_parquet, write_json, write_text
+from mlpipe.io import ParquetColumns, write_json, write_text
 
 log = logging.getLogger(__name__)
 
 
-def _read_table(path: str, csv_config: CsvConfig) -> pd.DataFrame:
-    """Parquet as written by the pipeline; CSV (or anything else) read and normalised as ingest
-    does."""
+def _read_table(path: str, csv_config: CsvConfig) -> Any:
+    """Parquet as written by the pipeline, read a column at a time as the comparison needs it;
+    CSV (or anything else) read whole and normalised as ingest does."""
     if path.lower().endswith((".parquet", ".pq")):
-        return read_parquet(path)
+        return ParquetColumns(path)
     from mlpipe.data.ingest import normalize, read_source
 
     frame, _ = normalize(read_source(path, csv_config), csv_config.na_values)

@@ -8,7 +8,7 @@ import logging
 from mlpipe.config import load_params
 from mlpipe.data.schema import load_schema
 from mlpipe.data.validate import validate_table
-from mlpipe.io import read_parquet, write_json
+from mlpipe.io import ParquetColumns, write_json
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema = load_schema(args.schema)
-    frame = read_parquet(args.input)
-    log.info("read %s: %d rows x %d columns", args.input, *frame.shape)
+    # Column by column: memory holds one column, not the table (validation is per column).
+    frame = ParquetColumns(args.input)
+    log.info("validating %s: %d rows x %d columns", args.input, *frame.shape)
     result = validate_table(
         frame,
         schema,

@@ -173,3 +173,19 @@ def test_cli_compares_a_csv_export_with_a_parquet_reference(tmp_path, schema) ->
     missing = [*args[:-1], str(tmp_path / "nope.csv"), "--output-json", str(tmp_path / "x.json")]
     assert main(missing) == 2
     assert not (tmp_path / "x.json").exists()
+
+
+def test_parquet_tables_read_column_by_column_give_the_same_report(schema, tmp_path) -> None:
+    from mlpipe.io import ParquetColumns, write_parquet
+
+    reference, current = _table(2000, 1), _table(500, 3, shift=8.0, p_new=0.3)
+    write_parquet(tmp_path / "r.parquet", reference)
+    write_parquet(tmp_path / "c.parquet", current)
+    on_disk = compute_drift(
+        ParquetColumns(tmp_path / "r.parquet"),
+        ParquetColumns(tmp_path / "c.parquet"),
+        schema,
+        CONFIG,
+    )
+    assert on_disk == compute_drift(reference, current, schema, CONFIG)
+    assert on_disk.drifted == ("amount", "plan") and on_disk.reference_rows == 2000

@@ -160,3 +160,15 @@ def test_regression_target_must_be_numeric() -> None:
     assert result.errors == (Violation("y", "numeric target", "dtype str", 2),)
     ok = validate_table(pd.DataFrame({"y": [1.5, 2.0]}), schema)
     assert not any(v.rule == "numeric target" for v in ok.errors)
+
+
+def test_a_parquet_file_read_column_by_column_gives_the_same_result(tmp_path) -> None:
+    from mlpipe.io import ParquetColumns, write_parquet
+
+    bad = _good().assign(tenure=[0, 5, 99, -1], plan=["basic", "gold", "basic", None])
+    bad["extra"] = 1
+    write_parquet(tmp_path / "t.parquet", bad)
+    in_memory = validate_table(bad, SCHEMA)
+    from_disk = validate_table(ParquetColumns(tmp_path / "t.parquet"), SCHEMA)
+    assert from_disk == in_memory
+    assert not from_disk.ok and {v.column for v in from_disk.errors} == {"tenure", "plan"}

@@ -1,0 +1,72 @@
+"""`mlpipe split` streams the table in batches and writes what split_table gives in memory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlpipe.data.split import split_table
+from mlpipe.io import InputError, read_parquet, write_json, write_parquet
+from mlpipe.stages.split import run
+
+BATCH_ROWS = 1000  # the smallest chunk the params allow: 2 500 rows make three batches
+
+
+def _table(n: int = 2500) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "cid": [f"c{i}" for i in range(n)],
+            "amount": rng.normal(size=n),
+            "plan": pd.array(rng.choice(["a", "b", None], n), dtype="string"),
+            "day": (
+                pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D")
+            ).astype("datetime64[ms]"),
+            "y": rng.random(n) < 0.1,
+        }
+    )
+
+
+def _args(tmp_path: Path, method: str, ok: bool = True) -> argparse.Namespace:
+    params = {
+        "data": {"target": "y", "date_column": "day", "csv": {"chunk_rows": BATCH_ROWS}},
+        "split": {"method": method, "test_size": 0.25, "seed": 3},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    write_parquet(tmp_path / "in.parquet", _table())
+    write_json(tmp_path / "validation.json", {"ok": ok})
+    return argparse.Namespace(
+        params=tmp_path / "params.yaml",
+        input=str(tmp_path / "in.parquet"),
+        validation=tmp_path / "validation.json",
+        train=tmp_path / "train.parquet",
+        test=tmp_path / "test.parquet",
+    )
+
+
+@pytest.mark.parametrize("method", ["stratified", "random", "time"])
+def test_streamed_split_equals_the_in_memory_split(tmp_path: Path, method: str) -> None:
+    args = _args(tmp_path, method)
+    assert run(args) == 0
+    train, test = read_parquet(args.train), read_parquet(args.test)
+    expected_train, expected_test = split_table(_table(), "y", method, 0.25, 3, "day")
+    pd.testing.assert_frame_equal(train, expected_train)
+    pd.testing.assert_frame_equal(test, expected_test)
+    assert len(train) + len(test) == 2500 and len(test) in range(620, 700)
+    assert not set(train["cid"]) & set(test["cid"])
+    if method == "stratified":
+        assert test["y"].sum() == round(_table()["y"].sum() * 0.25)
+    if method == "time":
+        assert train["day"].max() < test["day"].min()
+
+
+def test_unvalidated_data_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    args = _args(tmp_path, "stratified", ok=False)
+    with pytest.raises(InputError, match="did not pass validation"):
+        run(args)
+    assert not args.train.exists() and not args.test.exists()
