@@ -21,6 +21,10 @@
 #   MLPIPE_EXP_PUSH    optional git remote: `dvc exp push --run-cache <remote> <experiments>`
 #                      (git refs to that remote, outputs and run records to the default DVC remote)
 #   MLPIPE_POLL_SECONDS, MLPIPE_TIMEOUT_SECONDS  queue polling (default 10 s, 21600 s)
+#   OMP_NUM_THREADS    threads per experiment for OpenMP/BLAS (gradient boosting, numpy);
+#                      default: the runner's cores / MLPIPE_JOBS (at least 1), so parallel
+#                      experiments do not start one thread per core each and spin against
+#                      each other
 # Exit status: 0 all experiments succeeded; 1 some failed (their logs are printed, the table
 # lists them); 2 bad input.
 set -euo pipefail
@@ -94,7 +98,12 @@ for spec in "${specs[@]}"; do
     names+=("${prefix}-${i}")
 done
 
-log "running ${#specs[@]} experiment(s), ${jobs} at a time"
+if [[ -z "${OMP_NUM_THREADS:-}" ]]; then
+    threads=$(($(nproc) / jobs))
+    [[ "$threads" -ge 1 ]] || threads=1
+    export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+fi
+log "running ${#specs[@]} experiment(s), ${jobs} at a time, OMP_NUM_THREADS=${OMP_NUM_THREADS} each"
 dvc queue start --jobs "$jobs"
 # `dvc queue start` returns at once (the workers run in the background): wait until none of
 # our experiments is queued or running.

@@ -10,6 +10,7 @@ runner as a whole; the workflow is checked statically only.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -105,12 +106,10 @@ def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() ->
 
 
 def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        **base_env(cwd / "src"),
-        "MLPIPE_SUMMARY": str(summary),
-        "MLPIPE_POLL_SECONDS": "1",
-        **env,
-    }
+    full_env = base_env(cwd / "src")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        full_env.pop(name, None)  # the script's own default is under test
+    full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS="1", **env)
     script = cwd / SCRIPT if (cwd / SCRIPT).exists() else PROJECT / SCRIPT  # a repo's own copy
     return subprocess.run(
         ["bash", str(script)],
@@ -187,6 +186,8 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "Started '2' new experiments task queue workers." in out
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)  # the runner's cores / MLPIPE_JOBS
+    assert f"running 2 experiment(s), 2 at a time, OMP_NUM_THREADS={threads} each" in out
     assert "run-grid: all 3 experiment(s) succeeded" in out
 
     exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
