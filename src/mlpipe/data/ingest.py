@@ -494,10 +494,7 @@ def _profile_text(
     all_digits = prior.all_digits and all_boolean and bool(present.str.isdigit().all())
     all_dates = prior.all_dates and bool(present.str.fullmatch(_DATE.pattern).all())
     is_number = present.str.fullmatch(_NUMBER.pattern) & (present != "") & (present != ".")
-    integral = prior.integral and not (len(present) < len(values))
-    if integral and len(values):
-        numbers = _numbers(values).astype(np.float64).to_numpy()
-        integral = bool(np.isfinite(numbers).all() and (numbers == np.floor(numbers)).all())
+    integral = prior.integral and len(present) == len(values) and _whole_numbers(values)
     return TextProfile(
         present=prior.present + len(present),
         stripped=prior.stripped + stripped,
@@ -509,6 +506,15 @@ def _profile_text(
         all_dates=all_dates,
         integral=integral,
     )
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    """True when every value parses to a finite whole number (a text column fails fast)."""
+    for part in (values.iloc[:64], values):
+        numbers = _numbers(part).astype(np.float64).to_numpy()
+        if not (np.isfinite(numbers).all() and (numbers == np.floor(numbers)).all()):
+            return False
+    return True
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -534,7 +540,7 @@ def _is_text(series: pd.Series) -> bool:
 
 def _with_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
     """``frame`` with stripped column names, columns cast to ``dtypes`` where they differ."""
-    out = frame.rename(columns=lambda c: str(c).strip())
+    out = frame.set_axis(clean_names(frame.columns), axis=1)
     for column, dtype in dtypes.items():
         if out[column].dtype != dtype:
             out[column] = out[column].astype(dtype)
