@@ -53,7 +53,6 @@ class GenerateConfig:
 
     rows: int = 20_000
     seed: int = 42
-    chunk_rows: int = 500_000
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,6 @@ class CsvConfig:
     delimiter: str = "auto"
     encoding: str = "utf-8"
     na_values: tuple[str, ...] = ("", "NA", "N/A", "NaN", "null", "?")
-    chunk_rows: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +77,8 @@ class DataConfig:
     numeric_features: tuple[str, ...] | None = None
     categorical_features: tuple[str, ...] | None = None
     boolean_features: tuple[str, ...] | None = None
+    # Rows per chunk when ingest reads the source (CSV blocks / Parquet batches).
+    chunk_rows: int = 1_000_000
     csv: CsvConfig = field(default_factory=CsvConfig)
 
 
@@ -178,8 +178,7 @@ class Params:
 # (min, max, inclusive-min?, inclusive-max?) per dotted key.
 _RANGES: dict[str, tuple[float | None, float | None]] = {
     "generate.rows": (100, None),
-    "generate.chunk_rows": (1000, None),
-    "data.csv.chunk_rows": (1000, None),
+    "data.chunk_rows": (1000, None),
     "validate.max_invalid_fraction": (0.0, 1.0),
     "split.test_size": (0.01, 0.99),
     "train.logistic_regression.C": (1e-9, None),

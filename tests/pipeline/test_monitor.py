@@ -116,7 +116,7 @@ def test_reference_that_is_not_the_training_data_is_warned_about(
     [
         (lambda f: f.assign(monthly_charges="lots"), False, "monthly_charges"),
         (lambda f: f.drop(columns=["churned"]), True, "--labels was given but the batch has no"),
-        (lambda f: f.iloc[0:0], False, "only a header line, no data rows"),
+        (lambda f: f.iloc[0:0], False, "only a header line (19 columns), no data rows"),
     ],
     ids=["not-a-number", "labels-missing", "no-rows"],
 )

@@ -23,6 +23,7 @@ def test_committed_params_load_into_typed_frozen_config() -> None:
     assert params.generate.rows == 20_000
     assert params.data.id_columns == ("customer_id",)
     assert params.data.csv.na_values == ("", "NA", "N/A", "NaN", "null", "?")
+    assert params.data.chunk_rows == 1_000_000
     assert params.train.estimator == "hist_gradient_boosting"
     assert isinstance(params.train.hist_gradient_boosting, HistGradientBoostingConfig)
     assert params.evaluate.slices == ("contract", "region", "plan")
@@ -102,6 +103,16 @@ def test_open_sections_are_kept_as_mappings() -> None:
         ({"data": {"id_columns": "customer_id"}}, "'data.id_columns' must be a list, got str"),
         ({"data": {"id_columns": [1]}}, "'data.id_columns[0]' must be a non-empty string, got 1"),
         ({"data": {"csv": []}}, "'data.csv' must be a mapping, got list"),
+        ({"data": {"chunk_rows": 999}}, "'data.chunk_rows' is 999; allowed range: [1000, inf]"),
+        (
+            {"data": {"csv": {"chunk_rows": 5000}}},  # moved to data.chunk_rows (CSV and Parquet)
+            "unknown key 'data.csv.chunk_rows'. Allowed keys in 'data.csv': delimiter, encoding, "
+            "na_values",
+        ),
+        (
+            {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed
+            "unknown key 'generate.chunk_rows'. Allowed keys in 'generate': rows, seed",
+        ),
         ({"train": 3}, "'train' must be a mapping, got int"),
         ({"gate": [1]}, "'gate' must be a mapping, got list"),
         ([1, 2], "the top level must be a mapping of sections"),

@@ -1,18 +1,29 @@
 """Reading a source table (CSV or Parquet) and normalising the messy parts of real exports.
 
-``read_source`` does the IO and turns every way a file can be unreadable into an InputError that
-says what, where and how to fix it. ``normalize`` is pure: it strips whitespace, maps NA markers,
-converts numbers stored as text and yes/no booleans, and reports how many values it changed.
+``iter_source`` / ``read_source`` do the IO and turn every way a file can be unreadable into an
+InputError that says what, where and how to fix it. The rest is pure: it strips whitespace, maps
+NA markers, converts numbers stored as text, yes/no booleans and ISO dates, and reports how many
+values it changed.
+
+A column's conversion depends on all of its values (a column is numeric only if >= 95 % of its
+values parse, integral only if all do), so a table too big for memory is normalised in two
+passes over its chunks: ``profile_chunk`` accumulates mergeable per-column counts,
+``plan_normalization`` fixes each column's conversion from them, and ``convert_chunk`` applies
+it to each chunk. ``normalize`` runs the same three steps on one whole frame, so the chunked and
+the whole-table results are identical.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import re
 import warnings
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +39,9 @@ _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 # A text column becomes numeric when at least this share of its non-missing values parse.
 NUMERIC_TEXT_SHARE = 0.95
+_SNIFF_BYTES = 256 * 1024
+
+Conversion = Literal["boolean", "date", "integer", "float", "text"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +64,80 @@ class NormalizeReport:
         }
 
 
+@dataclass(frozen=True)
+class TextProfile:
+    """Counts over the values of one text column seen so far; two profiles merge by adding.
+
+    Values are counted after stripping whitespace and mapping NA markers to missing. The flags
+    are "so far" facts (false once one value disproves them); ``all_digits`` is only tracked
+    while ``all_boolean`` holds, ``integral`` means every value is present and parses to a
+    finite whole number.
+    """
+
+    present: int = 0
+    stripped: int = 0
+    to_missing: int = 0
+    numbers: int = 0
+    separators: int = 0
+    all_boolean: bool = True
+    all_digits: bool = True
+    all_dates: bool = True
+    integral: bool = True
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What pass 1 learnt about a table: columns (stripped names), dtypes and text counts.
+
+    ``dtypes`` lists every pandas dtype a column had in some chunk: a Parquet integer or
+    boolean column reads as float64 / object only in the chunks that hold a null.
+    """
+
+    columns: tuple[str, ...]
+    rows: int
+    dtypes: dict[str, tuple[Any, ...]]
+    text: dict[str, TextProfile]
+
+    @property
+    def table_dtypes(self) -> dict[str, Any]:
+        """Each column's dtype in the whole table (numpy's promotion of the chunks' dtypes)."""
+        return {column: _common_dtype(seen) for column, seen in self.dtypes.items()}
+
+    @property
+    def consistent(self) -> bool:
+        """True when every column had one dtype in all chunks."""
+        return all(len(seen) == 1 for seen in self.dtypes.values())
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The fixed per-column decisions that ``convert_chunk`` applies to every chunk."""
+
+    columns: tuple[str, ...]
+    rows: int
+    dtypes: dict[str, Any]
+    conversions: dict[str, Conversion]
+    markers: frozenset[str]
+    report: NormalizeReport
+
+
+# --- reading sources ---------------------------------------------------------------------------
+
+
 def read_source(path: str | Path, csv_config: CsvConfig) -> pd.DataFrame:
-    """Read a CSV or Parquet file; raise InputError for any unreadable input."""
+    """Read a CSV or Parquet file whole; raise InputError for any unreadable input."""
+    return next(iter_source(path, csv_config, None))
+
+
+def iter_source(
+    path: str | Path, csv_config: CsvConfig, chunk_rows: int | None
+) -> Iterator[pd.DataFrame]:
+    """Raw chunks of at most ``chunk_rows`` rows of a CSV or Parquet file (None: one chunk).
+
+    CSV cells are text (NA markers included: ``normalize`` maps and counts them). Any unreadable
+    input, also one found in a late chunk, is an InputError; at least one non-empty chunk is
+    yielded otherwise.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(
@@ -64,25 +150,34 @@ def read_source(path: str | Path, csv_config: CsvConfig) -> pd.DataFrame:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a header and rows")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return _read_parquet(path)
-    if suffix in (".csv", ".tsv", ".txt"):
-        return _read_csv(path, csv_config)
-    raise InputError(f"{path}: unsupported file type '{suffix}'; use .csv, .tsv or .parquet")
+        yield from _parquet_chunks(path, chunk_rows)
+    elif suffix in (".csv", ".tsv", ".txt"):
+        yield from _csv_chunks(path, csv_config, chunk_rows)
+    else:
+        raise InputError(f"{path}: unsupported file type '{suffix}'; use .csv, .tsv or .parquet")
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        names = pq.read_schema(path).names
-        _check_header(path, names)
-        frame = pd.read_parquet(path, engine="pyarrow")
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-    if frame.empty:
-        raise InputError(f"{path}: the table has columns but no rows")
-    return frame
+    def step(read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+    handle = step(lambda: pq.ParquetFile(path))
+    with handle:
+        _check_header(path, handle.schema_arrow.names)
+        if handle.metadata.num_rows == 0:
+            raise InputError(f"{path}: the table has columns but no rows")
+        if chunk_rows is None:
+            yield step(lambda: pd.read_parquet(path, engine="pyarrow"))
+            return
+        batches = iter(handle.iter_batches(batch_size=chunk_rows))
+        while (batch := step(lambda: next(batches, None))) is not None:
+            yield batch.to_pandas()
 
 
 def sniff_delimiter(path: Path, config: CsvConfig, sample: str) -> str:
@@ -97,14 +192,16 @@ def sniff_delimiter(path: Path, config: CsvConfig, sample: str) -> str:
         return ","
 
 
-def _read_csv(path: Path, config: CsvConfig) -> pd.DataFrame:
+def _csv_layout(path: Path, config: CsvConfig) -> tuple[str, list[str]]:
+    """The delimiter and header of a CSV file, checked on its first 256 KiB."""
     with path.open("rb") as handle:
-        head = handle.read(256 * 1024)
+        head = handle.read(_SNIFF_BYTES)
     try:
         sample = head.decode(config.encoding)
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a multi-byte char cut by the sample's end
-            raise _encoding_error(path, config, head, exc.start) from None
+            line = head[: exc.start].count(b"\n") + 1
+            raise _encoding_error(path, config, head[exc.start], exc.start, line) from None
         sample = head[: exc.start].decode(config.encoding)
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
@@ -117,64 +214,79 @@ def _read_csv(path: Path, config: CsvConfig) -> pd.DataFrame:
             f"{path}: the header parsed as a single column {header[0]!r} with delimiter "
             f"{delimiter!r}; set data.csv.delimiter in params.yaml to the file's delimiter"
         )
-    try:
-        with warnings.catch_warnings():
-            # A row with more fields than the header must not silently become the index
-            # (pandas' default) or lose its last fields (index_col=False warns): it is an error.
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(
-                path,
-                sep=delimiter,
-                encoding=config.encoding,
-                # Every cell is read as text; `normalize` maps NA markers and counts them.
-                keep_default_na=False,
-                dtype=str,
-                skipinitialspace=False,
-                index_col=False,
-            )
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: bytes that are not valid {config.encoding} ({exc.reason}). Re-export the "
-            "file as UTF-8 or set data.csv.encoding in params.yaml (e.g. latin-1)"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-        raise InputError(
-            f"{path}: rows do not match the header ({exc}). Check data.csv.delimiter and quoting"
-        ) from None
-    if frame.empty:
-        raise InputError(f"{path}: only a header line ({len(header)} columns), no data rows")
-    return frame
+    return delimiter, header
 
 
-def check_roles(frame: pd.DataFrame, data: DataConfig, source: str | Path) -> None:
-    """Raise InputError when a column named in params.yaml [data] is not in the table.
+def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    delimiter, header = _csv_layout(path, config)
+    options: dict[str, Any] = {
+        "sep": delimiter,
+        "encoding": config.encoding,
+        # Every cell is read as text; `normalize` maps NA markers and counts them.
+        "keep_default_na": False,
+        "dtype": str,
+        "skipinitialspace": False,
+        "index_col": False,
+    }
 
-    Checked at ingest so a wrong name stops the pipeline before anything is trained.
-    """
-    columns = [str(c) for c in frame.columns]
-    shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
-    named = [("data.target", data.target)]
-    named += [("data.id_columns", c) for c in data.id_columns]
-    if data.date_column is not None:
-        named.append(("data.date_column", data.date_column))
-    for key, names in (
-        ("data.numeric_features", data.numeric_features),
-        ("data.categorical_features", data.categorical_features),
-        ("data.boolean_features", data.boolean_features),
-    ):
-        named += [(key, c) for c in names or ()]
-    for key, name in named:
-        if name not in columns:
+    def step(read: Callable[[], Any]) -> Any:
+        try:
+            with warnings.catch_warnings():
+                # A row with more fields than the header must not silently become the index
+                # (pandas' default) or lose its last fields (index_col=False warns): an error.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return read()
+        except UnicodeDecodeError as exc:
+            raise _late_encoding_error(path, config, exc) from None
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
             raise InputError(
-                f"{source}: {key} names column '{name}', which is not in the file; its "
-                f"{len(columns)} columns are: {shown}. Fix {key} in params.yaml"
-            )
+                f"{path}: rows do not match the header ({exc}). Check data.csv.delimiter and "
+                "quoting"
+            ) from None
+
+    rows = 0
+    if chunk_rows is None:
+        frame = step(lambda: pd.read_csv(path, **options))
+        rows = len(frame)
+        if rows:
+            yield frame
+    else:
+        with step(lambda: pd.read_csv(path, chunksize=chunk_rows, **options)) as reader:
+            while (chunk := step(lambda: next(reader, None))) is not None:
+                if len(chunk):
+                    rows += len(chunk)
+                    yield chunk
+    if rows == 0:
+        raise InputError(f"{path}: only a header line ({len(header)} columns), no data rows")
 
 
-def _encoding_error(path: Path, config: CsvConfig, head: bytes, offset: int) -> InputError:
-    line = head[:offset].count(b"\n") + 1
+def _late_encoding_error(path: Path, config: CsvConfig, exc: UnicodeDecodeError) -> InputError:
+    """The error for bytes past the sniffed sample that pandas could not decode."""
+    decoder = codecs.getincrementaldecoder(config.encoding)()
+    offset, lines = 0, 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as found:
+                data = pending + block
+                at = offset - len(pending) + found.start
+                line = lines + data[: found.start].count(b"\n") + 1 - pending.count(b"\n")
+                return _encoding_error(path, config, data[found.start], at, line)
+            offset += len(block)
+            lines += block.count(b"\n")
     return InputError(
-        f"{path}: byte {head[offset]:#04x} at offset {offset} (line {line}) is not valid "
+        f"{path}: bytes that are not valid {config.encoding} ({exc.reason}). Re-export the "
+        "file as UTF-8 or set data.csv.encoding in params.yaml (e.g. latin-1)"
+    )
+
+
+def _encoding_error(
+    path: Path, config: CsvConfig, byte: int, offset: int, line: int
+) -> InputError:
+    return InputError(
+        f"{path}: byte {byte:#04x} at offset {offset} (line {line}) is not valid "
         f"{config.encoding}. Re-export the file as UTF-8 or set data.csv.encoding in params.yaml "
         "(e.g. latin-1)"
     )
@@ -194,59 +306,254 @@ def _check_header(path: Path, names: list[str]) -> None:
         raise InputError(f"{path}: column(s) at position {blank} have an empty name")
 
 
+def check_roles(columns: Iterable[Hashable], data: DataConfig, source: str | Path) -> None:
+    """Raise InputError when a column named in params.yaml [data] is not in ``columns``.
+
+    ``columns`` is a table (its column names) or the names themselves. Checked at ingest, on
+    the header, so a wrong name stops the pipeline before anything is written or trained.
+    """
+    columns = [str(c) for c in columns]
+    shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+    named = [("data.target", data.target)]
+    named += [("data.id_columns", c) for c in data.id_columns]
+    if data.date_column is not None:
+        named.append(("data.date_column", data.date_column))
+    for key, names in (
+        ("data.numeric_features", data.numeric_features),
+        ("data.categorical_features", data.categorical_features),
+        ("data.boolean_features", data.boolean_features),
+    ):
+        named += [(key, c) for c in names or ()]
+    for key, name in named:
+        if name not in columns:
+            raise InputError(
+                f"{source}: {key} names column '{name}', which is not in the file; its "
+                f"{len(columns)} columns are: {shown}. Fix {key} in params.yaml"
+            )
+
+
+# --- normalising -------------------------------------------------------------------------------
+
+
+def clean_names(columns: Iterable[Hashable]) -> list[str]:
+    """Column names as the normalised table has them (text, stripped)."""
+    return [str(c).strip() for c in columns]
+
+
 def normalize(
     frame: pd.DataFrame, na_values: tuple[str, ...]
 ) -> tuple[pd.DataFrame, NormalizeReport]:
-    """Tidy a raw table: whitespace, NA markers, numbers and booleans stored as text.
+    """Tidy a raw table: whitespace, NA markers, numbers, booleans and dates stored as text.
 
     Column names are stripped too. Columns that are already typed (from Parquet) pass through.
     Returns a new frame and a report of every change, by column.
     """
+    plan = plan_normalization(profile_chunk(frame, na_values), na_values)
+    return convert_chunk(frame, plan), plan.report
+
+
+def normalize_chunks(
+    read: Callable[[], Iterable[pd.DataFrame]],
+    na_values: tuple[str, ...],
+    on_header: Callable[[list[str]], None] | None = None,
+) -> Plan:
+    """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
+
+    ``on_header(names)`` is called with the normalised column names before the first chunk is
+    profiled (to check them early). A column whose dtype differs between chunks (a Parquet
+    integer or boolean column with nulls in some row groups only) is profiled again with the
+    whole table's dtype, so the plan is the one ``normalize`` makes for the whole table.
+    """
+    profile = _profile_all(read(), na_values, None, on_header)
+    if not profile.consistent:
+        profile = _profile_all(read(), na_values, profile.table_dtypes, None)
+    return plan_normalization(profile, na_values)
+
+
+def _profile_all(
+    chunks: Iterable[pd.DataFrame],
+    na_values: tuple[str, ...],
+    dtypes: dict[str, Any] | None,
+    on_header: Callable[[list[str]], None] | None,
+) -> Profile:
+    profile = None
+    for chunk in chunks:
+        if profile is None and on_header is not None:
+            on_header(clean_names(chunk.columns))
+        profile = profile_chunk(chunk, na_values, profile, dtypes)
+    if profile is None:
+        raise InputError("the source yielded no rows")  # iter_source never does this
+    return profile
+
+
+def profile_chunk(
+    frame: pd.DataFrame,
+    na_values: tuple[str, ...],
+    so_far: Profile | None = None,
+    dtypes: dict[str, Any] | None = None,
+) -> Profile:
+    """``so_far`` merged with the counts of ``frame`` (one chunk of the table).
+
+    ``dtypes`` casts columns first (the whole table's dtypes, when chunks disagree). Work that
+    cannot change the decision any more (e.g. date checks once a non-date was seen) is skipped.
+    """
+    frame = _with_dtypes(frame, dtypes or {})
+    columns = tuple(frame.columns)
+    if so_far is not None and columns != so_far.columns:
+        raise InputError(
+            f"a chunk has columns {list(columns)}, the first had {list(so_far.columns)}"
+        )
+    markers = _markers(na_values)
+    seen = {} if so_far is None else so_far.dtypes
+    text = {} if so_far is None else so_far.text
+    new_dtypes: dict[str, tuple[Any, ...]] = {}
+    new_text: dict[str, TextProfile] = {}
+    for column in columns:
+        series = frame[column]
+        before = seen.get(column, ())
+        new_dtypes[column] = before if series.dtype in before else (*before, series.dtype)
+        if _is_text(series):
+            values, stripped, missing = _clean(series, markers)
+            new_text[column] = _profile_text(
+                values, stripped, missing, text.get(column, TextProfile())
+            )
+        elif column in text:
+            new_text[column] = text[column]
+    rows = len(frame) + (0 if so_far is None else so_far.rows)
+    return Profile(columns=columns, rows=rows, dtypes=new_dtypes, text=new_text)
+
+
+def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
+    """Fix each text column's conversion from its whole-table counts; build the report."""
     report = NormalizeReport()
-    out = frame.rename(columns=lambda c: str(c).strip()).copy()
-    markers = {m.strip().lower() for m in na_values} | {""}
-    for column in out.columns:
-        series = out[column]
-        if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
-            continue
-        text = series.astype("string")
-        stripped = text.str.strip()
-        changed = int(((stripped != text) & text.notna()).sum())
-        if changed:
-            report.stripped[column] = changed
-        is_marker = stripped.str.lower().isin(markers) & stripped.notna()
-        if int(is_marker.sum()):
-            report.to_missing[column] = int(is_marker.sum())
-        cleaned = stripped.mask(is_marker)
-        out[column] = _convert_text(column, cleaned, report)
-    return out, report
+    conversions: dict[str, Conversion] = {}
+    for column, counts in profile.text.items():
+        if counts.stripped:
+            report.stripped[column] = counts.stripped
+        if counts.to_missing:
+            report.to_missing[column] = counts.to_missing
+        conversions[column] = conversion = _decide(counts)
+        if conversion == "boolean":
+            report.to_boolean[column] = counts.present
+        elif conversion in ("integer", "float"):
+            if counts.separators:
+                report.to_numeric[column] = counts.separators
+            if counts.present - counts.numbers:
+                report.unparsed_numeric[column] = counts.present - counts.numbers
+    return Plan(
+        columns=profile.columns,
+        rows=profile.rows,
+        dtypes=profile.table_dtypes,
+        conversions=conversions,
+        markers=_markers(na_values),
+        report=report,
+    )
 
 
-def _convert_text(column: str, values: pd.Series, report: NormalizeReport) -> pd.Series:
-    present = values.dropna()
-    if present.empty:
-        return values
-    lowered = present.str.lower()
+def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """One chunk converted with the plan's fixed decisions (a new frame; the input is kept)."""
+    out = _with_dtypes(frame, plan.dtypes)
+    for column, conversion in plan.conversions.items():
+        values, _, _ = _clean(out[column], plan.markers)
+        out[column] = _convert(values, conversion)
+    return out
+
+
+def _decide(counts: TextProfile) -> Conversion:
+    if counts.present == 0:
+        return "text"
     # Yes/yes/Y/No/n... (any case) is a boolean; a column of only 0/1 digits stays numeric.
-    if lowered.isin(_TRUE | _FALSE).all() and not present.str.isdigit().all():
-        report.to_boolean[column] = len(present)
-        mapped = values.str.lower().map(lambda v: None if pd.isna(v) else v in _TRUE)
-        return mapped.astype("boolean")
-    if present.str.fullmatch(_DATE.pattern).all():
+    if counts.all_boolean and not counts.all_digits:
+        return "boolean"
+    if counts.all_dates:
+        return "date"
+    if counts.numbers / counts.present >= NUMERIC_TEXT_SHARE:
+        return "integer" if counts.integral else "float"
+    return "text"
+
+
+def _convert(values: pd.Series, conversion: Conversion) -> pd.Series:
+    if conversion == "boolean":
+        flags = values.str.lower().isin(_TRUE).astype("boolean")
+        return flags.mask(values.isna())
+    if conversion == "date":
         # ISO8601, not a format guessed from the first value: mixed date / date-time values
         # would otherwise turn into missing values.
         return pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[s]")
-    is_number = present.str.fullmatch(_NUMBER.pattern) & (present != "") & (present != ".")
-    share = float(is_number.mean())
-    if share >= NUMERIC_TEXT_SHARE:
-        numbers = pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
-        had_separator = int(present.str.contains(",", regex=False).sum())
-        if had_separator:
-            report.to_numeric[column] = had_separator
-        unparsed = int((~is_number).sum())
-        if unparsed:
-            report.unparsed_numeric[column] = unparsed
-        if numbers.notna().all() and (numbers == np.floor(numbers)).all():
-            return numbers.astype(np.int64)
-        return numbers.astype(np.float64)
+    if conversion in ("integer", "float"):
+        numbers = _numbers(values)
+        return numbers.astype(np.int64 if conversion == "integer" else np.float64)
     return values
+
+
+def _profile_text(
+    values: pd.Series, stripped: int, missing: int, prior: TextProfile
+) -> TextProfile:
+    present = values.dropna()
+    all_boolean = prior.all_boolean and bool(present.str.lower().isin(_TRUE | _FALSE).all())
+    all_digits = prior.all_digits and all_boolean and bool(present.str.isdigit().all())
+    all_dates = prior.all_dates and bool(present.str.fullmatch(_DATE.pattern).all())
+    is_number = present.str.fullmatch(_NUMBER.pattern) & (present != "") & (present != ".")
+    integral = prior.integral and len(present) == len(values) and _whole_numbers(values)
+    return TextProfile(
+        present=prior.present + len(present),
+        stripped=prior.stripped + stripped,
+        to_missing=prior.to_missing + missing,
+        numbers=prior.numbers + int(is_number.sum()),
+        separators=prior.separators + int(present.str.contains(",", regex=False).sum()),
+        all_boolean=all_boolean,
+        all_digits=all_digits,
+        all_dates=all_dates,
+        integral=integral,
+    )
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    """True when every value parses to a finite whole number (a text column fails fast)."""
+    for part in (values.iloc[:64], values):
+        numbers = _numbers(part).astype(np.float64).to_numpy()
+        if not (np.isfinite(numbers).all() and (numbers == np.floor(numbers)).all()):
+            return False
+    return True
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
+
+
+def _clean(series: pd.Series, markers: frozenset[str]) -> tuple[pd.Series, int, int]:
+    """Stripped text with NA markers as missing; how many values were stripped / marked."""
+    text = series.astype("string")
+    stripped = text.str.strip()
+    changed = int(((stripped != text) & text.notna()).sum())
+    is_marker = stripped.str.lower().isin(markers) & stripped.notna()
+    return stripped.mask(is_marker), changed, int(is_marker.sum())
+
+
+def _markers(na_values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset({m.strip().lower() for m in na_values} | {""})
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or series.dtype == object
+
+
+def _with_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` with stripped column names, columns cast to ``dtypes`` where they differ."""
+    out = frame.set_axis(clean_names(frame.columns), axis=1)
+    for column, dtype in dtypes.items():
+        if out[column].dtype != dtype:
+            out[column] = out[column].astype(dtype)
+    return out
+
+
+def _common_dtype(dtypes: tuple[Any, ...]) -> Any:
+    if len(dtypes) == 1:
+        return dtypes[0]
+    if all(isinstance(d, pd.CategoricalDtype) for d in dtypes):
+        categories = pd.Index(np.concatenate([d.categories.to_numpy() for d in dtypes])).unique()
+        return pd.CategoricalDtype(categories, ordered=dtypes[0].ordered)
+    try:
+        return np.result_type(*dtypes)
+    except TypeError:
+        return np.dtype(object)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import normalize, sniff_delimiter
+from mlpipe.data.ingest import iter_source, normalize
 from mlpipe.data.schema import Schema
 from mlpipe.data.validate import validate_table
 from mlpipe.errors import MlpipeError
@@ -176,13 +176,7 @@ def iter_input(path: str | Path, csv_config: CsvConfig, chunk_rows: int) -> Iter
     """Raw chunks of a CSV or Parquet file (CSV values as text, like the ingest stage)."""
     path = Path(path)
     _check_file(path)
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        yield from _parquet_chunks(path, chunk_rows)
-    elif suffix in (".csv", ".tsv", ".txt"):
-        yield from _csv_chunks(path, csv_config, chunk_rows)
-    else:
-        raise InputError(f"{path}: unsupported file type '{suffix}'; use .csv, .tsv or .parquet")
+    yield from iter_source(path, csv_config, chunk_rows)
 
 
 def input_rows(path: str | Path) -> int | None:
@@ -205,56 +199,6 @@ def _check_file(path: Path) -> None:
         raise InputError(f"{path}: is a directory; --input must name a .csv or .parquet file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a header and rows")
-
-
-def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        handle = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-    if handle.metadata.num_rows == 0:
-        raise InputError(f"{path}: the table has columns but no rows")
-    for batch in handle.iter_batches(batch_size=chunk_rows):
-        yield batch.to_pandas()
-
-
-def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-    sample = head.decode(config.encoding, errors="ignore")
-    delimiter = sniff_delimiter(path, config, sample)
-    try:
-        reader = pd.read_csv(
-            path,
-            sep=delimiter,
-            encoding=config.encoding,
-            na_values=list(config.na_values),
-            keep_default_na=False,
-            dtype=str,
-            chunksize=chunk_rows,
-        )
-        seen = 0
-        with reader:
-            for chunk in reader:
-                if len(chunk):
-                    seen += len(chunk)
-                    yield chunk
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: bytes that are not valid {config.encoding} ({exc.reason}). Re-export the "
-            "file as UTF-8 or set data.csv.encoding in params.yaml"
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: no header line; expected a header and rows") from None
-    except pd.errors.ParserError as exc:
-        raise InputError(
-            f"{path}: rows do not match the header ({exc}). Check data.csv.delimiter and quoting"
-        ) from None
-    if seen == 0:
-        raise InputError(f"{path}: only a header line, no data rows")
 
 
 class _TableWriter:

@@ -1,35 +1,46 @@
-"""`mlpipe ingest`: read the source table, normalise it, write a typed Parquet table."""
+"""`mlpipe ingest`: read the source table, normalise it, write a typed Parquet table.
+
+Two passes over chunks of ``data.chunk_rows`` rows, so memory does not grow with the table:
+pass 1 profiles every column and fixes its conversion, pass 2 converts and writes each chunk.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+
+import pandas as pd
 
 from mlpipe.config import load_params
-from mlpipe.data.ingest import check_roles, normalize, read_source
-from mlpipe.io import write_json, write_parquet
+from mlpipe.data.ingest import check_roles, convert_chunk, iter_source, normalize_chunks
+from mlpipe.io import write_json, write_parquet_batches
 
 log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
     data = load_params(args.params).data
-    raw = read_source(args.source, data.csv)
-    log.info("read %s: %d rows x %d columns", args.source, *raw.shape)
-    table, report = normalize(raw, data.csv.na_values)
-    check_roles(table, data, args.source)
-    for kind, columns in report.as_dict().items():
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        return iter_source(args.source, data.csv, data.chunk_rows)
+
+    plan = normalize_chunks(
+        chunks, data.csv.na_values, on_header=lambda names: check_roles(names, data, args.source)
+    )
+    log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
+    for kind, columns in plan.report.as_dict().items():
         for column, count in columns.items():
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)
-    write_parquet(args.output, table)
+    rows = write_parquet_batches(args.output, (convert_chunk(chunk, plan) for chunk in chunks()))
     write_json(
         args.report,
         {
             "source": str(args.source),
-            "rows": len(table),
-            "columns": table.shape[1],
-            "normalized": report.as_dict(),
+            "rows": rows,
+            "columns": len(plan.columns),
+            "normalized": plan.report.as_dict(),
         },
     )
-    log.info("wrote %s: %d rows x %d columns", args.output, *table.shape)
+    log.info("wrote %s: %d rows x %d columns", args.output, rows, len(plan.columns))
     return 0

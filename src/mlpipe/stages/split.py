@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         rows=len(table),
     )
     # Memory holds one batch of rows (plus the mask), not the table.
-    batch_rows = params.data.csv.chunk_rows  # TODO: data.chunk_rows
+    batch_rows = params.data.chunk_rows
     train_rows = write_parquet_batches(args.train, _rows(args.input, ~test_mask, batch_rows))
     test_rows = write_parquet_batches(args.test, _rows(args.input, test_mask, batch_rows))
     log.info(

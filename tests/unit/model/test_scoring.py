@@ -87,7 +87,8 @@ def test_csv_input_with_text_values_is_normalised_like_ingest(
         "plan: stripped whitespace": 40,
         "tech: stripped whitespace": 40,
         "tech: text to boolean": 40,
-    }  # "N/A" in age is a CSV NA marker: missing on read, as in the ingest stage
+        "age: became missing": 1,
+    }  # "N/A" in age is a CSV NA marker: read as text and counted, as in the ingest stage
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
     )
@@ -164,7 +165,7 @@ def test_missing_feature_column_is_refused(binary_model, tmp_path: Path) -> None
     ("name", "content", "message"),
     [
         ("in.csv", "", "the file is empty"),
-        ("in.csv", "cid,age,plan,tech\n", "only a header line, no data rows"),
+        ("in.csv", "cid,age,plan,tech\n", r"only a header line \(4 columns\), no data rows"),
         ("in.json", "{}", r"unsupported file type '\.json'"),
         ("in.parquet", "not parquet", "not a readable Parquet file"),
     ],

@@ -1,0 +1,240 @@
+"""Two-pass chunked normalisation equals the whole-table `normalize`, for any chunk size.
+
+Every column below gets the evidence that decides its type only in a late row, so a chunk
+that decides on its own would get it wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlpipe.config import CsvConfig
+from mlpipe.data.ingest import (
+    convert_chunk,
+    iter_source,
+    normalize,
+    normalize_chunks,
+    read_source,
+)
+from mlpipe.io import InputError
+
+NA = CsvConfig().na_values
+ROWS = 40
+CHUNK_SIZES = [2, 3, 7, 13, 39, 40, 1000]
+
+
+def _messy() -> pd.DataFrame:
+    """40 rows of text; the comment says which late row decides the column's type."""
+    ints = [str(i) for i in range(ROWS)]
+
+    def late(values: list[str], at: int, value: str) -> list[str]:
+        return [*values[:at], value, *values[at + 1 :]]
+
+    frame = pd.DataFrame(
+        {
+            "fraction_last": late(ints, 39, "2.5"),  # float64, not int64
+            "word_in_chunk3": late(ints, 25, "12abc"),  # 39/40 parse: float64, one missing
+            "words_late": ints[:30] + ["word"] * 10,  # 30/40 parse: stays text
+            "missing_late": late(ints, 38, "NA"),  # float64, one missing
+            "digits_then_yes": ["0", "1"] * 15 + ["yes", "no"] * 5,  # boolean, not numeric
+            "zero_one": ["0", "1"] * 20,  # int64, not boolean
+            "yes_then_maybe": late(["yes", "No", "y", "N"] * 10, 39, "maybe"),  # text
+            "dates": late(["2024-01-31"] * ROWS, 36, "2024-02-01 10:30"),  # datetime64[s]
+            "dates_then_soon": late(["2024-01-31"] * ROWS, 33, "soon"),  # text
+            "missing_first": [""] * 10 + ["NA"] * 10 + ints[20:],  # float64
+            "all_missing": ["NA", "", " ? ", "null"] * 10,  # text (string), all missing
+            " padded ": [f" {v} " for v in ["a", "b"] * 20],  # text, name and values stripped
+            "separator_late": [*ints[:35], "1,234", "12,000", "5", "6", "7"],  # int64
+            "flags_missing_late": late(["true", "false"] * 20, 37, "N/A"),  # boolean, <NA>
+        }
+    )
+    return frame
+
+
+def _chunks(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    return [frame.iloc[start : start + size] for start in range(0, len(frame), size)]
+
+
+def _chunked_normalize(
+    chunks: list[pd.DataFrame] | None = None, read=None
+) -> tuple[pd.DataFrame, dict]:
+    read = read or (lambda: iter(chunks))
+    plan = normalize_chunks(read, NA)
+    out = pd.concat([convert_chunk(c, plan) for c in read()], ignore_index=True)
+    return out, plan.report.as_dict()
+
+
+def test_whole_table_decisions_on_the_messy_frame() -> None:
+    # What the chunked runs below must reproduce (and what each column is there to test).
+    table, report = normalize(_messy(), NA)
+    dtypes = {c: str(t) for c, t in table.dtypes.items()}
+    assert dtypes == {
+        "fraction_last": "float64",
+        "word_in_chunk3": "float64",
+        "words_late": "string",
+        "missing_late": "float64",
+        "digits_then_yes": "boolean",
+        "zero_one": "int64",
+        "yes_then_maybe": "string",
+        "dates": "datetime64[s]",
+        "dates_then_soon": "string",
+        "missing_first": "float64",
+        "all_missing": "string",
+        "padded": "string",
+        "separator_late": "int64",
+        "flags_missing_late": "boolean",
+    }
+    assert table["fraction_last"].iloc[-1] == 2.5
+    assert pd.isna(table["word_in_chunk3"].iloc[25])
+    assert table["separator_late"].iloc[35:37].tolist() == [1234, 12000]
+    assert report.as_dict() == {
+        "stripped_whitespace": {"all_missing": 10, "padded": 40},
+        "became_missing": {
+            "missing_late": 1,
+            "missing_first": 20,
+            "all_missing": 40,
+            "flags_missing_late": 1,
+        },
+        "text_to_number": {"separator_late": 2},
+        "unparseable_number_to_missing": {"word_in_chunk3": 1},
+        "text_to_boolean": {"digits_then_yes": 40, "flags_missing_late": 39},
+    }
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_chunked_frames_equal_the_whole_table(size: int) -> None:
+    raw = _messy()
+    whole, whole_report = normalize(raw, NA)
+    chunked, chunked_report = _chunked_normalize(_chunks(raw, size))
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert chunked_report == whole_report.as_dict()
+
+
+@pytest.mark.parametrize("size", [1, 7, 40])
+def test_chunked_csv_equals_the_whole_table(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "messy.csv"
+    _messy().to_csv(path, index=False)
+    whole, whole_report = normalize(read_source(path, CsvConfig()), NA)
+    chunked, chunked_report = _chunked_normalize(read=lambda: iter_source(path, CsvConfig(), size))
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert chunked_report == whole_report.as_dict()
+    assert len(list(iter_source(path, CsvConfig(), size))) == -(-ROWS // size)
+
+
+def _parquet_with_late_nulls(path: Path) -> None:
+    # Written by pyarrow (no pandas metadata): an integer or boolean column reads as int64 /
+    # bool in row groups without nulls and as float64 / object in those with one.
+    table = pa.table(
+        {
+            "count": pa.array([*list(range(39)), None], pa.int64()),
+            "flag": pa.array([True, False] * 19 + [None, True], pa.bool_()),
+            "plan": pa.array(["basic", " pro "] * 20, pa.string()),
+            "amount": pa.array([str(i) for i in range(39)] + ["1.5"], pa.string()),
+            "score": pa.array([float(i) for i in range(40)], pa.float64()),
+        }
+    )
+    pq.write_table(table, path, row_group_size=10)
+
+
+@pytest.mark.parametrize("size", [3, 10, 40])
+def test_chunked_parquet_equals_the_whole_table(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "late_nulls.parquet"
+    _parquet_with_late_nulls(path)
+    whole, whole_report = normalize(read_source(path, CsvConfig()), NA)
+    assert str(whole["count"].dtype) == "float64" and pd.isna(whole["count"].iloc[-1])
+    # A nullable bool column reads as object (True/False/None) and becomes "boolean".
+    assert str(whole["flag"].dtype) == "boolean" and whole_report.to_boolean == {"flag": 39}
+    assert str(whole["amount"].dtype) == "float64"
+    chunked, chunked_report = _chunked_normalize(read=lambda: iter_source(path, CsvConfig(), size))
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert chunked_report == whole_report.as_dict()
+
+
+def test_pandas_parquet_keeps_its_dtypes(tmp_path: Path) -> None:
+    path = tmp_path / "typed.parquet"
+    raw = pd.DataFrame(
+        {
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "s": pd.array(["a", "b", None, " d"], dtype="string"),
+            "when": pd.to_datetime(["2024-01-01", None, "2024-01-03", "2024-01-04"]),
+            "plan": pd.Categorical(["a", "b", "a", "b"]),
+        }
+    )
+    raw.to_parquet(path, index=False, row_group_size=2)
+    whole, _ = normalize(read_source(path, CsvConfig()), NA)
+    chunked, _ = _chunked_normalize(read=lambda: iter_source(path, CsvConfig(), 1))
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert str(chunked["n"].dtype) == "Int64" and chunked["s"].tolist()[3] == "d"
+
+
+def test_infinite_text_makes_a_float_column_not_a_crash() -> None:
+    values = [str(i) for i in range(40)] + ["inf"]
+    table, report = normalize(pd.DataFrame({"x": values}), NA)
+    assert table["x"].dtype == np.float64 and table["x"].iloc[-1] == np.inf
+    assert report.unparsed_numeric == {"x": 1}
+
+
+def test_header_names_are_checked_before_the_first_chunk_is_profiled() -> None:
+    seen: list[list[str]] = []
+    chunks = _chunks(_messy()[[" padded ", "zero_one"]], 15)
+    plan = normalize_chunks(lambda: iter(chunks), NA, on_header=seen.append)
+    assert seen == [["padded", "zero_one"]]
+    assert plan.rows == ROWS and plan.columns == ("padded", "zero_one")
+
+
+# --- reading CSV in chunks: errors in a late chunk ---------------------------------------------
+
+
+def _big_csv(tmp_path: Path, rows: int, bad_row: int | None = None, bad: bytes = b"") -> Path:
+    lines = [b"id,city,total"]
+    for i in range(rows):
+        lines.append(bad if i == bad_row else f"{i},Zurich,{i * 3}".encode())
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def _read_all(path: Path, size: int) -> Iterator[pd.DataFrame]:
+    yield from iter_source(path, CsvConfig(), size)
+
+
+def test_a_row_with_too_many_fields_in_a_late_chunk_names_its_line(tmp_path: Path) -> None:
+    path = _big_csv(tmp_path, 3000, bad_row=2500, bad=b"2500,Bern,1,000")
+    chunks = iter_source(path, CsvConfig(), 1000)
+    assert len(next(chunks)) == 1000  # the first chunks are fine ...
+    with pytest.raises(InputError) as caught:
+        list(chunks)  # ... the one holding line 2502 is not
+    assert str(caught.value) == (
+        f"{path}: rows do not match the header (Error tokenizing data. C error: Expected 3 "
+        "fields in line 2502, saw 4\n). Check data.csv.delimiter and quoting"
+    )
+
+
+def test_invalid_bytes_past_the_sniffed_sample_name_offset_and_line(tmp_path: Path) -> None:
+    # 340 KiB of good rows: the bad byte is beyond the 256 KiB the header check decodes.
+    path = _big_csv(tmp_path, 20000, bad_row=19000, bad=b"19000,M\xfcnchen,1")
+    offset = path.read_bytes().index(b"\xfc")
+    assert offset > 256 * 1024
+    with pytest.raises(InputError) as caught:
+        list(iter_source(path, CsvConfig(), 1000))
+    assert str(caught.value) == (
+        f"{path}: byte 0xfc at offset {offset} (line 19002) is not valid utf-8. Re-export the "
+        "file as UTF-8 or set data.csv.encoding in params.yaml (e.g. latin-1)"
+    )
+    # The fix the message suggests works.
+    frames = list(iter_source(path, CsvConfig(encoding="latin-1"), 1000))
+    assert pd.concat(frames)["city"].iloc[19000] == "München"
+
+
+def test_header_only_csv_read_in_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("a,b,c\n")
+    with pytest.raises(InputError, match=r"only a header line \(3 columns\), no data rows"):
+        list(iter_source(path, CsvConfig(), 1000))

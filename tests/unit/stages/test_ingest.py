@@ -1,0 +1,139 @@
+"""`mlpipe ingest`: the streamed two-pass stage writes what whole-table `normalize` makes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlpipe.config import CsvConfig
+from mlpipe.data.ingest import NormalizeReport, normalize, read_source
+from mlpipe.io import InputError, write_parquet
+from mlpipe.stages.ingest import run
+
+ROWS = 3500  # data.chunk_rows has a minimum of 1000: 4 chunks
+
+
+def _params(tmp_path: Path, **data: object) -> Path:
+    path = tmp_path / "params.yaml"
+    section = {"target": "churned", "id_columns": ["id"], "date_column": None}
+    path.write_text(yaml.safe_dump({"data": {**section, "chunk_rows": 1000, **data}}))
+    return path
+
+
+def _messy_csv(tmp_path: Path, bad_line: str | None = None) -> Path:
+    """Evidence for each column's type arrives only in the last chunk."""
+    lines = ["id,amount,visits,member,joined,churned, note "]
+    for i in range(ROWS):
+        amount = "1,234.5" if i == ROWS - 1 else str(i)  # float64 only from the last row
+        visits = "NA" if i == ROWS - 2 else str(i % 7)  # one missing: float64, not int64
+        member = "yes" if i >= 3000 and i % 2 else ("1" if i % 2 else "0")  # boolean
+        joined = "2024-01-02 10:30" if i == ROWS - 3 else "2024-01-02"
+        lines.append(f'{i},"{amount}",{visits},{member},{joined},{i % 2}, x{i % 3} ')
+    if bad_line is not None:
+        lines[ROWS - 500] = bad_line
+    path = tmp_path / "source.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _whole_table(tmp_path: Path, source: Path) -> tuple[pd.DataFrame, NormalizeReport]:
+    """What ingest wrote before it streamed: `normalize` on the whole table, as Parquet."""
+    table, changes = normalize(read_source(source, CsvConfig()), CsvConfig().na_values)
+    write_parquet(tmp_path / "whole.parquet", table)
+    return pd.read_parquet(tmp_path / "whole.parquet"), changes
+
+
+def _run(tmp_path: Path, source: Path, params: Path) -> tuple[Path, Path]:
+    output, report = tmp_path / "out" / "ingested.parquet", tmp_path / "out" / "ingest.json"
+    args = argparse.Namespace(
+        params=str(params), source=str(source), output=str(output), report=str(report)
+    )
+    assert run(args) == 0
+    return output, report
+
+
+def test_streamed_csv_equals_the_whole_table(tmp_path: Path) -> None:
+    source = _messy_csv(tmp_path)
+    output, report = _run(tmp_path, source, _params(tmp_path))
+    expected, changes = _whole_table(tmp_path, source)
+    written = pd.read_parquet(output)
+    pd.testing.assert_frame_equal(written, expected, check_exact=True)
+    assert {c: str(t) for c, t in written.dtypes.items()} == {
+        "id": "int64",
+        "amount": "float64",
+        "visits": "float64",
+        "member": "boolean",
+        "joined": "datetime64[ms]",  # Parquet has no seconds unit
+        "churned": "int64",
+        "note": "string",
+    }
+    assert written["amount"].iloc[-1] == 1234.5
+    assert json.loads(report.read_text()) == {
+        "source": str(source),
+        "rows": ROWS,
+        "columns": 7,
+        "normalized": changes.as_dict(),
+    }
+    assert changes.as_dict()["became_missing"] == {"visits": 1}
+    assert changes.as_dict()["stripped_whitespace"] == {"note": ROWS}
+
+
+def test_streamed_parquet_equals_the_whole_table(tmp_path: Path) -> None:
+    source = tmp_path / "source.parquet"
+    csv = normalize(read_source(_messy_csv(tmp_path), CsvConfig()), ())[0]
+    frame = csv.assign(visits=pd.array(csv["visits"], dtype="Int64"), note=" " + csv["note"])
+    frame.to_parquet(source, index=False, row_group_size=700)
+    output, _ = _run(tmp_path, source, _params(tmp_path))
+    expected, _ = _whole_table(tmp_path, source)
+    pd.testing.assert_frame_equal(pd.read_parquet(output), expected, check_exact=True)
+    assert str(expected["visits"].dtype) == "Int64" and expected["note"].iloc[0] == "x0"
+
+
+def test_a_bad_row_late_in_the_file_leaves_the_previous_output(tmp_path: Path) -> None:
+    source = _messy_csv(tmp_path, bad_line="3000,1,2,yes,2024-01-02,0,x,extra")
+    output, report = tmp_path / "out" / "ingested.parquet", tmp_path / "out" / "ingest.json"
+    output.parent.mkdir()
+    output.write_bytes(b"previous table")
+    args = argparse.Namespace(
+        params=str(_params(tmp_path)), source=str(source), output=str(output), report=str(report)
+    )
+    with pytest.raises(InputError) as caught:
+        run(args)
+    assert str(caught.value) == (
+        f"{source}: rows do not match the header (Error tokenizing data. C error: Expected 7 "
+        f"fields in line {ROWS - 499}, saw 8\n). Check data.csv.delimiter and quoting"
+    )
+    assert output.read_bytes() == b"previous table"
+    assert sorted(p.name for p in output.parent.iterdir()) == ["ingested.parquet"]
+
+
+def test_invalid_encoding_late_in_the_file_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "source.csv"
+    rows = [f"{i},Zurich,{i % 2}".encode() for i in range(30_000)]
+    rows[29_000] = b"29000,Z\xfcrich,1"
+    source.write_bytes(b"id,city,churned\n" + b"\n".join(rows) + b"\n")
+    offset = source.read_bytes().index(b"\xfc")
+    with pytest.raises(InputError) as caught:
+        _run(tmp_path, source, _params(tmp_path))
+    assert str(caught.value) == (
+        f"{source}: byte 0xfc at offset {offset} (line 29002) is not valid utf-8. Re-export "
+        "the file as UTF-8 or set data.csv.encoding in params.yaml (e.g. latin-1)"
+    )
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_roles_are_checked_on_the_header_before_the_rows(tmp_path: Path) -> None:
+    # The bad row late in the file is never reached: the wrong target name stops ingest first.
+    source = _messy_csv(tmp_path, bad_line="3000,1,2,yes,2024-01-02,0,x,extra")
+    with pytest.raises(InputError) as caught:
+        _run(tmp_path, source, _params(tmp_path, target="label"))
+    assert str(caught.value) == (
+        f"{source}: data.target names column 'label', which is not in the file; its 7 columns "
+        "are: id, amount, visits, member, joined, churned, note. Fix data.target in params.yaml"
+    )
+    assert not (tmp_path / "out").exists()
