@@ -206,7 +206,8 @@ def _limitations(
         f"Measured on {test.rows} held-out rows from the same source as the {train.rows} "
         "training rows; data from another period or population can score differently "
         "(watch it with drift monitoring).",
-        "Categories not in the schema are encoded as all-zero (unknown) at prediction time; "
+        "Categories the model never saw are scored as unknown (all-zero one-hot, or the "
+        "missing-value branch for gradient boosting) at prediction time; "
         "`mlpipe predict` counts them (params `predict.unknown_categories`).",
     ]
     test_m, train_m = metrics.get("test", {}), metrics.get("train", {})
