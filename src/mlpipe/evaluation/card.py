@@ -126,6 +126,13 @@ def model_card(
         lines.append(f"| `{key}` | {_value(hyper[key])} |")
     lines += ["", "## Metrics", ""]
     lines += _metrics_table(metrics)
+    scored = metrics.get("train", {}).get("rows")
+    if scored is not None and train.rows is not None and scored < train.rows:
+        lines += [
+            "",
+            f"Train metrics are computed on a seeded sample of {int(scored)} of the "
+            f"{train.rows} training rows (params `evaluate.train_rows`, `evaluate.seed`).",
+        ]
     lines += ["", "## Slices (test rows)", ""]
     lines += _slices_section(slices.get("test", {}), min_slice_rows)
     lines += [
