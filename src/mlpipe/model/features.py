@@ -103,7 +103,9 @@ def model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
             out[column] = values.astype("boolean").astype("Float64").astype(np.float64)
     for column in spec.categorical:
         out[column] = _text_categories(frame[column])
-    return pd.DataFrame(out, index=frame.index)
+    # copy=False: the columns are already new (or shared read-only) arrays; a consolidating
+    # copy would hold the whole table twice
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def _text_categories(values: pd.Series) -> pd.Series:

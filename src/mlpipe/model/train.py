@@ -6,6 +6,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mlpipe.config import TrainConfig
+from mlpipe.io import release_arrow_memory
 from mlpipe.model.estimators import NATIVE_CATEGORICAL, NEEDS_SCALING, build_estimator
 from mlpipe.model.features import FeatureSpec, categorical_indices, model_frame, preprocessor
 
@@ -38,8 +39,10 @@ def fit_model(
     y = target_values(train, target, task)
     x = model_frame(train, spec)
     del train  # the last reference when the caller passed a temporary
+    release_arrow_memory()
     matrix = features.fit_transform(x, y)
     del x
+    release_arrow_memory()
     model = build_estimator(config, task, categorical_indices(spec) if native else None)
     model.fit(matrix, y)
     return Pipeline([("features", features), ("model", model)])
