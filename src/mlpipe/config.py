@@ -152,6 +152,7 @@ class EvaluateConfig:
     importance_rows: int = 5000
     importance_repeats: int = 5
     importance_max_features: int = 100
+    train_rows: int = 1_000_000
     seed: int = 42
 
 
@@ -199,6 +200,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.calibration_bins": (2, 100),
     "evaluate.importance_rows": (10, None),
     "evaluate.importance_repeats": (1, 100),
+    "evaluate.train_rows": (10, None),
     "predict.chunk_rows": (1, None),
     "predict.smoke_rows": (1, 100_000),
     "evaluate.importance_max_features": (1, None),

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +195,65 @@ class ParquetColumns:
         if name not in self.columns:
             raise KeyError(name)
         return read_parquet(self.path, columns=[name])[name]
+
+
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow has freed (after Parquet reads) back to the operating system.
+
+    Arrow's allocator keeps freed blocks for reuse: after a large table is read, converted and
+    dropped, about the table's size stays resident unless it is released.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def parquet_columns(path: str | Path) -> list[str]:
+    """The column names from a Parquet file's schema (no data read)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    return list(pq.read_schema(path).names)
+
+
+def read_parquet_rows(
+    path: str | Path,
+    positions: Sequence[int],
+    columns: list[str] | None = None,
+    batch_rows: int = 1_000_000,
+) -> pd.DataFrame:
+    """The rows at ``positions`` (0-based, ascending, no repeats) of a Parquet table.
+
+    Streams the file in batches of ``batch_rows`` rows, so memory holds the selected rows and
+    one batch, never the whole table. The result has a fresh RangeIndex.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    wanted = np.asarray(positions, dtype=np.int64)
+    if len(wanted) and (wanted[0] < 0 or np.any(np.diff(wanted) <= 0)):
+        raise ValueError("positions must be ascending, without repeats, and not negative")
+    with pq.ParquetFile(path) as handle:
+        total = handle.metadata.num_rows
+        if len(wanted) and wanted[-1] >= total:
+            raise ValueError(f"{path}: row {int(wanted[-1])} requested, the table has {total}")
+        pieces = []
+        start = 0
+        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
+            end = start + batch.num_rows
+            low, high = np.searchsorted(wanted, [start, end])
+            if high > low:
+                pieces.append(batch.take(pa.array(wanted[low:high] - start)))
+            start = end
+        table = handle.schema_arrow.empty_table()
+        if columns is not None:
+            table = table.select(columns)
+    if pieces:
+        table = pa.Table.from_batches(pieces)
+    return table.to_pandas()

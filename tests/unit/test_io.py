@@ -14,9 +14,11 @@ from mlpipe.io import (
     atomic_dir,
     atomic_path,
     iter_parquet,
+    parquet_columns,
     parquet_rows,
     read_json,
     read_parquet,
+    read_parquet_rows,
     write_json,
     write_parquet,
     write_parquet_batches,
@@ -175,3 +177,55 @@ def test_parquet_columns_reads_one_column_at_a_time(tmp_path: Path) -> None:
         table["nope"]
     with pytest.raises(InputError, match="file not found"):
         ParquetColumns(tmp_path / "missing.parquet")
+
+
+def _numbered(tmp_path: Path, rows: int = 25) -> Path:
+    frame = pd.DataFrame(
+        {"i": range(rows), "s": pd.array([f"r{i}" for i in range(rows)], dtype="string")}
+    )
+    path = tmp_path / "rows.parquet"
+    write_parquet(path, frame)
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [1, 4, 7, 100])
+def test_read_parquet_rows_takes_exactly_the_positions(tmp_path: Path, batch_rows: int) -> None:
+    path = _numbered(tmp_path)
+    positions = [0, 3, 4, 11, 20, 24]  # across batch borders, first and last row
+    out = read_parquet_rows(path, positions, batch_rows=batch_rows)
+    assert out["i"].tolist() == positions
+    assert out["s"].tolist() == [f"r{i}" for i in positions]
+    assert out.index.tolist() == list(range(len(positions)))
+    only = read_parquet_rows(path, [2, 5], columns=["s"], batch_rows=batch_rows)
+    assert only.columns.tolist() == ["s"] and only["s"].tolist() == ["r2", "r5"]
+
+
+def test_read_parquet_rows_without_positions_gives_the_columns_and_no_rows(
+    tmp_path: Path,
+) -> None:
+    out = read_parquet_rows(_numbered(tmp_path), [], columns=["i"])
+    assert out.columns.tolist() == ["i"] and len(out) == 0
+
+
+@pytest.mark.parametrize(
+    ("positions", "message"),
+    [
+        ([3, 2], "positions must be ascending, without repeats, and not negative"),
+        ([2, 2], "positions must be ascending, without repeats, and not negative"),
+        ([-1, 2], "positions must be ascending, without repeats, and not negative"),
+        ([1, 25], "row 25 requested, the table has 25"),
+    ],
+)
+def test_read_parquet_rows_refuses_bad_positions(
+    tmp_path: Path, positions: list[int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        read_parquet_rows(_numbered(tmp_path), positions)
+
+
+def test_parquet_columns_reads_the_schema(tmp_path: Path) -> None:
+    assert parquet_columns(_numbered(tmp_path)) == ["i", "s"]
+    with pytest.raises(InputError, match="file not found"):
+        parquet_columns(tmp_path / "absent.parquet")
+    with pytest.raises(InputError, match="file not found"):
+        read_parquet_rows(tmp_path / "absent.parquet", [0])

@@ -126,6 +126,13 @@ def model_card(
         lines.append(f"| `{key}` | {_value(hyper[key])} |")
     lines += ["", "## Metrics", ""]
     lines += _metrics_table(metrics)
+    scored = metrics.get("train", {}).get("rows")
+    if scored is not None and train.rows is not None and scored < train.rows:
+        lines += [
+            "",
+            f"Train metrics are computed on a seeded sample of {int(scored)} of the "
+            f"{train.rows} training rows (params `evaluate.train_rows`, `evaluate.seed`).",
+        ]
     lines += ["", "## Slices (test rows)", ""]
     lines += _slices_section(slices.get("test", {}), min_slice_rows)
     lines += [
@@ -206,7 +213,8 @@ def _limitations(
         f"Measured on {test.rows} held-out rows from the same source as the {train.rows} "
         "training rows; data from another period or population can score differently "
         "(watch it with drift monitoring).",
-        "Categories not in the schema are encoded as all-zero (unknown) at prediction time; "
+        "Categories the model never saw are scored as unknown (all-zero one-hot, or the "
+        "missing-value branch for gradient boosting) at prediction time; "
         "`mlpipe predict` counts them (params `predict.unknown_categories`).",
     ]
     test_m, train_m = metrics.get("test", {}), metrics.get("train", {})

@@ -32,6 +32,24 @@ class Evaluation:
     plots: dict[str, list[dict[str, Any]]]
 
 
+def train_sample(total: int, rows: int, seed: int) -> np.ndarray | None:
+    """Ascending positions of at most ``rows`` of ``total`` training rows, drawn with ``seed``.
+
+    None when the table has no more than ``rows`` rows: every row is used, nothing is drawn.
+    The train metrics (the over-fitting check) are computed on these rows only, so their cost
+    does not grow with the training set (params ``evaluate.train_rows``).
+    """
+    if total <= rows:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(total, size=rows, replace=False))
+
+
+def needed_columns(spec: FeatureSpec, target: str, slices: tuple[str, ...] = ()) -> list[str]:
+    """The columns evaluation reads: features, target and the slice columns, each once."""
+    return list(dict.fromkeys([*spec.columns, target, *slices]))
+
+
 def evaluate_model(
     model: Any,
     train: pd.DataFrame,
@@ -41,7 +59,11 @@ def evaluate_model(
     config: EvaluateConfig,
     positive: str | None = None,
 ) -> Evaluation:
-    """Score ``model`` on test (and train, to spot over-fitting) and build every diagnostic."""
+    """Score ``model`` on test (and train, to spot over-fitting) and build every diagnostic.
+
+    ``train`` may be a sample of the training rows (``train_sample``); the train metrics'
+    ``rows`` say how many were scored.
+    """
     missing = [c for c in config.slices if c not in test.columns]
     if missing:
         usable = [*schema.features("categorical"), *schema.features("boolean")]

@@ -15,10 +15,19 @@ from mlpipe.config import TrainConfig
 
 # Estimators whose inputs should be standardised.
 NEEDS_SCALING = frozenset({"logistic_regression"})
+# Estimators that take categories as ordinal codes (their own categorical splits, no one-hot)
+# and missing values as NaN; see features.preprocessor(encoding="ordinal").
+NATIVE_CATEGORICAL = frozenset({"hist_gradient_boosting"})
 
 
-def build_estimator(config: TrainConfig, task: str) -> BaseEstimator:
-    """The configured estimator for ``task`` (binary, multiclass or regression), seeded."""
+def build_estimator(
+    config: TrainConfig, task: str, categorical_features: list[int] | None = None
+) -> BaseEstimator:
+    """The configured estimator for ``task`` (binary, multiclass or regression), seeded.
+
+    ``categorical_features``: input column indices that hold category codes (used by the
+    estimators in ``NATIVE_CATEGORICAL``, ignored by the others).
+    """
     regression = task == "regression"
     if config.estimator == "logistic_regression":
         c = config.logistic_regression
@@ -49,6 +58,7 @@ def build_estimator(config: TrainConfig, task: str) -> BaseEstimator:
             min_samples_leaf=c.min_samples_leaf,
             l2_regularization=c.l2_regularization,
             early_stopping=c.early_stopping,
+            categorical_features=categorical_features,
             random_state=config.seed,
         )
         if regression:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from mlpipe.config import ConfigError
 from mlpipe.data.schema import Schema
 from mlpipe.io import InputError
 
 MISSING_CATEGORY = "__missing__"
+# Histogram gradient boosting bins each feature into at most 255 values (plus one for missing),
+# so a categorical feature may have at most 255 categories: rarer ones share one code.
+MAX_CATEGORIES = 255
+Encoding = Literal["onehot", "ordinal"]
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,10 @@ def feature_spec(
 def model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """The feature columns in the dtypes the estimators expect.
 
-    Numeric -> float64; boolean -> float64 (1/0, NaN when missing); categorical -> object text
-    with NaN for missing. Raises KeyError naming a missing feature column.
+    Numeric -> float64; boolean -> float64 (1/0, NaN when missing); categorical -> pandas
+    ``category`` whose categories are the values' text (Python ``str``), NaN when missing: one
+    small integer code per row instead of one string object per row. Raises InputError naming
+    missing feature columns.
     """
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
@@ -89,19 +96,57 @@ def model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     for column in spec.numeric:
         out[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
     for column in spec.boolean:
-        out[column] = frame[column].astype("boolean").astype("Float64").astype(np.float64)
-    for column in spec.categorical:
         values = frame[column]
-        text = values.astype(object).map(str, na_action="ignore")
-        out[column] = text.where(values.notna(), np.nan).astype(object)
-    return pd.DataFrame(out, index=frame.index)
+        if values.dtype == bool:  # no missing values: one conversion, no nullable detour
+            out[column] = values.astype(np.float64)
+        else:
+            out[column] = values.astype("boolean").astype("Float64").astype(np.float64)
+    for column in spec.categorical:
+        out[column] = _text_categories(frame[column])
+    # copy=False: the columns are already new (or shared read-only) arrays; a consolidating
+    # copy would hold the whole table twice
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
-def preprocessor(spec: FeatureSpec, scale: bool) -> ColumnTransformer:
-    """Impute (+ scale) numerics, impute booleans, impute + one-hot categoricals.
+def _text_categories(values: pd.Series) -> pd.Series:
+    """``values`` as a ``category`` Series whose categories are ``str`` objects (object dtype).
 
-    Unknown categories at prediction time are ignored (all-zero one-hot), never an error.
+    Object categories matter: scikit-learn's encoders turn the column into an array of the
+    category objects (shared, not copied per row) and compare them with the fitted ones; Arrow
+    or ``str``-dtype categories would be converted to one new string per row.
     """
+    codes = values.astype("category")
+    text = [str(v) for v in codes.cat.categories]
+    if len(set(text)) == len(text):
+        return pd.Series(
+            pd.Categorical.from_codes(
+                codes.cat.codes.to_numpy(), categories=pd.Index(text, dtype=object)
+            ),
+            index=values.index,
+        )
+    # distinct values with the same text (1 and "1"): merge them by their text
+    as_text = values.astype(object).map(str, na_action="ignore").where(values.notna(), np.nan)
+    return as_text.astype(pd.CategoricalDtype(pd.Index(sorted(set(text)), dtype=object)))
+
+
+def preprocessor(
+    spec: FeatureSpec, scale: bool, encoding: Encoding = "onehot"
+) -> ColumnTransformer:
+    """The preprocessing step, fitted on the training rows only.
+
+    ``encoding="onehot"`` (linear models, random forests): impute (+ scale) numerics, impute
+    booleans, impute + one-hot categoricals; unknown categories at prediction time are ignored
+    (all-zero one-hot), never an error.
+
+    ``encoding="ordinal"`` (histogram gradient boosting, which handles missing values and
+    categories itself): the categoricals FIRST, as one ordinal code per column (so they are
+    the first ``len(spec.categorical)`` output columns, see ``categorical_indices``); missing
+    and unknown categories become NaN (the booster's missing-value bin); beyond
+    ``MAX_CATEGORIES`` categories the rarest share one code. Numerics and booleans pass
+    through unchanged (NaN stays NaN). No one-hot matrix, no imputed copies.
+    """
+    if encoding == "ordinal":
+        return _ordinal_preprocessor(spec)
     numeric_steps: list[tuple[str, object]] = [
         ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
     ]
@@ -129,3 +174,26 @@ def preprocessor(spec: FeatureSpec, scale: bool) -> ColumnTransformer:
     if spec.categorical:
         transformers.append(("categorical", categorical, list(spec.categorical)))
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
+
+
+def _ordinal_preprocessor(spec: FeatureSpec) -> ColumnTransformer:
+    transformers: list[tuple[str, object, list[str]]] = []
+    if spec.categorical:
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            max_categories=MAX_CATEGORIES,
+            dtype=np.float64,
+        )
+        transformers.append(("categorical", encoder, list(spec.categorical)))
+    if spec.numeric:
+        transformers.append(("numeric", "passthrough", list(spec.numeric)))
+    if spec.boolean:
+        transformers.append(("boolean", "passthrough", list(spec.boolean)))
+    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
+
+
+def categorical_indices(spec: FeatureSpec) -> list[int] | None:
+    """Output columns of the ordinal preprocessor that hold categories (None: there are none)."""
+    return list(range(len(spec.categorical))) or None

@@ -24,11 +24,17 @@ from mlpipe.io import atomic_path
 # Type names (module.qualname), beyond skops' own defaults, that the estimators in
 # model/estimators.py need (found by saving each estimator for each task; a test re-checks).
 # Add a name here only after reading what the type does when constructed.
+# HistGradientBoosting with categorical features keeps an internal ColumnTransformer whose
+# numeric branch is FunctionTransformer(functools.partial(check_array, ...)): skops rebuilds a
+# partial from its parts (the function is checked against this list separately, and
+# constructing a partial calls nothing), and check_array only validates an array.
 TRUSTED_TYPES = frozenset(
     {
+        "functools.partial",
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
+        "sklearn.utils.validation.check_array",
     }
 )
 _ZIP_MAGIC = b"PK\x03\x04"

@@ -6,8 +6,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mlpipe.config import TrainConfig
-from mlpipe.model.estimators import NEEDS_SCALING, build_estimator
-from mlpipe.model.features import FeatureSpec, model_frame, preprocessor
+from mlpipe.io import release_arrow_memory
+from mlpipe.model.estimators import NATIVE_CATEGORICAL, NEEDS_SCALING, build_estimator
+from mlpipe.model.features import FeatureSpec, categorical_indices, model_frame, preprocessor
 
 
 def target_values(frame: pd.DataFrame, target: str, task: str) -> pd.Series:
@@ -21,12 +22,27 @@ def target_values(frame: pd.DataFrame, target: str, task: str) -> pd.Series:
 def fit_model(
     train: pd.DataFrame, spec: FeatureSpec, target: str, task: str, config: TrainConfig
 ) -> Pipeline:
-    """Fit preprocessing and estimator on the training rows only; returns the fitted Pipeline."""
-    pipeline = Pipeline(
-        [
-            ("features", preprocessor(spec, scale=config.estimator in NEEDS_SCALING)),
-            ("model", build_estimator(config, task)),
-        ]
+    """Fit preprocessing and estimator on the training rows only; returns the fitted Pipeline.
+
+    The two steps are fitted one after the other (as ``Pipeline.fit`` would) so that each
+    intermediate table is released as soon as the next one exists: a caller that passes the
+    frame it read without keeping a name for it (``fit_model(read_parquet(...), ...)``) lets
+    the raw rows go before the estimator is fitted. Peak memory is then the estimator's input
+    matrix plus what the estimator itself allocates.
+    """
+    native = config.estimator in NATIVE_CATEGORICAL
+    features = preprocessor(
+        spec,
+        scale=config.estimator in NEEDS_SCALING,
+        encoding="ordinal" if native else "onehot",
     )
-    pipeline.fit(model_frame(train, spec), target_values(train, target, task))
-    return pipeline
+    y = target_values(train, target, task)
+    x = model_frame(train, spec)
+    del train  # the last reference when the caller passed a temporary
+    release_arrow_memory()
+    matrix = features.fit_transform(x, y)
+    del x
+    release_arrow_memory()
+    model = build_estimator(config, task, categorical_indices(spec) if native else None)
+    model.fit(matrix, y)
+    return Pipeline([("features", features), ("model", model)])

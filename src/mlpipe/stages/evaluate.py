@@ -10,9 +10,17 @@ from pathlib import Path
 from mlpipe.config import load_params
 from mlpipe.data.schema import check_params, load_schema
 from mlpipe.evaluation.card import FileVersion, file_md5, model_card
-from mlpipe.evaluation.evaluate import evaluate_model
+from mlpipe.evaluation.evaluate import evaluate_model, needed_columns, train_sample
 from mlpipe.evaluation.figures import render_figures
-from mlpipe.io import atomic_dir, read_parquet, write_json, write_text
+from mlpipe.io import (
+    atomic_dir,
+    parquet_columns,
+    parquet_rows,
+    read_parquet,
+    read_parquet_rows,
+    write_json,
+    write_text,
+)
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import load_model
 
@@ -28,16 +36,28 @@ def run(args: argparse.Namespace) -> int:
         schema, data.numeric_features, data.categorical_features, data.boolean_features
     )
     model = load_model(args.model)
-    train, test = read_parquet(args.train), read_parquet(args.test)
+    config = params.evaluate
+    # Only the columns evaluation uses (an unknown slice column is reported by evaluate_model).
+    present = set(parquet_columns(args.test))
+    wanted = needed_columns(spec, schema.target, config.slices)
+    test = read_parquet(args.test, columns=[c for c in wanted if c in present])
+    train_rows = parquet_rows(args.train)
+    sample = train_sample(train_rows, config.train_rows, config.seed)
+    columns = needed_columns(spec, schema.target)
+    if sample is None:
+        train = read_parquet(args.train, columns=columns)
+    else:
+        train = read_parquet_rows(args.train, sample, columns=columns)
     log.info(
-        "read %s (%d rows), %s (%d rows), %s",
+        "read %s (%d of %d rows for the train metrics, evaluate.train_rows), %s (%d rows), %s",
         args.train,
         len(train),
+        train_rows,
         args.test,
         len(test),
         args.model,
     )
-    result = evaluate_model(model, train, test, spec, schema, params.evaluate, data.positive_class)
+    result = evaluate_model(model, train, test, spec, schema, config, data.positive_class)
     with atomic_dir(args.plots) as plots_dir:
         for name, records in result.plots.items():
             write_json(Path(plots_dir) / f"{name}.json", records)
@@ -47,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     write_json(args.metrics, result.metrics)
     card = model_card(
         model=FileVersion(str(args.model), file_md5(args.model)),
-        train=FileVersion(str(args.train), file_md5(args.train), len(train)),
+        train=FileVersion(str(args.train), file_md5(args.train), train_rows),
         test=FileVersion(str(args.test), file_md5(args.test), len(test)),
         target=schema.target,
         task=schema.task,
@@ -61,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         train_params=dataclasses.asdict(params.train),
         metrics=result.metrics,
         slices=result.slices,
-        min_slice_rows=params.evaluate.min_slice_rows,
+        min_slice_rows=config.min_slice_rows,
     )
     write_text(args.card, card)
     log.info(

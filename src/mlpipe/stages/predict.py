@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     for column, counts in sorted(summary.unseen.items()):
         shown = ", ".join(f"{k!r} x{v}" for k, v in counts.most_common(5))
         log.warning(
-            "unseen categories in '%s': %d rows (%s); scored as unknown (all-zero one-hot)",
+            "unseen categories in '%s': %d rows (%s); scored as unknown (like a missing value)",
             column,
             sum(counts.values()),
             shown,

@@ -8,7 +8,7 @@ import time
 
 from mlpipe.config import load_params
 from mlpipe.data.schema import check_params, load_schema
-from mlpipe.io import read_parquet
+from mlpipe.io import parquet_rows, read_parquet
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import save_model
 from mlpipe.model.train import fit_model
@@ -24,18 +24,22 @@ def run(args: argparse.Namespace) -> int:
     spec = feature_spec(
         schema, data.numeric_features, data.categorical_features, data.boolean_features
     )
-    train = read_parquet(args.train)
     log.info(
-        "read %s: %d rows; %d numeric, %d boolean, %d categorical features; task %s",
+        "reading %s: %d rows; %d numeric, %d boolean, %d categorical features; task %s",
         args.train,
-        len(train),
+        parquet_rows(args.train),
         len(spec.numeric),
         len(spec.boolean),
         len(spec.categorical),
         schema.task,
     )
     start = time.perf_counter()
-    model = fit_model(train, spec, schema.target, schema.task, params.train)
+    # Only the columns the model uses; the frame is passed without a name, so fit_model can
+    # release it once the feature matrix exists (peak memory: see fit_model).
+    columns = [*spec.columns, schema.target]
+    model = fit_model(
+        read_parquet(args.train, columns=columns), spec, schema.target, schema.task, params.train
+    )
     # Logged, not written: a timing in an output file would make outputs differ between runs.
     log.info("fit took %.2f s", time.perf_counter() - start)
     save_model(model, args.model)

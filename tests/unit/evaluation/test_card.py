@@ -125,3 +125,13 @@ def test_read_card_errors(tmp_path: Path, text: str, message: str) -> None:
 def test_read_card_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelCardError, match=r"model card not found\. The evaluate stage"):
         read_card(tmp_path / "absent.md")
+
+
+def test_card_says_when_train_metrics_come_from_a_sample() -> None:
+    assert "seeded sample" not in _card()  # every training row was scored
+    sampled = {**METRICS, "train": {**METRICS["train"], "rows": 1000.0}}
+    card = _card(metrics=sampled)
+    assert (
+        "Train metrics are computed on a seeded sample of 1000 of the 16000 training rows "
+        "(params `evaluate.train_rows`, `evaluate.seed`)." in card
+    )

@@ -12,7 +12,7 @@ from mlpipe.config import ConfigError, EvaluateConfig, TrainConfig
 from mlpipe.data.generate import generate_churn
 from mlpipe.data.schema import Schema, load_schema
 from mlpipe.data.split import split_table
-from mlpipe.evaluation.evaluate import Evaluation, evaluate_model
+from mlpipe.evaluation.evaluate import Evaluation, evaluate_model, needed_columns, train_sample
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
 from support.repo import PROJECT
@@ -86,3 +86,30 @@ def test_configured_positive_class_must_exist(setup: tuple) -> None:
     model, train, test, spec, schema = setup
     with pytest.raises(ValueError, match=r"data.positive_class 'yes' is not one of the classes"):
         evaluate_model(model, train, test, spec, schema, CONFIG, positive="yes")
+
+
+def test_train_sample_draws_at_most_the_configured_rows() -> None:
+    assert train_sample(300, 1_000_000, seed=42) is None  # small tables: every row, no draw
+    assert train_sample(300, 300, seed=42) is None
+    take = train_sample(1000, 100, seed=42)
+    assert take is not None and len(take) == 100 and len(set(take.tolist())) == 100
+    assert take.tolist() == sorted(take.tolist()) and take.min() >= 0 and take.max() < 1000
+    assert take.tolist() == train_sample(1000, 100, seed=42).tolist()  # seeded
+    assert take.tolist() != train_sample(1000, 100, seed=7).tolist()
+
+
+def test_train_metrics_on_a_sample_say_its_size(setup: tuple) -> None:
+    model, train, test, spec, schema = setup
+    take = train_sample(len(train), 120, seed=CONFIG.seed)
+    sampled = evaluate_model(model, train.iloc[take], test, spec, schema, CONFIG)
+    assert sampled.metrics["train"]["rows"] == 120
+    full = evaluate_model(model, train, test, spec, schema, CONFIG)
+    assert full.metrics["train"]["rows"] == 300
+    assert sampled.metrics["test"] == full.metrics["test"]  # the test side is untouched
+    assert sampled.metrics["train"]["roc_auc"] != full.metrics["train"]["roc_auc"]
+
+
+def test_needed_columns_are_features_target_and_slices_once() -> None:
+    spec = FeatureSpec(numeric=("n",), categorical=("c",), boolean=("b",))
+    assert needed_columns(spec, "y") == ["n", "b", "c", "y"]
+    assert needed_columns(spec, "y", ("c", "region")) == ["n", "b", "c", "y", "region"]

@@ -9,8 +9,10 @@ import pytest
 from mlpipe.data.schema import Schema
 from mlpipe.io import InputError
 from mlpipe.model.features import (
+    MAX_CATEGORIES,
     MISSING_CATEGORY,
     FeatureSpec,
+    categorical_indices,
     feature_spec,
     model_frame,
     preprocessor,
@@ -50,8 +52,29 @@ def test_model_frame_dtypes() -> None:
     assert list(out.columns) == ["n", "b", "c"]
     assert out["n"].dtype == np.float64 and out["b"].dtype == np.float64
     assert out["b"].tolist()[:2] == [1.0, 0.0] and np.isnan(out["b"].iloc[2])
-    assert out["c"].dtype == object
-    assert out["c"].tolist()[:2] == ["x", "y"] and out["c"].iloc[2] is np.nan
+    assert isinstance(out["c"].dtype, pd.CategoricalDtype)
+    assert out["c"].cat.categories.dtype == object  # Python str categories, one code per row
+    assert out["c"].cat.categories.tolist() == ["x", "y"]
+    assert out["c"].tolist()[:2] == ["x", "y"] and np.isnan(out["c"].iloc[2])
+    assert out["c"].cat.codes.tolist() == [0, 1, -1, 0]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (pd.array([3, None, 1], dtype="Int64"), ["3", None, "1"]),
+        ([1.5, np.nan, 2.0], ["1.5", None, "2.0"]),
+        (pd.Categorical(["b", None, "a"]), ["b", None, "a"]),
+        (pd.array(["b", None, "a"], dtype="string[pyarrow]"), ["b", None, "a"]),
+        ([1, "1", None], ["1", "1", None]),  # same text: one category
+    ],
+)
+def test_categorical_values_become_their_text(values: object, expected: list) -> None:
+    spec = FeatureSpec(numeric=(), categorical=("c",), boolean=())
+    out = model_frame(pd.DataFrame({"c": values}), spec)["c"]
+    assert out.cat.categories.dtype == object
+    assert [None if pd.isna(v) else v for v in out.tolist()] == expected
+    assert all(type(v) is str for v in out.cat.categories)
 
 
 def test_model_frame_names_missing_feature_columns() -> None:
@@ -101,6 +124,39 @@ def test_transforms_are_fitted_on_the_training_rows_only() -> None:
     ].tolist() == ["x"]
 
 
+def test_ordinal_encoding_puts_categoricals_first_as_codes() -> None:
+    pre = preprocessor(SPEC, scale=False, encoding="ordinal").fit(model_frame(_frame(), SPEC))
+    assert list(pre.get_feature_names_out()) == ["categorical__c", "numeric__n", "boolean__b"]
+    assert categorical_indices(SPEC) == [0]
+    new = pd.DataFrame(
+        {
+            "n": [3.0, np.nan, 1.0],
+            "b": pd.array([True, None, False], dtype="boolean"),
+            "c": ["never seen", None, "y"],
+        }
+    )
+    out = pre.transform(model_frame(new, SPEC))
+    # unknown and missing categories -> NaN (the booster's missing bin); numerics as they are
+    np.testing.assert_array_equal(
+        out, [[np.nan, 3.0, 1.0], [np.nan, np.nan, np.nan], [1.0, 1.0, 0.0]]
+    )
+
+
+def test_ordinal_encoding_caps_the_number_of_categories() -> None:
+    spec = FeatureSpec(numeric=(), categorical=("c",), boolean=())
+    values = [f"v{i:03d}" for i in range(400)] * 2 + ["v000"] * 5 + [None]
+    pre = preprocessor(spec, scale=False, encoding="ordinal")
+    codes = pre.fit_transform(model_frame(pd.DataFrame({"c": values}), spec))[:, 0]
+    assert np.nanmax(codes) == MAX_CATEGORIES - 1 == 254
+    assert len(np.unique(codes[~np.isnan(codes)])) == MAX_CATEGORIES
+    assert np.isnan(codes[-1])  # missing stays missing
+
+
+def test_categorical_indices_without_categoricals() -> None:
+    assert categorical_indices(FeatureSpec(("n",), (), ("b",))) is None
+    assert categorical_indices(FeatureSpec((), ("a", "b"), ())) == [0, 1]
+
+
 @pytest.mark.parametrize(
     ("spec", "names"),
     [
@@ -110,6 +166,8 @@ def test_transforms_are_fitted_on_the_training_rows_only() -> None:
 )
 def test_only_present_roles_get_a_transformer(spec: FeatureSpec, names: list[str]) -> None:
     assert [t[0] for t in preprocessor(spec, scale=False).transformers] == names
+    ordinal = [t[0] for t in preprocessor(spec, scale=False, encoding="ordinal").transformers]
+    assert sorted(ordinal) == sorted(names)
 
 
 def test_scaling_only_when_asked() -> None:
