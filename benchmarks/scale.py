@@ -6,8 +6,9 @@ process, exactly the command dvc.yaml declares (``${...}`` filled from that repo
 params.yaml). Per stage it records wall time, peak RSS from the OS (``os.wait4`` of the child)
 and the size of the stage's outputs. Then it writes ``benchmarks/results.md`` (machine, tables,
 time ratios against the smallest size, goal verdicts) and ``benchmarks/results.png``.
-With ``--overhead`` (on by default) the overhead comparisons of ``overhead.py`` are measured
-once at the smallest size in the same run.
+The overhead comparisons of ``overhead.py`` are measured in the same run at each of
+``--overhead-rows`` (default: 20 000, the default params, and 1 000 000; ``--no-overhead``
+skips them).
 
 Usage::
 
@@ -158,7 +159,12 @@ def verdicts(sizes: dict[int, dict[str, dict[str, float]]]) -> str:
         + f" (largest: {peak_stage}, {sizes[biggest][peak_stage]['peak_rss_mib']:.0f} MiB)."
         + ("" if biggest >= 10_000_000 else " The target is at 10M rows, not measured here.")
     )
-    for small, large in itertools.pairwise(rows):
+    pairs = list(itertools.pairwise(rows))
+    # The goal as the issue states it (10x the rows, e.g. 1M -> 10M), when both sizes ran.
+    pairs += [
+        (a, b) for a, b in itertools.combinations(rows, 2) if b == 10 * a and (a, b) not in pairs
+    ]
+    for small, large in pairs:
         factor = large / small
         allowed = GROWTH_GOAL * factor / 10
         for key, label in (("cpu_seconds", "CPU"), ("seconds", "wall")):
@@ -219,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, help="set OMP_NUM_THREADS (and BLAS threads) in every child"
     )
+    parser.add_argument(
+        "--overhead-rows",
+        type=int,
+        nargs="+",
+        default=[20_000, 1_000_000],
+        help="row counts for the overhead comparisons (default: 20000, the default params, "
+        "and 1000000)",
+    )
     parser.add_argument("--no-overhead", action="store_true", help="skip the overhead comparisons")
     args = parser.parse_args(argv)
     info = machine()
@@ -232,9 +246,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_overhead:
             import overhead
 
-            print(f"overhead at {min(sizes):,} rows", flush=True)
-            result = overhead.measure(min(sizes), 5, 1, Path(tmp) / "overhead", args.threads)
-            overhead_text = overhead.report(result)
+            texts = []
+            for rows in args.overhead_rows:
+                print(f"overhead at {rows:,} rows", flush=True)
+                workdir = Path(tmp) / f"overhead-{rows}"
+                result = overhead.measure(rows, 5, 1, workdir, args.threads)
+                texts.append(overhead.report(result))
+                shutil.rmtree(workdir, ignore_errors=True)
+            overhead_text = "\n\n".join(texts)
     info["load average at end (1/5/15 min)"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     text = "\n".join(
         [
