@@ -40,8 +40,6 @@ def plain_pipeline(root: Path) -> dict[str, float]:
     Writes the same files the pipeline declares (paths from ``root/params.yaml``). Returns
     seconds per step.
     """
-    import dataclasses
-
     from mlpipe.config import load_params
     from mlpipe.data.drift import compute_drift, drift_markdown
     from mlpipe.data.generate import generate_churn
@@ -49,13 +47,13 @@ def plain_pipeline(root: Path) -> dict[str, float]:
     from mlpipe.data.schema import load_schema
     from mlpipe.data.split import split_table
     from mlpipe.data.validate import validate_table
-    from mlpipe.evaluation.card import FileVersion, file_md5, model_card
+    from mlpipe.evaluation.card import FileVersion, file_md5
     from mlpipe.evaluation.evaluate import evaluate_model, train_sample
-    from mlpipe.evaluation.figures import render_figures
-    from mlpipe.io import atomic_dir, write_json, write_parquet, write_text
+    from mlpipe.io import write_json, write_parquet, write_text
     from mlpipe.model.features import feature_spec
     from mlpipe.model.persist import save_model
     from mlpipe.model.train import fit_model
+    from mlpipe.stages.evaluate import write_evaluation
 
     steps: dict[str, float] = {}
     clock = time.perf_counter()
@@ -108,32 +106,25 @@ def plain_pipeline(root: Path) -> dict[str, float]:
     evaluation = evaluate_model(
         model, scored, test, spec, schema, params.evaluate, data.positive_class
     )
-    with atomic_dir(root / paths.plots) as plots_dir:
-        for name, records in evaluation.plots.items():
-            write_json(Path(plots_dir) / f"{name}.json", records)
-    with atomic_dir(root / paths.figures) as figures_dir:
-        render_figures(evaluation.plots, figures_dir)
-    write_json(root / paths.slices, evaluation.slices)
-    write_json(root / paths.metrics, evaluation.metrics)
-    card = model_card(
-        model=FileVersion(paths.model, file_md5(root / paths.model)),
-        train=FileVersion(paths.train, file_md5(root / paths.train), len(train)),
-        test=FileVersion(paths.test, file_md5(root / paths.test), len(test)),
-        target=schema.target,
-        task=schema.task,
-        classes=tuple(str(c) for c in getattr(model, "classes_", ())) or None,
-        features={
-            "numeric": spec.numeric,
-            "boolean": spec.boolean,
-            "categorical": spec.categorical,
+    write_evaluation(
+        evaluation,
+        model=model,
+        schema=schema,
+        spec=spec,
+        params=params,
+        files={
+            "model": FileVersion(paths.model, file_md5(root / paths.model)),
+            "train": FileVersion(paths.train, file_md5(root / paths.train), len(train)),
+            "test": FileVersion(paths.test, file_md5(root / paths.test), len(test)),
         },
-        estimator=params.train.estimator,
-        train_params=dataclasses.asdict(params.train),
-        metrics=evaluation.metrics,
-        slices=evaluation.slices,
-        min_slice_rows=params.evaluate.min_slice_rows,
+        outputs={
+            "plots": root / paths.plots,
+            "figures": root / paths.figures,
+            "slices": root / paths.slices,
+            "metrics": root / paths.metrics,
+            "card": root / paths.model_card,
+        },
     )
-    write_text(root / paths.model_card, card)
     lap("evaluate")
     drift = compute_drift(train, test, schema, params.drift)
     write_json(root / paths.drift, drift.as_dict())

@@ -6,11 +6,12 @@ import argparse
 import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
-from mlpipe.config import load_params
-from mlpipe.data.schema import check_params, load_schema
+from mlpipe.config import Params, load_params
+from mlpipe.data.schema import Schema, check_params, load_schema
 from mlpipe.evaluation.card import FileVersion, file_md5, model_card
-from mlpipe.evaluation.evaluate import evaluate_model, needed_columns, train_sample
+from mlpipe.evaluation.evaluate import Evaluation, evaluate_model, needed_columns, train_sample
 from mlpipe.evaluation.figures import render_figures
 from mlpipe.io import (
     atomic_dir,
@@ -21,7 +22,7 @@ from mlpipe.io import (
     write_json,
     write_text,
 )
-from mlpipe.model.features import feature_spec
+from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.persist import load_model
 
 log = logging.getLogger(__name__)
@@ -58,17 +59,63 @@ def run(args: argparse.Namespace) -> int:
         args.model,
     )
     result = evaluate_model(model, train, test, spec, schema, config, data.positive_class)
-    with atomic_dir(args.plots) as plots_dir:
+    write_evaluation(
+        result,
+        model=model,
+        schema=schema,
+        spec=spec,
+        params=params,
+        files={
+            "model": FileVersion(str(args.model), file_md5(args.model)),
+            "train": FileVersion(str(args.train), file_md5(args.train), train_rows),
+            "test": FileVersion(str(args.test), file_md5(args.test), len(test)),
+        },
+        outputs={
+            "plots": args.plots,
+            "figures": args.figures,
+            "slices": args.slices,
+            "metrics": args.metrics,
+            "card": args.card,
+        },
+    )
+    log.info(
+        "wrote %s, %s, %s/ (%d plots), %s/, %s",
+        args.metrics,
+        args.slices,
+        args.plots,
+        len(result.plots),
+        args.figures,
+        args.card,
+    )
+    return 0
+
+
+def write_evaluation(
+    result: Evaluation,
+    *,
+    model: Any,
+    schema: Schema,
+    spec: FeatureSpec,
+    params: Params,
+    files: dict[str, FileVersion],
+    outputs: dict[str, str | Path],
+) -> None:
+    """Write every evaluate output: plot JSON, PNG figures, slices, metrics and the model card.
+
+    ``files`` holds the model, train and test ``FileVersion``s the card names; ``outputs`` the
+    paths for "plots", "figures" (directories), "slices", "metrics" and "card".
+    """
+    with atomic_dir(outputs["plots"]) as plots_dir:
         for name, records in result.plots.items():
             write_json(Path(plots_dir) / f"{name}.json", records)
-    with atomic_dir(args.figures) as figures_dir:
+    with atomic_dir(outputs["figures"]) as figures_dir:
         render_figures(result.plots, figures_dir)
-    write_json(args.slices, result.slices)
-    write_json(args.metrics, result.metrics)
+    write_json(outputs["slices"], result.slices)
+    write_json(outputs["metrics"], result.metrics)
     card = model_card(
-        model=FileVersion(str(args.model), file_md5(args.model)),
-        train=FileVersion(str(args.train), file_md5(args.train), train_rows),
-        test=FileVersion(str(args.test), file_md5(args.test), len(test)),
+        model=files["model"],
+        train=files["train"],
+        test=files["test"],
         target=schema.target,
         task=schema.task,
         classes=tuple(str(c) for c in getattr(model, "classes_", ())) or None,
@@ -81,16 +128,6 @@ def run(args: argparse.Namespace) -> int:
         train_params=dataclasses.asdict(params.train),
         metrics=result.metrics,
         slices=result.slices,
-        min_slice_rows=config.min_slice_rows,
+        min_slice_rows=params.evaluate.min_slice_rows,
     )
-    write_text(args.card, card)
-    log.info(
-        "wrote %s, %s, %s/ (%d plots), %s/, %s",
-        args.metrics,
-        args.slices,
-        args.plots,
-        len(result.plots),
-        args.figures,
-        args.card,
-    )
-    return 0
+    write_text(outputs["card"], card)
