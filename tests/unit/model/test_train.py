@@ -13,7 +13,7 @@ from sklearn.preprocessing import OrdinalEncoder
 
 from mlpipe.config import TrainConfig
 from mlpipe.data.schema import Schema
-from mlpipe.model.features import feature_spec, model_frame
+from mlpipe.model.features import FeatureSpec, feature_spec, model_frame
 from mlpipe.model.train import fit_model, target_values
 
 
@@ -29,6 +29,18 @@ def test_target_values(values: list[object], task: str, expected: list[object]) 
     assert target_values(pd.DataFrame({"y": values}), "y", task).tolist() == expected
 
 
+def _fit(
+    estimator: str, train: pd.DataFrame, spec: FeatureSpec, quick: TrainConfig, trees: int
+) -> Pipeline:
+    """``estimator`` fitted on ``train`` with the quick config (``trees`` for a random forest)."""
+    config = dataclasses.replace(
+        quick,
+        estimator=estimator,
+        random_forest=dataclasses.replace(quick.random_forest, n_estimators=trees, n_jobs=1),
+    )
+    return fit_model(train, spec, "churned", "binary", config)
+
+
 @pytest.mark.parametrize(
     "estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 )
@@ -39,13 +51,8 @@ def test_each_estimator_learns_the_churn_signal(
     quick: TrainConfig,
 ) -> None:
     train, test = churn_split
-    config = dataclasses.replace(
-        quick,
-        estimator=estimator,
-        random_forest=dataclasses.replace(quick.random_forest, n_estimators=30, n_jobs=1),
-    )
     spec = feature_spec(schema)
-    model = fit_model(train, spec, "churned", "binary", config)
+    model = _fit(estimator, train, spec, quick, trees=30)
     assert isinstance(model, Pipeline) and list(model.named_steps) == ["features", "model"]
     assert model.classes_.tolist() == ["False", "True"]
     score = model.predict_proba(model_frame(test, spec))[:, 1]
@@ -122,13 +129,8 @@ def test_unknown_and_missing_values_score_without_error(
     quick: TrainConfig,
 ) -> None:
     train, test = churn_split
-    config = dataclasses.replace(
-        quick,
-        estimator=estimator,
-        random_forest=dataclasses.replace(quick.random_forest, n_estimators=10, n_jobs=1),
-    )
     spec = feature_spec(schema)
-    model = fit_model(train, spec, "churned", "binary", config)
+    model = _fit(estimator, train, spec, quick, trees=10)
     rows = test.head(4).copy()
     rows["contract"] = ["never-seen", None, "month-to-month", "one-year"]
     rows["plan"] = pd.array([None, "platinum", "basic", None], dtype="string")
