@@ -90,11 +90,17 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
         frame.to_parquet(tmp, index=False, engine="pyarrow", compression="snappy")
 
 
-def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a Parquet table; a missing file is an InputError naming it."""
+def _produced(path: str | Path) -> Path:
+    """``path`` as a Path; an InputError when the file a stage should have written is missing."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    return path
+
+
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet table; a missing file is an InputError naming it."""
+    path = _produced(path)
     return pd.read_parquet(path, columns=columns, engine="pyarrow")
 
 
@@ -142,9 +148,7 @@ def iter_parquet(
     """Read a Parquet table in batches of at most ``batch_rows`` rows (memory: one batch)."""
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    path = _produced(path)
     with pq.ParquetFile(path) as handle:
         for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
             yield batch.to_pandas()
@@ -152,12 +156,7 @@ def iter_parquet(
 
 def parquet_rows(path: str | Path) -> int:
     """The row count from a Parquet file's metadata (no data read)."""
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
-    return int(pq.ParquetFile(path).metadata.num_rows)
+    return len(ParquetColumns(path))
 
 
 class ParquetColumns:
@@ -171,11 +170,7 @@ class ParquetColumns:
     def __init__(self, path: str | Path) -> None:
         import pyarrow.parquet as pq
 
-        self.path = Path(path)
-        if not self.path.exists():
-            raise InputError(
-                f"{self.path}: file not found. Run the stage that produces it (dvc repro)."
-            )
+        self.path = _produced(path)
         with pq.ParquetFile(self.path) as handle:
             self.columns = pd.Index(handle.schema_arrow.names)
             self._rows = int(handle.metadata.num_rows)
@@ -210,12 +205,7 @@ def release_arrow_memory() -> None:
 
 def parquet_columns(path: str | Path) -> list[str]:
     """The column names from a Parquet file's schema (no data read)."""
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
-    return list(pq.read_schema(path).names)
+    return list(ParquetColumns(path).columns)
 
 
 def read_parquet_rows(
@@ -233,9 +223,7 @@ def read_parquet_rows(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found. Run the stage that produces it (dvc repro).")
+    path = _produced(path)
     wanted = np.asarray(positions, dtype=np.int64)
     if len(wanted) and (wanted[0] < 0 or np.any(np.diff(wanted) <= 0)):
         raise ValueError("positions must be ascending, without repeats, and not negative")
