@@ -45,4 +45,20 @@ def fit_model(
     release_arrow_memory()
     model = build_estimator(config, task, categorical_indices(spec) if native else None)
     model.fit(matrix, y)
+    forget_thread_count(model)
     return Pipeline([("features", features), ("model", model)])
+
+
+def forget_thread_count(estimator: object) -> None:
+    """Drop the OpenMP thread count a fitted gradient-boosting model recorded.
+
+    scikit-learn's histogram gradient boosting keeps the number of threads it was fitted with
+    on its bin mapper (``_bin_mapper.n_threads``), so the same data, code and params gave
+    model files with different bytes on machines with different core counts (or
+    ``OMP_NUM_THREADS``), and a model fitted on a big runner would bin with that runner's
+    thread count elsewhere. ``None`` is the mapper's default: the count of the machine it runs
+    on. The predictions do not depend on it.
+    """
+    mapper = getattr(estimator, "_bin_mapper", None)
+    if mapper is not None:
+        mapper.n_threads = None

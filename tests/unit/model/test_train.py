@@ -14,6 +14,7 @@ from sklearn.preprocessing import OrdinalEncoder
 from mlpipe.config import TrainConfig
 from mlpipe.data.schema import Schema
 from mlpipe.model.features import FeatureSpec, feature_spec, model_frame
+from mlpipe.model.persist import model_bytes
 from mlpipe.model.train import fit_model, target_values
 
 
@@ -81,6 +82,23 @@ def test_same_seed_same_model_and_fitted_on_train_only(
     np.testing.assert_allclose(imputer.statistics_, expected)
     # the test rows' medians differ, so a leak would show
     assert not np.allclose(model_frame(test, spec)[list(spec.numeric)].median(), expected)
+
+
+def test_the_model_file_does_not_depend_on_the_thread_count(
+    churn_split: tuple[pd.DataFrame, pd.DataFrame], schema: Schema, quick: TrainConfig
+) -> None:
+    from threadpoolctl import threadpool_limits
+
+    train, test = churn_split
+    spec = feature_spec(schema)
+    files, scores = [], []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            model = fit_model(train, spec, "churned", "binary", quick)
+        files.append(model_bytes(model))
+        scores.append(model.predict_proba(model_frame(test, spec)))
+    np.testing.assert_array_equal(scores[0], scores[1])
+    assert files[0] == files[1]  # before the fix: n_threads 1 vs 2 inside the file
 
 
 def test_a_different_seed_gives_a_different_forest(
