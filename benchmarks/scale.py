@@ -7,8 +7,8 @@ params.yaml). Per stage it records wall time, peak RSS from the OS (``os.wait4``
 and the size of the stage's outputs. Then it writes ``benchmarks/results.md`` (machine, tables,
 time ratios against the smallest size, goal verdicts) and ``benchmarks/results.png``.
 The overhead comparisons of ``overhead.py`` are measured in the same run at each of
-``--overhead-rows`` (default: 20 000, the default params, and 1 000 000; ``--no-overhead``
-skips them).
+``--overhead-rows`` (default: 20 000, the default params; 100 000, the smallest scale size; and
+1 000 000; ``--no-overhead`` skips them).
 
 Usage::
 
@@ -229,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         "--overhead-rows",
         type=int,
         nargs="+",
-        default=[20_000, 1_000_000],
-        help="row counts for the overhead comparisons (default: 20000, the default params, "
-        "and 1000000)",
+        default=[20_000, 100_000, 1_000_000],
+        help="row counts for the overhead comparisons (default: 20000, the default params; "
+        "100000; 1000000)",
     )
     parser.add_argument("--no-overhead", action="store_true", help="skip the overhead comparisons")
     args = parser.parse_args(argv)

@@ -8,11 +8,14 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mlpipe.errors import MlpipeError
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 
 class InputError(MlpipeError):
@@ -142,14 +145,23 @@ def write_parquet_batches(path: str | Path, batches: Iterable[pd.DataFrame]) -> 
     return rows
 
 
+def open_parquet_stream(path: str | Path) -> pq.ParquetFile:
+    """A ``pyarrow.parquet.ParquetFile`` for reading ``path`` batch by batch.
+
+    Arrow's ``pre_buffer`` is off: with it on, the reads of row groups already consumed stay
+    cached until the file is closed, so memory grew with the file (40 batches of 100 000 rows:
+    Arrow's allocations rose from 64 to 122 MB; off: flat at 35 MB, and no slower on local disk).
+    """
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path, pre_buffer=False)
+
+
 def iter_parquet(
     path: str | Path, batch_rows: int, columns: list[str] | None = None
 ) -> Iterator[pd.DataFrame]:
     """Read a Parquet table in batches of at most ``batch_rows`` rows (memory: one batch)."""
-    import pyarrow.parquet as pq
-
-    path = _produced(path)
-    with pq.ParquetFile(path) as handle:
+    with open_parquet_stream(_produced(path)) as handle:
         for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
             yield batch.to_pandas()
 
@@ -221,13 +233,12 @@ def read_parquet_rows(
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     path = _produced(path)
     wanted = np.asarray(positions, dtype=np.int64)
     if len(wanted) and (wanted[0] < 0 or np.any(np.diff(wanted) <= 0)):
         raise ValueError("positions must be ascending, without repeats, and not negative")
-    with pq.ParquetFile(path) as handle:
+    with open_parquet_stream(path) as handle:
         total = handle.metadata.num_rows
         if len(wanted) and wanted[-1] >= total:
             raise ValueError(f"{path}: row {int(wanted[-1])} requested, the table has {total}")

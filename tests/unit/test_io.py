@@ -150,6 +150,28 @@ def test_batched_parquet_equals_the_whole_table_and_one_batch_equals_write_parqu
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
 
 
+def test_iter_parquet_holds_one_batch_not_the_row_groups_already_read(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    block = 50_000
+    path = tmp_path / "big.parquet"
+    rng = np.random.default_rng(0)  # incompressible values: every row group is ~1.6 MB
+    write_parquet_batches(
+        path, (pd.DataFrame(rng.random((block, 4)), columns=list("abcd")) for _ in range(30))
+    )
+    held = []
+    rows = 0
+    for batch in iter_parquet(path, block):
+        rows += len(batch)
+        held.append(pa.total_allocated_bytes())
+        del batch
+    assert rows == 30 * block
+    # Arrow's allocations while the 30th batch is alive are those of the 3rd: one batch, not
+    # a cache of every row group read so far (what Arrow's pre_buffer default would keep).
+    assert max(held[2:]) - held[2] < 2 * block * 4 * 8, held
+
+
 def test_a_batch_with_other_types_fails_and_leaves_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "t.parquet"
     write_parquet(target, _mixed(3))

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig, DataConfig
-from mlpipe.io import InputError
+from mlpipe.io import InputError, open_parquet_stream
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,6 @@ def iter_source(
 
 def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     def step(read: Callable[[], Any]) -> Any:
         try:
@@ -167,7 +166,7 @@ def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
 
-    handle = step(lambda: pq.ParquetFile(path))
+    handle = step(lambda: open_parquet_stream(path))
     with handle:
         _check_header(path, handle.schema_arrow.names)
         if handle.metadata.num_rows == 0:
