@@ -77,8 +77,6 @@ class DataConfig:
     numeric_features: tuple[str, ...] | None = None
     categorical_features: tuple[str, ...] | None = None
     boolean_features: tuple[str, ...] | None = None
-    # Rows per chunk when ingest reads the source (CSV blocks / Parquet batches).
-    chunk_rows: int = 1_000_000
     csv: CsvConfig = field(default_factory=CsvConfig)
 
 
@@ -171,6 +169,7 @@ class Params:
     predict: PredictConfig = field(default_factory=lambda: PredictConfig())
     drift: DriftConfig = field(default_factory=lambda: DriftConfig())
     monitor: MonitorConfig = field(default_factory=lambda: MonitorConfig())
+    memory: MemoryConfig = field(default_factory=lambda: MemoryConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -179,7 +178,7 @@ class Params:
 # (min, max, inclusive-min?, inclusive-max?) per dotted key.
 _RANGES: dict[str, tuple[float | None, float | None]] = {
     "generate.rows": (100, None),
-    "data.chunk_rows": (1000, None),
+    "memory.chunk_rows": (1000, None),
     "validate.max_invalid_fraction": (0.0, 1.0),
     "split.test_size": (0.01, 0.99),
     "train.logistic_regression.C": (1e-9, None),
@@ -211,6 +210,9 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "monitor.max_drifted_features": (0, None),
     "monitor.max_metric_drop_relative": (0.0, 1.0),
 }
+
+# Keys that moved, so an old params.yaml gets told where to.
+_MOVED = {"data.chunk_rows": "memory.chunk_rows", "data.csv.chunk_rows": "memory.chunk_rows"}
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
 _OPEN_SECTIONS = ("report",)
@@ -269,6 +271,9 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "extra"}
     unknown = sorted(set(raw) - set(fields))
+    if unknown and f"{prefix}{unknown[0]}" in _MOVED:
+        old = f"{prefix}{unknown[0]}"
+        raise ConfigError(f"'{old}' is now '{_MOVED[old]}'; move the setting there")
     if unknown:
         raise ConfigError(
             f"unknown key '{prefix}{unknown[0]}'. Allowed keys in '{where}': "
@@ -424,3 +429,16 @@ class MonitorConfig:
     max_drifted_features: int = 0
     metrics: tuple[str, ...] = ("roc_auc", "average_precision", "log_loss")
     max_metric_drop_relative: float = 0.05
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """How many rows a stage holds in memory at a time; never part of a result.
+
+    ingest reads its source and split copies the table in chunks of ``chunk_rows`` rows. Their
+    outputs are byte-identical for every value (Parquet row groups have a fixed size,
+    ``mlpipe.io.ROW_GROUP_ROWS``), so no stage declares this section in dvc.yaml: changing it
+    reruns nothing.
+    """
+
+    chunk_rows: int = 1_000_000

@@ -87,10 +87,21 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"{path}: file not found") from None
 
 
+# Rows per Parquet row group in every table the pipeline writes, whole or in batches: the file's
+# bytes depend on the rows only, never on how many rows a stage held in memory at a time.
+ROW_GROUP_ROWS = 262_144
+
+
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
     """Write a DataFrame as Parquet atomically (no index, deterministic bytes)."""
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="snappy")
+        frame.to_parquet(
+            tmp,
+            index=False,
+            engine="pyarrow",
+            compression="snappy",
+            row_group_size=ROW_GROUP_ROWS,
+        )
 
 
 def _produced(path: str | Path) -> Path:
@@ -110,9 +121,11 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
 def write_parquet_batches(path: str | Path, batches: Iterable[pd.DataFrame]) -> int:
     """Write DataFrame batches as one Parquet file atomically; return the number of rows.
 
-    Memory holds one batch at a time. Every batch must have the columns and dtypes of the
-    first (its Arrow schema); a batch that does not, or no batch at all, is an InputError and
-    nothing is written.
+    Memory holds one batch plus at most one row group (``ROW_GROUP_ROWS`` rows) waiting to be
+    written. Rows are regrouped into row groups of ``ROW_GROUP_ROWS``, so the file has the bytes
+    ``write_parquet`` gives for the whole table, whatever the batch sizes. Every batch must have
+    the columns and dtypes of the first (its Arrow schema); a batch that does not, or no batch
+    at all, is an InputError and nothing is written.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -120,6 +133,18 @@ def write_parquet_batches(path: str | Path, batches: Iterable[pd.DataFrame]) -> 
     rows = 0
     with atomic_path(path) as tmp:
         writer = None
+        waiting: list[
+            pa.Table
+        ] = []  # rows not written yet: fewer than ROW_GROUP_ROWS between batches
+        held = 0  # their count
+
+        def flush(count: int) -> None:
+            nonlocal waiting, held
+            joined = pa.concat_tables(waiting)
+            writer.write_table(joined.slice(0, count).combine_chunks(), row_group_size=count or 1)
+            rest = joined.slice(count)
+            waiting, held = ([rest] if rest.num_rows else []), rest.num_rows
+
         try:
             for batch in batches:
                 if writer is None:
@@ -135,8 +160,13 @@ def write_parquet_batches(path: str | Path, batches: Iterable[pd.DataFrame]) -> 
                             f"{path}: rows {rows + 1}-{rows + len(batch)} do not have the types "
                             f"of the first rows ({exc})"
                         ) from None
-                writer.write_table(table)
+                waiting.append(table)
+                held += table.num_rows
                 rows += len(batch)
+                while held >= ROW_GROUP_ROWS:
+                    flush(ROW_GROUP_ROWS)
+            if writer is not None and (held or not rows):  # the last, shorter group (or no rows)
+                flush(held)
         finally:
             if writer is not None:
                 writer.close()

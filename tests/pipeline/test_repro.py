@@ -90,6 +90,17 @@ def test_split_param_reruns_split_train_evaluate_and_drift(work_repo: Repo) -> N
     assert work_repo.read_json("data/results/metrics.json")["test"]["rows"] == 5000
 
 
+def test_chunk_rows_reruns_nothing_and_any_value_gives_the_same_files(work_repo: Repo) -> None:
+    before = _out_hashes(work_repo)
+    # 20 000 rows in chunks of 1 500: ingest reads 14 chunks, split writes 14 batches per half.
+    work_repo.set_params(**{"memory.chunk_rows": 1500})
+    assert ran_stages(work_repo.dvc("repro").stdout) == []  # a memory setting, in no stage
+    result = work_repo.dvc("repro", "-f", "-s", "ingest", "split")
+    assert ran_stages(result.stdout) == ["ingest", "split"]
+    assert _out_hashes(work_repo) == before  # byte-identical Parquet files
+    assert ran_stages(work_repo.dvc("repro").stdout) == []  # so nothing downstream reruns
+
+
 def test_time_split_puts_the_latest_signups_in_test(work_repo: Repo) -> None:
     import pandas as pd
 

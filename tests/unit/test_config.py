@@ -23,7 +23,7 @@ def test_committed_params_load_into_typed_frozen_config() -> None:
     assert params.generate.rows == 20_000
     assert params.data.id_columns == ("customer_id",)
     assert params.data.csv.na_values == ("", "NA", "N/A", "NaN", "null", "?")
-    assert params.data.chunk_rows == 1_000_000
+    assert params.memory.chunk_rows == 1_000_000
     assert params.train.estimator == "hist_gradient_boosting"
     assert isinstance(params.train.hist_gradient_boosting, HistGradientBoostingConfig)
     assert params.evaluate.slices == ("contract", "region", "plan")
@@ -52,7 +52,7 @@ def test_open_sections_are_kept_as_mappings() -> None:
         (
             {"trian": {}},
             "unknown section 'trian'. Allowed sections: data, drift, evaluate, gate, generate, "
-            "monitor, paths, predict, report, split, train, validate",
+            "memory, monitor, paths, predict, report, split, train, validate",
         ),
         (
             {"train": {"hist_gradient_boosting": {"learnin_rate": 0.1}}},
@@ -103,11 +103,17 @@ def test_open_sections_are_kept_as_mappings() -> None:
         ({"data": {"id_columns": "customer_id"}}, "'data.id_columns' must be a list, got str"),
         ({"data": {"id_columns": [1]}}, "'data.id_columns[0]' must be a non-empty string, got 1"),
         ({"data": {"csv": []}}, "'data.csv' must be a mapping, got list"),
-        ({"data": {"chunk_rows": 999}}, "'data.chunk_rows' is 999; allowed range: [1000, inf]"),
         (
-            {"data": {"csv": {"chunk_rows": 5000}}},  # moved to data.chunk_rows (CSV and Parquet)
-            "unknown key 'data.csv.chunk_rows'. Allowed keys in 'data.csv': delimiter, encoding, "
-            "na_values",
+            {"memory": {"chunk_rows": 999}},
+            "'memory.chunk_rows' is 999; allowed range: [1000, inf]",
+        ),
+        (
+            {"data": {"csv": {"chunk_rows": 5000}}},  # an older params.yaml
+            "'data.csv.chunk_rows' is now 'memory.chunk_rows'; move the setting there",
+        ),
+        (
+            {"data": {"chunk_rows": 5000}},
+            "'data.chunk_rows' is now 'memory.chunk_rows'; move the setting there",
         ),
         (
             {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed

@@ -150,6 +150,26 @@ def test_batched_parquet_equals_the_whole_table_and_one_batch_equals_write_parqu
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
 
 
+@pytest.mark.parametrize("sizes", [[25], [3] * 9, [7, 0, 1, 17], [16, 9]])
+def test_batched_parquet_has_the_bytes_of_the_whole_table_whatever_the_batch_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sizes: list[int]
+) -> None:
+    import pyarrow.parquet as pq
+
+    from mlpipe import io
+
+    monkeypatch.setattr(io, "ROW_GROUP_ROWS", 8)  # 25 rows: groups of 8, 8, 8 and 1
+    frame = _mixed(25)
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    batches = [frame.iloc[s : s + k] for s, k in zip(starts, sizes, strict=True)]
+    assert write_parquet_batches(tmp_path / "b.parquet", batches) == 25
+    write_parquet(tmp_path / "whole.parquet", frame)
+    assert (tmp_path / "b.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    handle = pq.ParquetFile(tmp_path / "b.parquet")
+    groups = [handle.metadata.row_group(i).num_rows for i in range(handle.num_row_groups)]
+    assert groups == [8, 8, 8, 1]
+
+
 def test_iter_parquet_holds_one_batch_not_the_row_groups_already_read(tmp_path: Path) -> None:
     import numpy as np
     import pyarrow as pa

@@ -1,6 +1,6 @@
 """`mlpipe ingest`: read the source table, normalise it, write a typed Parquet table.
 
-Two passes over chunks of ``data.chunk_rows`` rows, so memory does not grow with the table:
+Two passes over chunks of ``memory.chunk_rows`` rows, so memory does not grow with the table:
 pass 1 profiles every column and fixes its conversion, pass 2 converts and writes each chunk.
 """
 
@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
-    data = load_params(args.params).data
+    params = load_params(args.params)
+    data = params.data
 
     def chunks() -> Iterator[pd.DataFrame]:
-        return iter_source(args.source, data.csv, data.chunk_rows)
+        return iter_source(args.source, data.csv, params.memory.chunk_rows)
 
     plan = normalize_chunks(
         chunks, data.csv.na_values, on_header=lambda names: check_roles(names, data, args.source)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # Memory holds one batch of rows (plus the mask), not the table. The input is read once
     # per output, so only one Parquet writer is open at a time.
-    batch_rows = params.data.chunk_rows
+    batch_rows = params.memory.chunk_rows
     train_rows = write_parquet_batches(args.train, _rows(args.input, ~test_mask, batch_rows))
     test_rows = write_parquet_batches(args.test, _rows(args.input, test_mask, batch_rows))
     log.info(

@@ -15,13 +15,13 @@ from mlpipe.data.ingest import NormalizeReport, normalize, read_source
 from mlpipe.io import InputError, write_parquet
 from mlpipe.stages.ingest import run
 
-ROWS = 3500  # data.chunk_rows has a minimum of 1000: 4 chunks
+ROWS = 3500  # memory.chunk_rows has a minimum of 1000: 4 chunks
 
 
 def _params(tmp_path: Path, **data: object) -> Path:
     path = tmp_path / "params.yaml"
     section = {"target": "churned", "id_columns": ["id"], "date_column": None}
-    path.write_text(yaml.safe_dump({"data": {**section, "chunk_rows": 1000, **data}}))
+    path.write_text(yaml.safe_dump({"data": {**section, **data}, "memory": {"chunk_rows": 1000}}))
     return path
 
 

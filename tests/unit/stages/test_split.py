@@ -34,7 +34,8 @@ def _table(n: int = 2500) -> pd.DataFrame:
 
 def _args(tmp_path: Path, method: str, ok: bool = True) -> argparse.Namespace:
     params = {
-        "data": {"target": "y", "date_column": "day", "chunk_rows": BATCH_ROWS},
+        "data": {"target": "y", "date_column": "day"},
+        "memory": {"chunk_rows": BATCH_ROWS},
         "split": {"method": method, "test_size": 0.25, "seed": 3},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
