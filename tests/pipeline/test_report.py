@@ -136,8 +136,16 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     assert f"| roc_auc | {pr['roc_auc']:.4f} |" in text
     assert "`bare` has no curves to compare." in text
     gate = repo.mlpipe("gate", "--base", "bare")  # floors only: the PR's model is above them
-    assert "SKIP  roc_auc: no baseline, drop check skipped" in gate.stdout
+    assert "SKIP  roc_auc: `bare` has no test metrics, drop check skipped" in gate.stdout
     assert "gate passed" in gate.stdout
+    # A PR that predicts another target (here only the params say so) is not compared either.
+    repo.set_params(**{"data.target": "plan"})
+    text = repo.mlpipe("report", "--base", "main").stdout
+    why = "the base predicts `churned`, the PR `plan`"
+    assert f"No baseline (not comparable: {why}): only the absolute bounds" in text
+    assert f"No baseline: not compared with `main`, {why}. Showing the PR's values only." in text
+    gate = repo.mlpipe("gate", "--base", "main")
+    assert f"SKIP  roc_auc: not comparable: {why}, drop check skipped" in gate.stdout
 
 
 def test_unknown_base_and_missing_head_results(pr_repo: Repo, tmp_path: Path) -> None:

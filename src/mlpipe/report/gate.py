@@ -25,9 +25,12 @@ class Check:
 
 @dataclass(frozen=True)
 class GateResult:
+    """``no_baseline`` says why there is no baseline (None when there is one)."""
+
     dataset: str
     has_baseline: bool
     checks: tuple[Check, ...]
+    no_baseline: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -47,20 +50,31 @@ def evaluate_gate(
     config: GateConfig,
     pr: Mapping[str, float],
     base: Mapping[str, float] | None,
+    no_baseline: str | None = None,
 ) -> GateResult:
     """Check every rule of ``config`` on the PR's metrics of ``config.dataset``.
 
-    ``base`` is the base revision's metrics of the same dataset, or None when the base has no
-    run (no baseline): then only the absolute bounds are checked and drop rules are skipped.
+    ``base`` is the base revision's metrics of the same dataset, or None when there is no
+    baseline (the base has no run, or predicts something else; ``no_baseline`` says which):
+    then only the absolute bounds are checked and drop rules are skipped.
     """
     checks: list[Check] = []
     for rule in config.rules:
-        checks.extend(_check_rule(rule, pr, base, config.dataset))
-    return GateResult(dataset=config.dataset, has_baseline=base is not None, checks=tuple(checks))
+        checks.extend(_check_rule(rule, pr, base, config.dataset, no_baseline))
+    return GateResult(
+        dataset=config.dataset,
+        has_baseline=base is not None,
+        checks=tuple(checks),
+        no_baseline=None if base is not None else no_baseline,
+    )
 
 
 def _check_rule(
-    rule: MetricGate, pr: Mapping[str, float], base: Mapping[str, float] | None, dataset: str
+    rule: MetricGate,
+    pr: Mapping[str, float],
+    base: Mapping[str, float] | None,
+    dataset: str,
+    no_baseline: str | None,
 ) -> list[Check]:
     name = rule.metric
     if name not in pr:
@@ -71,7 +85,8 @@ def _check_rule(
                 "present",
                 "fail",
                 f"{name}: not among the PR's {dataset} metrics (available: {available}); "
-                "fix or remove this rule in params.yaml gate.rules",
+                "fix or remove this rule in params.yaml gate.rules (each task has its own "
+                "metrics: see the README's gate section)",
             )
         ]
     value = pr[name]
@@ -91,7 +106,7 @@ def _check_rule(
     if rule.max_drop is None and rule.max_drop_relative is None:
         return out
     if base is None or name not in base:
-        why = "no baseline" if base is None else f"the base has no {name}"
+        why = (no_baseline or "no baseline") if base is None else f"the base has no {name}"
         out.append(Check(name, "drop", "skip", f"{name}: {why}, drop check skipped"))
         return out
     old = base[name]

@@ -21,7 +21,7 @@ from mlpipe.report.diff import (
     text_diff,
 )
 from mlpipe.report.gate import GateResult
-from mlpipe.report.revision import Revision
+from mlpipe.report.revision import Revision, incomparable
 
 TITLE = "mlpipe report"
 _MARKS = {"better": "✅ better", "worse": "🔻 worse", "same": "= same", "info": "", "new": "new"}
@@ -82,7 +82,8 @@ def _gate_section(gate: GateResult) -> str:
         lines.append("")
         lines += [f"- ❌ {m}" for m in failures]
     if not gate.has_baseline:
-        lines += ["", "No baseline: only the absolute bounds were checked."]
+        why = f" ({gate.no_baseline})" if gate.no_baseline else ""
+        lines += ["", f"No baseline{why}: only the absolute bounds were checked."]
     if gate.checks:
         lines += ["", "<details><summary>All gate checks</summary>", ""]
         icon = {"pass": "✅", "fail": "❌", "skip": "➖"}
@@ -99,12 +100,17 @@ def _metrics_section(base: Revision, head: Revision, dataset: str) -> str:
     if pr is None:
         return f"{title}\n\nThe PR has no {dataset} metrics: run `dvc repro` first."
     base_values = None if base.metrics is None else base.metrics.get(dataset)
-    if base_values is None:
+    reason = incomparable(base, head)
+    if base_values is None or reason is not None:
+        why = (
+            f"`{base.label}` has no {dataset} metrics (no committed run)"
+            if base_values is None
+            else f"not compared with `{base.label}`, {reason}"
+        )
         lines = [
             title,
             "",
-            f"No baseline: `{base.label}` has no {dataset} metrics (no committed run). "
-            "Showing the PR's values only.",
+            f"No baseline: {why}. Showing the PR's values only.",
             "",
             "| metric | PR |",
             "| --- | ---: |",

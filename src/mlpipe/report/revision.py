@@ -32,3 +32,24 @@ class Revision:
     data_hash: str | None = None
     drift: dict[str, Any] | None = None
     dirty: bool = False
+
+
+def incomparable(base: Revision, head: Revision) -> str | None:
+    """Why the base's metrics cannot be compared with the PR's, or None when they can.
+
+    They cannot when the two predict different things: another target column (e.g. a PR that
+    points the pipeline at a new dataset), or, for classifiers, other classes. A change in rows
+    or features of the same target stays comparable (that is what the report is for).
+    """
+    old = (base.params.get("data") or {}).get("target")
+    new = (head.params.get("data") or {}).get("target")
+    if old is not None and new is not None and old != new:
+        return f"the base predicts `{old}`, the PR `{new}`"
+    old_classes = sorted((base.validation or {}).get("target_counts") or {})
+    new_classes = sorted((head.validation or {}).get("target_counts") or {})
+    if old_classes and new_classes and old_classes != new_classes:
+        return (
+            f"the base's classes ({', '.join(old_classes)}) are not the PR's "
+            f"({', '.join(new_classes)})"
+        )
+    return None

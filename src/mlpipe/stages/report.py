@@ -13,7 +13,7 @@ from mlpipe.config import load_params
 from mlpipe.io import InputError, write_text
 from mlpipe.report.gate import GateResult, evaluate_gate
 from mlpipe.report.markdown import build_report
-from mlpipe.report.revision import Revision
+from mlpipe.report.revision import Revision, incomparable
 from mlpipe.report.sources import extract_figures, git_revision, workspace_revision
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,10 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
             "Run `dvc repro` first."
         )
     base_metrics = None if base.metrics is None else base.metrics.get(dataset)
-    gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics)
+    no_baseline = f"`{args.base}` has no {dataset} metrics"
+    if base_metrics is not None and (reason := incomparable(base, head)) is not None:
+        base_metrics, no_baseline = None, f"not comparable: {reason}"
+    gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics, no_baseline)
     return base, head, gate
 
 
@@ -64,6 +67,6 @@ def run_gate(args: argparse.Namespace) -> int:
     for check in gate.checks:
         print(f"{icon[check.status]}  {check.message}")
     if not gate.has_baseline:
-        print(f"no baseline: {args.base} has no {gate.dataset} metrics; drop rules skipped")
+        print(f"no baseline ({gate.no_baseline or args.base}): drop rules skipped")
     print(f"gate {'passed' if gate.passed else 'FAILED'}")
     return 0 if gate.passed else 1

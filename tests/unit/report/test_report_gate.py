@@ -65,12 +65,22 @@ def test_no_baseline_checks_floors_only() -> None:
     assert evaluate_gate(gate, {"roc_auc": 0.8}, None).passed
 
 
+def test_the_reason_for_no_baseline_is_in_the_skipped_checks() -> None:
+    gate = _gate(MetricGate("roc_auc", min=0.75, max_drop=0.001))
+    why = "not comparable: the base predicts `churned`, the PR `class`"
+    result = evaluate_gate(gate, {"roc_auc": 0.5}, None, why)
+    assert result.no_baseline == why and not result.has_baseline
+    assert result.checks[1].message == f"roc_auc: {why}, drop check skipped"
+    assert evaluate_gate(gate, {"roc_auc": 0.8}, {"roc_auc": 0.9}, why).no_baseline is None
+
+
 def test_rule_on_a_metric_the_model_does_not_produce_fails_with_the_fix() -> None:
     result = evaluate_gate(_gate(MetricGate("rmse", max=1.0)), {"roc_auc": 0.8, "f1": 0.5}, BASE)
     assert not result.passed
     assert result.failures == [
         "rmse: not among the PR's test metrics (available: f1, roc_auc); "
-        "fix or remove this rule in params.yaml gate.rules"
+        "fix or remove this rule in params.yaml gate.rules (each task has its own metrics: "
+        "see the README's gate section)"
     ]
 
 

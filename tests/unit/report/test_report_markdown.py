@@ -113,11 +113,26 @@ def test_no_baseline() -> None:
     empty = Revision(label="origin/main", commit="abc12345")
     text = _report(base=empty)
     assert "### Gate: ✅ passed" in text
-    assert "No baseline: only the absolute bounds were checked." in text
+    assert "No baseline: only the absolute bounds were checked." in text  # no reason given
     assert "No baseline: `origin/main` has no test metrics (no committed run)." in text
     assert "| roc_auc | 0.7500 |" in text
     assert "`origin/main` has no curves to compare." in text
     assert "| actual ↓ / predicted → | PR: no | PR: yes |" in text
+
+
+def test_a_base_that_predicts_another_target_is_not_compared() -> None:
+    base = dataclasses.replace(BASE, params={**BASE.params, "data": {"target": "churned"}})
+    head = dataclasses.replace(HEAD, params={**HEAD.params, "data": {"target": "class"}})
+    why = "not comparable: the base predicts `churned`, the PR `class`"
+    gate = evaluate_gate(GATE, head.metrics["test"], None, why)
+    text = build_report(base, head, gate)
+    assert "### Gate: ✅ passed" in text  # roc_auc 0.75 is above the floor; no drop check
+    assert f"No baseline ({why}): only the absolute bounds were checked." in text
+    assert (
+        "No baseline: not compared with `origin/main`, the base predicts `churned`, the PR "
+        "`class`. Showing the PR's values only." in text
+    )
+    assert "| roc_auc | 0.7500 |" in text and "🔻" not in text
 
 
 def test_figures_only_on_opt_in_and_reproduce_line() -> None:
