@@ -18,7 +18,8 @@ from mlpipe.errors import MlpipeError
 log = logging.getLogger("mlpipe")
 
 DESCRIPTION = """\
-mlpipe: a cached DVC pipeline (generate -> ingest -> validate -> split -> train -> evaluate).
+mlpipe: a cached DVC pipeline (generate -> ingest -> validate -> split -> train -> evaluate,
+and drift).
 Normally run through `dvc repro`, which calls these subcommands with the paths from params.yaml.
 """
 

@@ -322,7 +322,11 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return float(value)
     if tp is str:
         if not isinstance(value, str) or (not value and not key.endswith("]")):
-            raise ConfigError(f"'{key}' must be a non-empty string, got {value!r}")
+            hint = ""
+            if isinstance(value, bool | int | float):  # YAML read 0 / true / 1.5 as a number
+                text = str(value)  # a boolean target's classes are 'False' / 'True'
+                hint = f"; if you mean the text {text!r}, quote it in params.yaml: '{text}'"
+            raise ConfigError(f"'{key}' must be a non-empty string, got {value!r}{hint}")
         return value
     if tp is Any or typing.get_origin(tp) is dict:
         return value

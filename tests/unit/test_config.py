@@ -101,7 +101,21 @@ def test_open_sections_are_kept_as_mappings() -> None:
         ({"data": {"target": None}}, "'data.target' must be a non-empty string, got None"),
         ({"data": {"target": ""}}, "'data.target' must be a non-empty string, got ''"),
         ({"data": {"id_columns": "customer_id"}}, "'data.id_columns' must be a list, got str"),
-        ({"data": {"id_columns": [1]}}, "'data.id_columns[0]' must be a non-empty string, got 1"),
+        (
+            {"data": {"id_columns": [1]}},
+            "'data.id_columns[0]' must be a non-empty string, got 1; if you mean the text '1', "
+            "quote it in params.yaml: '1'",
+        ),
+        (
+            {"data": {"positive_class": 0}},  # a 0/1 target: YAML reads 0 as a number
+            "'data.positive_class' must be a non-empty string, got 0; if you mean the text '0', "
+            "quote it in params.yaml: '0'",
+        ),
+        (
+            {"data": {"positive_class": True}},
+            "'data.positive_class' must be a non-empty string, got True; if you mean the text "
+            "'True', quote it in params.yaml: 'True'",
+        ),
         ({"data": {"csv": []}}, "'data.csv' must be a mapping, got list"),
         (
             {"memory": {"chunk_rows": 999}},

@@ -312,7 +312,8 @@ def dump_schema(schema: Schema) -> str:
             "  categories   the values seen; `unknown` is the policy for a value not listed:",
             "               fail (an error beyond validate.max_invalid_fraction of the rows) or",
             f"               warn (inferred when a value was rare, seen < {RARE_COUNT} times,",
-            "               so new ones are expected; the model encodes them as all zeros)",
+            "               so new ones are expected; the model scores them as unknown, like a",
+            "               missing value)",
             "  classes      the target's classes (classification); a new class fails validation",
         )
     )
