@@ -98,6 +98,40 @@ def test_without_labels_the_target_is_not_needed(reproduced: Repo, tmp_path: Pat
     assert "not computed (run with `--labels`" in (out / "m.md").read_text()
 
 
+def test_a_small_sample_of_the_training_data_is_ok_with_a_too_small_warning(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    """The user review's case: 10 rows of the training data used to give 'alert' (exit 3) with
+    4 columns drifted on PSI alone; too few rows for the tests means not tested, not drifted."""
+    train = pd.read_parquet(reproduced.path / "data/processed/train.parquet")
+    batch = tmp_path / "batch10.csv"
+    # complete rows: one missing value in 10 rows breaks the schema's missing-fraction limits
+    train.dropna().sample(10, random_state=7).to_csv(batch, index=False)
+    out = tmp_path / "out"
+    result = reproduced.run("bash", ".github/scripts/monitor.sh", str(batch), str(out))
+    assert "monitoring: ok, no issue needed" in result.stdout
+    warning = (
+        "the batch has 10 rows, fewer than drift.min_rows 30: drift was not tested for any of "
+        "the 18 columns, so this batch cannot raise a drift alert; monitor batches of at least "
+        "30 rows"
+    )
+    assert f"WARNING mlpipe.stages.monitor: {warning}" in result.stderr
+    assert "verdict ok" in result.stderr
+    report = json.loads((out / "monitor.json").read_text())
+    assert report["verdict"] == "ok" and report["reasons"] == [] and report["drifted"] == []
+    assert report["warnings"] == [warning] and report["rows"] == 10
+    features = report["drift"]["features"]
+    assert len(report["drift"]["not_tested"]) == len(features) == 18
+    assert features["contract"]["not_tested"] == "current: 10 rows < drift.min_rows 30"
+    assert features["tenure_months"]["not_tested"] == (
+        "current: 10 present values < drift.min_rows 30"
+    )
+    assert any("psi" in f["flags"] for f in features.values())  # PSI alone no longer alerts
+    text = (out / "monitor.md").read_text()
+    assert text.startswith("## Model monitoring: ✅ ok") and f"> **Warning**: {warning}" in text
+    assert "**18 of 18 columns not tested**" in text and "**yes**" not in text
+
+
 def test_reference_that_is_not_the_training_data_is_warned_about(
     reproduced: Repo, tmp_path: Path
 ) -> None:

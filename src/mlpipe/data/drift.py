@@ -1,6 +1,8 @@
 """Data drift between a reference table and a current one, per feature (pure, deterministic).
 
-For every schema column present in both tables (id columns excluded, the target included):
+Every schema column (id columns excluded, the target included) is compared. Each must be in
+both tables, except the target, which an unlabelled table may lack (``missing_columns``): any
+other absent column is a DriftError naming it (a wrong file, or the schema of other data).
 
 - numeric and datetime columns: population stability index (PSI) over quantile bins of the
   reference (``DriftConfig.bins``, fewer for small tables; missing values form their own bin)
@@ -10,8 +12,11 @@ For every schema column present in both tables (id columns excluded, the target 
 
 A feature gets the flag ``psi`` when PSI >= ``DriftConfig.psi_threshold`` and ``test`` when the
 p-value < ``DriftConfig.p_value_threshold``. It has *drifted* when the shift is both large and
-real: the ``psi`` flag, confirmed by the ``test`` flag (or alone when too few rows for a test).
-PSI alone is noisy on small tables; a p-value alone flags trivial shifts on large ones.
+real: the ``psi`` flag, confirmed by the ``test`` flag. PSI alone is noisy on small tables; a
+p-value alone flags trivial shifts on large ones. A column with fewer than
+``DriftConfig.min_rows`` values on either side (present values for numeric and datetime
+columns, rows for the others) is *not tested* (``FeatureDrift.not_tested`` says why): it has a
+PSI but can never count as drifted, since that is where PSI is noisiest.
 
 ``compute_drift`` is the entry point the pipeline,
 the PR report and the monitoring job share; ``DriftReport.as_dict`` is the JSON form and
@@ -44,15 +49,16 @@ MISSING = "(missing)"
 
 
 class DriftError(MlpipeError):
-    """The tables cannot be compared (no rows, no shared columns)."""
+    """The tables cannot be compared (no rows, schema columns missing from a table)."""
 
 
 @dataclass(frozen=True)
 class FeatureDrift:
     """Drift of one column: PSI, the test used with its statistic and p-value, and flags.
 
-    ``test`` is "ks", "chi2" or "none" (too few rows, or a constant column); ``statistic`` and
-    ``p_value`` are None when no test ran. ``flags`` lists the thresholds crossed: "psi"
+    ``test`` is "ks", "chi2" or "none" (not tested); ``statistic`` and ``p_value`` are None
+    when no test ran, and ``not_tested`` then says why (e.g. "current: 10 rows <
+    drift.min_rows 30"; empty when tested). ``flags`` lists the thresholds crossed: "psi"
     and/or "test".
     """
 
@@ -65,11 +71,12 @@ class FeatureDrift:
     reference_rows: int
     current_rows: int
     flags: tuple[str, ...] = ()
+    not_tested: str = ""
 
     @property
     def drifted(self) -> bool:
-        """Large (PSI) and real (the test agrees, or no test could run)."""
-        return "psi" in self.flags and ("test" in self.flags or self.test == "none")
+        """Large (PSI) and real (the test agrees); never when not tested."""
+        return "psi" in self.flags and "test" in self.flags
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,11 @@ class DriftReport:
         """Names of the columns that drifted (see FeatureDrift.drifted)."""
         return tuple(f.column for f in self.features if f.drifted)
 
+    @property
+    def not_tested(self) -> tuple[str, ...]:
+        """Names of the columns with too few values for the test (never drifted)."""
+        return tuple(f.column for f in self.features if f.not_tested)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stable keys; floats rounded to DECIMALS)."""
         return {
@@ -95,6 +107,7 @@ class DriftReport:
             "current_rows": self.current_rows,
             "thresholds": {"psi": self.psi_threshold, "p_value": self.p_value_threshold},
             "drifted": list(self.drifted),
+            "not_tested": list(self.not_tested),
             "missing_columns": list(self.missing_columns),
             "features": {
                 f.column: {
@@ -106,6 +119,7 @@ class DriftReport:
                     "reference_rows": f.reference_rows,
                     "current_rows": f.current_rows,
                     "flags": list(f.flags),
+                    "not_tested": f.not_tested or None,
                 }
                 for f in self.features
             },
@@ -130,6 +144,7 @@ def report_from_dict(raw: dict[str, Any]) -> DriftReport:
                 reference_rows=int(f["reference_rows"]),
                 current_rows=int(f["current_rows"]),
                 flags=tuple(f["flags"]),
+                not_tested=f.get("not_tested") or _untested_before(f["test"]),
             )
             for name, f in raw["features"].items()
         ),
@@ -137,29 +152,39 @@ def report_from_dict(raw: dict[str, Any]) -> DriftReport:
     )
 
 
+def _untested_before(test: str) -> str:
+    """A report written before ``not_tested`` existed: "none" meant no test ran."""
+    return "no test ran" if test == "none" else ""
+
+
 def compute_drift(
     reference: pd.DataFrame | ParquetColumns,
     current: pd.DataFrame | ParquetColumns,
     schema: Schema,
     config: DriftConfig,
+    names: tuple[str, str] = ("reference", "current"),
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column (see the module docstring).
 
-    Columns of the schema missing from either table are listed in ``missing_columns``; columns
-    not in the schema are ignored. Raises DriftError when either table has no rows.
+    ``names`` (e.g. the two file paths) name the tables in error messages. The target, when
+    absent from a table (unlabelled data), is listed in ``missing_columns``; columns not in the
+    schema are ignored. Raises DriftError when either table has no rows, or when a table lacks
+    any other (non-id) column of the schema.
     """
     if reference.empty or current.empty:
         raise DriftError(
-            f"cannot compare tables: reference has {len(reference)} rows, current has "
+            f"cannot compare tables: {names[0]} has {len(reference)} rows, {names[1]} has "
             f"{len(current)}; both need rows"
         )
+    compared = [spec.name for spec in schema.columns if spec.kind != "id"]
+    _check_columns(compared, schema.target, (reference, current), names)
     features = []
     missing = []
     for spec in schema.columns:
         if spec.kind == "id":
             continue
         if spec.name not in reference.columns or spec.name not in current.columns:
-            missing.append(spec.name)
+            missing.append(spec.name)  # the target of unlabelled data (see _check_columns)
             continue
         kind = spec.kind
         if spec.name == schema.target and schema.task != "regression" and kind == "numeric":
@@ -180,6 +205,32 @@ def compute_drift(
         features=tuple(features),
         missing_columns=tuple(missing),
     )
+
+
+def _check_columns(
+    compared: list[str],
+    target: str,
+    tables: tuple[pd.DataFrame | ParquetColumns, ...],
+    names: tuple[str, str],
+) -> None:
+    """Raise DriftError naming every schema column but the target that a table lacks."""
+    problems = []
+    for table, name in zip(tables, names, strict=True):
+        absent = [c for c in compared if c != target and c not in table.columns]
+        if absent:
+            shown = ", ".join(absent[:10]) + (
+                f" and {len(absent) - 10} more" if len(absent) > 10 else ""
+            )
+            problems.append(
+                f"{name} lacks {len(absent)} of the {len(compared)} columns of the schema "
+                f"({shown})"
+            )
+    if problems:
+        raise DriftError(
+            "; ".join(problems)
+            + ": is it the right file? Both tables need every column of the schema (only the "
+            "target may be absent); for other data pass its schema with --schema. Nothing written"
+        )
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -221,14 +272,12 @@ def _numeric(
 
     value = psi(counts(r, r_present), counts(c, c_present))
     test, statistic, p_value = "none", None, None
-    if min(len(r_present), len(c_present)) >= config.min_rows and (
-        np.ptp(r_present) > 0 or np.ptp(c_present) > 0 or r_present[0] != c_present[0]
-    ):
+    untested = _too_few("present values", len(r_present), len(c_present), config.min_rows)
+    if not untested:  # a constant column, the same on both sides, gives statistic 0, p-value 1
         result = stats.ks_2samp(r_present, c_present, method="asymp")
         test, statistic, p_value = "ks", float(result.statistic), float(result.pvalue)
-    return _feature(
-        name, kind, value, test, statistic, p_value, len(r_present), len(c_present), config
-    )
+    r_rows, c_rows = len(r_present), len(c_present)
+    return _feature(name, kind, value, test, statistic, p_value, r_rows, c_rows, config, untested)
 
 
 def _categorical(
@@ -246,11 +295,25 @@ def _categorical(
     test, statistic, p_value = "none", None, None
     r_present = int(ref.notna().sum())
     c_present = int(cur.notna().sum())
-    if min(len(ref), len(cur)) >= config.min_rows and len(keys) >= 2:
+    # missing is a category here: every row counts
+    untested = _too_few("rows", len(ref), len(cur), config.min_rows)
+    if not untested:  # a single category on both sides gives statistic 0, p-value 1
         table = np.vstack([r_counts, c_counts])
         result = stats.chi2_contingency(table, correction=False)
         test, statistic, p_value = "chi2", float(result.statistic), float(result.pvalue)
-    return _feature(name, kind, value, test, statistic, p_value, r_present, c_present, config)
+    return _feature(
+        name, kind, value, test, statistic, p_value, r_present, c_present, config, untested
+    )
+
+
+def _too_few(unit: str, reference: int, current: int, min_rows: int) -> str:
+    """Why a column is not tested ("current: 10 rows < drift.min_rows 30"), or ""."""
+    sides = [
+        f"{side}: {n} {unit}"
+        for side, n in (("reference", reference), ("current", current))
+        if n < min_rows
+    ]
+    return f"{', '.join(sides)} < drift.min_rows {min_rows}" if sides else ""
 
 
 def _feature(
@@ -263,6 +326,7 @@ def _feature(
     ref_rows: int,
     cur_rows: int,
     config: DriftConfig,
+    not_tested: str = "",
 ) -> FeatureDrift:
     flags = []
     if value >= config.psi_threshold:
@@ -279,6 +343,7 @@ def _feature(
         reference_rows=ref_rows,
         current_rows=cur_rows,
         flags=tuple(flags),
+        not_tested=not_tested,
     )
 
 
@@ -294,6 +359,16 @@ def drift_markdown(report: DriftReport) -> str:
         f"(PSI >= {report.psi_threshold:g} and p-value < {report.p_value_threshold:g}); "
         f"reference {report.reference_rows} rows, current {report.current_rows} rows.",
         "",
+    ]
+    untested = report.not_tested
+    if untested:
+        lines += [
+            f"**{len(untested)} of {len(report.features)} columns not tested**: too few rows "
+            "for the KS / chi-square test (see the test column), so they are never counted as "
+            "drifted and their PSI is noise-prone; compare a larger table to judge them.",
+            "",
+        ]
+    lines += [
         "| column | kind | PSI | test | statistic | p-value | flags | drifted |",
         "| --- | --- | ---: | --- | ---: | ---: | --- | --- |",
     ]
@@ -303,10 +378,15 @@ def drift_markdown(report: DriftReport) -> str:
         p = "-" if f.p_value is None else f"{f.p_value:.2e}"
         marks = ", ".join(f.flags) if f.flags else ""
         drifted = "**yes**" if f.drifted else ""
+        test = f"not tested ({f.not_tested})" if f.not_tested else f.test
         lines.append(
-            f"| {f.column} | {f.kind} | {f.psi:.4f} | {f.test} | {stat} | {p} | {marks} "
+            f"| {f.column} | {f.kind} | {f.psi:.4f} | {test} | {stat} | {p} | {marks} "
             f"| {drifted} |"
         )
     if report.missing_columns:
-        lines += ["", "Not compared (missing from a table): " + ", ".join(report.missing_columns)]
+        lines += [
+            "",
+            "Not compared (the target, absent from a table: unlabelled data): "
+            + ", ".join(report.missing_columns),
+        ]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,8 @@ renders the result for an issue body and ``monitor_figure`` draws the PNG summar
 
 The verdict is ``ok`` or ``alert``; every alert has a reason (one line each). Drift counts the
 columns ``DriftReport.drifted`` lists (the target too, when both tables have it: a label shift
-is worth an alert). A metric alerts when it is worse than the card's value by more than
+is worth an alert); a column with too few rows for the drift test is never drifted, and
+``untested_warning`` says so. A metric alerts when it is worse than the card's value by more than
 ``max_metric_drop_relative`` of that value; "worse" follows ``DIRECTIONS``.
 """
 
@@ -144,6 +145,24 @@ def monitor_verdict(
     return (ALERT if reasons else OK), tuple(reasons)
 
 
+def untested_warning(drift: DriftReport, min_rows: int) -> str | None:
+    """A warning when drift could not be tested on some columns (too few rows), else None."""
+    untested = drift.not_tested
+    if not untested:
+        return None
+    if drift.current_rows < min_rows:
+        return (
+            f"the batch has {drift.current_rows} rows, fewer than drift.min_rows {min_rows}: "
+            f"drift was not tested for any of the {len(untested)} columns, so this batch cannot "
+            f"raise a drift alert; monitor batches of at least {min_rows} rows"
+        )
+    return (
+        f"drift not tested for {len(untested)} of {len(drift.features)} columns with fewer "
+        f"than drift.min_rows {min_rows} values: {', '.join(untested)}; they cannot raise a "
+        "drift alert"
+    )
+
+
 def monitor_markdown(result: MonitorResult, batch: str) -> str:
     """A markdown report (an issue body): verdict, reasons, metric table, drift table."""
     icon = "🚨 alert" if result.verdict == ALERT else "✅ ok"
@@ -187,10 +206,13 @@ def monitor_figure(result: MonitorResult) -> bytes:
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 5), squeeze=False)
     ax = axes[0][0]
     features = sorted(result.drift.features, key=lambda f: f.psi)
-    colors = ["tab:red" if f.drifted else "tab:blue" for f in features]
+    colors = [
+        "tab:red" if f.drifted else "tab:gray" if f.not_tested else "tab:blue" for f in features
+    ]
     ax.barh([f.column for f in features], [f.psi for f in features], color=colors)
     ax.axvline(result.drift.psi_threshold, color="black", linestyle="--", label="PSI threshold")
-    ax.set(xlabel="PSI (red: drifted)", title=f"Drift vs reference ({result.rows} rows)")
+    legend = "PSI (red: drifted" + (", gray: not tested)" if result.drift.not_tested else ")")
+    ax.set(xlabel=legend, title=f"Drift vs reference ({result.rows} rows)")
     ax.legend(loc="lower right")
     if result.metrics:
         ax = axes[0][1]

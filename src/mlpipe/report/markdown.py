@@ -256,6 +256,8 @@ def _drift_section(head: Revision) -> str:
         if drifted
         else f"no drift in {len(report.features)} columns"
     )
+    if report.not_tested:
+        verdict += f" ({len(report.not_tested)} not tested: too few rows)"
     return "\n".join(
         [
             "### Drift (train vs test)",

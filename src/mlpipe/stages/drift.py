@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     schema = load_schema(args.schema or params.paths.schema)
     reference = _read_table(args.reference, params.data.csv)
     current = _read_table(args.current, params.data.csv)
-    report = compute_drift(reference, current, schema, params.drift)
+    report = compute_drift(
+        reference, current, schema, params.drift, names=(args.reference, args.current)
+    )
     markdown = drift_markdown(report)
     if args.output_json:
         write_json(args.output_json, report.as_dict())
@@ -47,4 +49,23 @@ def run(args: argparse.Namespace) -> int:
         len(drifted),
         f": {', '.join(drifted)}" if drifted else "",
     )
+    untested, min_rows = report.not_tested, params.drift.min_rows
+    if untested and len(untested) == len(report.features):
+        log.warning(
+            "none of the %d columns tested: too few rows for KS / chi-square (drift.min_rows "
+            "%d), so none can count as drifted; compare a larger table",
+            len(untested),
+            min_rows,
+        )
+    elif untested:
+        log.warning(
+            "%d of %d columns not tested (too few values for KS / chi-square: drift.min_rows "
+            "%d), never counted as drifted: %s",
+            len(untested),
+            len(report.features),
+            min_rows,
+            ", ".join(untested),
+        )
+    for column in report.missing_columns:
+        log.info("not compared: the target '%s' is absent from a table (unlabelled)", column)
     return 0

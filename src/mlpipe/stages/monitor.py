@@ -26,6 +26,7 @@ from mlpipe.evaluation.monitor import (
     monitor_figure,
     monitor_markdown,
     monitor_verdict,
+    untested_warning,
 )
 from mlpipe.io import InputError, atomic_path, read_parquet, write_json, write_text
 from mlpipe.model.features import FeatureSpec, feature_spec
@@ -141,7 +142,13 @@ def run(args: argparse.Namespace) -> int:
             params.monitor.metrics,
             params.monitor.max_metric_drop_relative,
         )
-    drift = compute_drift(reference, batch, schema, params.drift)
+    drift = compute_drift(
+        reference, batch, schema, params.drift, names=(reference_path, args.current)
+    )
+    untested = untested_warning(drift, params.drift.min_rows)
+    if untested:
+        log.warning("%s", untested)
+        warnings.append(untested)
     verdict, reasons = monitor_verdict(drift.drifted, metric_changes, params.monitor)
     result = MonitorResult(
         verdict=verdict,

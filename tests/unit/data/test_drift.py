@@ -95,12 +95,105 @@ def test_small_tables_are_rarely_flagged_by_noise(schema) -> None:
     assert len(drifted) <= 2  # of 20 x 6 columns compared
 
 
-def test_missing_columns_are_listed_and_too_few_rows_skip_the_test(schema) -> None:
-    current = _table(20, 6).drop(columns=["calls"])
+def test_too_few_rows_are_not_tested_and_never_drifted(schema) -> None:
+    current = _table(20, 6, shift=30.0, p_new=0.5)  # a huge shift, but only 20 rows
     report = compute_drift(_table(2000, 1), current, schema, CONFIG)
-    assert report.missing_columns == ("calls",)
     assert {f.test for f in report.features} == {"none"}
     assert all(f.statistic is None and f.p_value is None for f in report.features)
+    amount = next(f for f in report.features if f.column == "amount")
+    assert amount.psi > 1 and amount.flags == ("psi",)  # PSI is reported, not trusted
+    assert amount.not_tested == "current: 20 present values < drift.min_rows 30"
+    plan = next(f for f in report.features if f.column == "plan")
+    assert plan.not_tested == "current: 20 rows < drift.min_rows 30"
+    assert report.drifted == ()
+    assert report.not_tested == ("amount", "calls", "plan", "member", "day", "y")
+    both = compute_drift(_table(12, 1), current, schema, DriftConfig(min_rows=25))
+    assert both.features[0].not_tested == (
+        "reference: 12 present values, current: 20 present values < drift.min_rows 25"
+    )
+
+
+@pytest.mark.parametrize("rows", [5, 10, 20, 29])
+def test_small_samples_of_the_reference_itself_never_drift(schema, rows: int) -> None:
+    """The user review's case: a few rows sampled from the training data flagged columns on
+    PSI alone in 20 of 20 trials at 10 rows."""
+    reference = _table(2000, 1)
+    for trial in range(20):
+        sample = reference.sample(rows, random_state=trial)
+        report = compute_drift(reference, sample, schema, CONFIG)
+        assert report.drifted == ()
+        assert len(report.not_tested) == 6
+        assert report.as_dict()["not_tested"] == ["amount", "calls", "plan", "member", "day", "y"]
+
+
+def test_from_min_rows_on_the_columns_are_tested(schema) -> None:
+    reference = _table(2000, 1)
+    report = compute_drift(reference, reference.sample(30, random_state=0), schema, CONFIG)
+    assert report.not_tested == () and "none" not in {f.test for f in report.features}
+    shifted = compute_drift(reference, _table(30, 3, shift=30.0), schema, CONFIG)
+    assert "amount" in shifted.drifted and shifted.not_tested == ()
+
+
+def test_a_column_with_few_present_values_in_a_large_table_is_not_tested(schema) -> None:
+    current = _table(500, 2)
+    current.loc[current.index[25:], "amount"] = np.nan
+    report = compute_drift(_table(2000, 1), current, schema, CONFIG)
+    assert report.not_tested == ("amount",)
+    amount = report.features[0]
+    assert amount.not_tested == "current: 25 present values < drift.min_rows 30"
+    assert "psi" in amount.flags and report.drifted == ()  # the missing bin moves PSI
+    assert {f.test for f in report.features[1:]} == {"ks", "chi2"}
+
+
+def test_constant_columns_are_tested_and_equal() -> None:
+    frame = pd.DataFrame({"c": [1.0] * 40, "k": ["a"] * 40, "y": [0, 1] * 20})
+    schema = infer_schema(frame, "y")
+    report = compute_drift(frame, frame.iloc[:35], schema, CONFIG)
+    tests = {f.column: (f.test, f.statistic, f.p_value, f.not_tested) for f in report.features}
+    assert tests["c"] == ("ks", 0.0, 1.0, "") and tests["k"] == ("chi2", 0.0, 1.0, "")
+
+
+def test_an_unlabelled_table_may_lack_the_target(schema) -> None:
+    current = _table(500, 2).drop(columns=["y"])
+    report = compute_drift(_table(2000, 1), current, schema, CONFIG)
+    assert report.missing_columns == ("y",)
+    assert [f.column for f in report.features] == ["amount", "calls", "plan", "member", "day"]
+    assert report.drifted == ()
+    assert drift_markdown(report).endswith(
+        "\nNot compared (the target, absent from a table: unlabelled data): y\n"
+    )
+
+
+def test_other_missing_columns_are_an_error_naming_them(schema) -> None:
+    current = _table(500, 2).drop(columns=["calls", "plan"])
+    with pytest.raises(DriftError) as error:
+        compute_drift(_table(2000, 1), current, schema, CONFIG, names=("train.parquet", "new.csv"))
+    assert str(error.value) == (
+        "new.csv lacks 2 of the 6 columns of the schema (calls, plan): is it the right file? "
+        "Both tables need every column of the schema (only the target may be absent); for other "
+        "data pass its schema with --schema. Nothing written"
+    )
+    reference = _table(2000, 1).drop(columns=["day"])
+    with pytest.raises(
+        DriftError,
+        match=r"^reference lacks 1 of the 6 columns of the schema "
+        r"\(day\); current lacks 2 of the 6 columns of the schema \(calls, plan\)",
+    ):
+        compute_drift(reference, current, schema, CONFIG)
+
+
+def test_a_wrong_table_names_the_first_ten_missing_columns() -> None:
+    wide = pd.DataFrame(
+        {f"f{i:02d}": [0.5, 1.5] * 20 for i in range(30)} | {"target": [0, 1] * 20}
+    )
+    schema = infer_schema(wide, "target")
+    other = pd.DataFrame({"alcohol": [13.0] * 40, "target": [0, 1] * 20})
+    with pytest.raises(DriftError) as error:
+        compute_drift(wide, other, schema, CONFIG, names=("train.parquet", "wine.csv"))
+    assert str(error.value).startswith(
+        "wine.csv lacks 30 of the 31 columns of the schema (f00, f01, f02, f03, f04, f05, f06, "
+        "f07, f08, f09 and 20 more): is it the right file?"
+    )
 
 
 def test_empty_table_is_an_error(schema) -> None:
@@ -117,8 +210,21 @@ def test_json_is_deterministic_and_round_trips(schema) -> None:
     back = report_from_dict(json.loads(text))
     assert back.as_dict() == first
     assert first["thresholds"] == {"psi": 0.2, "p_value": 0.01}
-    assert first["drifted"] == ["amount"]
+    assert first["drifted"] == ["amount"] and first["not_tested"] == []
     assert first["features"]["amount"]["flags"] == ["psi", "test"]
+    assert first["features"]["amount"]["not_tested"] is None
+    small = compute_drift(ref, cur.iloc[:10], schema, CONFIG).as_dict()
+    assert small["features"]["plan"]["not_tested"] == "current: 10 rows < drift.min_rows 30"
+    assert report_from_dict(json.loads(json.dumps(small))).as_dict() == small
+
+
+def test_a_report_written_before_not_tested_existed_reads_back(schema) -> None:
+    old = compute_drift(_table(2000, 1), _table(10, 3, shift=30.0), schema, CONFIG).as_dict()
+    del old["not_tested"]
+    for feature in old["features"].values():
+        del feature["not_tested"]
+    back = report_from_dict(old)
+    assert back.drifted == () and back.features[0].not_tested == "no test ran"
 
 
 def test_markdown_lists_flagged_columns_first(schema) -> None:
@@ -130,6 +236,23 @@ def test_markdown_lists_flagged_columns_first(schema) -> None:
     assert lines[4].startswith("| amount | numeric |")
     assert lines[4].endswith("| psi, test | **yes** |")
     assert len(lines) == 4 + 6
+
+
+def test_markdown_says_which_columns_were_not_tested_and_why(schema) -> None:
+    report = compute_drift(_table(2000, 1), _table(10, 3, shift=30.0), schema, CONFIG)
+    lines = drift_markdown(report).splitlines()
+    assert lines[0].startswith("**Data drift**: 0 of 6 columns drifted (PSI >= 0.2 and p-value")
+    assert lines[2] == (
+        "**6 of 6 columns not tested**: too few rows for the KS / chi-square test (see the test "
+        "column), so they are never counted as drifted and their PSI is noise-prone; compare a "
+        "larger table to judge them."
+    )
+    assert lines[4] == "| column | kind | PSI | test | statistic | p-value | flags | drifted |"
+    amount = next(line for line in lines if line.startswith("| amount |"))
+    assert amount.endswith(
+        "| not tested (current: 10 present values < drift.min_rows 30) | - | - | psi |  |"
+    )
+    assert "**yes**" not in "\n".join(lines)
 
 
 def test_drift_params_are_checked() -> None:
@@ -173,6 +296,64 @@ def test_cli_compares_a_csv_export_with_a_parquet_reference(tmp_path, schema) ->
     missing = [*args[:-1], str(tmp_path / "nope.csv"), "--output-json", str(tmp_path / "x.json")]
     assert main(missing) == 2
     assert not (tmp_path / "x.json").exists()
+
+
+def test_cli_refuses_a_table_lacking_schema_columns(tmp_path, schema, caplog) -> None:
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    (tmp_path / "params.yaml").write_text("drift: {psi_threshold: 0.2}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    _table(2000, 1).to_parquet(tmp_path / "train.parquet", index=False)
+    pd.DataFrame({"alcohol": [13.2] * 50, "y": [0, 1] * 25}).to_csv(
+        tmp_path / "wine.csv", index=False
+    )
+    out = tmp_path / "out"
+    args = ["drift", "--params", str(tmp_path / "params.yaml"), "--schema",
+            str(tmp_path / "schema.yaml"), "--reference", str(tmp_path / "train.parquet"),
+            "--current", str(tmp_path / "wine.csv"), "--output-json", str(out / "d.json"),
+            "--output-md", str(out / "d.md")]  # fmt: skip
+    assert main(args) == 2
+    assert f"drift failed: {tmp_path / 'wine.csv'} lacks 5 of the 6 columns of the schema " in (
+        caplog.text
+    )
+    assert "(amount, calls, plan, member, day): is it the right file?" in caplog.text
+    assert not out.exists()
+
+
+def test_cli_warns_about_columns_not_tested(tmp_path, schema, caplog) -> None:
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    (tmp_path / "params.yaml").write_text("drift: {min_rows: 30}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    reference = _table(2000, 1)
+    reference.to_parquet(tmp_path / "train.parquet", index=False)
+    reference.sample(10, random_state=0).drop(columns=["y"]).to_parquet(tmp_path / "b.parquet")
+    args = ["drift", "--params", str(tmp_path / "params.yaml"), "--schema",
+            str(tmp_path / "schema.yaml"), "--reference", str(tmp_path / "train.parquet"),
+            "--current", str(tmp_path / "b.parquet"),
+            "--output-json", str(tmp_path / "d.json")]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["drifted"] == [] and report["missing_columns"] == ["y"]
+    assert report["not_tested"] == ["amount", "calls", "plan", "member", "day"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "none of the 5 columns tested: too few rows for KS / chi-square (drift.min_rows 30), so "
+        "none can count as drifted; compare a larger table"
+    ]
+    caplog.clear()
+    batch = reference.sample(100, random_state=0)
+    batch.loc[batch.index[10:], "calls"] = None
+    batch.to_parquet(tmp_path / "b.parquet")
+    assert main(args) == 0
+    assert json.loads((tmp_path / "d.json").read_text())["not_tested"] == ["calls"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "1 of 6 columns not tested (too few values for KS / chi-square: drift.min_rows 30), "
+        "never counted as drifted: calls"
+    ]
 
 
 def test_parquet_tables_read_column_by_column_give_the_same_report(schema, tmp_path) -> None:

@@ -17,6 +17,7 @@ from mlpipe.evaluation.monitor import (
     monitor_figure,
     monitor_markdown,
     monitor_verdict,
+    untested_warning,
 )
 
 CONFIG = MonitorConfig(
@@ -106,3 +107,50 @@ def test_monitor_params_are_typed_and_checked() -> None:
         params_from_dict({"monitor": {"max_metric_drop_relative": 1.5}})
     with pytest.raises(ConfigError, match=r"unknown key 'monitor\.max_drifted'"):
         params_from_dict({"monitor": {"max_drifted": 1}})
+
+
+def _xy_schema() -> Schema:
+    return Schema(
+        columns=(ColumnSpec(name="x", kind="numeric"), ColumnSpec(name="y", kind="boolean")),
+        target="y",
+        task="binary",
+    )
+
+
+def test_a_batch_below_min_rows_is_ok_with_a_warning_not_an_alert() -> None:
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=500), "y": rng.random(500) < 0.5})
+    cur = pd.DataFrame({"x": rng.normal(loc=3.0, size=10), "y": rng.random(10) < 0.5})
+    drift = compute_drift(ref, cur, _xy_schema(), DriftConfig())
+    assert drift.drifted == () and drift.not_tested == ("x", "y")
+    assert drift.features[0].flags == ("psi",)  # a large PSI, but 10 rows cannot confirm it
+    verdict, reasons = monitor_verdict(drift.drifted, None, MonitorConfig())
+    assert (verdict, reasons) == (OK, ())
+    warning = untested_warning(drift, 30)
+    assert warning == (
+        "the batch has 10 rows, fewer than drift.min_rows 30: drift was not tested for any of "
+        "the 2 columns, so this batch cannot raise a drift alert; monitor batches of at least "
+        "30 rows"
+    )
+    result = MonitorResult(verdict, reasons, drift, None, 10, MonitorConfig(), (warning,))
+    text = monitor_markdown(result, "batch10.csv")
+    assert "## Model monitoring: ✅ ok" in text and "No threshold crossed." in text
+    assert f"> **Warning**: {warning}" in text
+    assert "**2 of 2 columns not tested**" in text
+    assert result.as_dict()["warnings"] == [warning]
+    assert result.as_dict()["drift"]["not_tested"] == ["x", "y"]
+    assert monitor_figure(result)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_columns_not_tested_in_a_large_batch_are_named() -> None:
+    rng = np.random.default_rng(1)
+    ref = pd.DataFrame({"x": rng.normal(size=500), "y": rng.random(500) < 0.5})
+    x = np.where(np.arange(200) < 12, rng.normal(size=200), np.nan)
+    cur = pd.DataFrame({"x": x, "y": rng.random(200) < 0.5})
+    drift = compute_drift(ref, cur, _xy_schema(), DriftConfig())
+    assert untested_warning(drift, 30) == (
+        "drift not tested for 1 of 2 columns with fewer than drift.min_rows 30 values: x; "
+        "they cannot raise a drift alert"
+    )
+    tested = compute_drift(ref, cur.fillna(0.0), _xy_schema(), DriftConfig())
+    assert untested_warning(tested, 30) is None

@@ -183,3 +183,19 @@ def test_drift_section_without_drift_and_absent_without_report() -> None:
     text = _report(head=dataclasses.replace(HEAD, drift=_drift(0.05, 0.5)))
     assert "✅ no drift in 2 columns." in text
     assert "### Drift" not in _report()
+
+
+def test_drift_section_counts_columns_not_tested() -> None:
+    drift = _drift(0.05, 0.5)
+    drift["features"]["tenure"] = {
+        **drift["features"]["tenure"],
+        "psi": 0.6,
+        "test": "none",
+        "statistic": None,
+        "p_value": None,
+        "flags": ["psi"],
+        "not_tested": "current: 20 present values < drift.min_rows 30",
+    }
+    text = _report(head=dataclasses.replace(HEAD, drift=drift))
+    assert "✅ no drift in 2 columns (1 not tested: too few rows)." in text
+    assert "| tenure | numeric | 0.6000 | not tested (current: 20 present values < " in text
