@@ -106,8 +106,18 @@ def test_open_sections_are_kept_as_mappings() -> None:
         ({"data": {"chunk_rows": 999}}, "'data.chunk_rows' is 999; allowed range: [1000, inf]"),
         (
             {"data": {"csv": {"chunk_rows": 5000}}},  # moved to data.chunk_rows (CSV and Parquet)
-            "unknown key 'data.csv.chunk_rows'. Allowed keys in 'data.csv': delimiter, encoding, "
-            "na_values",
+            "unknown key 'data.csv.chunk_rows'. Allowed keys in 'data.csv': decimal, delimiter, "
+            "encoding, na_values",
+        ),
+        (
+            {"data": {"csv": {"decimal": ";"}}},
+            "'data.csv.decimal' is ';'; allowed values: '.', ','",
+        ),
+        (
+            {"data": {"csv": {"decimal": ",", "delimiter": ","}}},
+            "'data.csv.decimal' is ',', the same as 'data.csv.delimiter'; a file cannot use one "
+            "character for both. Set data.csv.delimiter to the file's delimiter (e.g. ';' for "
+            "decimal-comma exports) or 'auto'",
         ),
         (
             {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed
