@@ -152,7 +152,7 @@ def check_chunk(
         require_target=False,
         max_invalid_fraction=rules.max_invalid_fraction,
     )
-    errors, unparsed = _with_unparsed(result.errors, changes, schema, len(frame))
+    errors, unparsed = _with_unparsed(result.errors, changes, schema)
     for issue in unparsed:
         if len(frame) and issue.rows / len(frame) > rules.max_invalid_fraction:
             errors.append(issue)
@@ -190,7 +190,7 @@ def check_chunk(
 
 
 def _with_unparsed(
-    errors: tuple[Violation, ...], changes: NormalizeReport | None, schema: Schema, rows: int
+    errors: tuple[Violation, ...], changes: NormalizeReport | None, schema: Schema
 ) -> tuple[list[Violation], list[Violation]]:
     """The validation errors with unparseable text named, and one violation per column of it.
 
