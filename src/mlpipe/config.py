@@ -57,11 +57,26 @@ class GenerateConfig:
 
 @dataclass(frozen=True)
 class CsvConfig:
-    """How to read a CSV source."""
+    """How to read a CSV source.
+
+    ``decimal`` is the decimal mark of numbers stored as text ("," for European exports such as
+    ``1.234,5``; the other mark is then the thousands separator). It applies to every text
+    value parsed as a number (CSV cells, text columns of Parquet) and must differ from the
+    delimiter.
+    """
 
     delimiter: str = "auto"
     encoding: str = "utf-8"
     na_values: tuple[str, ...] = ("", "NA", "N/A", "NaN", "null", "?")
+    decimal: Literal[".", ","] = "."
+
+    def __post_init__(self) -> None:
+        if self.delimiter == self.decimal:
+            raise ConfigError(
+                f"'data.csv.decimal' is {self.decimal!r}, the same as 'data.csv.delimiter'; a "
+                "file cannot use one character for both. Set data.csv.delimiter to the file's "
+                "delimiter (e.g. ';' for decimal-comma exports) or 'auto'"
+            )
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,45 @@ def test_predict_refuses_rows_that_break_the_contract(reproduced: Repo, tmp_path
     assert not out.exists()
 
 
+def test_predict_refuses_numbers_written_as_words(reproduced: Repo, tmp_path: Path) -> None:
+    # The user review's case: 3 ages in the churn test rows replaced by words.
+    frame = pd.read_parquet(reproduced.path / "data/processed/test.parquet")
+    frame["age"] = frame["age"].astype(object)
+    frame.loc[[7, 1800, 3500], "age"] = ["thirty", "forty", "unknown"]
+    source = tmp_path / "churn_bad.csv"
+    frame.to_csv(source, index=False)
+
+    def predict(params: Path, out: Path):
+        return reproduced.mlpipe(
+            "predict", "--params", str(params), "--model", "data/model/model.skops",
+            "--input", str(source), "--output", str(out), check=False,
+        )  # fmt: skip
+
+    strict = tmp_path / "params.yaml"
+    strict.write_text(yaml.safe_dump(reproduced.params()))
+    result = predict(strict, tmp_path / "refused.csv")
+    assert result.returncode == 2
+    assert (
+        "age: parseable numbers — 3 value(s) that are not numbers: 'thirty', 'forty', "
+        "'unknown' (3 rows)"
+    ) in result.stderr
+    assert not (tmp_path / "refused.csv").exists()
+
+    params = reproduced.params()
+    params["validate"]["max_invalid_fraction"] = 0.001  # 3 of 4000 rows are tolerated
+    tolerant = tmp_path / "tolerant.yaml"
+    tolerant.write_text(yaml.safe_dump(params))
+    result = predict(tolerant, tmp_path / "scores.csv")
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "parseable numbers" in line]
+    assert len(warned) == 1 and " WARNING " in warned[0]
+    assert warned[0].endswith(
+        "schema warning: age: parseable numbers — 3 value(s) that are not numbers: "
+        "'thirty', 'forty', 'unknown' (3 rows)"
+    )
+    assert len(pd.read_csv(tmp_path / "scores.csv")) == 4000
+
+
 def test_smoke_test_of_the_pipeline_model(reproduced: Repo, tmp_path: Path) -> None:
     report_path = tmp_path / "smoke.json"
     reproduced.mlpipe(

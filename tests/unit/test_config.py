@@ -130,6 +130,16 @@ def test_open_sections_are_kept_as_mappings() -> None:
             "'data.chunk_rows' is now 'memory.chunk_rows'; move the setting there",
         ),
         (
+            {"data": {"csv": {"decimal": ";"}}},
+            "'data.csv.decimal' is ';'; allowed values: '.', ','",
+        ),
+        (
+            {"data": {"csv": {"decimal": ",", "delimiter": ","}}},
+            "'data.csv.decimal' is ',', the same as 'data.csv.delimiter'; a file cannot use one "
+            "character for both. Set data.csv.delimiter to the file's delimiter (e.g. ';' for "
+            "decimal-comma exports) or 'auto'",
+        ),
+        (
             {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed
             "unknown key 'generate.chunk_rows'. Allowed keys in 'generate': rows, seed",
         ),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import logging
 import re
 import warnings
@@ -35,7 +36,15 @@ log = logging.getLogger(__name__)
 
 _TRUE = {"true", "yes", "y", "t", "1"}
 _FALSE = {"false", "no", "n", "f", "0"}
-_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$")
+# Numbers stored as text, by decimal mark: the other mark separates thousands ("1,234.5" and
+# "1.234,5"); a lone "," never means thousands when it is the decimal mark.
+_NUMBERS = {
+    ".": re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$"),
+    ",": re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)?(,\d+)?([eE][+-]?\d+)?$"),
+}
+_THOUSANDS = {".": ",", ",": "."}
+# Examples of unparseable values kept per column (shown in warnings and scoring errors).
+EXAMPLES = 5
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 # A text column becomes numeric when at least this share of its non-missing values parse.
 NUMERIC_TEXT_SHARE = 0.95
@@ -53,6 +62,12 @@ class NormalizeReport:
     to_numeric: dict[str, int] = field(default_factory=dict)
     unparsed_numeric: dict[str, int] = field(default_factory=dict)
     to_boolean: dict[str, int] = field(default_factory=dict)
+    # Not in ``as_dict`` (the ingest report): up to EXAMPLES raw values per column counted in
+    # ``unparsed_numeric``, and the text columns whose values are numbers written with the
+    # other decimal mark (data.csv.decimal is probably wrong for them).
+    unparsed_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    other_decimal: tuple[str, ...] = ()
+    decimal: str = "."
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -71,14 +86,17 @@ class TextProfile:
     Values are counted after stripping whitespace and mapping NA markers to missing. The flags
     are "so far" facts (false once one value disproves them); ``all_digits`` is only tracked
     while ``all_boolean`` holds, ``integral`` means every value is present and parses to a
-    finite whole number.
+    finite whole number. ``other_numbers`` counts values that are numbers only with the other
+    decimal mark; ``examples`` keeps the first EXAMPLES distinct values that are not numbers.
     """
 
     present: int = 0
     stripped: int = 0
     to_missing: int = 0
     numbers: int = 0
+    other_numbers: int = 0
     separators: int = 0
+    examples: tuple[str, ...] = ()
     all_boolean: bool = True
     all_digits: bool = True
     all_dates: bool = True
@@ -97,6 +115,7 @@ class Profile:
     rows: int
     dtypes: dict[str, tuple[Any, ...]]
     text: dict[str, TextProfile]
+    decimal: str = "."
 
     @property
     def table_dtypes(self) -> dict[str, Any]:
@@ -119,6 +138,7 @@ class Plan:
     conversions: dict[str, Conversion]
     markers: frozenset[str]
     report: NormalizeReport
+    decimal: str = "."
 
 
 # --- reading sources ---------------------------------------------------------------------------
@@ -180,15 +200,20 @@ def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame
 
 
 def sniff_delimiter(path: Path, config: CsvConfig, sample: str) -> str:
-    """The configured delimiter, or the one csv.Sniffer finds in ``sample`` (default ',')."""
+    """The configured delimiter, or the one csv.Sniffer finds in ``sample``.
+
+    The default is ','; with decimal ',' the decimal mark is never a candidate and the default
+    is ';'.
+    """
     if config.delimiter != "auto":
         return "\t" if config.delimiter == "\\t" else config.delimiter
     if path.suffix.lower() == ".tsv":
         return "\t"
+    candidates = ",;\t|".replace(config.decimal, "")
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(sample, delimiters=candidates).delimiter
     except csv.Error:
-        return ","
+        return candidates[0]
 
 
 def _csv_layout(path: Path, config: CsvConfig) -> tuple[str, list[str]]:
@@ -340,14 +365,15 @@ def clean_names(columns: Iterable[Hashable]) -> list[str]:
 
 
 def normalize(
-    frame: pd.DataFrame, na_values: tuple[str, ...]
+    frame: pd.DataFrame, na_values: tuple[str, ...], decimal: str = "."
 ) -> tuple[pd.DataFrame, NormalizeReport]:
     """Tidy a raw table: whitespace, NA markers, numbers, booleans and dates stored as text.
 
     Column names are stripped too. Columns that are already typed (from Parquet) pass through.
+    ``decimal`` is the decimal mark of numbers stored as text (data.csv.decimal).
     Returns a new frame and a report of every change, by column.
     """
-    plan = plan_normalization(profile_chunk(frame, na_values), na_values)
+    plan = plan_normalization(profile_chunk(frame, na_values, decimal=decimal), na_values)
     return convert_chunk(frame, plan), plan.report
 
 
@@ -355,6 +381,7 @@ def normalize_chunks(
     read: Callable[[], Iterable[pd.DataFrame]],
     na_values: tuple[str, ...],
     on_header: Callable[[list[str]], None] | None = None,
+    decimal: str = ".",
 ) -> Plan:
     """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
 
@@ -363,9 +390,9 @@ def normalize_chunks(
     integer or boolean column with nulls in some row groups only) is profiled again with the
     whole table's dtype, so the plan is the one ``normalize`` makes for the whole table.
     """
-    profile = _profile_all(read(), na_values, None, on_header)
+    profile = _profile_all(read(), na_values, None, on_header, decimal)
     if not profile.consistent:
-        profile = _profile_all(read(), na_values, profile.table_dtypes, None)
+        profile = _profile_all(read(), na_values, profile.table_dtypes, None, decimal)
     return plan_normalization(profile, na_values)
 
 
@@ -374,12 +401,13 @@ def _profile_all(
     na_values: tuple[str, ...],
     dtypes: dict[str, Any] | None,
     on_header: Callable[[list[str]], None] | None,
+    decimal: str,
 ) -> Profile:
     profile = None
     for chunk in chunks:
         if profile is None and on_header is not None:
             on_header(clean_names(chunk.columns))
-        profile = profile_chunk(chunk, na_values, profile, dtypes)
+        profile = profile_chunk(chunk, na_values, profile, dtypes, decimal)
     if profile is None:
         raise InputError("the source yielded no rows")  # iter_source never does this
     return profile
@@ -390,8 +418,11 @@ def profile_chunk(
     na_values: tuple[str, ...],
     so_far: Profile | None = None,
     dtypes: dict[str, Any] | None = None,
+    decimal: str = ".",
 ) -> Profile:
     """``so_far`` merged with the counts of ``frame`` (one chunk of the table).
+
+    ``decimal`` is the decimal mark of numbers stored as text ('.' or ',').
 
     ``dtypes`` casts columns first (the whole table's dtypes, when chunks disagree). Work that
     cannot change the decision any more (e.g. date checks once a non-date was seen) is skipped.
@@ -414,18 +445,19 @@ def profile_chunk(
         if _is_text(series):
             values, stripped, missing = _clean(series, markers)
             new_text[column] = _profile_text(
-                values, stripped, missing, text.get(column, TextProfile())
+                values, stripped, missing, text.get(column, TextProfile()), decimal
             )
         elif column in text:
             new_text[column] = text[column]
     rows = len(frame) + (0 if so_far is None else so_far.rows)
-    return Profile(columns=columns, rows=rows, dtypes=new_dtypes, text=new_text)
+    return Profile(columns=columns, rows=rows, dtypes=new_dtypes, text=new_text, decimal=decimal)
 
 
 def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
     """Fix each text column's conversion from its whole-table counts; build the report."""
-    report = NormalizeReport()
+    report = NormalizeReport(decimal=profile.decimal)
     conversions: dict[str, Conversion] = {}
+    other_decimal: list[str] = []
     for column, counts in profile.text.items():
         if counts.stripped:
             report.stripped[column] = counts.stripped
@@ -439,13 +471,17 @@ def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
                 report.to_numeric[column] = counts.separators
             if counts.present - counts.numbers:
                 report.unparsed_numeric[column] = counts.present - counts.numbers
+                report.unparsed_examples[column] = counts.examples
+        elif conversion == "text" and _other_decimal(counts):
+            other_decimal.append(column)
     return Plan(
         columns=profile.columns,
         rows=profile.rows,
         dtypes=profile.table_dtypes,
         conversions=conversions,
         markers=_markers(na_values),
-        report=report,
+        report=dataclasses.replace(report, other_decimal=tuple(other_decimal)),
+        decimal=profile.decimal,
     )
 
 
@@ -454,8 +490,42 @@ def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     out = _with_dtypes(frame, plan.dtypes)
     for column, conversion in plan.conversions.items():
         values, _, _ = _clean(out[column], plan.markers)
-        out[column] = _convert(values, conversion)
+        out[column] = _convert(values, conversion, plan.decimal)
     return out
+
+
+def _other_decimal(counts: TextProfile) -> bool:
+    """True when a text column would be numeric with the other decimal mark."""
+    return bool(counts.present) and (
+        (counts.numbers + counts.other_numbers) / counts.present >= NUMERIC_TEXT_SHARE
+        and counts.other_numbers > 0
+    )
+
+
+def report_warnings(report: NormalizeReport) -> list[str]:
+    """Messages for what a user must see: unparseable numbers and a likely wrong decimal mark.
+
+    Unparseable values in a numeric column became missing values: the message names the
+    column, the count and up to EXAMPLES raw values. Text columns that are numbers written
+    with the other decimal mark get one message naming them and the params.yaml fix.
+    """
+    messages = [
+        f"column '{column}': {count} value(s) are not numbers and became missing values, "
+        f"e.g. {_shown(report.unparsed_examples.get(column, ()))}"
+        for column, count in report.unparsed_numeric.items()
+    ]
+    if report.other_decimal:
+        other = _THOUSANDS[report.decimal]
+        messages.append(
+            f"column(s) {', '.join(report.other_decimal)} hold numbers written with the decimal "
+            f"mark {other!r} but data.csv.decimal is {report.decimal!r}, so they stay text "
+            f"(categorical). Set data.csv.decimal: {other!r} in params.yaml"
+        )
+    return messages
+
+
+def _shown(examples: Iterable[str]) -> str:
+    return ", ".join(repr(value) for value in examples) or "(none kept)"
 
 
 def _decide(counts: TextProfile) -> Conversion:
@@ -471,7 +541,7 @@ def _decide(counts: TextProfile) -> Conversion:
     return "text"
 
 
-def _convert(values: pd.Series, conversion: Conversion) -> pd.Series:
+def _convert(values: pd.Series, conversion: Conversion, decimal: str) -> pd.Series:
     if conversion == "boolean":
         flags = values.str.lower().isin(_TRUE).astype("boolean")
         return flags.mask(values.isna())
@@ -480,26 +550,40 @@ def _convert(values: pd.Series, conversion: Conversion) -> pd.Series:
         # would otherwise turn into missing values.
         return pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[s]")
     if conversion in ("integer", "float"):
-        numbers = _numbers(values)
+        numbers = _numbers(values, decimal)
         return numbers.astype(np.int64 if conversion == "integer" else np.float64)
     return values
 
 
 def _profile_text(
-    values: pd.Series, stripped: int, missing: int, prior: TextProfile
+    values: pd.Series, stripped: int, missing: int, prior: TextProfile, decimal: str
 ) -> TextProfile:
     present = values.dropna()
     all_boolean = prior.all_boolean and bool(present.str.lower().isin(_TRUE | _FALSE).all())
     all_digits = prior.all_digits and all_boolean and bool(present.str.isdigit().all())
     all_dates = prior.all_dates and bool(present.str.fullmatch(_DATE.pattern).all())
-    is_number = present.str.fullmatch(_NUMBER.pattern) & (present != "") & (present != ".")
-    integral = prior.integral and len(present) == len(values) and _whole_numbers(values)
+    is_number = _is_number(present, decimal)
+    other = present[~is_number]
+    # Only the values that failed are tried with the other mark (cheap for numeric columns).
+    other_numbers = int(_is_number(other, _THOUSANDS[decimal]).sum())
+    examples = prior.examples
+    if len(examples) < EXAMPLES and len(other):
+        for value in other.unique():
+            if len(examples) == EXAMPLES:
+                break
+            if value not in examples:
+                examples = (*examples, str(value))
+    integral = prior.integral and len(present) == len(values) and _whole_numbers(values, decimal)
+    thousands = _THOUSANDS[decimal]
     return TextProfile(
         present=prior.present + len(present),
         stripped=prior.stripped + stripped,
         to_missing=prior.to_missing + missing,
         numbers=prior.numbers + int(is_number.sum()),
-        separators=prior.separators + int(present.str.contains(",", regex=False).sum()),
+        other_numbers=prior.other_numbers + other_numbers,
+        separators=prior.separators
+        + int(present[is_number].str.contains(thousands, regex=False).sum()),
+        examples=examples,
         all_boolean=all_boolean,
         all_digits=all_digits,
         all_dates=all_dates,
@@ -507,17 +591,27 @@ def _profile_text(
     )
 
 
-def _whole_numbers(values: pd.Series) -> bool:
+def _is_number(present: pd.Series, decimal: str) -> pd.Series:
+    """Which present text values are numbers written with the decimal mark ``decimal``."""
+    matches = present.str.fullmatch(_NUMBERS[decimal].pattern)
+    return (matches & (present != "") & (present != decimal)).astype(bool)
+
+
+def _whole_numbers(values: pd.Series, decimal: str) -> bool:
     """True when every value parses to a finite whole number (a text column fails fast)."""
     for part in (values.iloc[:64], values):
-        numbers = _numbers(part).astype(np.float64).to_numpy()
+        numbers = _numbers(part, decimal).astype(np.float64).to_numpy()
         if not (np.isfinite(numbers).all() and (numbers == np.floor(numbers)).all()):
             return False
     return True
 
 
-def _numbers(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
+def _numbers(values: pd.Series, decimal: str) -> pd.Series:
+    """Text to numbers (missing where a value does not parse), thousands separators dropped."""
+    text = values.str.replace(_THOUSANDS[decimal], "", regex=False)
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(text, errors="coerce")
 
 
 def _clean(series: pd.Series, markers: frozenset[str]) -> tuple[pd.Series, int, int]:

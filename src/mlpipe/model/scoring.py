@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import iter_source, normalize
+from mlpipe.data.ingest import NormalizeReport, iter_source, normalize
 from mlpipe.data.schema import Schema
-from mlpipe.data.validate import validate_table
+from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
 from mlpipe.io import InputError, atomic_path
 from mlpipe.model.features import FeatureSpec, model_frame
@@ -136,11 +136,14 @@ def check_chunk(
     rules: ScoringRules,
     where: str,
     summary: ScoringSummary,
+    changes: NormalizeReport | None = None,
 ) -> None:
     """Validate one normalised chunk; raise ScoringError listing every violation.
 
     Warnings and unseen categories are added to ``summary``. ``where`` names the file and rows
-    for the message.
+    for the message. ``changes`` is what ``normalize`` did to the chunk: text that is not a
+    number in a numeric schema column became a missing value there, and is an invalid value
+    here (an error above ``rules.max_invalid_fraction`` of the rows, else a warning).
     """
     result = validate_table(
         frame,
@@ -149,11 +152,25 @@ def check_chunk(
         require_target=False,
         max_invalid_fraction=rules.max_invalid_fraction,
     )
-    if not result.ok:
-        lines = "\n".join(f"  - {v}" for v in result.errors)
+    errors, unparsed = _with_unparsed(result.errors, changes, schema)
+    for issue in unparsed:
+        if len(frame) and issue.rows / len(frame) > rules.max_invalid_fraction:
+            errors.append(issue)
+        else:
+            summary.warnings[f"{issue.column}: {issue.rule} — {issue.observed}"] += issue.rows
+    if errors:
+        lines = "\n".join(f"  - {v}" for v in errors)
+        hint = ""
+        if unparsed:
+            hint += (
+                " Text in a numeric column is an invalid value: correct it, or leave the cell "
+                "empty for a missing value (validate.max_invalid_fraction tolerates a share)."
+            )
+        if changes is not None and changes.other_decimal:
+            hint += " " + _decimal_hint(changes)
         raise ScoringError(
-            f"{where} violates the schema in {len(result.errors)} place(s):\n{lines}\n"
-            "Fix the input (it must follow the same contract as the training data). "
+            f"{where} violates the schema in {len(errors)} place(s):\n{lines}\n"
+            f"Fix the input (it must follow the same contract as the training data).{hint} "
             "No output was written"
         )
     for warning in result.warnings:
@@ -170,6 +187,43 @@ def check_chunk(
                 "params.yaml to score them as unknown. No output was written"
             )
         summary.unseen.setdefault(column, Counter()).update(counts)
+
+
+def _with_unparsed(
+    errors: tuple[Violation, ...], changes: NormalizeReport | None, schema: Schema
+) -> tuple[list[Violation], list[Violation]]:
+    """The validation errors with unparseable text named, and one violation per column of it.
+
+    A missing-value budget error on a column where ``normalize`` turned text into missing values
+    says how many of them were that text, with examples.
+    """
+    if changes is None:
+        return list(errors), []
+    unparsed: dict[str, Violation] = {}
+    for column, count in changes.unparsed_numeric.items():
+        if column in schema.names and column != schema.target:
+            examples = ", ".join(repr(v) for v in changes.unparsed_examples.get(column, ()))
+            observed = f"{count} value(s) that are not numbers: {examples}"
+            unparsed[column] = Violation(column, "parseable numbers", observed, count)
+    out = []
+    for error in errors:
+        found = unparsed.get(error.column)
+        if found is not None and error.rule.startswith("missing fraction"):
+            error = dataclasses.replace(
+                error,
+                observed=f"{error.observed}; {found.rows} of them were text that is not a "
+                f"number ({found.observed.split(': ', 1)[1]})",
+            )
+        out.append(error)
+    return out, list(unparsed.values())
+
+
+def _decimal_hint(changes: NormalizeReport) -> str:
+    other = "," if changes.decimal == "." else "."
+    return (
+        f"Column(s) {', '.join(changes.other_decimal)} hold numbers written with the decimal "
+        f"mark {other!r}: set data.csv.decimal: {other!r} in params.yaml."
+    )
 
 
 def iter_input(path: str | Path, csv_config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -264,11 +318,14 @@ def score_file(
         try:
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
-                frame, changes = normalize(raw.reset_index(drop=True), csv_config.na_values)
+                frame, changes = normalize(
+                    raw.reset_index(drop=True), csv_config.na_values, csv_config.decimal
+                )
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():
                         summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
-                check_chunk(frame, schema, spec, rules, f"{source} rows {first}-{last}", summary)
+                where = f"{source} rows {first}-{last}"
+                check_chunk(frame, schema, spec, rules, where, summary, changes)
                 writer.write(score_frame(model, frame, spec, schema.task, rules.id_columns))
                 summary.rows, summary.chunks = last, summary.chunks + 1
                 if on_chunk is not None:

@@ -21,7 +21,7 @@ def _read_table(path: str, csv_config: CsvConfig) -> Any:
         return ParquetColumns(path)
     from mlpipe.data.ingest import normalize, read_source
 
-    frame, _ = normalize(read_source(path, csv_config), csv_config.na_values)
+    frame, _ = normalize(read_source(path, csv_config), csv_config.na_values, csv_config.decimal)
     return frame
 
 

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 import pandas as pd
 
 from mlpipe.config import load_params
-from mlpipe.data.ingest import check_roles, convert_chunk, iter_source, normalize_chunks
+from mlpipe.data.ingest import (
+    check_roles,
+    convert_chunk,
+    iter_source,
+    normalize_chunks,
+    report_warnings,
+)
 from mlpipe.io import write_json, write_parquet_batches
 
 log = logging.getLogger(__name__)
@@ -27,12 +33,19 @@ def run(args: argparse.Namespace) -> int:
         return iter_source(args.source, data.csv, params.memory.chunk_rows)
 
     plan = normalize_chunks(
-        chunks, data.csv.na_values, on_header=lambda names: check_roles(names, data, args.source)
+        chunks,
+        data.csv.na_values,
+        on_header=lambda names: check_roles(names, data, args.source),
+        decimal=data.csv.decimal,
     )
     log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
     for kind, columns in plan.report.as_dict().items():
+        if kind == "unparseable_number_to_missing":
+            continue  # in report_warnings, with examples
         for column, count in columns.items():
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)
+    for message in report_warnings(plan.report):
+        log.warning("%s", message)
     rows = write_parquet_batches(args.output, (convert_chunk(chunk, plan) for chunk in chunks()))
     write_json(
         args.report,

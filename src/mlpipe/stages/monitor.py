@@ -59,7 +59,7 @@ def _read_reference(path: str, csv_config: CsvConfig) -> pd.DataFrame:
         return read_parquet(path)
     from mlpipe.data.ingest import read_source
 
-    return normalize(read_source(path, csv_config), csv_config.na_values)[0]
+    return normalize(read_source(path, csv_config), csv_config.na_values, csv_config.decimal)[0]
 
 
 def _read_batch(
@@ -75,8 +75,10 @@ def _read_batch(
     frames = []
     for raw in iter_input(path, csv_config, chunk_rows):
         first, last = summary.rows + 1, summary.rows + len(raw)
-        frame, _ = normalize(raw.reset_index(drop=True), csv_config.na_values)
-        check_chunk(frame, schema, spec, rules, f"{path} rows {first}-{last}", summary)
+        frame, changes = normalize(
+            raw.reset_index(drop=True), csv_config.na_values, csv_config.decimal
+        )
+        check_chunk(frame, schema, spec, rules, f"{path} rows {first}-{last}", summary, changes)
         frames.append(frame)
         summary.rows = last
     return pd.concat(frames, ignore_index=True)

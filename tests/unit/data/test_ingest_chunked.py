@@ -128,6 +128,69 @@ def test_chunked_csv_equals_the_whole_table(tmp_path: Path, size: int) -> None:
     assert len(list(iter_source(path, CsvConfig(), size))) == -(-ROWS // size)
 
 
+def _decimal_comma() -> pd.DataFrame:
+    """40 rows written with decimal ',' (thousands '.'); late rows decide, as in ``_messy``."""
+    commas = [f"{i},5" for i in range(ROWS)]
+    ints = [str(i) for i in range(ROWS)]
+    return pd.DataFrame(
+        {
+            "comma_float": [*commas[:38], "1.234,25", "-0,75"],  # float64, thousands '.'
+            "thousands_late": [*ints[:39], "12.000"],  # int64: 12000
+            "word_late": [*commas[:30], "12abc", *commas[31:36], "n.a.", *commas[37:]],
+            "dot_decimals": [f"{i}.25" for i in range(ROWS)],  # text: written with '.'
+        }
+    )
+
+
+def _decimal_normalize(raw: pd.DataFrame) -> tuple[pd.DataFrame, object]:
+    return normalize(raw, NA, decimal=",")
+
+
+def test_decimal_comma_numbers_parse_with_the_configured_mark() -> None:
+    table, report = _decimal_normalize(_decimal_comma())
+    assert {c: str(t) for c, t in table.dtypes.items()} == {
+        "comma_float": "float64",
+        "thousands_late": "int64",
+        "word_late": "float64",
+        "dot_decimals": "string",
+    }
+    assert table["comma_float"].tolist()[:2] == [0.5, 1.5]
+    assert table["comma_float"].tolist()[-2:] == [1234.25, -0.75]
+    assert table["thousands_late"].iloc[-1] == 12000
+    assert table["word_late"].isna().tolist().count(True) == 2
+    assert report.unparsed_numeric == {"word_late": 2}
+    assert report.unparsed_examples == {"word_late": ("12abc", "n.a.")}
+    assert report.to_numeric == {"comma_float": 1, "thousands_late": 1}  # thousands separators
+    assert report.other_decimal == ("dot_decimals",)
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_chunked_decimal_comma_equals_the_whole_table(size: int) -> None:
+    raw = _decimal_comma()
+    whole, whole_report = _decimal_normalize(raw)
+    plan = normalize_chunks(lambda: iter(_chunks(raw, size)), NA, decimal=",")
+    chunked = pd.concat([convert_chunk(c, plan) for c in _chunks(raw, size)], ignore_index=True)
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert plan.report == whole_report  # examples and the decimal hint included
+
+
+@pytest.mark.parametrize("size", [1, 7, 40])
+def test_chunked_semicolon_decimal_comma_csv_equals_the_whole_table(
+    tmp_path: Path, size: int
+) -> None:
+    path = tmp_path / "european.csv"
+    _decimal_comma().to_csv(path, index=False, sep=";")
+    config = CsvConfig(decimal=",")  # delimiter auto: ';' is sniffed, ',' is never a candidate
+    whole, whole_report = normalize(read_source(path, config), NA, decimal=",")
+    assert str(whole["comma_float"].dtype) == "float64" and whole["comma_float"].iloc[1] == 1.5
+    plan = normalize_chunks(lambda: iter_source(path, config, size), NA, decimal=",")
+    chunked = pd.concat(
+        [convert_chunk(c, plan) for c in iter_source(path, config, size)], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert plan.report == whole_report
+
+
 def _parquet_with_late_nulls(path: Path) -> None:
     # Written by pyarrow (no pandas metadata): an integer or boolean column reads as int64 /
     # bool in row groups without nulls and as float64 / object in those with one.

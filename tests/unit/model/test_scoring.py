@@ -39,7 +39,7 @@ def _score(model, source: Path, output: Path, task: str = "binary", **kw):
         schema=schema,
         spec=tiny_spec(schema),
         rules=kw.pop("rules", RULES),
-        csv_config=CsvConfig(),
+        csv_config=kw.pop("csv_config", CsvConfig()),
         chunk_rows=kw.pop("chunk_rows", 1000),
         **kw,
     )
@@ -225,3 +225,81 @@ def test_schema_warnings_are_summed_over_chunks(binary_model, tmp_path: Path, ca
     with caplog.at_level(logging.WARNING):
         summary = _score(binary_model, tmp_path / "in.parquet", tmp_path / "o.csv", chunk_rows=100)
     assert dict(summary.warnings) == {"note: known column — column is not in the schema": 300}
+
+
+def _with_words_in_age(rows: int, words: dict[int, str]) -> pd.DataFrame:
+    frame = _unlabelled(rows)
+    frame["age"] = frame["age"].astype(int).astype(object)
+    for row, word in words.items():
+        frame.loc[row, "age"] = word
+    return frame
+
+
+def test_unparseable_numbers_stop_scoring_and_are_named(binary_model, tmp_path: Path) -> None:
+    # The review's case: 3 ages written as words; ingest would read them as missing values.
+    frame = _with_words_in_age(300, {10: "thirty", 150: "forty", 290: "unknown"})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
+    message = str(info.value)
+    assert (
+        "in.csv rows 1-300 violates the schema in 1 place(s):\n"
+        "  - age: parseable numbers — 3 value(s) that are not numbers: 'thirty', 'forty', "
+        "'unknown' (3 rows)\n"
+    ) in message
+    assert "Text in a numeric column is an invalid value: correct it, or leave the cell empty" in (
+        message
+    )
+    assert "validate.max_invalid_fraction" in message and "No output was written" in message
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_unparseable_numbers_within_max_invalid_fraction_are_a_warning(
+    binary_model, tmp_path: Path
+) -> None:
+    frame = _with_words_in_age(300, {10: "thirty", 150: "forty", 290: "unknown"})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.01)  # 3/300 rows allowed
+    summary = _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", rules=rules)
+    assert dict(summary.warnings) == {
+        "age: parseable numbers — 3 value(s) that are not numbers: 'thirty', 'forty', 'unknown'": 3
+    }
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert len(scored) == 300 and scored["cid"].iloc[150] == "c00150"
+
+
+def test_missing_budget_error_names_the_text_that_became_missing(
+    binary_model, tmp_path: Path
+) -> None:
+    # 40 rows: 9 NA markers and one 'x' make 25 % missing (budget 20 %); 30/31 values parse.
+    frame = _with_words_in_age(40, {i: "NA" for i in range(9)} | {20: "x"})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.1)  # 'x' alone is allowed
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", rules=rules)
+    assert (
+        "  - age: missing fraction <= 0.2 — 0.2500 missing; 1 of them were text that is not a "
+        "number ('x') (10 rows)\n"
+    ) in str(info.value)
+
+
+def test_decimal_comma_csv_scores_like_the_typed_table(binary_model, tmp_path: Path) -> None:
+    frame = _unlabelled(200)  # float ages: the CSV says '45,0'
+    frame.to_csv(tmp_path / "in.csv", index=False, sep=";", decimal=",")
+    assert (tmp_path / "in.csv").read_text().splitlines()[1].startswith("c00000;52,0;")
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    comma = CsvConfig(decimal=",")
+    _score(
+        binary_model, tmp_path / "in.csv", tmp_path / "a.parquet", csv_config=comma, chunk_rows=64
+    )
+    _score(binary_model, tmp_path / "in.parquet", tmp_path / "b.parquet", chunk_rows=64)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    )
+    with pytest.raises(ScoringError) as info:  # the default decimal '.' leaves '45,0' as text
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "c.parquet", chunk_rows=64)
+    assert (
+        "Column(s) age hold numbers written with the decimal mark ',': set data.csv.decimal: "
+        "',' in params.yaml."
+    ) in str(info.value)
+    assert not (tmp_path / "c.parquet").exists()

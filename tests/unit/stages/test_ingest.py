@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -137,3 +138,77 @@ def test_roles_are_checked_on_the_header_before_the_rows(tmp_path: Path) -> None
         "are: id, amount, visits, member, joined, churned, note. Fix data.target in params.yaml"
     )
     assert not (tmp_path / "out").exists()
+
+
+def _european_wine(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    """sklearn's wine table (8 copies: two chunks of 1000 rows) as Excel exports it in Europe."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine = pd.concat([wine] * 8, ignore_index=True)
+    source = tmp_path / "wine.csv"
+    wine.to_csv(source, sep=";", decimal=",", index=False)
+    return source, wine
+
+
+def _wine_params(tmp_path: Path, **csv: object) -> Path:
+    return _params(tmp_path, target="target", id_columns=[], csv=csv)
+
+
+def test_decimal_comma_csv_ingests_as_numbers(tmp_path: Path, caplog) -> None:
+    source, wine = _european_wine(tmp_path)
+    assert "14,23" in source.read_text().splitlines()[1]  # alcohol of the first row
+    with caplog.at_level(logging.WARNING):
+        output, report = _run(tmp_path, source, _wine_params(tmp_path, decimal=","))
+    written = pd.read_parquet(output)
+    # Whole-number columns ("127,0") become int64, as "127.0" would; the rest float64.
+    whole = ["magnesium", "proline", "target"]
+    assert {c: str(t) for c, t in written.dtypes.items()} == {
+        c: "int64" if c in whole else "float64" for c in wine.columns
+    }
+    pd.testing.assert_frame_equal(written.astype(float), wine.astype(float), check_exact=True)
+    assert written["alcohol"].iloc[0] == 14.23
+    assert "decimal" not in caplog.text and json.loads(report.read_text())["normalized"] == {
+        "stripped_whitespace": {},
+        "became_missing": {},
+        "text_to_number": {},
+        "unparseable_number_to_missing": {},
+        "text_to_boolean": {},
+    }
+
+
+def test_decimal_comma_csv_with_the_default_decimal_warns_naming_the_columns(
+    tmp_path: Path, caplog
+) -> None:
+    source, _ = _european_wine(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        output, _ = _run(tmp_path, source, _wine_params(tmp_path))
+    written = pd.read_parquet(output)
+    assert str(written["alcohol"].dtype) == "string" and written["alcohol"].iloc[0] == "14,23"
+    hints = [r.getMessage() for r in caplog.records if "data.csv.decimal" in r.getMessage()]
+    assert len(hints) == 1 and hints[0].endswith("Set data.csv.decimal: ',' in params.yaml")
+    # Every column with a decimal part ("127,0" has one too); only the target is typed.
+    text_columns = [c for c in written.columns if str(written[c].dtype) == "string"]
+    assert text_columns == [c for c in written.columns if c != "target"]
+    assert hints[0].startswith(f"column(s) {', '.join(text_columns)} hold numbers written")
+
+
+def test_unparseable_numbers_warn_with_examples(tmp_path: Path, caplog) -> None:
+    source = _messy_csv(tmp_path)
+    lines = source.read_text().splitlines()
+    for row, word in ((10, "thirty"), (20, "forty"), (30, "unknown"), (40, "thirty")):
+        fields = lines[row].split(",")
+        fields[2] = word  # visits
+        lines[row] = ",".join(fields)
+    source.write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING):
+        output, _ = _run(tmp_path, source, _params(tmp_path))
+    assert pd.read_parquet(output)["visits"].isna().sum() == 5  # 4 words and one NA marker
+    warnings = [r for r in caplog.records if "not numbers" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in warnings] == [
+        (
+            logging.WARNING,
+            "column 'visits': 4 value(s) are not numbers and became missing values, "
+            "e.g. 'thirty', 'forty', 'unknown'",
+        )
+    ]

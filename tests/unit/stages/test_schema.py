@@ -1,0 +1,53 @@
+"""`mlpipe schema infer`: a decimal-comma export is either read as numbers or named in a hint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlpipe.data.schema import load_schema
+from mlpipe.stages.schema import run
+
+
+def _infer(tmp_path: Path, **csv: object) -> Path:
+    source = tmp_path / "prices.csv"
+    frame = pd.DataFrame(
+        {
+            "price": [f"{i},{i % 10}5" for i in range(1, 61)],  # '1,15', '2,25', ...
+            "weight": [f"0,{i:02d}" for i in range(60)],
+            "label": ["a", "b", "c"] * 20,
+        }
+    )
+    frame.to_csv(source, sep=";", index=False)
+    params = tmp_path / "params.yaml"
+    data = {"source": str(source), "target": "label", "csv": csv}
+    params.write_text(yaml.safe_dump({"data": data}))
+    output = tmp_path / "schema.yaml"
+    assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+    return output
+
+
+def test_decimal_comma_columns_are_numeric_with_decimal_comma(tmp_path: Path, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        schema = load_schema(_infer(tmp_path, decimal=","))
+    assert schema.column("price").kind == "numeric" and schema.column("price").max >= 60
+    assert schema.column("weight").kind == "numeric"
+    assert "data.csv.decimal" not in caplog.text
+
+
+def test_decimal_comma_columns_get_a_hint_with_the_default_decimal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        schema = load_schema(_infer(tmp_path))
+    assert schema.column("price").kind == "categorical"  # what the user review saw
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "column(s) price, weight hold numbers written with the decimal mark ',' but "
+        "data.csv.decimal is '.', so they stay text (categorical). Set data.csv.decimal: ',' "
+        "in params.yaml"
+    ]
