@@ -61,6 +61,7 @@ def validate_table(
     require_target: bool = True,
     max_invalid_fraction: float = 0.0,
     id_columns: tuple[str, ...] = (),
+    check_duplicates: bool = True,
 ) -> ValidationResult:
     """Check ``frame`` against ``schema``; collect every violation.
 
@@ -76,6 +77,7 @@ def validate_table(
     Duplicates leak across the train/test split (a copy of a training row in the test set
     inflates the test metrics): a repeated id is an error; when no id column is checked,
     rows that repeat an earlier row exactly are a warning (see ``_duplicate_rows``).
+    ``check_duplicates`` is False for data to score, where repeats leak nothing.
     """
     errors: list[Violation] = []
     warnings: list[Violation] = []
@@ -86,9 +88,9 @@ def validate_table(
     if n == 0:
         errors.append(Violation("*", "rows", "the table has no rows", 0))
 
-    unique = _unique_columns(schema, id_columns)
+    unique = _unique_columns(schema, id_columns) if check_duplicates else set()
     # Without an id, whole rows are compared: one 64-bit hash per row, built column by column.
-    row_hash = np.zeros(n, dtype=np.uint64) if not unique else None
+    row_hash = np.zeros(n, dtype=np.uint64) if check_duplicates and not unique else None
     for spec in schema.columns:
         if spec.name == schema.target and not require_target:
             continue
@@ -111,7 +113,7 @@ def validate_table(
             row_hash = _add_to_hash(row_hash, series)
 
     for name in id_columns:  # declared in params but not in the schema
-        if name not in schema.names and name in frame.columns:
+        if check_duplicates and name not in schema.names and name in frame.columns:
             checks += 1
             issue = _duplicate_ids(frame[name])
             if issue is not None:

@@ -225,3 +225,15 @@ def test_schema_warnings_are_summed_over_chunks(binary_model, tmp_path: Path, ca
     with caplog.at_level(logging.WARNING):
         summary = _score(binary_model, tmp_path / "in.parquet", tmp_path / "o.csv", chunk_rows=100)
     assert dict(summary.warnings) == {"note: known column — column is not in the schema": 300}
+
+
+def test_rows_with_repeated_ids_are_scored_not_refused(binary_model, tmp_path: Path) -> None:
+    # Duplicate ids fail the validate stage (train/test leak); scoring a record twice is fine.
+    frame = _unlabelled(20)
+    frame = pd.concat([frame, frame.iloc[:5]], ignore_index=True)
+    source, output = tmp_path / "in.parquet", tmp_path / "out.csv"
+    frame.to_parquet(source, index=False)
+    summary = _score(binary_model, source, output)
+    out = pd.read_csv(output)
+    assert summary.rows == 25 and out["cid"].tolist() == frame["cid"].tolist()
+    assert out["cid"].duplicated().sum() == 5 and not summary.warnings
