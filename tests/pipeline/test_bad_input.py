@@ -331,8 +331,27 @@ CASES = [
         _params(**{"evaluate.slices": ["region"]}),
         "evaluate",
         "evaluate.slices names columns that are not in the data: ['region']. Set "
-        "evaluate.slices in params.yaml to columns of your data, e.g. ['plan', 'city', 'member']",
+        "evaluate.slices in params.yaml to some of the categorical or boolean columns "
+        "['plan', 'city', 'member'], or to []",
         EVALUATE,
+    ),
+    Case(
+        "numeric slice column",
+        _params(**{"evaluate.slices": ["plan", "age"]}),
+        "evaluate",
+        "evaluate.slices: 'age' is numeric; slices are per category, use a categorical or "
+        "boolean column. Set evaluate.slices in params.yaml to some of the categorical or "
+        "boolean columns ['plan', 'city', 'member'], or to []",
+        EVALUATE,
+    ),
+    Case(
+        "duplicate ids (rows exported twice)",
+        _rewrite(lambda f: pd.concat([f, f.iloc[:5]], ignore_index=True)),
+        "validate",
+        "customer: unique ids — 5 id(s) occur more than once, e.g. ['K00000', 'K00001', "
+        "'K00002']; copies of a record can land in both train and test and inflate the test "
+        "metrics. Remove the duplicate rows, or if repeats are legitimate, do not declare "
+        "'customer' an id",
     ),
     Case(
         "schema typo",

@@ -11,7 +11,7 @@ Format (version 1)::
       contract: {kind: categorical, categories: [...], unknown: fail, max_missing: 0.0}
       signup_date: {kind: datetime, min: '2019-01-05', max: '2025-01-01', max_missing: 0.0}
       paperless_billing: {kind: boolean, max_missing: 0.0}
-      customer_id: {kind: id}
+      customer_id: {kind: id}    # values must be unique; {kind: id, unique: false} if not
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class ColumnSpec:
     max: float | str | None = None
     categories: tuple[str, ...] | None = None
     unknown: Literal["fail", "warn"] = "fail"
+    # id columns only: whether values must be unique (validate fails on a repeated id).
+    unique: bool = True
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,9 @@ def infer_schema(
             # expected in fresh data: warn. A closed set of well-populated values: fail.
             rare = name != target and bool((counts < RARE_COUNT).any())
             spec["unknown"] = "warn" if rare else "fail"
+        elif kind == "id" and name not in id_columns and series.dropna().duplicated().any():
+            # Free text with many distinct values, not a declared id: repeats are its nature.
+            spec["unique"] = False
         specs.append(ColumnSpec(**spec))
     classes = None
     if resolved != "regression":
@@ -288,6 +293,8 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
         if spec.categories is not None:
             entry["categories"] = list(spec.categories)
             entry["unknown"] = spec.unknown
+        if spec.kind == "id" and not spec.unique:
+            entry["unique"] = False
         columns[spec.name] = entry
     out: dict[str, Any] = {"version": SCHEMA_VERSION, "target": schema.target, "task": schema.task}
     if schema.classes is not None:
@@ -315,6 +322,8 @@ def dump_schema(schema: Schema) -> str:
             "               so new ones are expected; the model scores them as unknown, like a",
             "               missing value)",
             "  classes      the target's classes (classification); a new class fails validation",
+            "  unique       id columns: false when values may repeat (by default a repeated id",
+            "               fails validation: copies would land in both train and test)",
         )
     )
     body = yaml.safe_dump(
@@ -357,7 +366,7 @@ def schema_from_dict(raw: Any) -> Schema:
     if not isinstance(columns, dict) or not columns:
         raise ConfigError("'columns' must be a non-empty mapping of column name to rules")
     specs = []
-    fields = {"kind", "max_missing", "integer", "min", "max", "categories", "unknown"}
+    fields = {"kind", "max_missing", "integer", "min", "max", "categories", "unknown", "unique"}
     for name, rules in columns.items():
         if not isinstance(rules, dict):
             raise ConfigError(f"'columns.{name}' must be a mapping")
@@ -376,6 +385,8 @@ def schema_from_dict(raw: Any) -> Schema:
             raise ConfigError(f"'columns.{name}.max_missing' must be a number in [0, 1]")
         if rules.get("unknown", "fail") not in ("fail", "warn"):
             raise ConfigError(f"'columns.{name}.unknown' must be 'fail' or 'warn'")
+        if not isinstance(rules.get("unique", True), bool):
+            raise ConfigError(f"'columns.{name}.unique' must be true or false")
         categories = rules.get("categories")
         specs.append(
             ColumnSpec(
@@ -387,6 +398,7 @@ def schema_from_dict(raw: Any) -> Schema:
                 max=rules.get("max"),
                 categories=None if categories is None else tuple(str(c) for c in categories),
                 unknown=rules.get("unknown", "fail"),
+                unique=rules.get("unique", True),
             )
         )
     target = raw.get("target")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlpipe.data.schema import ColumnSpec, Schema, column_kind
@@ -59,6 +60,8 @@ def validate_table(
     extra_columns: str = "warn",
     require_target: bool = True,
     max_invalid_fraction: float = 0.0,
+    id_columns: tuple[str, ...] = (),
+    check_duplicates: bool = True,
 ) -> ValidationResult:
     """Check ``frame`` against ``schema``; collect every violation.
 
@@ -66,7 +69,15 @@ def validate_table(
     looked up once.
     ``extra_columns`` is 'warn' or 'fail' for columns the schema does not know.
     ``require_target`` is False when scoring new data that has no labels.
-    ``max_invalid_fraction`` tolerates a share of out-of-range or unknown values per column.
+    ``max_invalid_fraction`` tolerates a share of out-of-range or unknown values per column,
+    and of rows that repeat an id.
+    ``id_columns`` (params ``data.id_columns``) are checked for unique values like the schema's
+    ``kind: id`` columns (unless the schema says ``unique: false`` for them).
+
+    Duplicates leak across the train/test split (a copy of a training row in the test set
+    inflates the test metrics): a repeated id is an error; when no id column is checked,
+    rows that repeat an earlier row exactly are a warning (see ``_duplicate_rows``).
+    ``check_duplicates`` is False for data to score, where repeats leak nothing.
     """
     errors: list[Violation] = []
     warnings: list[Violation] = []
@@ -77,6 +88,9 @@ def validate_table(
     if n == 0:
         errors.append(Violation("*", "rows", "the table has no rows", 0))
 
+    unique = _unique_columns(schema, id_columns) if check_duplicates else set()
+    # Without an id, whole rows are compared: one 64-bit hash per row, built column by column.
+    row_hash = np.zeros(n, dtype=np.uint64) if check_duplicates and not unique else None
     for spec in schema.columns:
         if spec.name == schema.target and not require_target:
             continue
@@ -84,18 +98,40 @@ def validate_table(
         if spec.name not in frame.columns:
             errors.append(Violation(spec.name, "column present", "column is missing", n))
             continue
-        found_errors, found_warnings, count = _check_column(
-            frame[spec.name], spec, max_invalid_fraction
-        )
+        series = frame[spec.name]
+        found_errors, found_warnings, count = _check_column(series, spec, max_invalid_fraction)
         checks += count
         errors.extend(found_errors)
         warnings.extend(found_warnings)
+        if spec.name in unique:
+            checks += 1
+            issue = _duplicate_ids(series)
+            if issue is not None:
+                too_many = issue.rows / n > max_invalid_fraction
+                (errors if too_many else warnings).append(issue)
+        if row_hash is not None:
+            row_hash = _add_to_hash(row_hash, series)
+
+    for name in id_columns:  # declared in params but not in the schema
+        if check_duplicates and name not in schema.names and name in frame.columns:
+            checks += 1
+            issue = _duplicate_ids(frame[name])
+            if issue is not None:
+                (errors if issue.rows / n > max_invalid_fraction else warnings).append(issue)
 
     extras = [c for c in frame.columns if c not in schema.names]
     checks += 1
     for column in extras:
         issue = Violation(column, "known column", "column is not in the schema", n)
         (errors if extra_columns == "fail" else warnings).append(issue)
+        if row_hash is not None:
+            row_hash = _add_to_hash(row_hash, frame[column])
+
+    if row_hash is not None and n:
+        checks += 1
+        issue = _duplicate_rows(row_hash)
+        if issue is not None:
+            warnings.append(issue)
 
     target_counts: dict[str, int] = {}
     if require_target and schema.target in frame.columns:
@@ -221,6 +257,64 @@ def _check_column(
             else:
                 warnings.append(issue)
     return errors, warnings, checks
+
+
+def _unique_columns(schema: Schema, id_columns: tuple[str, ...]) -> set[str]:
+    """The schema's columns whose values must be unique: ``kind: id`` ones and ``id_columns``,
+    except those the schema marks ``unique: false``."""
+    return {
+        s.name
+        for s in schema.columns
+        if s.unique and (s.kind == "id" or s.name in id_columns) and s.name != schema.target
+    }
+
+
+def _duplicate_ids(series: pd.Series) -> Violation | None:
+    """A Violation when a present value of an id column occurs more than once, else None.
+
+    ``rows`` counts every row that carries a repeated id (all copies, the first included).
+    """
+    present = series.dropna()
+    repeated = present.duplicated(keep=False)
+    rows = int(repeated.sum())
+    if not rows:
+        return None
+    values = present[repeated]
+    ids = int(values.nunique())
+    examples = sorted({str(v) for v in values.head(1000).unique()})[:3]
+    observed = (
+        f"{ids} id(s) occur more than once, e.g. {examples}; copies of a record can land in "
+        "both train and test and inflate the test metrics. Remove the duplicate rows, or if "
+        f"repeats are legitimate, do not declare '{series.name}' an id (remove it from "
+        "data.id_columns, or add `unique: false` to its entry in the schema)"
+    )
+    return Violation(str(series.name), "unique ids", observed, rows)
+
+
+def _add_to_hash(row_hash: np.ndarray, series: pd.Series) -> np.ndarray:
+    """Fold one column into the per-row hashes (order-dependent, wraps around at 2**64)."""
+    values = pd.util.hash_pandas_object(series, index=False).to_numpy(dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return row_hash * np.uint64(1_000_003) + values
+
+
+def _duplicate_rows(row_hash: np.ndarray) -> Violation | None:
+    """A warning when rows repeat an earlier row exactly (compared by 64-bit hash), else None.
+
+    A warning, not an error: without an id, two equal rows may be two real observations
+    (tables with few, coarse columns have them), so only the user can tell. ``rows`` counts
+    the extra copies (not the first of each).
+    """
+    copies = int(pd.Series(row_hash).duplicated().sum())
+    if not copies:
+        return None
+    share = copies / len(row_hash)
+    observed = (
+        f"{copies} row(s) ({share:.2%}) repeat an earlier row exactly; copies can land in both "
+        "train and test and inflate the test metrics. If they are duplicate records, remove "
+        "them (e.g. drop_duplicates) before ingest, or declare an id column in data.id_columns"
+    )
+    return Violation("*", "unique rows", observed, copies)
 
 
 def _num(value: float | str | None) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import ConfigError, EvaluateConfig
-from mlpipe.data.schema import Schema
+from mlpipe.data.schema import Schema, column_kind
 from mlpipe.evaluation import plots as plot_data
 from mlpipe.evaluation.importance import feature_importance
 from mlpipe.evaluation.metrics import (
@@ -50,6 +50,36 @@ def needed_columns(spec: FeatureSpec, target: str, slices: tuple[str, ...] = ())
     return list(dict.fromkeys([*spec.columns, target, *slices]))
 
 
+def check_slices(slices: tuple[str, ...], test: pd.DataFrame, schema: Schema) -> None:
+    """Raise ConfigError unless every ``evaluate.slices`` column is a categorical or boolean
+    column of ``test`` (metrics are computed per category; a continuous column would give one
+    slice per value, each too small to report). The message lists the usable columns."""
+    usable = [*schema.features("categorical"), *schema.features("boolean")]
+    if usable:
+        shown = usable[:20] + (["..."] if len(usable) > 20 else [])
+        fix = (
+            f"Set evaluate.slices in params.yaml to some of the categorical or boolean columns "
+            f"{shown}, or to []"
+        )
+    else:
+        fix = (
+            "This data has no categorical or boolean columns to slice by; set evaluate.slices "
+            "to [] in params.yaml"
+        )
+    missing = [c for c in slices if c not in test.columns]
+    if missing:
+        raise ConfigError(
+            f"evaluate.slices names columns that are not in the data: {missing}. {fix}"
+        )
+    for name in slices:
+        kind = schema.column(name).kind if name in schema.names else column_kind(test[name])
+        if kind not in ("categorical", "boolean"):
+            raise ConfigError(
+                f"evaluate.slices: '{name}' is {kind}; slices are per category, use a "
+                f"categorical or boolean column. {fix}"
+            )
+
+
 def evaluate_model(
     model: Any,
     train: pd.DataFrame,
@@ -64,14 +94,7 @@ def evaluate_model(
     ``train`` may be a sample of the training rows (``train_sample``); the train metrics'
     ``rows`` say how many were scored.
     """
-    missing = [c for c in config.slices if c not in test.columns]
-    if missing:
-        usable = [*schema.features("categorical"), *schema.features("boolean")]
-        raise ConfigError(
-            f"evaluate.slices names columns that are not in the data: {missing}. Set "
-            f"evaluate.slices in params.yaml to columns of your data, e.g. {usable[:5]}, "
-            "or to []"
-        )
+    check_slices(config.slices, test, schema)
     task = schema.task
     on_test = predictions(model, test, spec, schema.target, task)
     on_train = predictions(model, train, spec, schema.target, task)

@@ -151,6 +151,7 @@ def check_chunk(
         extra_columns=rules.extra_columns,
         require_target=False,
         max_invalid_fraction=rules.max_invalid_fraction,
+        check_duplicates=False,  # scoring a record twice leaks nothing
     )
     errors, unparsed = _with_unparsed(result.errors, changes, schema)
     for issue in unparsed:

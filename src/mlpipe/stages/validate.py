@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         schema,
         extra_columns=params.validate.extra_columns,
         max_invalid_fraction=params.validate.max_invalid_fraction,
+        id_columns=params.data.id_columns,
     )
     for warning in result.warnings:
         log.warning("schema warning: %s", warning)

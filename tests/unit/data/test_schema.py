@@ -117,6 +117,23 @@ def test_dump_load_round_trip(frame: pd.DataFrame, tmp_path: Path) -> None:
     assert schema_to_dict(load_schema(path)) == yaml.safe_load(text)
 
 
+def test_inferred_free_text_id_with_repeats_is_marked_not_unique(tmp_path: Path) -> None:
+    many = MAX_CATEGORIES + 10
+    names = [f"name {i}" for i in range(many)] + ["name 0"]  # free text: one value repeats
+    rows = range(many + 1)
+    frame = pd.DataFrame(
+        {"note": names, "ref": [f"r{i}" for i in rows], "y": [i % 2 for i in rows]}
+    )
+    schema = infer_schema(frame, "y")
+    assert (schema.column("note").kind, schema.column("note").unique) == ("id", False)
+    assert (schema.column("ref").kind, schema.column("ref").unique) == ("id", True)
+    text = dump_schema(schema)
+    assert "note: {kind: id, unique: false}" in text and "ref: {kind: id}" in text
+    path = tmp_path / "schema.yaml"
+    path.write_text(text)
+    assert load_schema(path) == schema
+
+
 def test_committed_schema_loads() -> None:
     schema = load_schema(PROJECT / "data" / "schema.yaml")
     assert schema.target == "churned" and schema.task == "binary"
@@ -165,8 +182,9 @@ def _with(**changes: object) -> dict[str, object]:
         (
             _with(x_maximum=3),
             "unknown key 'columns.x.maximum'; allowed: categories, integer, kind, max, "
-            "max_missing, min, unknown",
+            "max_missing, min, unique, unknown",
         ),
+        (_with(x_unique="no"), "'columns.x.unique' must be true or false"),
         (
             _with(x_kind="text"),
             "'columns.x.kind' is 'text'; allowed values: numeric, categorical, boolean, "

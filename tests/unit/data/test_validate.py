@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,3 +174,98 @@ def test_a_parquet_file_read_column_by_column_gives_the_same_result(tmp_path) ->
     from_disk = validate_table(ParquetColumns(tmp_path / "t.parquet"), SCHEMA)
     assert from_disk == in_memory
     assert not from_disk.ok and {v.column for v in from_disk.errors} == {"tenure", "plan"}
+
+
+def _stacked() -> pd.DataFrame:
+    """The good table twice, the way a CSV appended to itself looks: every id repeated."""
+    return pd.concat([_good(), _good()], ignore_index=True)
+
+
+def test_a_repeated_id_is_an_error_naming_column_count_examples_and_fix() -> None:
+    result = validate_table(_stacked(), SCHEMA)
+    assert not result.ok
+    (issue,) = result.errors
+    assert (issue.column, issue.rule, issue.rows) == ("id", "unique ids", 8)
+    assert issue.observed.startswith("4 id(s) occur more than once, e.g. ['a', 'b', 'c']; ")
+    assert "Remove the duplicate rows, or if repeats are legitimate, do not declare 'id'" in str(
+        issue
+    )
+    assert "unique: false" in issue.observed
+    assert result.as_dict()["errors"][0]["column"] == "id"
+    assert result.warnings == ()  # the id check replaces the whole-row check
+
+
+def test_missing_ids_are_not_duplicates_and_one_repeat_is_counted() -> None:
+    frame = _good().assign(id=["a", None, None, "a"])
+    (issue,) = validate_table(frame, SCHEMA).errors
+    assert issue.rows == 2 and issue.observed.startswith(
+        "1 id(s) occur more than once, e.g. ['a']"
+    )
+    assert validate_table(_good().assign(id=["a", None, None, "d"]), SCHEMA).ok
+
+
+def test_a_repeated_id_within_max_invalid_fraction_is_a_warning() -> None:
+    frame = pd.concat([_good(), _good().iloc[:1]], ignore_index=True)  # 2 of 5 rows share 'a'
+    tolerant = validate_table(frame, SCHEMA, max_invalid_fraction=0.4)
+    assert tolerant.ok and [v.rule for v in tolerant.warnings] == ["unique ids"]
+    assert [v.rule for v in validate_table(frame, SCHEMA, max_invalid_fraction=0.3).errors] == [
+        "unique ids"
+    ]
+
+
+def test_unique_false_in_the_schema_allows_repeats() -> None:
+    columns = tuple(
+        dataclasses.replace(c, unique=False) if c.name == "id" else c for c in SCHEMA.columns
+    )
+    result = validate_table(_stacked(), dataclasses.replace(SCHEMA, columns=columns))
+    assert result.ok
+    # No column is checked for unique ids, so whole rows are compared instead: a warning.
+    assert [(v.column, v.rule, v.rows) for v in result.warnings] == [("*", "unique rows", 4)]
+
+
+def test_id_columns_from_params_are_checked_even_when_the_schema_says_categorical() -> None:
+    columns = tuple(
+        ColumnSpec("plan", "categorical") if c.name == "plan" else c
+        for c in SCHEMA.columns
+        if c.name != "id"
+    )
+    schema = dataclasses.replace(SCHEMA, columns=columns)
+    frame = _good().drop(columns=["id"])
+    assert validate_table(frame, schema).ok
+    (issue,) = validate_table(frame, schema, id_columns=("plan",)).errors
+    assert (issue.column, issue.rule, issue.rows) == ("plan", "unique ids", 3)
+    assert issue.observed.startswith("1 id(s) occur more than once, e.g. ['basic']")
+
+
+def test_whole_duplicate_rows_without_an_id_column_are_a_warning_with_the_count() -> None:
+    schema = dataclasses.replace(SCHEMA, columns=SCHEMA.columns[1:])  # no id column
+    frame = pd.concat([_good(), _good().iloc[[0, 0, 2]]], ignore_index=True).drop(columns=["id"])
+    result = validate_table(frame, schema)
+    assert result.ok
+    (issue,) = result.warnings
+    assert (issue.column, issue.rule, issue.rows) == ("*", "unique rows", 3)
+    assert issue.observed.startswith("3 row(s) (42.86%) repeat an earlier row exactly; ")
+    assert "remove them (e.g. drop_duplicates) before ingest, or declare an id column" in str(
+        issue
+    )
+    # Rows that differ in one column (here: an extra column) are not duplicates.
+    frame["note"] = range(len(frame))
+    assert [v.rule for v in validate_table(frame, schema).warnings] == ["known column"]
+    assert validate_table(_good().drop(columns=["id"]), schema).warnings == ()
+
+
+def test_duplicates_found_column_by_column_on_parquet_match_in_memory(tmp_path) -> None:
+    from mlpipe.io import ParquetColumns, write_parquet
+
+    schema = dataclasses.replace(SCHEMA, columns=SCHEMA.columns[1:])
+    for name, frame, check in (
+        ("ids.parquet", _stacked(), SCHEMA),
+        ("rows.parquet", _stacked().drop(columns=["id"]), schema),
+    ):
+        write_parquet(tmp_path / name, frame)
+        from_disk = validate_table(ParquetColumns(tmp_path / name), check)
+        assert from_disk == validate_table(frame, check)
+        assert {v.rule for v in (*from_disk.errors, *from_disk.warnings)} & {
+            "unique ids",
+            "unique rows",
+        }

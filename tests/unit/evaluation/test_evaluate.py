@@ -10,9 +10,15 @@ from sklearn.pipeline import Pipeline
 
 from mlpipe.config import ConfigError, EvaluateConfig, TrainConfig
 from mlpipe.data.generate import generate_churn
-from mlpipe.data.schema import Schema, load_schema
+from mlpipe.data.schema import ColumnSpec, Schema, load_schema
 from mlpipe.data.split import split_table
-from mlpipe.evaluation.evaluate import Evaluation, evaluate_model, needed_columns, train_sample
+from mlpipe.evaluation.evaluate import (
+    Evaluation,
+    check_slices,
+    evaluate_model,
+    needed_columns,
+    train_sample,
+)
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
 from support.repo import PROJECT
@@ -80,6 +86,82 @@ def test_unknown_slice_column_is_named(setup: tuple) -> None:
     assert str(caught.value).startswith(
         "evaluate.slices names columns that are not in the data: ['colour']. Set evaluate.slices"
     )
+
+
+def test_unknown_slice_column_lists_the_usable_columns(setup: tuple) -> None:
+    model, train, test, spec, schema = setup
+    config = dataclasses.replace(CONFIG, slices=("colour",))
+    usable = [*schema.features("categorical"), *schema.features("boolean")]
+    assert "contract" in usable and "tenure_months" not in usable
+    with pytest.raises(ConfigError) as caught:
+        evaluate_model(model, train, test, spec, schema, config)
+    assert str(caught.value) == (
+        "evaluate.slices names columns that are not in the data: ['colour']. Set "
+        f"evaluate.slices in params.yaml to some of the categorical or boolean columns {usable}, "
+        "or to []"
+    )
+
+
+def test_numeric_slice_column_is_an_error_not_an_empty_slice(setup: tuple) -> None:
+    model, train, test, spec, schema = setup
+    config = dataclasses.replace(CONFIG, slices=("contract", "tenure_months"))
+    with pytest.raises(ConfigError) as caught:
+        evaluate_model(model, train, test, spec, schema, config)
+    assert str(caught.value).startswith(
+        "evaluate.slices: 'tenure_months' is numeric; slices are per category, use a "
+        "categorical or boolean column. Set evaluate.slices in params.yaml to some of the "
+        "categorical or boolean columns ['"
+    )
+
+
+ALL_NUMERIC = Schema(
+    target="y",
+    task="multiclass",
+    classes=(0, 1, 2),
+    columns=(
+        ColumnSpec("wine_id", "id"),
+        ColumnSpec("alcohol", "numeric"),
+        ColumnSpec("hue", "numeric"),
+        ColumnSpec("y", "categorical"),
+    ),
+)
+WINES = pd.DataFrame(
+    {"wine_id": ["w1", "w2"], "alcohol": [13.2, 12.1], "hue": [1.0, 0.9], "y": [0, 1]}
+)
+
+
+@pytest.mark.parametrize(
+    ("slices", "message"),
+    [
+        (
+            ("color",),
+            "evaluate.slices names columns that are not in the data: ['color']. This data has "
+            "no categorical or boolean columns to slice by; set evaluate.slices to [] in "
+            "params.yaml",
+        ),
+        (
+            ("alcohol",),
+            "evaluate.slices: 'alcohol' is numeric; slices are per category, use a categorical "
+            "or boolean column. This data has no categorical or boolean columns to slice by; "
+            "set evaluate.slices to [] in params.yaml",
+        ),
+        (
+            ("wine_id",),
+            "evaluate.slices: 'wine_id' is id; slices are per category",
+        ),
+    ],
+)
+def test_slices_on_all_numeric_data_say_so_plainly(slices: tuple, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_slices(slices, WINES, ALL_NUMERIC)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_slice_column_outside_the_schema_is_judged_by_its_values() -> None:
+    check_slices(("y",), WINES, ALL_NUMERIC)  # categorical in the schema: accepted
+    check_slices(("shop",), WINES.assign(shop=["a", "b"]), ALL_NUMERIC)
+    with pytest.raises(ConfigError, match="'batch' is numeric"):
+        check_slices(("batch",), WINES.assign(batch=[1.5, 2.5]), ALL_NUMERIC)
 
 
 def test_configured_positive_class_must_exist(setup: tuple) -> None:

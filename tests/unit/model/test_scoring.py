@@ -303,3 +303,15 @@ def test_decimal_comma_csv_scores_like_the_typed_table(binary_model, tmp_path: P
         "',' in params.yaml."
     ) in str(info.value)
     assert not (tmp_path / "c.parquet").exists()
+
+
+def test_rows_with_repeated_ids_are_scored_not_refused(binary_model, tmp_path: Path) -> None:
+    # Duplicate ids fail the validate stage (train/test leak); scoring a record twice is fine.
+    frame = _unlabelled(20)
+    frame = pd.concat([frame, frame.iloc[:5]], ignore_index=True)
+    source, output = tmp_path / "in.parquet", tmp_path / "out.csv"
+    frame.to_parquet(source, index=False)
+    summary = _score(binary_model, source, output)
+    out = pd.read_csv(output)
+    assert summary.rows == 25 and out["cid"].tolist() == frame["cid"].tolist()
+    assert out["cid"].duplicated().sum() == 5 and not summary.warnings
