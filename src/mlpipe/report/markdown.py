@@ -196,6 +196,13 @@ def _params_section(base: Revision, head: Revision, all_params: bool) -> str:
     return "\n".join(lines)
 
 
+def _violation(entry: Any) -> str:
+    """One entry of validation.json's warnings/errors as the validate stage words it."""
+    if isinstance(entry, dict) and {"column", "rule", "observed", "rows"} <= set(entry):
+        return f"{entry['column']}: {entry['rule']} — {entry['observed']} ({entry['rows']} rows)"
+    return str(entry)
+
+
 def _data_section(base: Revision, head: Revision) -> str:
     new = head.validation
     lines = ["### Data"]
@@ -210,8 +217,8 @@ def _data_section(base: Revision, head: Revision) -> str:
         f"{new.get('columns')} columns, {new.get('checks_passed')}/{new.get('checks_run')} "
         f"checks passed, {len(warnings)} warning(s), {len(errors)} error(s).",
     ]
-    lines += [f"- ⚠️ {w}" for w in warnings[:20]]
-    lines += [f"- ❌ {e}" for e in errors[:20]]
+    lines += [f"- ⚠️ {_violation(w)}" for w in warnings[:20]]
+    lines += [f"- ❌ {_violation(e)}" for e in errors[:20]]
     schema_diff = text_diff(base.schema_text, head.schema_text, "schema.yaml")
     changed = bool(schema_diff) or base.data_hash != head.data_hash
     if base.validation is None and base.data_hash is None:

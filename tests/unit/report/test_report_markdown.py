@@ -28,7 +28,9 @@ def _revision(label: str, auc: float, max_iter: int, rows: int, schema: str) -> 
             "columns": 5,
             "checks_passed": 9,
             "checks_run": 9,
-            "warnings": ["column 'x' is not in the schema"],
+            "warnings": [  # as validation.json holds them (Violation as a dict)
+                {"column": "x", "rule": "known column", "observed": "not in the schema", "rows": 9}
+            ],
             "errors": [],
             "target_counts": {"no": rows - 10, "yes": 10},
         },
@@ -86,7 +88,7 @@ def test_only_changed_params_old_to_new() -> None:
 def test_data_changes_rows_targets_and_schema_diff() -> None:
     text = _report()
     assert "Validation passed: 120 rows, 5 columns, 9/9 checks passed, 1 warning(s)" in text
-    assert "- ⚠️ column 'x' is not in the schema" in text
+    assert "- ⚠️ x: known column — not in the schema (9 rows)" in text
     assert "**The data changed.**" in text
     assert "| rows | 100 | 120 | +20 |" in text
     assert "| target = no | 90 | 110 | +20 |" in text
