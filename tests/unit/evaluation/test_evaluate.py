@@ -78,24 +78,26 @@ def test_evaluation_is_deterministic(setup: tuple, result: Evaluation) -> None:
     assert evaluate_model(model, train, test, spec, schema, CONFIG) == result
 
 
-def test_unknown_slice_column_is_named(setup: tuple) -> None:
+def _slices_error(setup: tuple, *slices: str) -> str:
+    """The ConfigError message evaluate_model raises for ``evaluate.slices = slices``."""
     model, train, test, spec, schema = setup
-    config = dataclasses.replace(CONFIG, slices=("contract", "colour"))
+    config = dataclasses.replace(CONFIG, slices=slices)
     with pytest.raises(ConfigError) as caught:
         evaluate_model(model, train, test, spec, schema, config)
-    assert str(caught.value).startswith(
+    return str(caught.value)
+
+
+def test_unknown_slice_column_is_named(setup: tuple) -> None:
+    assert _slices_error(setup, "contract", "colour").startswith(
         "evaluate.slices names columns that are not in the data: ['colour']. Set evaluate.slices"
     )
 
 
 def test_unknown_slice_column_lists_the_usable_columns(setup: tuple) -> None:
-    model, train, test, spec, schema = setup
-    config = dataclasses.replace(CONFIG, slices=("colour",))
+    schema = setup[4]
     usable = [*schema.features("categorical"), *schema.features("boolean")]
     assert "contract" in usable and "tenure_months" not in usable
-    with pytest.raises(ConfigError) as caught:
-        evaluate_model(model, train, test, spec, schema, config)
-    assert str(caught.value) == (
+    assert _slices_error(setup, "colour") == (
         "evaluate.slices names columns that are not in the data: ['colour']. Set "
         f"evaluate.slices in params.yaml to some of the categorical or boolean columns {usable}, "
         "or to []"
@@ -103,11 +105,7 @@ def test_unknown_slice_column_lists_the_usable_columns(setup: tuple) -> None:
 
 
 def test_numeric_slice_column_is_an_error_not_an_empty_slice(setup: tuple) -> None:
-    model, train, test, spec, schema = setup
-    config = dataclasses.replace(CONFIG, slices=("contract", "tenure_months"))
-    with pytest.raises(ConfigError) as caught:
-        evaluate_model(model, train, test, spec, schema, config)
-    assert str(caught.value).startswith(
+    assert _slices_error(setup, "contract", "tenure_months").startswith(
         "evaluate.slices: 'tenure_months' is numeric; slices are per category, use a "
         "categorical or boolean column. Set evaluate.slices in params.yaml to some of the "
         "categorical or boolean columns ['"
