@@ -50,6 +50,14 @@ def needed_columns(spec: FeatureSpec, target: str, slices: tuple[str, ...] = ())
     return list(dict.fromkeys([*spec.columns, target, *slices]))
 
 
+def absent_classes(target: pd.Series, classes: Any) -> list[str]:
+    """The model's classes that have no row in ``target`` (e.g. a rare class the split put
+    entirely in train). Metrics that need every class (multiclass ``roc_auc_ovr``) are then
+    left out of that set's metrics."""
+    seen = set(target.dropna().astype(str))
+    return [str(c) for c in classes if str(c) not in seen]
+
+
 def check_slices(slices: tuple[str, ...], test: pd.DataFrame, schema: Schema) -> None:
     """Raise ConfigError unless every ``evaluate.slices`` column is a categorical or boolean
     column of ``test`` (metrics are computed per category; a continuous column would give one

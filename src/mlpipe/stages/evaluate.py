@@ -11,7 +11,13 @@ from typing import Any
 from mlpipe.config import Params, load_params
 from mlpipe.data.schema import Schema, check_params, load_schema
 from mlpipe.evaluation.card import FileVersion, file_md5, model_card
-from mlpipe.evaluation.evaluate import Evaluation, evaluate_model, needed_columns, train_sample
+from mlpipe.evaluation.evaluate import (
+    Evaluation,
+    absent_classes,
+    evaluate_model,
+    needed_columns,
+    train_sample,
+)
 from mlpipe.evaluation.figures import render_figures
 from mlpipe.io import (
     atomic_dir,
@@ -59,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
         args.model,
     )
     result = evaluate_model(model, train, test, spec, schema, config, data.positive_class)
+    absent = absent_classes(test[schema.target], getattr(model, "classes_", ()))
+    if schema.task == "multiclass" and absent:
+        log.warning(
+            "the test set has no rows of class(es) %s: roc_auc_ovr is left out of its metrics "
+            "(a gate or monitor rule on it fails as 'not among the metrics'); use "
+            "split.method: stratified, or add rows of those classes",
+            absent,
+        )
     write_evaluation(
         result,
         model=model,

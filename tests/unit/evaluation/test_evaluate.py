@@ -14,6 +14,7 @@ from mlpipe.data.schema import ColumnSpec, Schema, load_schema
 from mlpipe.data.split import split_table
 from mlpipe.evaluation.evaluate import (
     Evaluation,
+    absent_classes,
     check_slices,
     evaluate_model,
     needed_columns,
@@ -193,3 +194,12 @@ def test_needed_columns_are_features_target_and_slices_once() -> None:
     spec = FeatureSpec(numeric=("n",), categorical=("c",), boolean=("b",))
     assert needed_columns(spec, "y") == ["n", "b", "c", "y"]
     assert needed_columns(spec, "y", ("c", "region")) == ["n", "b", "c", "y", "region"]
+
+
+def test_absent_classes_names_the_model_classes_a_set_lacks() -> None:
+    target = pd.Series(["Adelie", "Gentoo", None, "Adelie"])
+    assert absent_classes(target, ["Adelie", "Chinstrap", "Emperor", "Gentoo"]) == [
+        "Chinstrap",
+        "Emperor",
+    ]
+    assert absent_classes(pd.Series([1, 2, 2]), [1, 2]) == []  # compared as text, like labels
