@@ -4,7 +4,8 @@
 # With credentials for the remote: select it, `dvc repro --pull` (pulls the run-cache and each
 # stage's data from the remote; only stages whose results are nowhere to be found execute)
 # and, when stages ran on a pull request from this repository, `dvc push --run-cache` so a
-# reviewer gets the results with `dvc pull` / `dvc repro --pull` instead of recomputing them.
+# reviewer gets the results with `dvc pull` / `dvc repro --pull` instead of recomputing them
+# (a failed push, e.g. read-only keys, is a warning: the report and the gate still run).
 # Without credentials (a fork's pull request gets no secrets): reproduce on the embedded data;
 # never fail for lack of credentials.
 #
@@ -65,9 +66,13 @@ elif ! $use_remote; then
     log "not pushing: no credentials for remote '${remote}'"
 elif [[ "$same_repo" != "true" ]]; then
     log "not pushing: the pull request does not come from this repository (MLPIPE_SAME_REPO=${same_repo})"
-else
-    dvc push --run-cache
+elif dvc push --run-cache; then
     log "pushed outputs and run-cache to remote '${remote}'"
+else
+    # Read-only keys can pull but not push: the report and the gate still run on these results.
+    log "warning: could not push to remote '${remote}' (DVC's error above; pushing needs write" \
+        "access): the report goes on, but 'dvc repro --pull' will recompute these stages" >&2
+    echo "::warning::dvc push to remote '${remote}' failed: the PR's new results are not shared"
 fi
 
 if ! git diff --quiet -- dvc.lock 2>/dev/null; then

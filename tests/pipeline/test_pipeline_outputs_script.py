@@ -176,6 +176,31 @@ def test_remote_override_uses_a_local_directory_without_credentials(
     assert data_md5s(ci) == data_md5s(work_repo)
 
 
+def test_a_failed_push_is_a_warning_and_the_results_stay(work_repo: Repo, tmp_path: Path) -> None:
+    # A remote the CI can read but not write (read-only keys): main's objects are there, and
+    # every other object directory is a plain file, so pushing the PR's new model fails.
+    store = tmp_path / "store"
+    work_repo.dvc("remote", "modify", "--local", "local", "url", str(store))
+    work_repo.dvc("push", "--run-cache")
+    for prefix in (f"{i:02x}" for i in range(256)):
+        if not (store / "files/md5" / prefix).exists():
+            (store / "files/md5" / prefix).write_text("not a directory\n")
+    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    work_repo.commit("PR: fewer boosting rounds")
+    ci = work_repo.clone(tmp_path / "ci")
+    ci.dvc("remote", "modify", "--local", "local", "url", str(store))
+    result = run_script(ci, {"MLPIPE_DVC_REMOTE": "local", "MLPIPE_SAME_REPO": "true"})
+    assert result.returncode == 0, result.stderr
+    assert ran_stages(result.stdout) == ["train", "evaluate"]
+    lines = summary(result)
+    assert (
+        "warning: could not push to remote 'local' (DVC's error above; pushing needs write "
+        "access): the report goes on, but 'dvc repro --pull' will recompute these stages"
+    ) in lines
+    assert "::warning::dvc push to remote 'local' failed" in result.stdout
+    assert (ci.path / "data/results/metrics.json").is_file()  # the report job can go on
+
+
 def test_unknown_remote_override_is_a_clear_error(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     result = run_script(repo, {"MLPIPE_DVC_REMOTE": "gcs"})
