@@ -138,14 +138,21 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     gate = repo.mlpipe("gate", "--base", "bare")  # floors only: the PR's model is above them
     assert "SKIP  roc_auc: `bare` has no test metrics, drop check skipped" in gate.stdout
     assert "gate passed" in gate.stdout
-    # A PR that predicts another target (here only the params say so) is not compared either.
+    # A PR that predicts another target (here only the params say so) is not compared either;
+    # and since nothing was reproduced after the change, the report says so first and the
+    # gate refuses (it would judge the old model).
     repo.set_params(**{"data.target": "plan"})
     text = repo.mlpipe("report", "--base", "main").stdout
+    stale = "`drift`, `evaluate`, `ingest`, `split`, `train`"
+    assert f"> ⚠️ **Not reproduced**: `dvc status` lists {stale} as changed" in text
     why = "the base predicts `churned`, the PR `plan`"
     assert f"No baseline (not comparable: {why}): only the absolute bounds" in text
     assert f"No baseline: not compared with `main`, {why}. Showing the PR's values only." in text
-    gate = repo.mlpipe("gate", "--base", "main")
-    assert f"SKIP  roc_auc: not comparable: {why}, drop check skipped" in gate.stdout
+    gate = repo.mlpipe("gate", "--base", "main", check=False)
+    assert gate.returncode == 2
+    assert "the workspace is not reproduced: dvc status lists drift, evaluate, ingest" in (
+        gate.stderr
+    )
 
 
 def test_unknown_base_and_missing_head_results(pr_repo: Repo, tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ def build_report(
         f"## {TITLE}",
         f"Base `{base.label}` (`{base.commit}`) → PR `{head.label}` (`{head.commit}`"
         + (", with uncommitted changes)" if head.dirty else ")"),
+        _stale_warning(head),
         _gate_section(gate),
         _metrics_section(base, head, dataset),
         _slices_section(base, head, dataset),
@@ -65,6 +66,16 @@ def build_report(
         parts.append(_figures_section(figures))
     parts.append(_reproduce_section(base, head))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _stale_warning(head: Revision) -> str:
+    if not head.stale:
+        return ""
+    return (
+        f"> ⚠️ **Not reproduced**: `dvc status` lists {', '.join(f'`{s}`' for s in head.stale)} "
+        "as changed since the last `dvc repro`, so the PR's results below are from older code, "
+        "params or data. Run `dvc repro` and report again."
+    )
 
 
 def _num(value: float | None, name: str = "") -> str:
@@ -354,7 +365,8 @@ def _reproduce_section(base: Revision, head: Revision) -> str:
             "### Reproduce locally",
             "",
             "```bash",
-            f"git fetch origin && git checkout {head.label} && dvc pull; dvc repro",
+            # --pull fetches the run-cache too: stages CI already ran are checked out, not rerun.
+            f"git fetch origin && git checkout {head.label} && dvc repro --pull",
             f"mlpipe report --base {base.label}",
             "```",
         ]

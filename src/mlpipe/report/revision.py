@@ -32,6 +32,8 @@ class Revision:
     data_hash: str | None = None
     drift: dict[str, Any] | None = None
     dirty: bool = False
+    # Stages `dvc status` lists as not up to date in the workspace (PR side only).
+    stale: tuple[str, ...] = ()
 
 
 def incomparable(base: Revision, head: Revision) -> str | None:

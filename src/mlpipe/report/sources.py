@@ -34,6 +34,25 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
 
 
+def stale_stages(root: Path) -> list[str] | None:
+    """Stages ``dvc status`` says are not up to date in the workspace at ``root`` (their code,
+    params or inputs changed since the last run, or outputs are missing); None when ``dvc``
+    cannot tell (not installed, not a DVC repository)."""
+    try:
+        result = subprocess.run(
+            ["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return None
+    if result.returncode != 0:
+        return None
+    try:
+        status = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError:
+        return None
+    return sorted(name for name in status if not name.endswith(".dvc"))
+
+
 def resolve_commit(root: Path, ref: str) -> str:
     """The full commit id of ``ref``; GitError with a fix when git does not know it."""
     result = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")

@@ -6,6 +6,7 @@ Also `mlpipe gate`: the same gate, printed as text, exit 1 when it fails.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from mlpipe.io import InputError, write_text
 from mlpipe.report.gate import GateResult, evaluate_gate
 from mlpipe.report.markdown import build_report
 from mlpipe.report.revision import Revision, incomparable
-from mlpipe.report.sources import extract_figures, git_revision, workspace_revision
+from mlpipe.report.sources import extract_figures, git_revision, stale_stages, workspace_revision
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,15 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
     params = load_params(args.params)
     root = Path.cwd()
     head = workspace_revision(root, args.params, getattr(args, "head_ref", None))
+    head = dataclasses.replace(head, stale=tuple(stale_stages(root) or ()))
     base = git_revision(root, args.base, args.params)
     dataset = params.gate.dataset
+    if head.stale:
+        log.warning(
+            "not reproduced: dvc status lists %s as changed; the workspace's results are from "
+            "older code, params or data (run dvc repro first)",
+            ", ".join(head.stale),
+        )
     if head.metrics is None or dataset not in head.metrics:
         raise InputError(
             f"{params.paths.metrics}: no {dataset} metrics in the workspace. "
@@ -62,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_gate(args: argparse.Namespace) -> int:
-    _, _, gate = _load(args)
+    _, head, gate = _load(args)
+    if head.stale:
+        raise InputError(
+            f"the workspace is not reproduced: dvc status lists {', '.join(head.stale)} as "
+            "changed, so its metrics do not belong to this code and params. Run `dvc repro`, "
+            "then `mlpipe gate` again"
+        )
     icon = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
     for check in gate.checks:
         print(f"{icon[check.status]}  {check.message}")

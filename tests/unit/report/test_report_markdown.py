@@ -137,13 +137,24 @@ def test_a_base_that_predicts_another_target_is_not_compared() -> None:
     assert "| roc_auc | 0.7500 |" in text and "🔻" not in text
 
 
+def test_a_workspace_that_is_not_reproduced_is_flagged_first() -> None:
+    text = _report(head=dataclasses.replace(HEAD, stale=("evaluate", "train")))
+    lines = text.splitlines()
+    assert lines[4] == (
+        "> ⚠️ **Not reproduced**: `dvc status` lists `evaluate`, `train` as changed since the "
+        "last `dvc repro`, so the PR's results below are from older code, params or data. Run "
+        "`dvc repro` and report again."
+    )
+    assert "Not reproduced" not in _report()
+
+
 def test_figures_only_on_opt_in_and_reproduce_line() -> None:
     text = _report(figures=[Figure("ROC", "imgs/base-roc.png", "data/results/figures/roc.png")])
     assert (
         "| ROC | ![base ROC](imgs/base-roc.png) | ![PR ROC](data/results/figures/roc.png) |"
         in text
     )
-    assert "git fetch origin && git checkout feature && dvc pull; dvc repro" in text
+    assert "git fetch origin && git checkout feature && dvc repro --pull" in text
     assert "mlpipe report --base origin/main" in text
 
 
