@@ -126,7 +126,7 @@ def plain_pipeline(root: Path) -> dict[str, float]:
         },
     )
     lap("evaluate")
-    drift = compute_drift(train, test, schema, params.drift)
+    drift = compute_drift(train, test, schema, params.drift, data=params.data)
     write_json(root / paths.drift, drift.as_dict())
     write_text(root / paths.drift_report, drift_markdown(drift))
     lap("drift")

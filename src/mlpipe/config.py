@@ -224,6 +224,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "drift.min_rows": (1, None),
     "monitor.max_drifted_features": (0, None),
     "monitor.max_metric_drop_relative": (0.0, 1.0),
+    "monitor.min_labelled_rows": (1, None),
 }
 
 # Keys that moved, so an old params.yaml gets told where to.
@@ -442,12 +443,14 @@ class MonitorConfig:
     Alert when more than ``max_drifted_features`` columns drifted (see DriftConfig), or, for a
     labelled batch, when a metric in ``metrics`` is worse than the model card's test value by
     more than ``max_metric_drop_relative`` of that value (0.05 = 5 %), worse meaning lower for
-    higher-is-better metrics and higher for lower-is-better ones (``DIRECTIONS``).
+    higher-is-better metrics and higher for lower-is-better ones (``DIRECTIONS``). With fewer
+    than ``min_labelled_rows`` labelled rows the live metrics are reported but not compared.
     """
 
     max_drifted_features: int = 0
     metrics: tuple[str, ...] = ("roc_auc", "average_precision", "log_loss")
     max_metric_drop_relative: float = 0.05
+    min_labelled_rows: int = 30
 
 
 @dataclass(frozen=True)

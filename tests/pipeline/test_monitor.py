@@ -49,6 +49,13 @@ def test_batch_from_the_same_population_is_ok(reproduced: Repo, tmp_path: Path) 
     features = report["drift"]["features"]
     assert {"monthly_charges", "contract", "tenure_months", "churned"} <= set(features)
     assert all(f["psi"] < 0.2 for f in features.values())
+    # the date column and the id change by design: listed, never tested (params data:)
+    assert report["drift"]["not_compared"] == {
+        "customer_id": "id column: changes by design",
+        "signup_date": "date column: changes by design",
+    }
+    assert "signup_date" not in features and report["labelled_rows"] == 4000
+    assert all(m["not_compared"] is None for m in report["metrics"].values())
     # the test split is what the card's test metrics were computed on: identical values
     card = read_card(reproduced.path / "data/results/model_card.md")
     for name in ("roc_auc", "average_precision", "log_loss"):
@@ -112,7 +119,7 @@ def test_a_small_sample_of_the_training_data_is_ok_with_a_too_small_warning(
     assert "monitoring: ok, no issue needed" in result.stdout
     warning = (
         "the batch has 10 rows, fewer than drift.min_rows 30: drift was not tested for any of "
-        "the 18 columns, so this batch cannot raise a drift alert; monitor batches of at least "
+        "the 17 columns, so this batch cannot raise a drift alert; monitor batches of at least "
         "30 rows"
     )
     assert f"WARNING mlpipe.stages.monitor: {warning}" in result.stderr
@@ -121,15 +128,59 @@ def test_a_small_sample_of_the_training_data_is_ok_with_a_too_small_warning(
     assert report["verdict"] == "ok" and report["reasons"] == [] and report["drifted"] == []
     assert report["warnings"] == [warning] and report["rows"] == 10
     features = report["drift"]["features"]
-    assert len(report["drift"]["not_tested"]) == len(features) == 18
-    assert features["contract"]["not_tested"] == "current: 10 rows < drift.min_rows 30"
+    assert len(report["drift"]["not_tested"]) == len(features) == 17
+    assert features["contract"]["not_tested"] == ("current: 10 present values < drift.min_rows 30")
     assert features["tenure_months"]["not_tested"] == (
         "current: 10 present values < drift.min_rows 30"
     )
     assert any("psi" in f["flags"] for f in features.values())  # PSI alone no longer alerts
     text = (out / "monitor.md").read_text()
     assert text.startswith("## Model monitoring: ✅ ok") and f"> **Warning**: {warning}" in text
-    assert "**18 of 18 columns not tested**" in text and "**yes**" not in text
+    assert "**17 of 17 columns not tested**" in text and "**yes**" not in text
+
+
+def test_a_small_labelled_batch_reports_metrics_without_comparing_them(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    """The user review's case: 10 labelled rows gave exit 3 on a log_loss 'rise' and leaked
+    sklearn's 'A single label was found in y_true' warning."""
+    test = pd.read_parquet(reproduced.path / "data/processed/test.parquet").dropna()
+    batch = tmp_path / "tiny.csv"
+    test[~test["churned"].astype(bool)].head(10).to_csv(batch, index=False)  # one class only
+    result = reproduced.mlpipe("monitor", "--current", str(batch), "--labels", *_outputs(tmp_path))
+    assert "verdict ok" in result.stderr and "UserWarning" not in result.stderr
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["verdict"] == "ok" and report["reasons"] == [] and report["labelled_rows"] == 10
+    held_back = (
+        "the batch has 10 labelled rows, fewer than monitor.min_labelled_rows 30: live metrics "
+        "are reported but not compared with the model card, so they cannot raise an alert; "
+        "monitor batches of at least 30 labelled rows"
+    )
+    undefined = (
+        "monitor.metrics roc_auc, average_precision, log_loss: undefined for this batch: its "
+        "labels hold 1 of the model's 2 classes (False)"
+    )
+    assert report["warnings"][:2] == [held_back, undefined]
+    assert f"WARNING mlpipe.stages.monitor: {held_back}" in result.stderr
+    assert f"WARNING mlpipe.stages.monitor: {undefined}" in result.stderr
+    assert report["metrics"] == {} and set(report["unavailable_metrics"]) == {
+        "roc_auc", "average_precision", "log_loss"
+    }  # fmt: skip
+    text = (tmp_path / "m.md").read_text()
+    assert "- roc_auc, average_precision, log_loss: undefined for this batch" in text
+    # both classes, still below the floor: the metrics are shown, marked, and never alert
+    mixed = pd.concat([test[test["churned"].astype(bool)].head(5), test.head(10)]).head(12)
+    mixed.to_csv(batch, index=False)
+    out = tmp_path / "mixed"
+    reproduced.mlpipe("monitor", "--current", str(batch), "--labels", *_outputs(out))
+    report = json.loads((out / "m.json").read_text())
+    assert report["verdict"] == "ok" and set(report["metrics"]) == {
+        "roc_auc", "average_precision", "log_loss"
+    }  # fmt: skip
+    for entry in report["metrics"].values():
+        assert entry["not_compared"] == "12 labelled rows < monitor.min_labelled_rows 30"
+        assert entry["worse"] is False
+    assert "| not compared |" in (out / "m.md").read_text()
 
 
 def test_reference_that_is_not_the_training_data_is_warned_about(

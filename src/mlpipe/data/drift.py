@@ -1,8 +1,13 @@
 """Data drift between a reference table and a current one, per feature (pure, deterministic).
 
-Every schema column (id columns excluded, the target included) is compared. Each must be in
-both tables, except the target, which an unlabelled table may lack (``missing_columns``): any
-other absent column is a DriftError naming it (a wrong file, or the schema of other data).
+Every schema column the model reads, and the target, is compared. Columns that change by
+design and that the model does not read are *not compared* (``DriftReport.not_compared`` says
+why, see ``changing_by_design``): ``data.date_column``, id columns (schema ``kind: id`` or
+``data.id_columns``) and other datetime columns (no datetime column is a model feature unless
+a ``data.*_features`` list names it). A newer batch has later dates and new ids by design, so
+comparing them would flag every batch. Each compared column must be in both tables, except the
+target, which an unlabelled table may lack (``missing_columns``): any other absent column is a
+DriftError naming it (a wrong file, or the schema of other data).
 
 - numeric and datetime columns: population stability index (PSI) over quantile bins of the
   reference (``DriftConfig.bins``, fewer for small tables; missing values form their own bin)
@@ -14,9 +19,10 @@ A feature gets the flag ``psi`` when PSI >= ``DriftConfig.psi_threshold`` and ``
 p-value < ``DriftConfig.p_value_threshold``. It has *drifted* when the shift is both large and
 real: the ``psi`` flag, confirmed by the ``test`` flag. PSI alone is noisy on small tables; a
 p-value alone flags trivial shifts on large ones. A column with fewer than
-``DriftConfig.min_rows`` values on either side (present values for numeric and datetime
-columns, rows for the others) is *not tested* (``FeatureDrift.not_tested`` says why): it has a
-PSI but can never count as drifted, since that is where PSI is noisiest.
+``DriftConfig.min_rows`` present (non-missing) values on either side is *not tested*
+(``FeatureDrift.not_tested`` says why): it has a PSI but can never count as drifted, since
+that is where PSI is noisiest. (The chi-square test, when it runs, still counts missing values
+as a category.)
 
 ``compute_drift`` is the entry point the pipeline,
 the PR report and the monitoring job share; ``DriftReport.as_dict`` is the JSON form and
@@ -33,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlpipe.config import DriftConfig
+from mlpipe.config import DataConfig, DriftConfig
 from mlpipe.data.schema import Schema
 from mlpipe.errors import MlpipeError
 from mlpipe.io import ParquetColumns
@@ -57,7 +63,7 @@ class FeatureDrift:
     """Drift of one column: PSI, the test used with its statistic and p-value, and flags.
 
     ``test`` is "ks", "chi2" or "none" (not tested); ``statistic`` and ``p_value`` are None
-    when no test ran, and ``not_tested`` then says why (e.g. "current: 10 rows <
+    when no test ran, and ``not_tested`` then says why (e.g. "current: 10 present values <
     drift.min_rows 30"; empty when tested). ``flags`` lists the thresholds crossed: "psi"
     and/or "test".
     """
@@ -89,6 +95,8 @@ class DriftReport:
     p_value_threshold: float
     features: tuple[FeatureDrift, ...]
     missing_columns: tuple[str, ...] = field(default=())
+    not_compared: tuple[tuple[str, str], ...] = field(default=())
+    """(column, why) of the columns left out by design (see ``changing_by_design``)."""
 
     @property
     def drifted(self) -> tuple[str, ...]:
@@ -109,6 +117,7 @@ class DriftReport:
             "drifted": list(self.drifted),
             "not_tested": list(self.not_tested),
             "missing_columns": list(self.missing_columns),
+            "not_compared": dict(self.not_compared),
             "features": {
                 f.column: {
                     "kind": f.kind,
@@ -149,6 +158,7 @@ def report_from_dict(raw: dict[str, Any]) -> DriftReport:
             for name, f in raw["features"].items()
         ),
         missing_columns=tuple(raw.get("missing_columns", ())),
+        not_compared=tuple((raw.get("not_compared") or {}).items()),
     )
 
 
@@ -157,31 +167,68 @@ def _untested_before(test: str) -> str:
     return "no test ran" if test == "none" else ""
 
 
+def changing_by_design(schema: Schema, data: DataConfig) -> dict[str, str]:
+    """Columns not compared for drift, in schema order, each with the reason.
+
+    ``data.date_column``, id columns (schema ``kind: id`` or ``data.id_columns``) and datetime
+    columns change by design from one batch to the next (later dates, new ids), and the model
+    does not read them. A column the model does read stays compared: one named in a
+    ``data.*_features`` list, or, for a kind without such a list, a numeric, categorical or
+    boolean schema column (the roles of ``mlpipe.model.features.feature_spec``, not imported
+    here because it loads scikit-learn). The target is always compared.
+    """
+    lists = {
+        "numeric": data.numeric_features,
+        "categorical": data.categorical_features,
+        "boolean": data.boolean_features,
+    }
+    read = {
+        name
+        for kind, names in lists.items()
+        for name in (names if names is not None else schema.features(kind))
+    }
+    out = {}
+    for spec in schema.columns:
+        if spec.name == schema.target or spec.name in read:
+            continue
+        if spec.name == data.date_column:
+            out[spec.name] = "date column: changes by design"
+        elif spec.kind == "id" or spec.name in data.id_columns:
+            out[spec.name] = "id column: changes by design"
+        elif spec.kind == "datetime":
+            out[spec.name] = "datetime column: changes by design, not a model feature"
+    return out
+
+
 def compute_drift(
     reference: pd.DataFrame | ParquetColumns,
     current: pd.DataFrame | ParquetColumns,
     schema: Schema,
     config: DriftConfig,
     names: tuple[str, str] = ("reference", "current"),
+    data: DataConfig | None = None,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column (see the module docstring).
 
-    ``names`` (e.g. the two file paths) name the tables in error messages. The target, when
-    absent from a table (unlabelled data), is listed in ``missing_columns``; columns not in the
-    schema are ignored. Raises DriftError when either table has no rows, or when a table lacks
-    any other (non-id) column of the schema.
+    ``names`` (e.g. the two file paths) name the tables in error messages. ``data`` (params.yaml
+    ``data:``; default: no date column, no id columns besides the schema's, the schema's kinds)
+    says which columns change by design and are not compared (``changing_by_design``). The
+    target, when absent from a table (unlabelled data), is listed in ``missing_columns``;
+    columns not in the schema are ignored. Raises DriftError when either table has no rows, or
+    when a table lacks any other compared column of the schema.
     """
     if reference.empty or current.empty:
         raise DriftError(
             f"cannot compare tables: {names[0]} has {len(reference)} rows, {names[1]} has "
             f"{len(current)}; both need rows"
         )
-    compared = [spec.name for spec in schema.columns if spec.kind != "id"]
+    by_design = changing_by_design(schema, data if data is not None else DataConfig())
+    compared = [spec.name for spec in schema.columns if spec.name not in by_design]
     _check_columns(compared, schema.target, (reference, current), names)
     features = []
     missing = []
     for spec in schema.columns:
-        if spec.kind == "id":
+        if spec.name in by_design:
             continue
         if spec.name not in reference.columns or spec.name not in current.columns:
             missing.append(spec.name)  # the target of unlabelled data (see _check_columns)
@@ -204,6 +251,7 @@ def compute_drift(
         p_value_threshold=config.p_value_threshold,
         features=tuple(features),
         missing_columns=tuple(missing),
+        not_compared=tuple(by_design.items()),
     )
 
 
@@ -295,8 +343,9 @@ def _categorical(
     test, statistic, p_value = "none", None, None
     r_present = int(ref.notna().sum())
     c_present = int(cur.notna().sum())
-    # missing is a category here: every row counts
-    untested = _too_few("rows", len(ref), len(cur), config.min_rows)
+    # as for numeric columns, present values decide whether the test runs (an all-empty column
+    # is never tested); the test itself keeps missing as a category
+    untested = _too_few("present values", r_present, c_present, config.min_rows)
     if not untested:  # a single category on both sides gives statistic 0, p-value 1
         table = np.vstack([r_counts, c_counts])
         result = stats.chi2_contingency(table, correction=False)
@@ -388,5 +437,11 @@ def drift_markdown(report: DriftReport) -> str:
             "",
             "Not compared (the target, absent from a table: unlabelled data): "
             + ", ".join(report.missing_columns),
+        ]
+    if report.not_compared:
+        lines += [
+            "",
+            "Not compared (the model does not read them): "
+            + ", ".join(f"{column} ({why})" for column, why in report.not_compared),
         ]
     return "\n".join(lines) + "\n"

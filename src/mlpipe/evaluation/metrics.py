@@ -7,6 +7,7 @@ gate use it to mark improvements and regressions.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,8 @@ DIRECTIONS: dict[str, str] = {
     "rows": HIGHER,
 }
 DECIMALS = 6
+# scikit-learn UserWarnings on label sets that compute_metrics handles itself
+_LABEL_WARNINGS = ("A single label was found in", "y_pred contains classes not in y_true")
 
 
 @dataclass(frozen=True)
@@ -70,15 +73,23 @@ def positive_class(classes: tuple[str, ...], configured: str | None = None) -> s
 
 
 def compute_metrics(task: str, p: Predictions, positive: str | None = None) -> dict[str, float]:
-    """All metrics for ``task``; rounded to DECIMALS; undefined metrics are omitted."""
-    if task == "binary":
-        values = _binary(p, positive_class(p.classes, positive))
-    elif task == "multiclass":
-        values = _multiclass(p)
-    elif task == "regression":
-        values = _regression(p)
-    else:
+    """All metrics for ``task``; rounded to DECIMALS; undefined metrics are omitted.
+
+    scikit-learn's warnings about labels (a single class in ``y_true``, or predicted classes
+    absent from it, e.g. in a small batch or slice) are silenced: the metrics that need every
+    class are already omitted, and callers say which are missing and why.
+    """
+    if task not in ("binary", "multiclass", "regression"):
         raise ValueError(f"unknown task {task!r}")
+    with warnings.catch_warnings():
+        for message in _LABEL_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        if task == "binary":
+            values = _binary(p, positive_class(p.classes, positive))
+        elif task == "multiclass":
+            values = _multiclass(p)
+        else:
+            values = _regression(p)
     return {k: round(float(v), DECIMALS) for k, v in values.items() if math.isfinite(v)}
 
 

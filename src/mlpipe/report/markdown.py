@@ -249,12 +249,22 @@ def _data_section(base: Revision, head: Revision) -> str:
         a, b = old.get(key), new.get(key)
         delta = f"{b - a:+d}" if isinstance(a, int) and isinstance(b, int) else "—"
         lines.append(f"| {key} | {a if a is not None else '—'} | {b} | {delta} |")
-    counts_old = old.get("target_counts") or {}
     counts_new = new.get("target_counts") or {}
-    for label in sorted(set(counts_old) | set(counts_new)):
-        a, b = counts_old.get(label), counts_new.get(label)
-        delta = f"{b - a:+d}" if a is not None and b is not None else "—"
-        lines.append(f"| target = {label} | {a if a is not None else '—'} | {b or 0} | {delta} |")
+    reason = incomparable(base, head)
+    if reason is None:
+        counts_old = old.get("target_counts") or {}
+        for label in sorted(set(counts_old) | set(counts_new)):
+            a, b = counts_old.get(label), counts_new.get(label)
+            delta = f"{b - a:+d}" if a is not None and b is not None else "—"
+            lines.append(
+                f"| target = {label} | {a if a is not None else '—'} | {b or 0} | {delta} |"
+            )
+    else:  # another target or other classes: the base's counts are not a baseline
+        target = (head.params.get("data") or {}).get("target") or "target"
+        lines += ["", f"Target counts not compared with `{base.label}`: {reason}."]
+        if counts_new:
+            lines += ["", f"| {target} | PR rows |", "| --- | ---: |"]
+            lines += [f"| {label} | {n} |" for label, n in sorted(counts_new.items())]
     if schema_diff:
         lines += ["", "schema.yaml changed:", "", "```diff", schema_diff.rstrip("\n"), "```"]
     else:

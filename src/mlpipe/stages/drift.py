@@ -31,7 +31,12 @@ def run(args: argparse.Namespace) -> int:
     reference = _read_table(args.reference, params.data.csv)
     current = _read_table(args.current, params.data.csv)
     report = compute_drift(
-        reference, current, schema, params.drift, names=(args.reference, args.current)
+        reference,
+        current,
+        schema,
+        params.drift,
+        names=(args.reference, args.current),
+        data=params.data,
     )
     markdown = drift_markdown(report)
     if args.output_json:
@@ -66,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             min_rows,
             ", ".join(untested),
         )
+    for column, why in report.not_compared:
+        log.info("not compared: '%s' (%s)", column, why)
     for column in report.missing_columns:
         log.info("not compared: the target '%s' is absent from a table (unlabelled)", column)
     return 0

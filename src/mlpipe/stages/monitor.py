@@ -23,9 +23,12 @@ from mlpipe.evaluation.monitor import (
     ALERT,
     MonitorResult,
     compare_metrics,
+    grouped_reasons,
     monitor_figure,
     monitor_markdown,
     monitor_verdict,
+    too_few_labelled,
+    unavailable_reasons,
     untested_warning,
 )
 from mlpipe.io import InputError, atomic_path, read_parquet, write_json, write_text
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in warnings:
         log.warning("%s", warning)
 
-    metric_changes, unavailable = None, ()
+    metric_changes, unavailable, labelled_rows = None, (), None
     if args.labels:
         if schema.target not in batch.columns:
             raise MonitorError(
@@ -133,19 +136,36 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.current}: every '{schema.target}' value is missing; no live metrics "
                 "can be computed. Run without --labels. Nothing written"
             )
-        live = compute_metrics(
-            schema.task,
-            predictions(model, labelled, spec, schema.target, schema.task),
-            data.positive_class,
-        )
-        metric_changes, unavailable = compare_metrics(
-            card.get("metrics", {}).get("test", {}),
+        scored = predictions(model, labelled, spec, schema.target, schema.task)
+        live = compute_metrics(schema.task, scored, data.positive_class)
+        card_metrics = card.get("metrics", {}).get("test", {})
+        held_back = too_few_labelled(len(labelled), params.monitor.min_labelled_rows)
+        metric_changes, missing = compare_metrics(
+            card_metrics,
             live,
             params.monitor.metrics,
             params.monitor.max_metric_drop_relative,
+            not_compared=held_back,
         )
+        batch_classes = sorted({str(v) for v in scored.y_true}) if scored.classes else []
+        unavailable = unavailable_reasons(
+            missing, card_metrics, schema.task, batch_classes, scored.classes
+        )
+        labelled_rows, minimum = len(labelled), params.monitor.min_labelled_rows
+        notes = [f"monitor.metrics {line}" for line in grouped_reasons(unavailable)]
+        if held_back:
+            notes.insert(
+                0,
+                f"the batch has {labelled_rows} labelled rows, fewer than "
+                f"monitor.min_labelled_rows {minimum}: live metrics are reported but not "
+                "compared with the model card, so they cannot raise an alert; monitor batches "
+                f"of at least {minimum} labelled rows",
+            )
+        for note in notes:
+            log.warning("%s", note)
+        warnings += notes
     drift = compute_drift(
-        reference, batch, schema, params.drift, names=(reference_path, args.current)
+        reference, batch, schema, params.drift, names=(reference_path, args.current), data=data
     )
     untested = untested_warning(drift, params.drift.min_rows)
     if untested:
@@ -161,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         thresholds=params.monitor,
         warnings=tuple(warnings),
         unavailable_metrics=unavailable,
+        labelled_rows=labelled_rows,
     )
     markdown = monitor_markdown(result, Path(args.current).name)
     png = monitor_figure(result) if args.output_png else b""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipe.config import DriftConfig
+from mlpipe.config import DataConfig, DriftConfig
 from mlpipe.data.drift import (
     DriftError,
     compute_drift,
@@ -54,9 +54,13 @@ def test_same_population_is_not_flagged(schema) -> None:
     report = compute_drift(_table(2000, 1), _table(500, 2), schema, CONFIG)
     assert report.drifted == ()
     names = [f.column for f in report.features]
-    assert names == ["amount", "calls", "plan", "member", "day", "y"]  # schema order, no id
+    assert names == ["amount", "calls", "plan", "member", "y"]  # schema order, no id, no date
+    assert report.not_compared == (
+        ("id", "id column: changes by design"),
+        ("day", "datetime column: changes by design, not a model feature"),
+    )
     tests = {f.column: (f.kind, f.test) for f in report.features}
-    assert tests["amount"] == ("numeric", "ks") and tests["day"] == ("datetime", "ks")
+    assert tests["amount"] == ("numeric", "ks")
     assert tests["plan"] == ("categorical", "chi2") and tests["member"] == ("boolean", "chi2")
     assert tests["y"] == ("categorical", "chi2")  # numeric class labels are categories
     assert all(f.psi < 0.05 for f in report.features)
@@ -104,9 +108,9 @@ def test_too_few_rows_are_not_tested_and_never_drifted(schema) -> None:
     assert amount.psi > 1 and amount.flags == ("psi",)  # PSI is reported, not trusted
     assert amount.not_tested == "current: 20 present values < drift.min_rows 30"
     plan = next(f for f in report.features if f.column == "plan")
-    assert plan.not_tested == "current: 20 rows < drift.min_rows 30"
+    assert plan.not_tested == "current: 20 present values < drift.min_rows 30"
     assert report.drifted == ()
-    assert report.not_tested == ("amount", "calls", "plan", "member", "day", "y")
+    assert report.not_tested == ("amount", "calls", "plan", "member", "y")
     both = compute_drift(_table(12, 1), current, schema, DriftConfig(min_rows=25))
     assert both.features[0].not_tested == (
         "reference: 12 present values, current: 20 present values < drift.min_rows 25"
@@ -122,8 +126,8 @@ def test_small_samples_of_the_reference_itself_never_drift(schema, rows: int) ->
         sample = reference.sample(rows, random_state=trial)
         report = compute_drift(reference, sample, schema, CONFIG)
         assert report.drifted == ()
-        assert len(report.not_tested) == 6
-        assert report.as_dict()["not_tested"] == ["amount", "calls", "plan", "member", "day", "y"]
+        assert len(report.not_tested) == 5
+        assert report.as_dict()["not_tested"] == ["amount", "calls", "plan", "member", "y"]
 
 
 def test_from_min_rows_on_the_columns_are_tested(schema) -> None:
@@ -157,10 +161,10 @@ def test_an_unlabelled_table_may_lack_the_target(schema) -> None:
     current = _table(500, 2).drop(columns=["y"])
     report = compute_drift(_table(2000, 1), current, schema, CONFIG)
     assert report.missing_columns == ("y",)
-    assert [f.column for f in report.features] == ["amount", "calls", "plan", "member", "day"]
+    assert [f.column for f in report.features] == ["amount", "calls", "plan", "member"]
     assert report.drifted == ()
-    assert drift_markdown(report).endswith(
-        "\nNot compared (the target, absent from a table: unlabelled data): y\n"
+    assert "\nNot compared (the target, absent from a table: unlabelled data): y\n" in (
+        drift_markdown(report)
     )
 
 
@@ -169,15 +173,15 @@ def test_other_missing_columns_are_an_error_naming_them(schema) -> None:
     with pytest.raises(DriftError) as error:
         compute_drift(_table(2000, 1), current, schema, CONFIG, names=("train.parquet", "new.csv"))
     assert str(error.value) == (
-        "new.csv lacks 2 of the 6 columns of the schema (calls, plan): is it the right file? "
+        "new.csv lacks 2 of the 5 columns of the schema (calls, plan): is it the right file? "
         "Both tables need every column of the schema (only the target may be absent); for other "
         "data pass its schema with --schema. Nothing written"
     )
-    reference = _table(2000, 1).drop(columns=["day"])
+    reference = _table(2000, 1).drop(columns=["member", "day", "id"])  # day, id: not compared
     with pytest.raises(
         DriftError,
-        match=r"^reference lacks 1 of the 6 columns of the schema "
-        r"\(day\); current lacks 2 of the 6 columns of the schema \(calls, plan\)",
+        match=r"^reference lacks 1 of the 5 columns of the schema "
+        r"\(member\); current lacks 2 of the 5 columns of the schema \(calls, plan\)",
     ):
         compute_drift(reference, current, schema, CONFIG)
 
@@ -214,7 +218,13 @@ def test_json_is_deterministic_and_round_trips(schema) -> None:
     assert first["features"]["amount"]["flags"] == ["psi", "test"]
     assert first["features"]["amount"]["not_tested"] is None
     small = compute_drift(ref, cur.iloc[:10], schema, CONFIG).as_dict()
-    assert small["features"]["plan"]["not_tested"] == "current: 10 rows < drift.min_rows 30"
+    assert small["features"]["plan"]["not_tested"] == (
+        "current: 10 present values < drift.min_rows 30"
+    )
+    assert first["not_compared"] == {
+        "id": "id column: changes by design",
+        "day": "datetime column: changes by design, not a model feature",
+    }
     assert report_from_dict(json.loads(json.dumps(small))).as_dict() == small
 
 
@@ -231,19 +241,23 @@ def test_markdown_lists_flagged_columns_first(schema) -> None:
     report = compute_drift(_table(2000, 1), _table(500, 3, shift=8.0), schema, CONFIG)
     text = drift_markdown(report)
     lines = text.splitlines()
-    assert lines[0].startswith("**Data drift**: 1 of 6 columns drifted (PSI >= 0.2 and p-value")
+    assert lines[0].startswith("**Data drift**: 1 of 5 columns drifted (PSI >= 0.2 and p-value")
     assert lines[2] == "| column | kind | PSI | test | statistic | p-value | flags | drifted |"
     assert lines[4].startswith("| amount | numeric |")
     assert lines[4].endswith("| psi, test | **yes** |")
-    assert len(lines) == 4 + 6
+    assert len(lines) == 4 + 5 + 2
+    assert lines[-1] == (
+        "Not compared (the model does not read them): id (id column: changes by design), "
+        "day (datetime column: changes by design, not a model feature)"
+    )
 
 
 def test_markdown_says_which_columns_were_not_tested_and_why(schema) -> None:
     report = compute_drift(_table(2000, 1), _table(10, 3, shift=30.0), schema, CONFIG)
     lines = drift_markdown(report).splitlines()
-    assert lines[0].startswith("**Data drift**: 0 of 6 columns drifted (PSI >= 0.2 and p-value")
+    assert lines[0].startswith("**Data drift**: 0 of 5 columns drifted (PSI >= 0.2 and p-value")
     assert lines[2] == (
-        "**6 of 6 columns not tested**: too few rows for the KS / chi-square test (see the test "
+        "**5 of 5 columns not tested**: too few rows for the KS / chi-square test (see the test "
         "column), so they are never counted as drifted and their PSI is noise-prone; compare a "
         "larger table to judge them."
     )
@@ -292,7 +306,7 @@ def test_cli_compares_a_csv_export_with_a_parquet_reference(tmp_path, schema) ->
     assert main([*args, "--output-json", str(out_json), "--output-md", str(out_md)]) == 0
     report = json.loads(out_json.read_text())
     assert report["drifted"] == ["amount"] and report["current_rows"] == 500
-    assert out_md.read_text().startswith("**Data drift**: 1 of 6 columns drifted")
+    assert out_md.read_text().startswith("**Data drift**: 1 of 5 columns drifted")
     missing = [*args[:-1], str(tmp_path / "nope.csv"), "--output-json", str(tmp_path / "x.json")]
     assert main(missing) == 2
     assert not (tmp_path / "x.json").exists()
@@ -314,10 +328,10 @@ def test_cli_refuses_a_table_lacking_schema_columns(tmp_path, schema, caplog) ->
             "--current", str(tmp_path / "wine.csv"), "--output-json", str(out / "d.json"),
             "--output-md", str(out / "d.md")]  # fmt: skip
     assert main(args) == 2
-    assert f"drift failed: {tmp_path / 'wine.csv'} lacks 5 of the 6 columns of the schema " in (
+    assert f"drift failed: {tmp_path / 'wine.csv'} lacks 4 of the 5 columns of the schema " in (
         caplog.text
     )
-    assert "(amount, calls, plan, member, day): is it the right file?" in caplog.text
+    assert "(amount, calls, plan, member): is it the right file?" in caplog.text
     assert not out.exists()
 
 
@@ -337,10 +351,10 @@ def test_cli_warns_about_columns_not_tested(tmp_path, schema, caplog) -> None:
     assert main(args) == 0
     report = json.loads((tmp_path / "d.json").read_text())
     assert report["drifted"] == [] and report["missing_columns"] == ["y"]
-    assert report["not_tested"] == ["amount", "calls", "plan", "member", "day"]
+    assert report["not_tested"] == ["amount", "calls", "plan", "member"]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == [
-        "none of the 5 columns tested: too few rows for KS / chi-square (drift.min_rows 30), so "
+        "none of the 4 columns tested: too few rows for KS / chi-square (drift.min_rows 30), so "
         "none can count as drifted; compare a larger table"
     ]
     caplog.clear()
@@ -351,7 +365,7 @@ def test_cli_warns_about_columns_not_tested(tmp_path, schema, caplog) -> None:
     assert json.loads((tmp_path / "d.json").read_text())["not_tested"] == ["calls"]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == [
-        "1 of 6 columns not tested (too few values for KS / chi-square: drift.min_rows 30), "
+        "1 of 5 columns not tested (too few values for KS / chi-square: drift.min_rows 30), "
         "never counted as drifted: calls"
     ]
 
@@ -370,3 +384,106 @@ def test_parquet_tables_read_column_by_column_give_the_same_report(schema, tmp_p
     )
     assert on_disk == compute_drift(reference, current, schema, CONFIG)
     assert on_disk.drifted == ("amount", "plan") and on_disk.reference_rows == 2000
+
+
+def test_date_and_id_columns_are_not_compared_so_a_later_batch_does_not_drift() -> None:
+    """The user review's case: with a time split the date column had PSI 3.78 and drifted, so
+    every newer batch raised a monitoring alert."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "visit_date": pd.date_range("2020-01-01", periods=400, freq="D"),
+            "ticket": rng.integers(0, 10**6, 400),
+            "bmi": rng.normal(25, 3, 400),
+            "y": rng.normal(0, 1, 400),
+        }
+    )
+    schema = infer_schema(frame, "y", id_columns=("ticket",))  # ticket: kind id
+    data = DataConfig(date_column="visit_date", id_columns=("ticket",), target="y")
+    old, new = frame.iloc[:300], frame.iloc[300:]  # a time split: every date is later
+    report = compute_drift(old, new, schema, CONFIG, data=data)
+    assert report.drifted == ()
+    assert [f.column for f in report.features] == ["bmi", "y"]
+    assert dict(report.not_compared) == {
+        "visit_date": "date column: changes by design",
+        "ticket": "id column: changes by design",
+    }
+    assert drift_markdown(report).endswith(
+        "\nNot compared (the model does not read them): visit_date (date column: changes by "
+        "design), ticket (id column: changes by design)\n"
+    )
+    # without the params the datetime column is still left out: no datetime column is a feature
+    default = compute_drift(old, new, schema, CONFIG)
+    assert dict(default.not_compared) == {
+        "visit_date": "datetime column: changes by design, not a model feature",
+        "ticket": "id column: changes by design",
+    }
+    # a column the model reads is compared, whatever its role: here the date is named in
+    # data.numeric_features, and the id column of a hand-edited schema is numeric (a feature)
+    read = DataConfig(date_column="visit_date", numeric_features=("visit_date", "bmi"))
+    compared = compute_drift(old, new, schema, CONFIG, data=read)
+    assert compared.drifted == ("visit_date",) and compared.features[0].test == "ks"
+    numeric_id = infer_schema(frame, "y")  # ticket: kind numeric, so feature_spec uses it
+    kept = compute_drift(old, new, numeric_id, CONFIG, data=data)
+    assert [f.column for f in kept.features] == ["ticket", "bmi", "y"]
+
+
+def test_the_date_column_may_be_absent_from_a_batch() -> None:
+    frame = pd.DataFrame(
+        {
+            "d": pd.date_range("2020-01-01", periods=100, freq="D"),
+            "x": range(100),
+            "y": [0, 1] * 50,
+        }
+    )
+    schema = infer_schema(frame, "y")
+    report = compute_drift(frame, frame.drop(columns=["d"]), schema, CONFIG)
+    assert [f.column for f in report.features] == ["x", "y"] and report.missing_columns == ()
+
+
+def test_an_all_empty_column_is_not_tested() -> None:
+    """The user review's case: an all-blank categorical column was tested (chi2, p-value 1.0)
+    with 0 values on both sides, as if compared."""
+    frame = pd.DataFrame(
+        {"empty": [None] * 200, "sparse": ["a"] * 20 + [None] * 180, "y": ["p", "q"] * 100},
+        dtype=object,
+    )
+    schema = infer_schema(frame, "y")
+    report = compute_drift(frame, frame.iloc[:100], schema, CONFIG)
+    got = {f.column: (f.test, f.p_value, f.reference_rows, f.current_rows, f.not_tested)
+           for f in report.features}  # fmt: skip
+    assert got["empty"] == (
+        "none", None, 0, 0,
+        "reference: 0 present values, current: 0 present values < drift.min_rows 30",
+    )  # fmt: skip
+    assert got["sparse"][0] == "none" and got["sparse"][4] == (
+        "reference: 20 present values, current: 20 present values < drift.min_rows 30"
+    )
+    assert got["y"][0] == "chi2" and report.not_tested == ("empty", "sparse")
+
+
+def test_cli_reads_the_date_and_id_columns_from_params(tmp_path, schema, caplog) -> None:
+    import logging
+
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    (tmp_path / "params.yaml").write_text("data: {target: y, date_column: day}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    _table(2000, 1).to_parquet(tmp_path / "train.parquet", index=False)
+    later = _table(500, 2)
+    later["day"] = later["day"] + pd.Timedelta(days=400)  # every date after the reference's
+    later.to_parquet(tmp_path / "new.parquet", index=False)
+    args = ["drift", "--params", str(tmp_path / "params.yaml"), "--schema",
+            str(tmp_path / "schema.yaml"), "--reference", str(tmp_path / "train.parquet"),
+            "--current", str(tmp_path / "new.parquet"),
+            "--output-json", str(tmp_path / "d.json")]  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["drifted"] == [] and "day" not in report["features"]
+    assert report["not_compared"] == {
+        "id": "id column: changes by design",
+        "day": "date column: changes by design",
+    }
+    assert "not compared: 'day' (date column: changes by design)" in caplog.text

@@ -165,3 +165,24 @@ def test_slice_metrics_groups_skips_small_slices_and_names_missing() -> None:
     assert out["plan"]["(missing)"]["accuracy"] == 1.0
     assert sorted(out["tiny"]) == ["u"]  # v and w have one row each
     assert out["tiny"]["u"]["roc_auc"] == 1.0  # 0.9 (positive) vs 0.2 (negative)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_a_single_class_batch_gives_no_sklearn_warning_and_omits_undefined_metrics(task) -> None:
+    """The user review's case: 10 labelled rows of one class leaked sklearn's 'A single label
+    was found in y_true' UserWarning to stderr."""
+    import warnings
+
+    classes = ("no", "yes") if task == "binary" else ("a", "b", "c")
+    proba = np.tile([0.9] + [0.1 / (len(classes) - 1)] * (len(classes) - 1), (10, 1))
+    p = Predictions(
+        y_true=np.array([classes[0]] * 10, dtype=object),
+        y_pred=np.array([classes[0]] * 10, dtype=object),
+        proba=proba,
+        classes=classes,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = compute_metrics(task, p)
+    assert values["accuracy"] == 1.0 and values["rows"] == 10.0
+    assert "roc_auc" not in values and "roc_auc_ovr" not in values

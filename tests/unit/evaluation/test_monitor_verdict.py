@@ -17,6 +17,8 @@ from mlpipe.evaluation.monitor import (
     monitor_figure,
     monitor_markdown,
     monitor_verdict,
+    too_few_labelled,
+    unavailable_reasons,
     untested_warning,
 )
 
@@ -154,3 +156,78 @@ def test_columns_not_tested_in_a_large_batch_are_named() -> None:
     )
     tested = compute_drift(ref, cur.fillna(0.0), _xy_schema(), DriftConfig())
     assert untested_warning(tested, 30) is None
+
+
+def test_metrics_of_a_batch_below_min_labelled_rows_are_shown_but_cannot_alert() -> None:
+    """The user review's case: 10 labelled rows gave exit 3, 'log_loss rose from 0.0138 to
+    0.0297 (+115.6% worse)'."""
+    config = MonitorConfig(metrics=("log_loss",), min_labelled_rows=30)
+    reason = too_few_labelled(10, config.min_labelled_rows)
+    assert reason == "10 labelled rows < monitor.min_labelled_rows 30"
+    assert too_few_labelled(30, 30) == ""
+    card = {"log_loss": 0.0138}
+    changes, _ = compare_metrics(card, {"log_loss": 0.0297}, ["log_loss"], 0.05, reason)
+    assert changes[0].worsening == pytest.approx(1.152174) and changes[0].worse is False
+    assert changes[0].as_dict()["not_compared"] == reason
+    assert monitor_verdict((), changes, config) == (OK, ())
+    enough, _ = compare_metrics(card, {"log_loss": 0.0297}, ["log_loss"], 0.05)
+    assert enough[0].worse and enough[0].as_dict()["not_compared"] is None
+    assert monitor_verdict((), enough, config)[0] == ALERT
+    drift = compute_drift(
+        pd.DataFrame({"x": np.arange(50.0), "y": [True, False] * 25}),
+        pd.DataFrame({"x": np.arange(10.0), "y": [True, False] * 5}),
+        _xy_schema(),
+        DriftConfig(),
+    )
+    result = MonitorResult(OK, (), drift, changes, 10, config, labelled_rows=10)
+    text = monitor_markdown(result, "tiny.parquet")
+    assert (
+        "**Live metrics** (10 labelled rows) against the model card's test metrics, not "
+        "compared: 10 labelled rows < monitor.min_labelled_rows 30:"
+    ) in text
+    assert "| log_loss | lower | 0.0138 | 0.0297 | +115.2% | not compared |" in text
+    assert result.as_dict()["labelled_rows"] == 10
+    assert result.as_dict()["thresholds"]["min_labelled_rows"] == 30
+    assert monitor_figure(result)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unavailable_metrics_say_why_and_how_to_fix_the_params() -> None:
+    card = {"log_loss": 0.2, "balanced_accuracy": 0.9, "roc_auc_ovr": 0.95}
+    reasons = unavailable_reasons(
+        ["roc_auc", "average_precision", "roc_auc_ovr"],
+        card,
+        "multiclass",
+        batch_classes=["Adelie"],
+        model_classes=["Adelie", "Chinstrap", "Gentoo"],
+    )
+    hint = (
+        "not a metric of this multiclass model (not in the model card): set monitor.metrics "
+        "in params.yaml to metrics of this task, e.g. [balanced_accuracy, f1_macro, log_loss]"
+    )
+    undefined = "undefined for this batch: its labels hold 1 of the model's 3 classes (Adelie)"
+    assert reasons == (
+        ("roc_auc", hint), ("average_precision", hint), ("roc_auc_ovr", undefined)
+    )  # fmt: skip
+    drift = compute_drift(
+        pd.DataFrame({"x": np.arange(50.0), "y": [True, False] * 25}),
+        pd.DataFrame({"x": np.arange(40.0), "y": [True, False] * 20}),
+        _xy_schema(),
+        DriftConfig(),
+    )
+    result = MonitorResult(OK, (), drift, (), 40, MonitorConfig(), unavailable_metrics=reasons)
+    text = monitor_markdown(result, "b.csv")
+    assert (
+        f"Not available:\n\n- roc_auc, average_precision: {hint}\n- roc_auc_ovr: {undefined}\n"
+        in (text)
+    )
+    assert result.as_dict()["unavailable_metrics"]["roc_auc"] == hint
+    regression = unavailable_reasons(["roc_auc"], {"rmse": 1.0}, "regression")
+    assert regression[0][1].endswith("e.g. [rmse, mae, r2]")
+
+
+def test_monitor_min_labelled_rows_is_checked() -> None:
+    assert (
+        params_from_dict({"monitor": {"min_labelled_rows": 100}}).monitor.min_labelled_rows == 100
+    )
+    with pytest.raises(ConfigError, match=r"'monitor\.min_labelled_rows' is 0"):
+        params_from_dict({"monitor": {"min_labelled_rows": 0}})

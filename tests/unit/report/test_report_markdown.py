@@ -148,6 +148,38 @@ def test_a_workspace_that_is_not_reproduced_is_flagged_first() -> None:
     assert "Not reproduced" not in _report()
 
 
+def test_a_base_with_another_target_shows_the_prs_own_target_counts() -> None:
+    """The user review's case: `target = False | 15132 | 0` beside `target = Adelie | — | 151`
+    in one table when the base predicted another target."""
+    base = dataclasses.replace(
+        BASE,
+        params={**BASE.params, "data": {"target": "churned"}},
+        validation={**BASE.validation, "target_counts": {"False": 15132, "True": 4868}},
+    )
+    head = dataclasses.replace(
+        HEAD,
+        params={**HEAD.params, "data": {"target": "species"}},
+        validation={**HEAD.validation, "target_counts": {"Gentoo": 99, "Adelie": 121}},
+    )
+    gate = evaluate_gate(GATE, head.metrics["test"], None, "not comparable")
+    data = build_report(base, head, gate).split("### Data")[1].split("###")[0]
+    assert "| rows | 100 | 120 | +20 |" in data
+    assert (
+        "Target counts not compared with `origin/main`: the base predicts `churned`, the PR "
+        "`species`.\n\n| species | PR rows |\n| --- | ---: |\n| Adelie | 121 |\n| Gentoo | 99 |\n"
+    ) in data
+    assert "False" not in data and "15132" not in data and "target =" not in data
+    # same target, other classes: also not a baseline (the reason says which)
+    same = dataclasses.replace(base, params={**base.params, "data": {"target": "species"}})
+    data = build_report(same, head, gate).split("### Data")[1].split("###")[0]
+    assert "the base's classes (False, True) are not the PR's (Adelie, Gentoo)." in data
+    assert "| Adelie | 121 |" in data and "15132" not in data
+    # a regression PR has no target counts: the reason alone
+    regression = dataclasses.replace(head, validation={**head.validation, "target_counts": {}})
+    data = build_report(base, regression, gate).split("### Data")[1].split("###")[0]
+    assert "Target counts not compared with `origin/main`" in data and "PR rows" not in data
+
+
 def test_figures_only_on_opt_in_and_reproduce_line() -> None:
     text = _report(figures=[Figure("ROC", "imgs/base-roc.png", "data/results/figures/roc.png")])
     assert (
