@@ -173,6 +173,21 @@ def _ragged(repo: Repo) -> None:
     write_source(repo, "customers.csv", "\n".join(lines) + "\n")
 
 
+def _time_split_on_text_dates(repo: Repo) -> None:
+    frame = messy_table()
+    frame["signup"] = pd.to_datetime(frame["signup"]).dt.strftime("%d/%m/%Y")  # not ISO
+    write_source(repo, "customers.csv", _table_text(frame))
+    repo.set_params(**{"split.method": "time"})
+    expected = (
+        f"data.date_column 'signup' holds text like '{frame['signup'].iloc[0]}', not dates: "
+        "ingest reads ISO dates (2020-01-13); convert the column to ISO dates or use "
+        "split.method: random/stratified"
+    )
+    # The user re-infers the schema, as the README says: it warns, validate then passes.
+    assert expected in repo.mlpipe("schema", "infer").stderr
+    repo.expected = expected  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -228,7 +243,8 @@ CASES = [
         "target all empty",
         _rewrite(lambda f: _with(f, churn="")),
         "validate",
-        "churn: target present — missing labels (300 rows)",
+        "churn: target present — missing labels; rows without a label cannot be used to train "
+        "or evaluate: remove them from the source (300 rows)",
         ("schema", "infer"),
         "target 'churn' has no values: all 300 rows are empty",
     ),
@@ -352,6 +368,12 @@ CASES = [
         "'K00002']; copies of a record can land in both train and test and inflate the test "
         "metrics. Remove the duplicate rows, or if repeats are legitimate, do not declare "
         "'customer' an id",
+    ),
+    Case(
+        "time split on a date column that is not ISO",
+        _time_split_on_text_dates,
+        "split",
+        "<expected>",
     ),
     Case(
         "schema typo",

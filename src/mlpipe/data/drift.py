@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from mlpipe.config import DataConfig, DriftConfig
-from mlpipe.data.schema import Schema
+from mlpipe.data.schema import Schema, category_value_text
 from mlpipe.errors import MlpipeError
 from mlpipe.io import ParquetColumns
 
@@ -332,7 +332,7 @@ def _categorical(
     name: str, kind: str, ref: pd.Series, cur: pd.Series, config: DriftConfig
 ) -> FeatureDrift:
     def labels(series: pd.Series) -> pd.Series:
-        text = series.astype(object).map(str, na_action="ignore")
+        text = series.astype(object).map(category_value_text, na_action="ignore")
         return text.where(series.notna(), MISSING)
 
     r, c = labels(ref).value_counts(), labels(cur).value_counts()

@@ -3,7 +3,9 @@
 ``iter_source`` / ``read_source`` do the IO and turn every way a file can be unreadable into an
 InputError that says what, where and how to fix it. The rest is pure: it strips whitespace, maps
 NA markers, converts numbers stored as text, yes/no booleans and ISO dates, and reports how many
-values it changed.
+values it changed. Date-times with a time zone (a Parquet column with a zone, ISO text with a UTC
+offset such as ``2021-01-01T00:00:00+01:00``) become UTC without a zone: every table after
+ingest holds zone-free UTC times, so ranges, splits and drift compare them safely.
 
 A column's conversion depends on all of its values (a column is numeric only if >= 95 % of its
 values parse, integral only if all do), so a table too big for memory is normalised in two
@@ -45,7 +47,11 @@ _NUMBERS = {
 _THOUSANDS = {".": ",", ",": "."}
 # Examples of unparseable values kept per column (shown in warnings and scoring errors).
 EXAMPLES = 5
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
+# ISO dates, optionally with a time, optionally with a UTC offset after the time ("Z", "+01:00",
+# "-0530", "+01").
+_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
+_DATE = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}(?:[ T]\d{{2}}:\d{{2}}(?::\d{{2}})?{_OFFSET}?)?$")
+_ZONED_DATE = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}(?::\d{{2}})?{_OFFSET}$")
 # A text column becomes numeric when at least this share of its non-missing values parse.
 NUMERIC_TEXT_SHARE = 0.95
 _SNIFF_BYTES = 256 * 1024
@@ -62,12 +68,16 @@ class NormalizeReport:
     to_numeric: dict[str, int] = field(default_factory=dict)
     unparsed_numeric: dict[str, int] = field(default_factory=dict)
     to_boolean: dict[str, int] = field(default_factory=dict)
+    # Date-times with a time zone or UTC offset, converted to UTC (the zone dropped).
+    to_utc: dict[str, int] = field(default_factory=dict)
     # Not in ``as_dict`` (the ingest report): up to EXAMPLES raw values per column counted in
     # ``unparsed_numeric``, and the text columns whose values are numbers written with the
     # other decimal mark (data.csv.decimal is probably wrong for them).
     unparsed_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
     other_decimal: tuple[str, ...] = ()
     decimal: str = "."
+    # Not in ``as_dict``: the zone of each column in ``to_utc`` ("UTC offsets" for text).
+    zones: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -76,6 +86,7 @@ class NormalizeReport:
             "text_to_number": self.to_numeric,
             "unparseable_number_to_missing": self.unparsed_numeric,
             "text_to_boolean": self.to_boolean,
+            "timezone_to_utc": self.to_utc,
         }
 
 
@@ -88,6 +99,7 @@ class TextProfile:
     while ``all_boolean`` holds, ``integral`` means every value is present and parses to a
     finite whole number. ``other_numbers`` counts values that are numbers only with the other
     decimal mark; ``examples`` keeps the first EXAMPLES distinct values that are not numbers.
+    ``offsets`` counts ISO date-times with a UTC offset (tracked while ``all_dates`` holds).
     """
 
     present: int = 0
@@ -96,6 +108,7 @@ class TextProfile:
     numbers: int = 0
     other_numbers: int = 0
     separators: int = 0
+    offsets: int = 0
     examples: tuple[str, ...] = ()
     all_boolean: bool = True
     all_digits: bool = True
@@ -109,6 +122,7 @@ class Profile:
 
     ``dtypes`` lists every pandas dtype a column had in some chunk: a Parquet integer or
     boolean column reads as float64 / object only in the chunks that hold a null.
+    ``zoned`` counts the present values of columns with a time zone (datetime64[.., tz]).
     """
 
     columns: tuple[str, ...]
@@ -116,6 +130,7 @@ class Profile:
     dtypes: dict[str, tuple[Any, ...]]
     text: dict[str, TextProfile]
     decimal: str = "."
+    zoned: dict[str, int] = field(default_factory=dict)
 
     @property
     def table_dtypes(self) -> dict[str, Any]:
@@ -436,8 +451,10 @@ def profile_chunk(
     markers = _markers(na_values)
     seen = {} if so_far is None else so_far.dtypes
     text = {} if so_far is None else so_far.text
+    zoned = {} if so_far is None else so_far.zoned
     new_dtypes: dict[str, tuple[Any, ...]] = {}
     new_text: dict[str, TextProfile] = {}
+    new_zoned: dict[str, int] = {}
     for column in columns:
         series = frame[column]
         before = seen.get(column, ())
@@ -449,8 +466,19 @@ def profile_chunk(
             )
         elif column in text:
             new_text[column] = text[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            new_zoned[column] = zoned.get(column, 0) + int(series.notna().sum())
+        elif column in zoned:
+            new_zoned[column] = zoned[column]
     rows = len(frame) + (0 if so_far is None else so_far.rows)
-    return Profile(columns=columns, rows=rows, dtypes=new_dtypes, text=new_text, decimal=decimal)
+    return Profile(
+        columns=columns,
+        rows=rows,
+        dtypes=new_dtypes,
+        text=new_text,
+        decimal=decimal,
+        zoned=new_zoned,
+    )
 
 
 def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
@@ -466,6 +494,9 @@ def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
         conversions[column] = conversion = _decide(counts)
         if conversion == "boolean":
             report.to_boolean[column] = counts.present
+        elif conversion == "date" and counts.offsets:
+            report.to_utc[column] = counts.offsets
+            report.zones[column] = "UTC offsets"
         elif conversion in ("integer", "float"):
             if counts.separators:
                 report.to_numeric[column] = counts.separators
@@ -474,6 +505,11 @@ def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
                 report.unparsed_examples[column] = counts.examples
         elif conversion == "text" and _other_decimal(counts):
             other_decimal.append(column)
+    for column, count in profile.zoned.items():
+        dtype = profile.table_dtypes[column]
+        if count and isinstance(dtype, pd.DatetimeTZDtype):
+            report.to_utc[column] = count
+            report.zones[column] = str(dtype.tz)
     return Plan(
         columns=profile.columns,
         rows=profile.rows,
@@ -491,6 +527,9 @@ def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     for column, conversion in plan.conversions.items():
         values, _, _ = _clean(out[column], plan.markers)
         out[column] = _convert(values, conversion, plan.decimal)
+    for column, dtype in plan.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
     return out
 
 
@@ -503,16 +542,25 @@ def _other_decimal(counts: TextProfile) -> bool:
 
 
 def report_warnings(report: NormalizeReport) -> list[str]:
-    """Messages for what a user must see: unparseable numbers and a likely wrong decimal mark.
+    """Messages for what a user must see: unparseable numbers, a likely wrong decimal mark and
+    date-times moved to UTC.
 
     Unparseable values in a numeric column became missing values: the message names the
     column, the count and up to EXAMPLES raw values. Text columns that are numbers written
     with the other decimal mark get one message naming them and the params.yaml fix.
+    Date-times with a time zone were converted to UTC and the zone dropped: one message per
+    column, naming the zone.
     """
     messages = [
         f"column '{column}': {count} value(s) are not numbers and became missing values, "
         f"e.g. {_shown(report.unparsed_examples.get(column, ()))}"
         for column, count in report.unparsed_numeric.items()
+    ]
+    messages += [
+        f"column '{column}': {count} date-time(s) with a time zone "
+        f"({report.zones.get(column, 'UTC offsets')}) converted to UTC; the zone is dropped "
+        "(tables after ingest hold UTC times without a zone)"
+        for column, count in report.to_utc.items()
     ]
     if report.other_decimal:
         other = _THOUSANDS[report.decimal]
@@ -547,8 +595,10 @@ def _convert(values: pd.Series, conversion: Conversion, decimal: str) -> pd.Seri
         return flags.mask(values.isna())
     if conversion == "date":
         # ISO8601, not a format guessed from the first value: mixed date / date-time values
-        # would otherwise turn into missing values.
-        return pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[s]")
+        # would otherwise turn into missing values. Values with a UTC offset are converted to
+        # UTC; values without one are taken as they are (as UTC): no zone in the result.
+        dates = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
+        return dates.dt.tz_localize(None).astype("datetime64[s]")
     if conversion in ("integer", "float"):
         numbers = _numbers(values, decimal)
         return numbers.astype(np.int64 if conversion == "integer" else np.float64)
@@ -562,6 +612,7 @@ def _profile_text(
     all_boolean = prior.all_boolean and bool(present.str.lower().isin(_TRUE | _FALSE).all())
     all_digits = prior.all_digits and all_boolean and bool(present.str.isdigit().all())
     all_dates = prior.all_dates and bool(present.str.fullmatch(_DATE.pattern).all())
+    offsets = int(present.str.fullmatch(_ZONED_DATE.pattern).sum()) if all_dates else 0
     is_number = _is_number(present, decimal)
     other = present[~is_number]
     # Only the values that failed are tried with the other mark (cheap for numeric columns).
@@ -583,6 +634,7 @@ def _profile_text(
         other_numbers=prior.other_numbers + other_numbers,
         separators=prior.separators
         + int(present[is_number].str.contains(thousands, regex=False).sum()),
+        offsets=prior.offsets + offsets,
         examples=examples,
         all_boolean=all_boolean,
         all_digits=all_digits,

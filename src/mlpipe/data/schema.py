@@ -39,6 +39,10 @@ RANGE_TOLERANCE = 0.1
 MISSING_SLACK = 0.02
 # A categorical column with a value seen fewer times than this gets `unknown: warn`.
 RARE_COUNT = 5
+# What to do about rows whose target is missing (schema infer's warning, validate's error).
+MISSING_LABELS_FIX = (
+    "rows without a label cannot be used to train or evaluate: remove them from the source"
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,36 @@ def column_kind(series: pd.Series) -> Kind:
     return "categorical"
 
 
+def category_value_text(value: Any) -> str:
+    """The text a category is compared by: ``str(value)``, but a whole-number float without
+    its fraction (1.0 -> '1'), so 1 and 1.0 are the same category.
+
+    Categories are compared as text everywhere (validate, the model's encoders, predict's
+    unknown-category check, drift); a numeric column recast to categorical in the schema
+    (``categories: [1, 2]``) holds floats 1.0/2.0 when some value is missing.
+    """
+    if isinstance(value, float | np.floating) and math.isfinite(value):
+        number = float(value)
+        if number.is_integer() and abs(number) < 2**53:
+            return str(int(number))
+    return str(value)
+
+
+def category_text(values: pd.Series) -> pd.Series:
+    """``values`` as category text (see ``category_value_text``); missing values stay missing.
+
+    Text columns are converted with ``astype(str)``, numeric and boolean ones map each distinct
+    value once, object columns (mixed values: 1 and True are equal dict keys) value by value.
+    """
+    if pd.api.types.is_object_dtype(values):
+        return values.map(category_value_text, na_action="ignore")
+    if pd.api.types.is_string_dtype(values):
+        return values.astype(str).where(values.notna(), np.nan)
+    distinct = values.dropna().unique()
+    mapping = {value: category_value_text(value) for value in distinct}
+    return values.map(mapping).astype(object)
+
+
 def infer_task(target: pd.Series) -> TaskName:
     """binary for two classes, multiclass for few discrete values, regression otherwise."""
     present = target.dropna()
@@ -119,7 +153,7 @@ def infer_schema(
 ) -> Schema:
     """Infer a schema from a table: kinds, ranges widened by ``range_tolerance`` of the span,
     allowed categories with their policy for new values, and a missing-value budget of the
-    observed share + ``missing_slack``.
+    observed share + ``missing_slack`` (the target's budget is 0: rows need labels).
 
     Raises ConfigError (naming the params key to fix) when the target, an id column or the date
     column is not in the table, when the target has no values or a single class, and when the
@@ -154,6 +188,8 @@ def infer_schema(
             kind = "categorical"
         missing = float(series.isna().mean())
         budget = 0.0 if missing == 0 else min(1.0, _round_up(missing + missing_slack))
+        if name == target:
+            budget = 0.0  # every row needs a label (see missing_labels_warning)
         spec: dict[str, Any] = {"name": name, "kind": kind, "max_missing": budget}
         if kind == "numeric":
             present = series.dropna().astype(float)
@@ -170,7 +206,7 @@ def infer_schema(
                 spec["min"] = str(present.min().date())
                 spec["max"] = str(present.max().ceil("D").date())
         elif kind == "categorical":
-            counts = series.dropna().astype(str).value_counts()
+            counts = category_text(series.dropna()).value_counts()
             spec["categories"] = tuple(sorted(counts.index))
             # A long tail (some value seen fewer than RARE_COUNT times) means new values are
             # expected in fresh data: warn. A closed set of well-populated values: fail.
@@ -184,6 +220,18 @@ def infer_schema(
     if resolved != "regression":
         classes = tuple(sorted((_plain(v) for v in frame[target].dropna().unique()), key=_order))
     return Schema(target=target, task=resolved, columns=tuple(specs), classes=classes)
+
+
+def missing_labels_warning(target: pd.Series) -> str | None:
+    """The warning for a target with missing labels (None when every row has one).
+
+    ``infer_schema`` gives the target ``max_missing: 0`` whatever it observed: validate fails
+    on an unlabelled row, so the warning says so before the first run.
+    """
+    missing = int(target.isna().sum())
+    if not missing:
+        return None
+    return f"target '{target.name}' has {missing} missing labels; {MISSING_LABELS_FIX}"
 
 
 def check_target(target: pd.Series, task: str) -> None:
@@ -396,7 +444,9 @@ def schema_from_dict(raw: Any) -> Schema:
                 integer=bool(rules.get("integer", False)),
                 min=rules.get("min"),
                 max=rules.get("max"),
-                categories=None if categories is None else tuple(str(c) for c in categories),
+                categories=None
+                if categories is None
+                else tuple(category_value_text(c) for c in categories),
                 unknown=rules.get("unknown", "fail"),
                 unique=rules.get("unique", True),
             )

@@ -14,6 +14,31 @@ class SplitError(MlpipeError):
     """The split cannot be made as configured; the message says why and what to change."""
 
 
+def date_column_problem(values: pd.Series) -> str | None:
+    """Why ``values`` (the data.date_column of an ingested table) cannot be a date column, or
+    None when it holds date-times.
+
+    Ingest parses ISO dates only (``2020-01-13``, optionally with a time); a column in another
+    format (``13/01/2020``) stays text, and a time split on text would order it as text or
+    guess a format. The message names an example value and the fixes.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return None
+    present = values.dropna()
+    example = repr(str(present.iloc[0])) if len(present) else "(none: every value is missing)"
+    if pd.api.types.is_bool_dtype(values):
+        what = "booleans"
+    elif pd.api.types.is_numeric_dtype(values):
+        what = "numbers"
+    else:
+        what = "text"
+    return (
+        f"data.date_column '{values.name}' holds {what} like {example}, not dates: ingest reads "
+        "ISO dates (2020-01-13); convert the column to ISO dates or use split.method: "
+        "random/stratified"
+    )
+
+
 def split_table(
     frame: pd.DataFrame,
     target: str,
@@ -115,7 +140,10 @@ def _time_mask(
         raise SplitError("split.method=time needs data.date_column in params.yaml")
     if date_column not in list(columns):
         raise SplitError(f"data.date_column '{date_column}' is not a column of the table")
-    dates = pd.to_datetime(frame[date_column])
+    dates = frame[date_column]
+    problem = date_column_problem(dates)
+    if problem is not None:
+        raise SplitError(problem)
     if dates.isna().any():
         raise SplitError(
             f"'{date_column}' has {int(dates.isna().sum())} missing dates; a time split needs "

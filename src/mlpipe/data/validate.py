@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlpipe.data.schema import ColumnSpec, Schema, column_kind
+from mlpipe.data.schema import MISSING_LABELS_FIX, ColumnSpec, Schema, category_text, column_kind
 from mlpipe.io import ParquetColumns
 
 
@@ -99,7 +99,11 @@ def validate_table(
             errors.append(Violation(spec.name, "column present", "column is missing", n))
             continue
         series = frame[spec.name]
-        found_errors, found_warnings, count = _check_column(series, spec, max_invalid_fraction)
+        # The target's missing values are checked below ("target present"), with the fix.
+        budget = spec.name != schema.target
+        found_errors, found_warnings, count = _check_column(
+            series, spec, max_invalid_fraction, budget
+        )
         checks += count
         errors.extend(found_errors)
         warnings.extend(found_warnings)
@@ -156,10 +160,9 @@ def validate_table(
             errors.append(Violation(schema.target, "numeric target", f"dtype {target.dtype}", n))
         checks += 1
         if int(target.isna().sum()):
+            observed = f"missing labels; {MISSING_LABELS_FIX}"
             errors.append(
-                Violation(
-                    schema.target, "target present", "missing labels", int(target.isna().sum())
-                )
+                Violation(schema.target, "target present", observed, int(target.isna().sum()))
             )
     return ValidationResult(
         rows=n,
@@ -172,8 +175,9 @@ def validate_table(
 
 
 def _check_column(
-    series: pd.Series, spec: ColumnSpec, tolerance: float
+    series: pd.Series, spec: ColumnSpec, tolerance: float, budget: bool = True
 ) -> tuple[list[Violation], list[Violation], int]:
+    """Violations of one column's rules; ``budget`` False skips the missing-value budget."""
     errors: list[Violation] = []
     warnings: list[Violation] = []
     checks = 0
@@ -183,7 +187,7 @@ def _check_column(
 
     checks += 1
     missing = int(series.isna().sum())
-    if n and missing / n > spec.max_missing:
+    if budget and n and missing / n > spec.max_missing:
         errors.append(
             Violation(
                 spec.name,
@@ -197,7 +201,7 @@ def _check_column(
     actual = column_kind(series)
     compatible = actual == spec.kind or (spec.kind == "categorical" and actual in ("id",))
     if spec.kind == "categorical" and actual in ("boolean", "numeric"):
-        compatible = True  # categories are compared as text
+        compatible = True  # categories are compared as text (1.0 as '1': category_text)
     if spec.kind == "numeric" and actual == "boolean":
         compatible = True
     if not compatible:
@@ -232,11 +236,12 @@ def _check_column(
             if fractional:
                 errors.append(Violation(spec.name, "integer", "non-integer values", fractional))
     elif spec.kind == "datetime" and len(present):
+        present = _utc(present)
         for bound, name in ((spec.min, "min"), (spec.max, "max")):
             if bound is None:
                 continue
             checks += 1
-            limit = pd.Timestamp(str(bound))
+            limit = _utc_timestamp(pd.Timestamp(str(bound)))
             outside = present < limit if name == "min" else present > limit
             count = int(outside.sum())
             if count and count / n > tolerance:
@@ -246,7 +251,7 @@ def _check_column(
                 )
     elif spec.kind == "categorical" and spec.categories is not None and len(present):
         checks += 1
-        text = present.astype(str)
+        text = category_text(present)
         unknown = text[~text.isin(spec.categories)]
         if len(unknown):
             top = unknown.value_counts().head(5)
@@ -315,6 +320,18 @@ def _duplicate_rows(row_hash: np.ndarray) -> Violation | None:
         "them (e.g. drop_duplicates) before ingest, or declare an id column in data.id_columns"
     )
     return Violation("*", "unique rows", observed, copies)
+
+
+def _utc(dates: pd.Series) -> pd.Series:
+    """Date-times without a zone: zoned ones converted to UTC (ingest stores them so)."""
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        return dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    return dates
+
+
+def _utc_timestamp(stamp: pd.Timestamp) -> pd.Timestamp:
+    """A schema bound without a zone (one written with an offset is converted to UTC)."""
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _num(value: float | str | None) -> float:

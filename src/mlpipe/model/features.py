@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from mlpipe.config import ConfigError
-from mlpipe.data.schema import Schema
+from mlpipe.data.schema import Schema, category_value_text
 from mlpipe.io import InputError
 
 MISSING_CATEGORY = "__missing__"
@@ -82,9 +82,10 @@ def model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """The feature columns in the dtypes the estimators expect.
 
     Numeric -> float64; boolean -> float64 (1/0, NaN when missing); categorical -> pandas
-    ``category`` whose categories are the values' text (Python ``str``), NaN when missing: one
-    small integer code per row instead of one string object per row. Raises InputError naming
-    missing feature columns.
+    ``category`` whose categories are the values' text (Python ``str``, whole-number floats
+    without their fraction, as the schema's categories: ``category_value_text``), NaN when
+    missing: one small integer code per row instead of one string object per row. Raises
+    InputError naming missing feature columns.
     """
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
@@ -116,7 +117,7 @@ def _text_categories(values: pd.Series) -> pd.Series:
     or ``str``-dtype categories would be converted to one new string per row.
     """
     codes = values.astype("category")
-    text = [str(v) for v in codes.cat.categories]
+    text = [category_value_text(v) for v in codes.cat.categories]
     if len(set(text)) == len(text):
         return pd.Series(
             pd.Categorical.from_codes(
@@ -125,7 +126,8 @@ def _text_categories(values: pd.Series) -> pd.Series:
             index=values.index,
         )
     # distinct values with the same text (1 and "1"): merge them by their text
-    as_text = values.astype(object).map(str, na_action="ignore").where(values.notna(), np.nan)
+    as_text = values.astype(object).map(category_value_text, na_action="ignore")
+    as_text = as_text.where(values.notna(), np.nan)
     return as_text.astype(pd.CategoricalDtype(pd.Index(sorted(set(text)), dtype=object)))
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from mlpipe.config import CsvConfig
 from mlpipe.data.ingest import NormalizeReport, iter_source, normalize
-from mlpipe.data.schema import Schema
+from mlpipe.data.schema import Schema, category_text
 from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
 from mlpipe.io import InputError, atomic_path
@@ -116,7 +116,7 @@ def unseen_categories(
         allowed = schema.column(column).categories
         if allowed is None:
             continue
-        present = frame[column].dropna().astype(str)
+        present = category_text(frame[column].dropna())
         unknown = present[~present.isin(allowed)]
         if len(unknown):
             out[column] = Counter(unknown.tolist())

@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     )
     log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
     for kind, columns in plan.report.as_dict().items():
-        if kind == "unparseable_number_to_missing":
-            continue  # in report_warnings, with examples
+        if kind in ("unparseable_number_to_missing", "timezone_to_utc"):
+            continue  # in report_warnings, with examples / the zone
         for column, count in columns.items():
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)
     for message in report_warnings(plan.report):

@@ -8,7 +8,8 @@ from collections import Counter
 
 from mlpipe.config import load_params
 from mlpipe.data.ingest import check_roles, normalize, read_source, report_warnings
-from mlpipe.data.schema import dump_schema, infer_schema
+from mlpipe.data.schema import dump_schema, infer_schema, missing_labels_warning
+from mlpipe.data.split import date_column_problem
 from mlpipe.io import write_text
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,13 @@ def run(args: argparse.Namespace) -> int:
             frame[data.target].nunique(),
             "" if schema.classes is None else f": {list(schema.classes)[:10]}",
         )
+    labels = missing_labels_warning(frame[data.target])
+    if labels is not None:
+        log.warning("%s (max_missing: 0 in the schema)", labels)
+    if data.date_column is not None:
+        problem = date_column_problem(frame[data.date_column])
+        if problem is not None:
+            log.warning("%s", problem)
     kinds = Counter(spec.kind for spec in schema.columns if spec.name != schema.target)
     log.info("column kinds: %s", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     write_text(args.output or params.paths.schema, dump_schema(schema))

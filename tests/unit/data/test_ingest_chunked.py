@@ -53,6 +53,8 @@ def _messy() -> pd.DataFrame:
             " padded ": [f" {v} " for v in ["a", "b"] * 20],  # text, name and values stripped
             "separator_late": [*ints[:35], "1,234", "12,000", "5", "6", "7"],  # int64
             "flags_missing_late": late(["true", "false"] * 20, 37, "N/A"),  # boolean, <NA>
+            # datetime64[s] in UTC: the one value with an offset is converted (10:00+02:00)
+            "offset_late": late(["2024-01-31T10:00:00"] * ROWS, 38, "2024-01-31T10:00:00+02:00"),
         }
     )
     return frame
@@ -90,10 +92,15 @@ def test_whole_table_decisions_on_the_messy_frame() -> None:
         "padded": "string",
         "separator_late": "int64",
         "flags_missing_late": "boolean",
+        "offset_late": "datetime64[s]",
     }
     assert table["fraction_last"].iloc[-1] == 2.5
     assert pd.isna(table["word_in_chunk3"].iloc[25])
     assert table["separator_late"].iloc[35:37].tolist() == [1234, 12000]
+    assert table["offset_late"].iloc[37:39].tolist() == [
+        pd.Timestamp("2024-01-31 10:00"),
+        pd.Timestamp("2024-01-31 08:00"),
+    ]
     assert report.as_dict() == {
         "stripped_whitespace": {"all_missing": 10, "padded": 40},
         "became_missing": {
@@ -105,6 +112,7 @@ def test_whole_table_decisions_on_the_messy_frame() -> None:
         "text_to_number": {"separator_late": 2},
         "unparseable_number_to_missing": {"word_in_chunk3": 1},
         "text_to_boolean": {"digits_then_yes": 40, "flags_missing_late": 39},
+        "timezone_to_utc": {"offset_late": 1},
     }
 
 
@@ -201,6 +209,11 @@ def _parquet_with_late_nulls(path: Path) -> None:
             "plan": pa.array(["basic", " pro "] * 20, pa.string()),
             "amount": pa.array([str(i) for i in range(39)] + ["1.5"], pa.string()),
             "score": pa.array([float(i) for i in range(40)], pa.float64()),
+            # 2024-03-31 00:00 in Berlin is 2024-03-30 23:00 UTC; the clocks change at 02:00
+            "when": pa.array(
+                [1_711_839_600_000_000 + i * 3_600_000_000 for i in range(39)] + [None],
+                pa.timestamp("us", tz="Europe/Berlin"),
+            ),
         }
     )
     pq.write_table(table, path, row_group_size=10)
@@ -215,6 +228,13 @@ def test_chunked_parquet_equals_the_whole_table(tmp_path: Path, size: int) -> No
     # A nullable bool column reads as object (True/False/None) and becomes "boolean".
     assert str(whole["flag"].dtype) == "boolean" and whole_report.to_boolean == {"flag": 39}
     assert str(whole["amount"].dtype) == "float64"
+    # Zoned date-times become UTC without the zone, counted in the report.
+    assert str(whole["when"].dtype) == "datetime64[us]"
+    assert whole["when"].iloc[[0, 3]].tolist() == [
+        pd.Timestamp("2024-03-30 23:00"),
+        pd.Timestamp("2024-03-31 02:00"),
+    ]
+    assert whole_report.to_utc == {"when": 39} and whole_report.zones == {"when": "Europe/Berlin"}
     chunked, chunked_report = _chunked_normalize(read=lambda: iter_source(path, CsvConfig(), size))
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
     assert chunked_report == whole_report.as_dict()

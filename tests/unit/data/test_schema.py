@@ -13,11 +13,13 @@ from mlpipe.config import ConfigError
 from mlpipe.data.schema import (
     MAX_CATEGORIES,
     ColumnSpec,
+    category_value_text,
     column_kind,
     dump_schema,
     infer_schema,
     infer_task,
     load_schema,
+    missing_labels_warning,
     schema_from_dict,
     schema_to_dict,
 )
@@ -91,6 +93,59 @@ def test_infer_schema_kinds_ranges_categories_and_missing_budgets(frame: pd.Data
     assert (signup.kind, signup.min, signup.max) == ("datetime", "2020-01-01", "2024-12-31")
     assert schema.features("numeric") == ("tenure", "charge", "delta")
     assert schema.features("boolean") == ("paperless",)  # the target is not a feature
+
+
+def test_a_target_with_missing_labels_gets_no_budget_and_a_warning(frame: pd.DataFrame) -> None:
+    frame["sex"] = pd.array(["f", None, "m", None], dtype="string")
+    schema = infer_schema(frame, "sex")
+    # observed 0.5 missing: other columns get 0.52, the target 0 (validate needs every label)
+    assert schema.column("sex").max_missing == 0.0
+    assert missing_labels_warning(frame["sex"]) == (
+        "target 'sex' has 2 missing labels; rows without a label cannot be used to train or "
+        "evaluate: remove them from the source"
+    )
+    assert missing_labels_warning(frame["churned"]) is None
+
+
+def test_zoned_dates_infer_a_datetime_range() -> None:
+    when = pd.date_range("2021-03-27 12:00", periods=3, freq="D", tz="Europe/Berlin")
+    frame = pd.DataFrame({"when": when, "y": [True, False, True]})
+    spec = infer_schema(frame, "y").column("when")
+    assert (spec.kind, spec.min, spec.max) == ("datetime", "2021-03-27", "2021-03-30")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.0, "1"),
+        (np.float32(2.0), "2"),
+        (-3.0, "-3"),
+        (1.5, "1.5"),
+        (1, "1"),
+        (True, "True"),
+        ("1.0", "1.0"),  # text is compared as written
+        (float("nan"), "nan"),
+        (1e300, "1e+300"),  # beyond exact integers: kept as the float's text
+    ],
+)
+def test_category_value_text(value: object, text: str) -> None:
+    assert category_value_text(value) == text
+
+
+def test_schema_categories_written_as_numbers_compare_by_value() -> None:
+    raw = {
+        "version": 1,
+        "target": "y",
+        "task": "binary",
+        "columns": {
+            "sex": {"kind": "categorical", "categories": [1, 2.0, 2.5, "a"]},
+            "y": {"kind": "boolean"},
+        },
+    }
+    assert schema_from_dict(raw).column("sex").categories == ("1", "2", "2.5", "a")
+    # inferred from a float column that is categorical by params: the same text
+    frame = pd.DataFrame({"sex": pd.Series([1.0, 2.0, np.nan], dtype=object), "y": [1, 0, 1]})
+    assert infer_schema(frame, "y").column("sex").categories == ("1", "2")
 
 
 def test_infer_schema_with_explicit_task_and_regression(frame: pd.DataFrame) -> None:

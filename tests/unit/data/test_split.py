@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlpipe.data.split import SplitError, split_table
+from mlpipe.data.split import SplitError, date_column_problem, split_table
 
 
 def _frame(n: int = 50, positives: int = 10) -> pd.DataFrame:
@@ -88,6 +88,40 @@ def test_split_errors(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(SplitError) as caught:
         split_table(_frame(), "y", seed=0, **kwargs)  # type: ignore[arg-type]
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        (["13/01/2020", "14/01/2020"], "text like '13/01/2020'"),
+        (["01/13/2020", "01/14/2020"], "text like '01/13/2020'"),  # not guessed either
+        ([20200113, 20200114], "numbers like '20200113'"),
+    ],
+)
+def test_a_time_split_on_a_date_column_that_holds_no_dates_says_how_to_fix_it(
+    values: list, shown: str
+) -> None:
+    frame = pd.DataFrame({"y": [0, 1] * 5, "visit_date": values * 5})
+    with pytest.raises(SplitError) as caught:
+        split_table(frame, "y", "time", 0.2, seed=0, date_column="visit_date")
+    assert str(caught.value) == (
+        f"data.date_column 'visit_date' holds {shown}, not dates: ingest reads ISO dates "
+        "(2020-01-13); convert the column to ISO dates or use split.method: random/stratified"
+    )
+
+
+def test_date_column_problem_is_none_for_dates_with_or_without_a_zone() -> None:
+    days = pd.Series(pd.date_range("2024-01-01", periods=3), name="d")
+    assert date_column_problem(days) is None
+    assert date_column_problem(days.dt.tz_localize("Europe/Berlin")) is None
+
+
+def test_time_split_on_zoned_dates_orders_them_in_time() -> None:
+    # 23:30 UTC on 1 Jan is 00:30 on 2 Jan in Berlin: the same instants, the same order.
+    stamps = pd.date_range("2024-01-01 20:30", periods=10, freq="h", tz="UTC")
+    frame = pd.DataFrame({"y": [0, 1] * 5, "t": stamps.tz_convert("Europe/Berlin")})
+    train, test = split_table(frame, "y", "time", 0.3, seed=0, date_column="t")
+    assert len(test) == 3 and test["t"].min() > train["t"].max()
 
 
 def test_stratified_needs_two_rows_per_class() -> None:

@@ -101,7 +101,10 @@ def test_single_class_and_empty_labels_fail() -> None:
     assert _rules(one)[("y", "at least two classes")] == "only class 'stay'"
     empty = validate_table(frame.assign(y=None), schema)
     assert _rules(empty)[("y", "at least two classes")] == "no labelled rows"
-    assert _rules(empty)[("y", "target present")] == "missing labels"
+    assert _rules(empty)[("y", "target present")] == (
+        "missing labels; rows without a label cannot be used to train or evaluate: remove them "
+        "from the source"
+    )
 
 
 def test_regression_target_must_be_numeric() -> None:

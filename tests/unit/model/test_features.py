@@ -63,7 +63,7 @@ def test_model_frame_dtypes() -> None:
     ("values", "expected"),
     [
         (pd.array([3, None, 1], dtype="Int64"), ["3", None, "1"]),
-        ([1.5, np.nan, 2.0], ["1.5", None, "2.0"]),
+        ([1.5, np.nan, 2.0], ["1.5", None, "2"]),  # a whole number as the schema writes it
         (pd.Categorical(["b", None, "a"]), ["b", None, "a"]),
         (pd.array(["b", None, "a"], dtype="string[pyarrow]"), ["b", None, "a"]),
         ([1, "1", None], ["1", "1", None]),  # same text: one category
@@ -75,6 +75,19 @@ def test_categorical_values_become_their_text(values: object, expected: list) ->
     assert out.cat.categories.dtype == object
     assert [None if pd.isna(v) else v for v in out.tolist()] == expected
     assert all(type(v) is str for v in out.cat.categories)
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "ordinal"])
+def test_whole_number_floats_are_the_categories_the_model_saw_as_integers(encoding: str) -> None:
+    # Trained on an integer column; a batch with a blank reads as float64 (1.0, 2.0, NaN).
+    spec = FeatureSpec(numeric=(), categorical=("c",), boolean=())
+    pre = preprocessor(spec, scale=False, encoding=encoding)  # type: ignore[arg-type]
+    pre.fit(model_frame(pd.DataFrame({"c": [1, 2, 1, 2]}), spec))
+    as_int = pre.transform(model_frame(pd.DataFrame({"c": [2, 1]}), spec))
+    as_float = pre.transform(model_frame(pd.DataFrame({"c": [2.0, 1.0, np.nan]}), spec))
+    np.testing.assert_array_equal(as_float[:2], as_int)
+    expected = [[0.0, 1.0], [1.0, 0.0]] if encoding == "onehot" else [[1.0], [0.0]]
+    assert as_int.tolist() == expected  # known categories, not the unknown (all-zero / NaN)
 
 
 def test_model_frame_names_missing_feature_columns() -> None:

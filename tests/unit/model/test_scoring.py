@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import CsvConfig
+from mlpipe.data.schema import schema_from_dict
 from mlpipe.io import InputError
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.scoring import (
@@ -209,6 +210,25 @@ def test_unseen_categories_ignore_missing_values() -> None:
     frame = pd.DataFrame({"plan": ["basic", None, "gold", "gold", "premium"]})
     spec = FeatureSpec(numeric=(), categorical=("plan",), boolean=())
     assert dict(unseen_categories(frame, tiny_schema(), spec)["plan"]) == {"gold": 2}
+
+
+def test_unseen_categories_compare_numbers_by_value() -> None:
+    # A numeric column recast as categorical in the schema (`categories: [1, 2]`).
+    schema = schema_from_dict(
+        {
+            "version": 1,
+            "target": "y",
+            "task": "binary",
+            "columns": {
+                "sex": {"kind": "categorical", "categories": [1, 2]},
+                "y": {"kind": "boolean"},
+            },
+        }
+    )
+    spec = FeatureSpec(numeric=(), categorical=("sex",), boolean=())
+    frame = pd.DataFrame({"sex": [1.0, 2.0, None, 3.0, 2.5]})
+    assert dict(unseen_categories(frame, schema, spec)["sex"]) == {"3": 1, "2.5": 1}
+    assert unseen_categories(pd.DataFrame({"sex": [2, 1]}), schema, spec) == {}
 
 
 def test_model_schema_feature_mismatch_names_the_columns(binary_model) -> None:

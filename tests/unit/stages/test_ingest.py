@@ -95,6 +95,27 @@ def test_streamed_parquet_equals_the_whole_table(tmp_path: Path) -> None:
     assert str(expected["visits"].dtype) == "Int64" and expected["note"].iloc[0] == "x0"
 
 
+def test_zoned_parquet_datetimes_are_written_as_utc_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "source.parquet"
+    when = pd.date_range("2020-01-01", periods=ROWS, freq="h", tz="Europe/Berlin")
+    frame = pd.DataFrame({"id": range(ROWS), "when": when, "churned": [0, 1] * (ROWS // 2)})
+    frame.to_parquet(source, index=False, row_group_size=700)
+    with caplog.at_level(logging.WARNING):
+        output, report = _run(tmp_path, source, _params(tmp_path))
+    written = pd.read_parquet(output)
+    assert str(written["when"].dtype) == "datetime64[us]"
+    # Berlin is UTC+1 in winter, UTC+2 in summer
+    assert written["when"].iloc[0] == pd.Timestamp("2019-12-31 23:00")
+    assert written["when"].iloc[-1] == pd.Timestamp(when[-1].tz_convert("UTC").tz_localize(None))
+    assert json.loads(report.read_text())["normalized"]["timezone_to_utc"] == {"when": ROWS}
+    assert (
+        f"column 'when': {ROWS} date-time(s) with a time zone (Europe/Berlin) converted to UTC; "
+        "the zone is dropped"
+    ) in caplog.text
+
+
 def test_a_bad_row_late_in_the_file_leaves_the_previous_output(tmp_path: Path) -> None:
     source = _messy_csv(tmp_path, bad_line="3000,1,2,yes,2024-01-02,0,x,extra")
     output, report = tmp_path / "out" / "ingested.parquet", tmp_path / "out" / "ingest.json"
@@ -174,6 +195,7 @@ def test_decimal_comma_csv_ingests_as_numbers(tmp_path: Path, caplog) -> None:
         "text_to_number": {},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {},
+        "timezone_to_utc": {},
     }
 
 

@@ -51,3 +51,28 @@ def test_decimal_comma_columns_get_a_hint_with_the_default_decimal(
         "data.csv.decimal is '.', so they stay text (categorical). Set data.csv.decimal: ',' "
         "in params.yaml"
     ]
+
+
+def test_missing_labels_and_a_date_column_without_dates_are_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "visits.csv"
+    days = pd.date_range("2020-01-01", periods=40, freq="D").strftime("%d/%m/%Y")
+    sex = ["f", "m", "", "f"] * 10  # 10 blank labels
+    pd.DataFrame({"visit_date": days, "age": range(40), "sex": sex}).to_csv(source, index=False)
+    params = tmp_path / "params.yaml"
+    data = {"source": str(source), "target": "sex", "date_column": "visit_date"}
+    params.write_text(yaml.safe_dump({"data": data, "split": {"method": "time"}}))
+    output = tmp_path / "schema.yaml"
+    with caplog.at_level(logging.WARNING):
+        assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "target 'sex' has 10 missing labels; rows without a label cannot be used to train or "
+        "evaluate: remove them from the source (max_missing: 0 in the schema)",
+        "data.date_column 'visit_date' holds text like '01/01/2020', not dates: ingest reads "
+        "ISO dates (2020-01-13); convert the column to ISO dates or use split.method: "
+        "random/stratified",
+    ]
+    schema = load_schema(output)
+    assert schema.column("sex").max_missing == 0.0
+    assert schema.column("visit_date").kind == "categorical"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.data.split import split_table
+from mlpipe.data.split import SplitError, split_table
 from mlpipe.io import InputError, read_parquet, write_json, write_parquet
 from mlpipe.stages.split import run
 
@@ -64,6 +64,19 @@ def test_streamed_split_equals_the_in_memory_split(tmp_path: Path, method: str) 
         assert test["y"].sum() == round(_table()["y"].sum() * 0.25)
     if method == "time":
         assert train["day"].max() < test["day"].min()
+
+
+def test_a_time_split_on_text_dates_fails_before_writing(tmp_path: Path) -> None:
+    args = _args(tmp_path, "time")
+    table = _table().assign(day=lambda f: f["day"].dt.strftime("%d/%m/%Y"))
+    write_parquet(args.input, table)
+    with pytest.raises(SplitError) as caught:
+        run(args)
+    assert str(caught.value).startswith(
+        f"data.date_column 'day' holds text like '{table['day'].iloc[0]}', not dates: ingest "
+        "reads ISO dates (2020-01-13)"
+    )
+    assert not args.train.exists() and not args.test.exists()
 
 
 def test_unvalidated_data_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
