@@ -108,7 +108,7 @@ def test_normalize_does_not_modify_its_input() -> None:
 
 
 def test_report_names_every_kind_of_change() -> None:
-    raw = pd.DataFrame({"a": [" x", "y"], "n": ["1,000", "NA"], "b": ["yes", "no"]})
+    raw = pd.DataFrame({"a": [" x", "y"], "n": ["1,000.5", "NA"], "b": ["yes", "no"]})
     _, report = normalize(raw, NA)
     assert report.as_dict() == {
         "stripped_whitespace": {"a": 1},
