@@ -3,9 +3,11 @@
 ``iter_source`` / ``read_source`` do the IO and turn every way a file can be unreadable into an
 InputError that says what, where and how to fix it. The rest is pure: it strips whitespace, maps
 NA markers, converts numbers stored as text, yes/no booleans and ISO dates, and reports how many
-values it changed. Date-times with a time zone (a Parquet column with a zone, ISO text with a UTC
-offset such as ``2021-01-01T00:00:00+01:00``) become UTC without a zone: every table after
-ingest holds zone-free UTC times, so ranges, splits and drift compare them safely.
+values it changed. Id columns, numbers with leading zeros ("00123") and columns whose only
+thousands-grouped values are ambiguous ("1,535": 1535 or 1.535?) stay text. Date-times with a
+time zone (a Parquet column with a zone, ISO text with a UTC offset such as
+``2021-01-01T00:00:00+01:00``) become UTC without a zone: every table after ingest holds
+zone-free UTC times, so ranges, splits and drift compare them safely.
 
 A column's conversion depends on all of its values (a column is numeric only if >= 95 % of its
 values parse, integral only if all do), so a table too big for memory is normalised in two
@@ -39,12 +41,23 @@ log = logging.getLogger(__name__)
 _TRUE = {"true", "yes", "y", "t", "1"}
 _FALSE = {"false", "no", "n", "f", "0"}
 # Numbers stored as text, by decimal mark: the other mark separates thousands ("1,234.5" and
-# "1.234,5"); a lone "," never means thousands when it is the decimal mark.
+# "1.234,5"); a lone "," never means thousands when it is the decimal mark. A first group "0"
+# ("0,432") is never a thousands-separated number.
 _NUMBERS = {
-    ".": re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$"),
-    ",": re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)?(,\d+)?([eE][+-]?\d+)?$"),
+    ".": re.compile(r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$"),
+    ",": re.compile(r"^[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)?(,\d+)?([eE][+-]?\d+)?$"),
 }
 _THOUSANDS = {".": ",", ",": "."}
+# One thousands group and nothing else ("1,535"): 1535, or 1.535 written with the other decimal
+# mark. A column whose grouped values are all like this, and which shows no value with a decimal
+# part or more groups ("1,234.5", "12,345,678", "7.25"), stays text (see ``_decide``).
+_AMBIGUOUS = {
+    ".": re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$"),
+    ",": re.compile(r"^[+-]?[1-9]\d{0,2}\.\d{3}$"),
+}
+# A number written with leading zeros ("007", "00123", not "0" or "0.5"): a code (zip, account
+# number), kept as text so the zeros survive.
+LEADING_ZEROS = re.compile(r"^[+-]?0\d")
 # Examples of unparseable values kept per column (shown in warnings and scoring errors).
 EXAMPLES = 5
 # ISO dates, optionally with a time, optionally with a UTC offset after the time ("Z", "+01:00",
@@ -78,6 +91,10 @@ class NormalizeReport:
     decimal: str = "."
     # Not in ``as_dict``: the zone of each column in ``to_utc`` ("UTC offsets" for text).
     zones: dict[str, str] = field(default_factory=dict)
+    # Columns kept as text although their values look like numbers, with examples: values with
+    # leading zeros ("00123"), and values that are thousands or the other decimal mark ("1,535").
+    leading_zeros: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -100,6 +117,10 @@ class TextProfile:
     finite whole number. ``other_numbers`` counts values that are numbers only with the other
     decimal mark; ``examples`` keeps the first EXAMPLES distinct values that are not numbers.
     ``offsets`` counts ISO date-times with a UTC offset (tracked while ``all_dates`` holds).
+    ``ambiguous`` counts numbers with exactly one thousands group ("1,535"), ``unambiguous``
+    the numbers that show the decimal mark is right ("1,234.5", "12,345,678", "7.25");
+    ``leading_zeros`` counts numbers written with leading zeros ("00123");
+    ``zero_examples`` and ``ambiguous_examples`` keep the first EXAMPLES distinct values of each.
     """
 
     present: int = 0
@@ -110,6 +131,11 @@ class TextProfile:
     separators: int = 0
     offsets: int = 0
     examples: tuple[str, ...] = ()
+    ambiguous: int = 0
+    unambiguous: int = 0
+    leading_zeros: int = 0
+    zero_examples: tuple[str, ...] = ()
+    ambiguous_examples: tuple[str, ...] = ()
     all_boolean: bool = True
     all_digits: bool = True
     all_dates: bool = True
@@ -249,6 +275,13 @@ def _csv_layout(path: Path, config: CsvConfig) -> tuple[str, list[str]]:
     header = next(csv.reader([lines[0]], delimiter=delimiter))
     _check_header(path, header)
     if len(header) == 1 and len(lines) > 1 and any(d in lines[0] for d in ",;\t|"):
+        if config.decimal == "," and "," in lines[0]:
+            raise InputError(
+                f"{path}: the header parsed as a single column {header[0]!r}; the file looks "
+                "comma-delimited, but data.csv.decimal is ',' so ',' cannot be the delimiter. "
+                "Set data.csv.decimal: '.' in params.yaml (a comma-delimited file writes "
+                "decimals with '.')"
+            )
         raise InputError(
             f"{path}: the header parsed as a single column {header[0]!r} with delimiter "
             f"{delimiter!r}; set data.csv.delimiter in params.yaml to the file's delimiter"
@@ -380,15 +413,20 @@ def clean_names(columns: Iterable[Hashable]) -> list[str]:
 
 
 def normalize(
-    frame: pd.DataFrame, na_values: tuple[str, ...], decimal: str = "."
+    frame: pd.DataFrame,
+    na_values: tuple[str, ...],
+    decimal: str = ".",
+    keep_text: Iterable[str] = (),
 ) -> tuple[pd.DataFrame, NormalizeReport]:
     """Tidy a raw table: whitespace, NA markers, numbers, booleans and dates stored as text.
 
     Column names are stripped too. Columns that are already typed (from Parquet) pass through.
-    ``decimal`` is the decimal mark of numbers stored as text (data.csv.decimal).
+    ``decimal`` is the decimal mark of numbers stored as text (data.csv.decimal). Text columns
+    named in ``keep_text`` (id columns) are only stripped and NA-mapped, never converted.
     Returns a new frame and a report of every change, by column.
     """
-    plan = plan_normalization(profile_chunk(frame, na_values, decimal=decimal), na_values)
+    profile = profile_chunk(frame, na_values, decimal=decimal)
+    plan = plan_normalization(profile, na_values, keep_text)
     return convert_chunk(frame, plan), plan.report
 
 
@@ -397,6 +435,7 @@ def normalize_chunks(
     na_values: tuple[str, ...],
     on_header: Callable[[list[str]], None] | None = None,
     decimal: str = ".",
+    keep_text: Iterable[str] = (),
 ) -> Plan:
     """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
 
@@ -408,7 +447,7 @@ def normalize_chunks(
     profile = _profile_all(read(), na_values, None, on_header, decimal)
     if not profile.consistent:
         profile = _profile_all(read(), na_values, profile.table_dtypes, None, decimal)
-    return plan_normalization(profile, na_values)
+    return plan_normalization(profile, na_values, keep_text)
 
 
 def _profile_all(
@@ -481,17 +520,32 @@ def profile_chunk(
     )
 
 
-def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
-    """Fix each text column's conversion from its whole-table counts; build the report."""
+def plan_normalization(
+    profile: Profile, na_values: tuple[str, ...], keep_text: Iterable[str] = ()
+) -> Plan:
+    """Fix each text column's conversion from its whole-table counts; build the report.
+
+    Columns in ``keep_text`` (id columns) stay text whatever their values look like.
+    """
     report = NormalizeReport(decimal=profile.decimal)
     conversions: dict[str, Conversion] = {}
     other_decimal: list[str] = []
+    keep = set(keep_text)
     for column, counts in profile.text.items():
         if counts.stripped:
             report.stripped[column] = counts.stripped
         if counts.to_missing:
             report.to_missing[column] = counts.to_missing
+        if column in keep:
+            conversions[column] = "text"
+            continue
         conversions[column] = conversion = _decide(counts)
+        if conversion == "text" and counts.leading_zeros and _numeric_share(counts):
+            report.leading_zeros[column] = counts.zero_examples
+        elif conversion == "text" and _other_decimal(counts):
+            other_decimal.append(column)
+        elif conversion == "text" and _is_ambiguous(counts) and _numeric_share(counts):
+            report.ambiguous[column] = counts.ambiguous_examples
         if conversion == "boolean":
             report.to_boolean[column] = counts.present
         elif conversion == "date" and counts.offsets:
@@ -503,8 +557,6 @@ def plan_normalization(profile: Profile, na_values: tuple[str, ...]) -> Plan:
             if counts.present - counts.numbers:
                 report.unparsed_numeric[column] = counts.present - counts.numbers
                 report.unparsed_examples[column] = counts.examples
-        elif conversion == "text" and _other_decimal(counts):
-            other_decimal.append(column)
     for column, count in profile.zoned.items():
         dtype = profile.table_dtypes[column]
         if count and isinstance(dtype, pd.DatetimeTZDtype):
@@ -541,6 +593,16 @@ def _other_decimal(counts: TextProfile) -> bool:
     )
 
 
+def _numeric_share(counts: TextProfile) -> bool:
+    """True when enough of a column's values parse as numbers (with this decimal mark)."""
+    return bool(counts.present) and counts.numbers / counts.present >= NUMERIC_TEXT_SHARE
+
+
+def _is_ambiguous(counts: TextProfile) -> bool:
+    """True when every thousands-grouped value is "1,535"-like and nothing shows the mark."""
+    return counts.ambiguous > 0 and counts.unambiguous == 0
+
+
 def report_warnings(report: NormalizeReport) -> list[str]:
     """Messages for what a user must see: unparseable numbers, a likely wrong decimal mark and
     date-times moved to UTC.
@@ -562,14 +624,35 @@ def report_warnings(report: NormalizeReport) -> list[str]:
         "(tables after ingest hold UTC times without a zone)"
         for column, count in report.to_utc.items()
     ]
+    other = _THOUSANDS[report.decimal]
     if report.other_decimal:
-        other = _THOUSANDS[report.decimal]
         messages.append(
             f"column(s) {', '.join(report.other_decimal)} hold numbers written with the decimal "
             f"mark {other!r} but data.csv.decimal is {report.decimal!r}, so they stay text "
             f"(categorical). Set data.csv.decimal: {other!r} in params.yaml"
         )
+    for column, examples in report.ambiguous.items():
+        first = examples[0] if examples else f"1{other}234"
+        whole, part = first.split(other)
+        messages.append(
+            f"column '{column}': values like {_shown(examples)} have one {other!r} group and no "
+            f"decimal part: {first!r} is {whole}{part} if {other!r} separates thousands, or "
+            f"{whole}.{part} if {other!r} is the decimal mark. The column stays text rather than "
+            f"risk a factor of 1000. If {other!r} is the decimal mark set data.csv.decimal: "
+            f"{other!r} in params.yaml; if it separates thousands, export the numbers without "
+            "separators"
+        )
     return messages
+
+
+def report_notes(report: NormalizeReport) -> list[str]:
+    """Messages for columns kept as text on purpose: numbers written with leading zeros."""
+    return [
+        f"column '{column}': kept as text because its numbers have leading zeros, e.g. "
+        f"{_shown(examples)} (a code such as a zip or account number; converting would drop "
+        "the zeros)"
+        for column, examples in report.leading_zeros.items()
+    ]
 
 
 def _shown(examples: Iterable[str]) -> str:
@@ -584,6 +667,8 @@ def _decide(counts: TextProfile) -> Conversion:
         return "boolean"
     if counts.all_dates:
         return "date"
+    if counts.leading_zeros or _is_ambiguous(counts):
+        return "text"
     if counts.numbers / counts.present >= NUMERIC_TEXT_SHARE:
         return "integer" if counts.integral else "float"
     return "text"
@@ -626,21 +711,42 @@ def _profile_text(
                 examples = (*examples, str(value))
     integral = prior.integral and len(present) == len(values) and _whole_numbers(values, decimal)
     thousands = _THOUSANDS[decimal]
+    numbers = present[is_number]
+    zeros = numbers[numbers.str.match(LEADING_ZEROS.pattern)]
+    ambiguous = numbers[numbers.str.fullmatch(_AMBIGUOUS[decimal].pattern)]
+    grouped = numbers.str.contains(thousands, regex=False)
+    with_fraction = numbers.str.contains(decimal, regex=False)
     return TextProfile(
         present=prior.present + len(present),
         stripped=prior.stripped + stripped,
         to_missing=prior.to_missing + missing,
         numbers=prior.numbers + int(is_number.sum()),
         other_numbers=prior.other_numbers + other_numbers,
-        separators=prior.separators
-        + int(present[is_number].str.contains(thousands, regex=False).sum()),
+        separators=prior.separators + int(grouped.sum()),
         offsets=prior.offsets + offsets,
         examples=examples,
+        ambiguous=prior.ambiguous + len(ambiguous),
+        unambiguous=prior.unambiguous + int((with_fraction | grouped).sum()) - len(ambiguous),
+        leading_zeros=prior.leading_zeros + len(zeros),
+        zero_examples=_more_examples(prior.zero_examples, zeros),
+        ambiguous_examples=_more_examples(prior.ambiguous_examples, ambiguous),
         all_boolean=all_boolean,
         all_digits=all_digits,
         all_dates=all_dates,
         integral=integral,
     )
+
+
+def _more_examples(examples: tuple[str, ...], values: pd.Series) -> tuple[str, ...]:
+    """``examples`` plus the first distinct ``values`` not in it, at most EXAMPLES in all."""
+    if len(examples) >= EXAMPLES or not len(values):
+        return examples
+    for value in values.unique()[: EXAMPLES * 2]:
+        if len(examples) == EXAMPLES:
+            break
+        if value not in examples:
+            examples = (*examples, str(value))
+    return examples
 
 
 def _is_number(present: pd.Series, decimal: str) -> pd.Series:
@@ -659,8 +765,16 @@ def _whole_numbers(values: pd.Series, decimal: str) -> bool:
 
 
 def _numbers(values: pd.Series, decimal: str) -> pd.Series:
-    """Text to numbers (missing where a value does not parse), thousands separators dropped."""
-    text = values.str.replace(_THOUSANDS[decimal], "", regex=False)
+    """Text to numbers (missing where a value does not parse), thousands separators dropped.
+
+    A value with a thousands mark that is not a number by ``_NUMBERS`` ("0,432" with decimal
+    '.') is missing, not read with its separator dropped.
+    """
+    thousands = _THOUSANDS[decimal]
+    grouped = values.str.contains(thousands, regex=False).fillna(False).astype(bool)
+    if grouped.any():
+        values = values.where(~grouped | _is_number(values.fillna(""), decimal))
+    text = values.str.replace(thousands, "", regex=False)
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce")

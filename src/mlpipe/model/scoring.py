@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import NormalizeReport, iter_source, normalize
+from mlpipe.data.ingest import LEADING_ZEROS, NormalizeReport, iter_source, normalize
 from mlpipe.data.schema import Schema, category_text
 from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
@@ -123,6 +123,26 @@ def unseen_categories(
     return out
 
 
+def text_columns(schema: Schema, id_columns: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Columns that batch normalisation must keep as text, whatever one chunk holds.
+
+    ``id_columns`` and ``kind: id`` columns (ids are returned exactly as written), and
+    categorical columns whose categories include a number with leading zeros ("00123"): ingest
+    kept them as text for those zeros, and a chunk without such a value must not turn them
+    into numbers.
+    """
+    out = list(id_columns)
+    for spec in schema.columns:
+        if spec.name in out:
+            continue
+        if spec.kind == "id" or (
+            spec.kind == "categorical"
+            and any(LEADING_ZEROS.match(str(c)) for c in spec.categories or ())
+        ):
+            out.append(spec.name)
+    return tuple(out)
+
+
 def relaxed_schema(schema: Schema) -> Schema:
     """The schema with unknown categories as warnings: predict applies its own policy to them."""
     columns = tuple(dataclasses.replace(c, unknown="warn") for c in schema.columns)
@@ -167,7 +187,7 @@ def check_chunk(
                 " Text in a numeric column is an invalid value: correct it, or leave the cell "
                 "empty for a missing value (validate.max_invalid_fraction tolerates a share)."
             )
-        if changes is not None and changes.other_decimal:
+        if changes is not None and (changes.other_decimal or changes.ambiguous):
             hint += " " + _decimal_hint(changes)
         raise ScoringError(
             f"{where} violates the schema in {len(errors)} place(s):\n{lines}\n"
@@ -221,10 +241,20 @@ def _with_unparsed(
 
 def _decimal_hint(changes: NormalizeReport) -> str:
     other = "," if changes.decimal == "." else "."
-    return (
-        f"Column(s) {', '.join(changes.other_decimal)} hold numbers written with the decimal "
-        f"mark {other!r}: set data.csv.decimal: {other!r} in params.yaml."
-    )
+    hints = []
+    if changes.other_decimal:
+        hints.append(
+            f"Column(s) {', '.join(changes.other_decimal)} hold numbers written with the decimal "
+            f"mark {other!r}: set data.csv.decimal: {other!r} in params.yaml."
+        )
+    for column, examples in changes.ambiguous.items():
+        shown = ", ".join(repr(v) for v in examples)
+        hints.append(
+            f"Column '{column}' stays text: {shown} may use {other!r} for thousands or as the "
+            f"decimal mark; if it is the decimal mark set data.csv.decimal: {other!r} in "
+            "params.yaml."
+        )
+    return " ".join(hints)
 
 
 def iter_input(path: str | Path, csv_config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -314,13 +344,17 @@ def score_file(
     fmt = output_format(output)
     check_model_features(model, spec)
     summary = ScoringSummary()
+    keep_text = text_columns(schema, rules.id_columns)
     with atomic_path(output) as tmp:
         writer = _TableWriter(tmp, fmt)
         try:
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
                 frame, changes = normalize(
-                    raw.reset_index(drop=True), csv_config.na_values, csv_config.decimal
+                    raw.reset_index(drop=True),
+                    csv_config.na_values,
+                    csv_config.decimal,
+                    keep_text=keep_text,
                 )
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():

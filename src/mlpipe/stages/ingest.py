@@ -18,6 +18,7 @@ from mlpipe.data.ingest import (
     convert_chunk,
     iter_source,
     normalize_chunks,
+    report_notes,
     report_warnings,
 )
 from mlpipe.io import write_json, write_parquet_batches
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         data.csv.na_values,
         on_header=lambda names: check_roles(names, data, args.source),
         decimal=data.csv.decimal,
+        keep_text=data.id_columns,  # ids stay as written: "000123" keeps its zeros
     )
     log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
     for kind, columns in plan.report.as_dict().items():
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             continue  # in report_warnings, with examples / the zone
         for column, count in columns.items():
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)
-    for message in report_warnings(plan.report):
+    for message in report_notes(plan.report) + report_warnings(plan.report):
         log.warning("%s", message)
     rows = write_parquet_batches(args.output, (convert_chunk(chunk, plan) for chunk in chunks()))
     write_json(

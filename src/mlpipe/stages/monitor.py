@@ -41,6 +41,7 @@ from mlpipe.model.scoring import (
     check_chunk,
     check_model_features,
     iter_input,
+    text_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class MonitorError(MlpipeError):
     """The batch cannot be monitored as asked (e.g. --labels without a target column)."""
 
 
-def _read_reference(path: str, csv_config: CsvConfig) -> pd.DataFrame:
+def _read_reference(path: str, csv_config: CsvConfig, keep_text: tuple[str, ...]) -> pd.DataFrame:
     if not Path(path).is_file():
         raise InputError(
             f"{path}: reference table not found. Fetch the model's training data with "
@@ -62,7 +63,8 @@ def _read_reference(path: str, csv_config: CsvConfig) -> pd.DataFrame:
         return read_parquet(path)
     from mlpipe.data.ingest import read_source
 
-    return normalize(read_source(path, csv_config), csv_config.na_values, csv_config.decimal)[0]
+    frame = read_source(path, csv_config)
+    return normalize(frame, csv_config.na_values, csv_config.decimal, keep_text)[0]
 
 
 def _read_batch(
@@ -73,13 +75,14 @@ def _read_batch(
     csv_config: CsvConfig,
     chunk_rows: int,
     summary: ScoringSummary,
+    keep_text: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The batch, normalised and checked chunk by chunk as `mlpipe predict` does."""
     frames = []
     for raw in iter_input(path, csv_config, chunk_rows):
         first, last = summary.rows + 1, summary.rows + len(raw)
         frame, changes = normalize(
-            raw.reset_index(drop=True), csv_config.na_values, csv_config.decimal
+            raw.reset_index(drop=True), csv_config.na_values, csv_config.decimal, keep_text
         )
         check_chunk(frame, schema, spec, rules, f"{path} rows {first}-{last}", summary, changes)
         frames.append(frame)
@@ -105,14 +108,15 @@ def run(args: argparse.Namespace) -> int:
         unknown_categories="warn",  # unseen categories are drift to report, not a failure
     )
     summary = ScoringSummary()
+    keep_text = text_columns(schema, data.id_columns)
     batch = _read_batch(
-        args.current, schema, spec, rules, data.csv, params.predict.chunk_rows, summary
+        args.current, schema, spec, rules, data.csv, params.predict.chunk_rows, summary, keep_text
     )
     warnings = [
         f"unseen categories in '{column}': {rows} rows"
         for column, rows in summary.unseen_counts().items()
     ]
-    reference = _read_reference(reference_path, data.csv)
+    reference = _read_reference(reference_path, data.csv, keep_text)
     expected = card.get("data", {}).get("train", {}).get("md5")
     actual = file_md5(reference_path)
     if expected != actual:

@@ -7,7 +7,13 @@ import logging
 from collections import Counter
 
 from mlpipe.config import load_params
-from mlpipe.data.ingest import check_roles, normalize, read_source, report_warnings
+from mlpipe.data.ingest import (
+    check_roles,
+    normalize,
+    read_source,
+    report_notes,
+    report_warnings,
+)
 from mlpipe.data.schema import dump_schema, infer_schema, missing_labels_warning
 from mlpipe.data.split import date_column_problem
 from mlpipe.io import write_text
@@ -21,8 +27,13 @@ def run(args: argparse.Namespace) -> int:
     # Default: the source itself, read and normalised exactly as the ingest stage does, so the
     # schema can be written before the first `dvc repro`.
     source = args.input or data.source
-    frame, changes = normalize(read_source(source, data.csv), data.csv.na_values, data.csv.decimal)
-    for message in report_warnings(changes):
+    frame, changes = normalize(
+        read_source(source, data.csv),
+        data.csv.na_values,
+        data.csv.decimal,
+        keep_text=data.id_columns,
+    )
+    for message in report_notes(changes) + report_warnings(changes):
         log.warning("%s", message)
     check_roles(frame, data, source)
     schema = infer_schema(

@@ -111,7 +111,7 @@ def test_report_names_every_kind_of_change() -> None:
     raw = pd.DataFrame(
         {
             "a": [" x", "y"],
-            "n": ["1,000", "NA"],
+            "n": ["1,000.5", "NA"],
             "b": ["yes", "no"],
             "t": ["2021-01-01T00:00:00+01:00", "2021-01-01T05:00:00Z"],
         }

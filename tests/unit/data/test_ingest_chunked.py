@@ -51,7 +51,7 @@ def _messy() -> pd.DataFrame:
             "missing_first": [""] * 10 + ["NA"] * 10 + ints[20:],  # float64
             "all_missing": ["NA", "", " ? ", "null"] * 10,  # text (string), all missing
             " padded ": [f" {v} " for v in ["a", "b"] * 20],  # text, name and values stripped
-            "separator_late": [*ints[:35], "1,234", "12,000", "5", "6", "7"],  # int64
+            "separator_late": [*ints[:35], "1,234", "12,000,000", "5", "6", "7"],  # int64
             "flags_missing_late": late(["true", "false"] * 20, 37, "N/A"),  # boolean, <NA>
             # datetime64[s] in UTC: the one value with an offset is converted (10:00+02:00)
             "offset_late": late(["2024-01-31T10:00:00"] * ROWS, 38, "2024-01-31T10:00:00+02:00"),
@@ -96,7 +96,7 @@ def test_whole_table_decisions_on_the_messy_frame() -> None:
     }
     assert table["fraction_last"].iloc[-1] == 2.5
     assert pd.isna(table["word_in_chunk3"].iloc[25])
-    assert table["separator_late"].iloc[35:37].tolist() == [1234, 12000]
+    assert table["separator_late"].iloc[35:37].tolist() == [1234, 12000000]
     assert table["offset_late"].iloc[37:39].tolist() == [
         pd.Timestamp("2024-01-31 10:00"),
         pd.Timestamp("2024-01-31 08:00"),
@@ -143,7 +143,7 @@ def _decimal_comma() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "comma_float": [*commas[:38], "1.234,25", "-0,75"],  # float64, thousands '.'
-            "thousands_late": [*ints[:39], "12.000"],  # int64: 12000
+            "thousands_late": [*ints[:38], "1.000", "12.000.000"],  # int64: 1000, 12000000
             "word_late": [*commas[:30], "12abc", *commas[31:36], "n.a.", *commas[37:]],
             "dot_decimals": [f"{i}.25" for i in range(ROWS)],  # text: written with '.'
         }
@@ -164,11 +164,11 @@ def test_decimal_comma_numbers_parse_with_the_configured_mark() -> None:
     }
     assert table["comma_float"].tolist()[:2] == [0.5, 1.5]
     assert table["comma_float"].tolist()[-2:] == [1234.25, -0.75]
-    assert table["thousands_late"].iloc[-1] == 12000
+    assert table["thousands_late"].iloc[-2:].tolist() == [1000, 12000000]
     assert table["word_late"].isna().tolist().count(True) == 2
     assert report.unparsed_numeric == {"word_late": 2}
     assert report.unparsed_examples == {"word_late": ("12abc", "n.a.")}
-    assert report.to_numeric == {"comma_float": 1, "thousands_late": 1}  # thousands separators
+    assert report.to_numeric == {"comma_float": 1, "thousands_late": 2}  # thousands separators
     assert report.other_decimal == ("dot_decimals",)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.schema import schema_from_dict
+from mlpipe.data.schema import ColumnSpec, schema_from_dict
 from mlpipe.io import InputError
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.scoring import (
@@ -19,6 +20,7 @@ from mlpipe.model.scoring import (
     check_model_features,
     score_file,
     score_frame,
+    text_columns,
     unseen_categories,
 )
 from support.tiny import tiny_frame, tiny_model, tiny_schema, tiny_spec
@@ -335,3 +337,33 @@ def test_rows_with_repeated_ids_are_scored_not_refused(binary_model, tmp_path: P
     out = pd.read_csv(output)
     assert summary.rows == 25 and out["cid"].tolist() == frame["cid"].tolist()
     assert out["cid"].duplicated().sum() == 5 and not summary.warnings
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_output_ids_are_the_input_text(binary_model, tmp_path: Path, suffix: str) -> None:
+    """Zero-padded, numeric-looking and blank ids come back exactly as written (stripped)."""
+    frame = _unlabelled(150)
+    # "000000" read as a number lost its zeros; the last chunk (rows 129-150) has only digits
+    # and a blank, which made its ids floats ("100140.0").
+    ids = [f"{i:06d}" if i < 128 else str(100000 + i) for i in range(150)]
+    ids[7], ids[8], ids[140] = " 000007 ", "", ""  # padded, blank
+    source, output = tmp_path / "in.csv", tmp_path / f"out.{suffix}"
+    frame.assign(cid=ids).to_csv(source, index=False)
+    _score(binary_model, source, output, chunk_rows=64)
+    if suffix == "csv":
+        out = pd.read_csv(output, dtype=str, keep_default_na=False)
+    else:
+        out = pd.read_parquet(output).fillna({"cid": ""})
+    expected = [i.strip() for i in ids]
+    assert out["cid"].tolist() == expected
+    assert out["cid"].iloc[[0, 7, 8, 139, 140]].tolist() == ["000000", "000007", "", "100139", ""]
+
+
+def test_text_columns_are_ids_and_zero_padded_categories() -> None:
+    schema = tiny_schema()
+    extra = (
+        ColumnSpec("zip", "categorical", categories=("00501", "10001")),
+        ColumnSpec("floor", "categorical", categories=("0", "1", "12")),
+    )
+    schema = dataclasses.replace(schema, columns=(*schema.columns, *extra))
+    assert text_columns(schema, ("account",)) == ("account", "cid", "zip")

@@ -44,7 +44,8 @@ def _messy_csv(tmp_path: Path, bad_line: str | None = None) -> Path:
 
 def _whole_table(tmp_path: Path, source: Path) -> tuple[pd.DataFrame, NormalizeReport]:
     """What ingest wrote before it streamed: `normalize` on the whole table, as Parquet."""
-    table, changes = normalize(read_source(source, CsvConfig()), CsvConfig().na_values)
+    frame = read_source(source, CsvConfig())
+    table, changes = normalize(frame, CsvConfig().na_values, keep_text=("id",))
     write_parquet(tmp_path / "whole.parquet", table)
     return pd.read_parquet(tmp_path / "whole.parquet"), changes
 
@@ -65,7 +66,7 @@ def test_streamed_csv_equals_the_whole_table(tmp_path: Path) -> None:
     written = pd.read_parquet(output)
     pd.testing.assert_frame_equal(written, expected, check_exact=True)
     assert {c: str(t) for c, t in written.dtypes.items()} == {
-        "id": "int64",
+        "id": "string",  # data.id_columns: kept as written
         "amount": "float64",
         "visits": "float64",
         "member": "boolean",
@@ -233,4 +234,43 @@ def test_unparseable_numbers_warn_with_examples(tmp_path: Path, caplog) -> None:
             "column 'visits': 4 value(s) are not numbers and became missing values, "
             "e.g. 'thirty', 'forty', 'unknown'",
         )
+    ]
+
+
+def test_ids_and_zero_padded_codes_keep_their_text_and_ambiguous_numbers_warn(
+    tmp_path: Path, caplog
+) -> None:
+    """The review's lz.csv / three.csv over 3 chunks: the deciding values come late."""
+    source = tmp_path / "codes.csv"
+    lines = ["id;zip;weight_kg;churned"]
+    for i in range(2500):
+        zip_code = "00501" if i == 2400 else str(10000 + i)  # leading zeros only in chunk 3
+        weight = "1,535" if i == 2499 else str(i)  # one ambiguous group, last row
+        lines.append(f"{i:06d};{zip_code};{weight};{i % 2}")
+    lines[2001] = f"   ;{10000 + 2000};2000;0"  # an id left blank
+    source.write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING):
+        output, _ = _run(tmp_path, source, _params(tmp_path))
+    written = pd.read_parquet(output)
+    assert {c: str(t) for c, t in written.dtypes.items()} == {
+        "id": "string",
+        "zip": "string",
+        "weight_kg": "string",
+        "churned": "int64",
+    }
+    assert written["id"].iloc[:3].tolist() == ["000000", "000001", "000002"]
+    assert pd.isna(written["id"].iloc[2000]) and written["id"].iloc[2001] == "002001"
+    assert written["zip"].iloc[[0, 2400]].tolist() == ["10000", "00501"]
+    assert written["weight_kg"].iloc[-1] == "1,535"
+    messages = [r.getMessage() for r in caplog.records]
+    assert (
+        "column 'zip': kept as text because its numbers have leading zeros, e.g. '00501' (a "
+        "code such as a zip or account number; converting would drop the zeros)"
+    ) in messages
+    ambiguous = [m for m in messages if m.startswith("column 'weight_kg': values like '1,535'")]
+    assert len(ambiguous) == 1 and "set data.csv.decimal: ','" in ambiguous[0]
+    # The declared id is kept without a note; only its blank became missing.
+    assert [m for m in messages if "id" in m.split(":")[0].split()] == [
+        "normalised id: stripped whitespace in 1 values",
+        "normalised id: became missing in 1 values",
     ]

@@ -76,3 +76,29 @@ def test_missing_labels_and_a_date_column_without_dates_are_warned_about(
     schema = load_schema(output)
     assert schema.column("sex").max_missing == 0.0
     assert schema.column("visit_date").kind == "categorical"
+
+
+def test_ids_and_zero_padded_codes_are_inferred_as_text(tmp_path: Path, caplog) -> None:
+    """The review's lz.csv: rid and zip were int64, zip a numeric feature."""
+    source = tmp_path / "lz.csv"
+    rows = [f"{i:06d},{i % 40:05d},{i % 7}.5,{'ab'[i % 2]}" for i in range(300)]
+    source.write_text("rid,zip,x,label\n" + "\n".join(rows) + "\n")
+    params = tmp_path / "params.yaml"
+    data = {"source": str(source), "target": "label", "id_columns": ["rid"]}
+    params.write_text(yaml.safe_dump({"data": data}))
+    output = tmp_path / "schema.yaml"
+    with caplog.at_level(logging.WARNING):
+        assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+    schema = load_schema(output)
+    assert [(c.name, c.kind) for c in schema.columns] == [
+        ("rid", "id"),
+        ("zip", "categorical"),
+        ("x", "numeric"),
+        ("label", "categorical"),
+    ]
+    assert schema.column("zip").categories == tuple(f"{i:05d}" for i in range(40))
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "column 'zip': kept as text because its numbers have leading zeros, e.g. '00000', "
+        "'00001', '00002', '00003', '00004' (a code such as a zip or account number; "
+        "converting would drop the zeros)"
+    ]

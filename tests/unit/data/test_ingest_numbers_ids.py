@@ -1,0 +1,200 @@
+"""Numbers that are not what they look like: "1,535" / "0,432" (decimal comma or thousands?),
+codes with leading zeros ("00123") and id columns, which ingest keeps as text as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipe.config import CsvConfig
+from mlpipe.data.ingest import (
+    convert_chunk,
+    normalize,
+    normalize_chunks,
+    read_source,
+    report_notes,
+    report_warnings,
+)
+from mlpipe.io import InputError
+
+NA = CsvConfig().na_values
+CHUNK_SIZES = [1, 2, 3, 7, 40]
+
+
+def _types(frame: pd.DataFrame) -> dict[str, str]:
+    return {c: str(t) for c, t in frame.dtypes.items()}
+
+
+# --- decimal comma vs thousands -----------------------------------------------------------
+
+
+def test_three_decimal_commas_in_a_semicolon_file_are_not_multiplied_by_1000(
+    tmp_path: Path,
+) -> None:
+    # The review's three.csv: weight_kg was read as int64 432, 1535, 50 with no warning.
+    path = tmp_path / "three.csv"
+    path.write_text("id;weight_kg;price;y\n1;0,432;8,59;1\n2;1,535;8,60;0\n3;0,050;1,00;1\n")
+    table, report = normalize(read_source(path, CsvConfig()), NA)
+    assert _types(table) == {"id": "int64", "weight_kg": "string", "price": "string", "y": "int64"}
+    assert table["weight_kg"].tolist() == ["0,432", "1,535", "0,050"]
+    assert report.to_numeric == {} and report.ambiguous == {}
+    assert report_warnings(report) == [
+        "column(s) weight_kg, price hold numbers written with the decimal mark ',' but "
+        "data.csv.decimal is '.', so they stay text (categorical). Set data.csv.decimal: ',' "
+        "in params.yaml"
+    ]
+    fixed, fixed_report = normalize(read_source(path, CsvConfig(decimal=",")), NA, decimal=",")
+    assert fixed["weight_kg"].tolist() == [0.432, 1.535, 0.05]
+    assert fixed["price"].tolist() == [8.59, 8.6, 1.0]
+    assert report_warnings(fixed_report) == []
+
+
+def test_a_column_of_only_ambiguous_groups_stays_text_with_a_warning() -> None:
+    raw = pd.DataFrame({"weight_kg": ["1,535", "2,001", "950", "NA"]})
+    table, report = normalize(raw, NA)
+    assert str(table["weight_kg"].dtype) == "string"
+    assert table["weight_kg"].tolist()[:3] == ["1,535", "2,001", "950"]
+    assert report.ambiguous == {"weight_kg": ("1,535", "2,001")} and not report.other_decimal
+    assert report_warnings(report) == [
+        "column 'weight_kg': values like '1,535', '2,001' have one ',' group and no decimal "
+        "part: '1,535' is 1535 if ',' separates thousands, or 1.535 if ',' is the decimal mark. "
+        "The column stays text rather than risk a factor of 1000. If ',' is the decimal mark "
+        "set data.csv.decimal: ',' in params.yaml; if it separates thousands, export the "
+        "numbers without separators"
+    ]
+
+
+def test_the_same_ambiguity_with_a_decimal_comma_names_the_dot() -> None:
+    table, report = normalize(pd.DataFrame({"w": ["1.535", "7"]}), NA, decimal=",")
+    assert table["w"].tolist() == ["1.535", "7"]
+    assert report_warnings(report)[0].startswith(
+        "column 'w': values like '1.535' have one '.' group and no decimal part: '1.535' is "
+        "1535 if '.' separates thousands, or 1.535 if '.' is the decimal mark."
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1,234", "12,345,678", "5"], [1234, 12345678, 5]),  # another value has two groups
+        (["1,234", "1,234.5", "5"], [1234.0, 1234.5, 5.0]),  # ... a decimal part
+        (["1,234", "7.25", "5"], [1234.0, 7.25, 5.0]),  # '.' is the decimal mark here
+        (["0", "0.5", "12"], [0.0, 0.5, 12.0]),  # "0" and "0.5" are not leading zeros
+    ],
+)
+def test_thousands_next_to_unambiguous_numbers_stay_numbers(
+    values: list[str], expected: list[float]
+) -> None:
+    table, report = normalize(pd.DataFrame({"n": values}), NA)
+    assert table["n"].tolist() == expected
+    assert report_warnings(report) == [] and report_notes(report) == []
+
+
+def test_a_zero_first_group_is_never_a_thousands_number() -> None:
+    # 39 integers and one "0,432": numeric, and "0,432" is not a number (was read as 432).
+    raw = pd.DataFrame({"n": [str(i) for i in range(39)] + ["0,432"]})
+    table, report = normalize(raw, NA)
+    assert str(table["n"].dtype) == "float64" and pd.isna(table["n"].iloc[-1])
+    assert table["n"].iloc[:3].tolist() == [0.0, 1.0, 2.0]
+    assert report.unparsed_numeric == {"n": 1} and report.unparsed_examples == {"n": ("0,432",)}
+
+
+# --- leading zeros and id columns ---------------------------------------------------------
+
+
+def test_numbers_with_leading_zeros_stay_text_with_a_note() -> None:
+    raw = pd.DataFrame({"zip": ["00501", "10001", " 02134 ", ""], "n": ["1", "2", "3", "4"]})
+    table, report = normalize(raw, NA)
+    assert _types(table) == {"zip": "string", "n": "int64"}
+    assert table["zip"].tolist()[:3] == ["00501", "10001", "02134"]
+    assert pd.isna(table["zip"].iloc[3])
+    assert report.leading_zeros == {"zip": ("00501", "02134")}
+    assert report_notes(report) == [
+        "column 'zip': kept as text because its numbers have leading zeros, e.g. '00501', "
+        "'02134' (a code such as a zip or account number; converting would drop the zeros)"
+    ]
+    assert report_warnings(report) == []
+
+
+def test_id_columns_are_kept_as_written() -> None:
+    raw = pd.DataFrame(
+        {
+            "rid": ["000001", " 21 ", "", "7", "yes"],
+            "seq": ["1", "2", "", "4", "5"],
+            "day": ["2024-01-01"] * 5,
+        }
+    )
+    table, report = normalize(raw, NA, keep_text=("rid", "seq", "day"))
+    assert _types(table) == {"rid": "string", "seq": "string", "day": "string"}
+    assert table["rid"].tolist()[:2] == ["000001", "21"] and pd.isna(table["rid"].iloc[2])
+    assert table["seq"].dropna().tolist() == ["1", "2", "4", "5"]  # not 1.0, 2.0 ... floats
+    assert report.stripped == {"rid": 1} and report.to_missing == {"rid": 1, "seq": 1}
+    assert report.leading_zeros == {} and report_notes(report) == []
+    # Without keep_text the same columns are converted: the keep is what protects them.
+    converted, _ = normalize(raw, NA)
+    assert _types(converted) == {"rid": "string", "seq": "float64", "day": "datetime64[s]"}
+
+
+# --- whole-file decisions, any chunk size -------------------------------------------------
+
+
+def _late_evidence() -> pd.DataFrame:
+    """40 rows; the value that decides each column comes last (or first)."""
+    ints = [str(i + 100) for i in range(40)]
+    return pd.DataFrame(
+        {
+            "grouped_then_clear": ["1,234", *ints[1:39], "12,345,678"],  # int64
+            "grouped_only": [*ints[:39], "1,535"],  # text, ambiguous
+            "zero_late": [*ints[:39], "00123"],  # text, leading zeros
+            "zero_comma_late": [*ints[:39], "0,432"],  # float64, last value missing
+            "rid": [f"{i:06d}" if i else "" for i in range(40)],  # id: text
+        }
+    )
+
+
+def test_whole_table_decisions_with_late_evidence() -> None:
+    table, report = normalize(_late_evidence(), NA, keep_text=("rid",))
+    assert _types(table) == {
+        "grouped_then_clear": "int64",
+        "grouped_only": "string",
+        "zero_late": "string",
+        "zero_comma_late": "float64",
+        "rid": "string",
+    }
+    assert table["grouped_then_clear"].iloc[[0, -1]].tolist() == [1234, 12345678]
+    assert table["grouped_only"].iloc[-1] == "1,535"
+    assert table["zero_late"].iloc[[0, -1]].tolist() == ["100", "00123"]
+    assert pd.isna(table["zero_comma_late"].iloc[-1])
+    assert table["rid"].iloc[1:3].tolist() == ["000001", "000002"]
+    assert report.ambiguous == {"grouped_only": ("1,535",)}
+    assert report.leading_zeros == {"zero_late": ("00123",)}
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_chunked_decisions_equal_the_whole_table(size: int) -> None:
+    raw = _late_evidence()
+    whole, whole_report = normalize(raw, NA, keep_text=("rid",))
+    chunks = [raw.iloc[start : start + size] for start in range(0, len(raw), size)]
+    plan = normalize_chunks(lambda: iter(chunks), NA, keep_text=("rid",))
+    chunked = pd.concat([convert_chunk(c, plan) for c in chunks], ignore_index=True)
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert plan.report == whole_report
+    assert report_warnings(plan.report) == report_warnings(whole_report)
+    assert report_notes(plan.report) == report_notes(whole_report)
+
+
+# --- a comma-delimited file read with decimal ',' -----------------------------------------
+
+
+def test_comma_file_with_decimal_comma_points_to_the_decimal_setting(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n1.5,2,3\n4.5,5,6\n")
+    with pytest.raises(InputError) as caught:
+        read_source(path, CsvConfig(decimal=","))
+    assert str(caught.value) == (
+        f"{path}: the header parsed as a single column 'a,b,y'; the file looks comma-delimited, "
+        "but data.csv.decimal is ',' so ',' cannot be the delimiter. Set data.csv.decimal: '.' "
+        "in params.yaml (a comma-delimited file writes decimals with '.')"
+    )
