@@ -183,6 +183,31 @@ def test_a_small_labelled_batch_reports_metrics_without_comparing_them(
     assert "| not compared |" in (out / "m.md").read_text()
 
 
+def test_live_metrics_need_the_model_the_card_describes(reproduced: Repo, tmp_path: Path) -> None:
+    card = (reproduced.path / "data/results/model_card.md").read_text()
+    md5 = card.split("model:\n  md5: ")[1].split("\n")[0]
+    other = tmp_path / "other_card.md"  # the card of another model version
+    other.write_text(card.replace(md5, "f" * 32))
+    test_split = str(reproduced.path / "data/processed/test.parquet")
+    out = tmp_path / "out"
+    result = reproduced.mlpipe(
+        "monitor",
+        "--current",
+        test_split,
+        "--labels",
+        "--card",
+        str(other),
+        *_outputs(out),
+        check=False,
+    )
+    assert result.returncode == 2
+    assert (
+        f"data/model/model.skops (md5 {md5}) is not the model {other} describes (md5 "
+        f"{'f' * 32}): the live metrics would be compared with another model's test metrics"
+    ) in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_reference_that_is_not_the_training_data_is_warned_about(
     reproduced: Repo, tmp_path: Path
 ) -> None:

@@ -99,9 +99,18 @@ def run(args: argparse.Namespace) -> int:
     )
     card_path, reference_path = args.card or paths.model_card, args.reference or paths.train
     card = read_card(card_path)
-    model = load_model(args.model or paths.model) if args.labels else None
+    model_path = args.model or paths.model
+    model = load_model(model_path) if args.labels else None
     if model is not None:
         check_model_features(model, spec)
+        described = card.get("model", {}).get("md5")
+        if described != (actual_model := file_md5(model_path)):
+            raise MonitorError(
+                f"{model_path} (md5 {actual_model}) is not the model {card_path} describes "
+                f"(md5 {described}): the live metrics would be compared with another model's "
+                "test metrics. Run `dvc checkout` (or `dvc pull`) so the model and the card come "
+                "from the same commit. Nothing written"
+            )
     rules = ScoringRules(
         extra_columns=params.validate.extra_columns,
         max_invalid_fraction=params.validate.max_invalid_fraction,
