@@ -136,7 +136,10 @@ def _check_rule(
             ok = rel <= rule.max_drop_relative + _EPS
             allowed = f"{rule.max_drop_relative:.1%}"
             if ok:
-                msg = f"{name} relative change is within the allowed drop {allowed}"
+                msg = (
+                    f"{name} relative change {(value - old) / abs(old):+.1%} {change} is within "
+                    f"the allowed drop {allowed}"
+                )
             else:
                 msg = f"{name} worsened by {rel:.1%} {change}, more than the allowed {allowed}"
             out.append(Check(name, "max_drop_relative", _status(ok), msg))

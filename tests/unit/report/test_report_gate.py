@@ -36,7 +36,11 @@ def test_absolute_drop_tolerance(pr_auc: float, passed: bool) -> None:
 
 def test_relative_drop_on_lower_is_better_metric() -> None:
     rule = MetricGate("log_loss", max_drop_relative=0.05)
-    assert evaluate_gate(_gate(rule), {"log_loss": 0.419}, BASE).passed  # +4.75 %
+    within = evaluate_gate(_gate(rule), {"log_loss": 0.419}, BASE)  # +4.75 %
+    assert within.passed
+    assert within.checks[0].message == (
+        "log_loss relative change +4.7% (0.4000 → 0.4190) is within the allowed drop 5.0%"
+    )
     result = evaluate_gate(_gate(rule), {"log_loss": 0.43}, BASE)  # +7.5 %
     assert result.failures == [
         "log_loss worsened by 7.5% (0.4000 → 0.4300), more than the allowed 5.0%"
