@@ -222,6 +222,10 @@ def infer_schema(
     return Schema(target=target, task=resolved, columns=tuple(specs), classes=classes)
 
 
+# Rows from which a column of distinct whole numbers is taken for a row number or an id.
+ID_LIKE_ROWS = 100
+
+
 def missing_labels_warning(target: pd.Series) -> str | None:
     """The warning for a target with missing labels (None when every row has one).
 
@@ -232,6 +236,44 @@ def missing_labels_warning(target: pd.Series) -> str | None:
     if not missing:
         return None
     return f"target '{target.name}' has {missing} missing labels; {MISSING_LABELS_FIX}"
+
+
+def column_hints(
+    frame: pd.DataFrame, schema: Schema, id_columns: tuple[str, ...] = ()
+) -> list[str]:
+    """Warnings about feature columns that cannot help, or can mislead, the model.
+
+    An empty column and a column with one value in every row carry nothing; a column of
+    whole numbers that differ in every row (at least ``ID_LIKE_ROWS`` rows) looks like a row
+    number or an id, which as a feature can leak the row order (files sorted by class).
+    """
+    hints: list[str] = []
+    for spec in schema.columns:
+        name = spec.name
+        if name == schema.target or spec.kind in ("id", "datetime") or name in id_columns:
+            continue
+        values = frame[name].dropna()
+        if values.empty:
+            hints.append(
+                f"column '{name}' is empty (no values in any row): drop it from the source"
+            )
+        elif values.nunique() == 1:
+            hints.append(
+                f"column '{name}' has one value ({values.iloc[0]!r}) in every row: it cannot "
+                "help the model; drop it from the source"
+            )
+        elif (
+            spec.kind == "numeric"
+            and len(values) == len(frame) >= ID_LIKE_ROWS
+            and pd.api.types.is_integer_dtype(values)
+            and values.is_unique
+        ):
+            hints.append(
+                f"column '{name}' holds a different whole number in every row, like a row number "
+                "or an id: if it is one, add it to data.id_columns (as a feature it can leak the "
+                "order of the rows)"
+            )
+    return hints
 
 
 def check_target(target: pd.Series, task: str) -> None:

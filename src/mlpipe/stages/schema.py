@@ -14,7 +14,7 @@ from mlpipe.data.ingest import (
     report_notes,
     report_warnings,
 )
-from mlpipe.data.schema import dump_schema, infer_schema, missing_labels_warning
+from mlpipe.data.schema import column_hints, dump_schema, infer_schema, missing_labels_warning
 from mlpipe.data.split import date_column_problem
 from mlpipe.io import write_text
 
@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         problem = date_column_problem(frame[data.date_column])
         if problem is not None:
             log.warning("%s", problem)
+    for hint in column_hints(frame, schema, data.id_columns):
+        log.warning("%s", hint)
     kinds = Counter(spec.kind for spec in schema.columns if spec.name != schema.target)
     log.info("column kinds: %s", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     write_text(args.output or params.paths.schema, dump_schema(schema))

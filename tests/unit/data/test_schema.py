@@ -14,6 +14,7 @@ from mlpipe.data.schema import (
     MAX_CATEGORIES,
     ColumnSpec,
     category_value_text,
+    column_hints,
     column_kind,
     dump_schema,
     infer_schema,
@@ -274,3 +275,31 @@ def test_load_schema_prefixes_the_path(tmp_path: Path) -> None:
     path.write_text("columns: [\n")
     with pytest.raises(ConfigError, match=r"schema\.yaml: not valid YAML"):
         load_schema(path)
+
+
+def test_column_hints_name_empty_constant_and_id_like_columns() -> None:
+    n = 150
+    frame = pd.DataFrame(
+        {
+            "rowno": range(n),  # a row number: a distinct whole number in every row
+            "empty": [None] * n,
+            "constant": ["a"] * n,
+            "x": [i % 7 + 0.5 for i in range(n)],
+            "code": range(1000, 1000 + n),  # declared an id in params: no hint
+            "y": [i % 2 for i in range(n)],
+        }
+    )
+    schema = infer_schema(frame, "y", "auto", id_columns=("code",))
+    assert column_hints(frame, schema, ("code",)) == [
+        "column 'rowno' holds a different whole number in every row, like a row number or an "
+        "id: if it is one, add it to data.id_columns (as a feature it can leak the order of "
+        "the rows)",
+        "column 'empty' is empty (no values in any row): drop it from the source",
+        "column 'constant' has one value ('a') in every row: it cannot help the model; drop it "
+        "from the source",
+    ]
+    assert column_hints(frame.head(50), infer_schema(frame.head(50), "y", "auto"), ()) == [
+        "column 'empty' is empty (no values in any row): drop it from the source",
+        "column 'constant' has one value ('a') in every row: it cannot help the model; drop it "
+        "from the source",
+    ]  # 50 rows: too few to call distinct numbers an id
