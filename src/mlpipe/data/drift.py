@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from mlpipe.config import DataConfig, DriftConfig
-from mlpipe.data.schema import Schema, category_value_text
+from mlpipe.data.schema import Schema, category_value_text, feature_columns
 from mlpipe.errors import MlpipeError
 from mlpipe.io import ParquetColumns
 
@@ -174,19 +174,13 @@ def changing_by_design(schema: Schema, data: DataConfig) -> dict[str, str]:
     columns change by design from one batch to the next (later dates, new ids), and the model
     does not read them. A column the model does read stays compared: one named in a
     ``data.*_features`` list, or, for a kind without such a list, a numeric, categorical or
-    boolean schema column (the roles of ``mlpipe.model.features.feature_spec``, not imported
-    here because it loads scikit-learn). The target is always compared.
+    boolean schema column (``feature_columns``, the roles the model is built with). The target
+    is always compared.
     """
-    lists = {
-        "numeric": data.numeric_features,
-        "categorical": data.categorical_features,
-        "boolean": data.boolean_features,
-    }
-    read = {
-        name
-        for kind, names in lists.items()
-        for name in (names if names is not None else schema.features(kind))
-    }
+    roles = feature_columns(
+        schema, data.numeric_features, data.categorical_features, data.boolean_features
+    )
+    read = {name for names in roles.values() for name in names}
     out = {}
     for spec in schema.columns:
         if spec.name == schema.target or spec.name in read:

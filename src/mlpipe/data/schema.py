@@ -222,6 +222,23 @@ def infer_schema(
     return Schema(target=target, task=resolved, columns=tuple(specs), classes=classes)
 
 
+def feature_columns(
+    schema: Schema,
+    numeric: tuple[str, ...] | None = None,
+    categorical: tuple[str, ...] | None = None,
+    boolean: tuple[str, ...] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """The model's feature columns by kind: an explicit params list (``data.*_features``) when
+    given, else the schema's columns of that kind. One rule for every reader of the roles
+    (``mlpipe.model.features.feature_spec`` checks the lists; drift skips what no model reads).
+    """
+    given = {"numeric": numeric, "categorical": categorical, "boolean": boolean}
+    return {
+        kind: names if names is not None else schema.features(kind)
+        for kind, names in given.items()
+    }
+
+
 # Rows from which a column of distinct whole numbers is taken for a row number or an id.
 ID_LIKE_ROWS = 100
 

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from mlpipe.config import ConfigError
-from mlpipe.data.schema import Schema, category_value_text
+from mlpipe.data.schema import Schema, category_value_text, feature_columns
 from mlpipe.io import InputError
 
 MISSING_CATEGORY = "__missing__"
@@ -47,11 +47,7 @@ def feature_spec(
     Raises ConfigError when an explicit list names the target, a column the schema does not
     know, or one column twice.
     """
-    spec = FeatureSpec(
-        numeric=numeric if numeric is not None else schema.features("numeric"),
-        categorical=categorical if categorical is not None else schema.features("categorical"),
-        boolean=boolean if boolean is not None else schema.features("boolean"),
-    )
+    spec = FeatureSpec(**feature_columns(schema, numeric, categorical, boolean))
     for key, names in (
         ("numeric_features", numeric),
         ("categorical_features", categorical),
