@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,13 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from mlpipe.config import TrainConfig
+from mlpipe.config import EstimatorName, TrainConfig
 from mlpipe.data.schema import Schema
 from mlpipe.model.features import FeatureSpec, feature_spec, model_frame
 from mlpipe.model.persist import model_bytes
 from mlpipe.model.train import fit_model, target_values
+
+ESTIMATORS = typing.get_args(EstimatorName)  # every estimator params.yaml accepts
 
 
 @pytest.mark.parametrize(
@@ -42,9 +45,7 @@ def _fit(
     return fit_model(train, spec, "churned", "binary", config)
 
 
-@pytest.mark.parametrize(
-    "estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting"]
-)
+@pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_each_estimator_learns_the_churn_signal(
     estimator: str,
     churn_split: tuple[pd.DataFrame, pd.DataFrame],
@@ -137,9 +138,7 @@ def test_gradient_boosting_gets_the_categoricals_as_categorical_features(
     assert booster.n_features_in_ == len(spec.columns)
 
 
-@pytest.mark.parametrize(
-    "estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting"]
-)
+@pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_unknown_and_missing_values_score_without_error(
     estimator: str,
     churn_split: tuple[pd.DataFrame, pd.DataFrame],
