@@ -16,10 +16,12 @@ import pytest
 import yaml
 
 from support.repo import BIN, PROJECT, Repo
+from support.s3 import S3Server, new_bucket, use_s3
 
 pytestmark = pytest.mark.slow
 MODEL = "data/model/model.skops"
 NAME = "churn-model"
+WORKFLOW = PROJECT / ".github/workflows/model-registry.yml"
 
 
 def _md5(path: Path) -> str:
@@ -167,3 +169,42 @@ def test_registry_workflow_parses_tags_and_smoke_tests_the_model() -> None:
         env = json.dumps(job.get("env", {})) + json.dumps([s.get("env", {}) for s in job["steps"]])
         assert "AKIA" not in env  # credentials come from secrets only
     assert workflow["permissions"] == {"contents": "read"}
+
+
+def _step_script(name: str) -> str:
+    """The `run:` script of the registry workflow's step called name."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["smoke-test"]["steps"]
+    return next(step["run"] for step in steps if step.get("name") == name)
+
+
+def test_registry_workflow_fetches_the_tagged_model_from_an_s3_compatible_store(
+    work_repo: Repo, s3: S3Server, tmp_path: Path
+) -> None:
+    """The workflow's own steps, in a fresh clone of a tag, with the secrets and variables the
+    README names: DVC_REMOTE_URL plus MLPIPE_S3_ENDPOINT for a store that is not AWS."""
+    repo = work_repo
+    bucket = new_bucket(s3)
+    use_s3(repo, s3, bucket)
+    repo.commit("model v1")
+    repo.dvc("push", env=s3.env())
+    v1 = _md5(repo.path / MODEL)
+    repo.run("gto", "register", NAME, "--version", "v1.0.0")
+
+    ci = repo.clone(tmp_path / "ci")  # what actions/checkout gives: no cache, no config.local
+    (ci.path / ".venv").symlink_to(BIN.parent)  # what `make env` gives
+    env = {
+        **s3.env(),
+        "DVC_REMOTE_URL": f"s3://{bucket}/mlpipe",
+        "MLPIPE_S3_ENDPOINT": s3.endpoint,
+        "TAG": f"{NAME}@v1.0.0",
+    }
+    for step in ("Point DVC at the shared remote", "Fetch the tagged model and smoke-test it"):
+        ci.run("bash", "-eo", "pipefail", "-c", _step_script(step), env=env)
+
+    smoke = json.loads((ci.path / "model-smoke" / "smoke.json").read_text())
+    assert smoke["ok"] is True and smoke["model_md5"] == v1
+    assert _md5(ci.path / "model-smoke" / "model.skops") == v1
+    local = (ci.path / ".dvc" / "config.local").read_text()
+    assert s3.endpoint in local and f"s3://{bucket}/mlpipe" in local
+    assert ci.git("status", "--porcelain", "--", ".dvc").stdout == ""  # nothing to commit
