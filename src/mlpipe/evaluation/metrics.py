@@ -149,17 +149,25 @@ def _regression(p: Predictions) -> dict[str, float]:
     return out
 
 
-def per_class_report(p: Predictions) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and support per class (classification)."""
+def per_class_report(p: Predictions) -> dict[str, dict[str, float | int | None]]:
+    """Precision, recall, F1 and support per class (classification).
+
+    A score whose denominator is zero is None (JSON null), not 0: precision of a class never
+    predicted, recall of a class with no rows in the set (support 0), F1 when both.
+    """
     labels = list(p.classes)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
-        p.y_true, p.y_pred, labels=labels, zero_division=0
+        p.y_true, p.y_pred, labels=labels, zero_division=np.nan
     )
+
+    def score(value: float) -> float | None:
+        return None if math.isnan(value) else round(float(value), DECIMALS)
+
     return {
         label: {
-            "precision": round(float(precision[i]), DECIMALS),
-            "recall": round(float(recall[i]), DECIMALS),
-            "f1": round(float(f1[i]), DECIMALS),
+            "precision": score(precision[i]),
+            "recall": score(recall[i]),
+            "f1": score(f1[i]),
             "support": int(support[i]),
         }
         for i, label in enumerate(labels)

@@ -156,6 +156,28 @@ def test_per_class_report() -> None:
     }
 
 
+def test_per_class_report_gives_null_not_zero_for_undefined_scores() -> None:
+    """A class with no rows in the set (support 0) has no recall; one never predicted has no
+    precision; F1 is undefined only when both: None (JSON null), never a made-up 0."""
+    p = Predictions(
+        y_true=np.array(["a", "a", "b", "b"], dtype=object),
+        y_pred=np.array(["a", "c", "b", "b"], dtype=object),  # c predicted once, never true
+        proba=np.array(
+            [
+                [0.7, 0.1, 0.1, 0.1],
+                [0.3, 0.1, 0.5, 0.1],
+                [0.1, 0.7, 0.1, 0.1],
+                [0.2, 0.6, 0.1, 0.1],
+            ]
+        ),
+        classes=("a", "b", "c", "d"),  # d: neither in the set nor predicted
+    )
+    report = per_class_report(p)
+    assert report["a"] == {"precision": 1.0, "recall": 0.5, "f1": 0.666667, "support": 2}
+    assert report["c"] == {"precision": 0.0, "recall": None, "f1": 0.0, "support": 0}
+    assert report["d"] == {"precision": None, "recall": None, "f1": None, "support": 0}
+
+
 def test_slice_metrics_groups_skips_small_slices_and_names_missing() -> None:
     groups = {"plan": pd.Series(["x", "x", None, None]), "tiny": pd.Series(["u", "v", "w", "u"])}
     out = slice_metrics("binary", _binary(), groups, min_rows=2)
