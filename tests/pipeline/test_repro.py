@@ -116,6 +116,13 @@ def test_experiment_run_and_show(work_repo: Repo) -> None:
     work_repo.commit("reproduced")
     result = work_repo.dvc("exp", "run", "-S", "train.estimator=logistic_regression", "-n", "lr")
     assert ran_stages(result.stdout) == ["train", "evaluate"]
+    # -S rewrote params.yaml in the workspace: only the line it set changed (comments kept)
+    diff = work_repo.git("diff", "-U0", "--", "params.yaml").stdout.splitlines()
+    edits = [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert len(edits) == 2, diff
+    assert edits[0].startswith("-  estimator: hist_gradient_boosting  ")
+    assert edits[1].startswith("+  estimator: logistic_regression  ")
+    assert edits[1].endswith("# logistic_regression | random_forest | hist_gradient_boosting")
     shown = work_repo.dvc("exp", "show", "--csv", "--no-pager").stdout
     header, *rows = list(csv.reader(io.StringIO(shown)))
     lr = next(row for row in rows if "lr" in row)

@@ -186,3 +186,49 @@ def test_empty_params_file_is_all_defaults(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("")
     assert load_params(path) == Params()
+
+
+def _scalar_leaves(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted key, value) of every non-list, non-mapping value in a params tree."""
+    found: list[tuple[str, object]] = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found += _scalar_leaves(value, f"{prefix}{key}.")
+        elif not isinstance(value, list):
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+def _override_value(value: object) -> str:
+    """value written as a `-S key=value` right-hand side (Hydra's override grammar)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
+def test_dvc_exp_run_set_param_changes_only_the_line_it_sets(tmp_path: Path) -> None:
+    """`dvc exp run -S key=value` rewrites params.yaml with DVC's YAML writer
+    (dvc.utils.hydra.apply_overrides). The committed file is in that writer's layout: setting
+    any value to itself leaves it byte-identical (comments, blank lines and list layout kept),
+    and a new value changes exactly one line."""
+    from dvc.utils.hydra import apply_overrides
+
+    original = (PROJECT / "params.yaml").read_text()
+    path = tmp_path / "params.yaml"
+    leaves = _scalar_leaves(yaml.safe_load(original))
+    assert len(leaves) > 60  # every section is covered
+    for key, value in leaves:
+        path.write_text(original)
+        apply_overrides(path, [f"{key}={_override_value(value)}"])
+        assert path.read_text() == original, f"-S {key}=<same value> rewrote other lines"
+
+    path.write_text(original)
+    apply_overrides(path, ["train.hist_gradient_boosting.max_iter=50"])
+    old, new = original.splitlines(), path.read_text().splitlines()
+    assert len(old) == len(new)
+    changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    assert changed == [("    max_iter: 150", "    max_iter: 50")]
