@@ -125,3 +125,30 @@ def test_installed_command_help_with_importtime() -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
     assert "mlpipe.cli" in imported
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
+
+
+@pytest.mark.parametrize(("given", "spin"), [(None, "0"), ("active", "30000000000")])
+def test_openmp_waits_sleep_unless_the_user_chose(
+    given: str | None, spin: str, tmp_path: Path
+) -> None:
+    """The OpenMP runtime scikit-learn loads (libgomp) prints its settings with
+    OMP_DISPLAY_ENV=VERBOSE. Unset, libgomp spins 300 000 times before a waiting thread sleeps;
+    a stage runs with PASSIVE waits (spin count 0) unless the user set a policy."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    missing = tmp_path / "missing.parquet"
+    command = ["train", "--train", str(missing), "--schema", "s.yaml", "--model", "m.skops"]
+    result = subprocess.run(
+        [str(BIN / "mlpipe"), *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2  # a user error, after the stage imported scikit-learn
+    assert f"GOMP_SPINCOUNT = '{spin}'" in result.stderr
