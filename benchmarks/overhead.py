@@ -258,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.plain:
+        from mlpipe.cli import quiet_openmp_waits
+
+        quiet_openmp_waits()  # the same OpenMP settings as the `mlpipe` stage commands
         print(json.dumps(plain_pipeline(args.plain)))
         return 0
     print("machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()), flush=True)
