@@ -26,29 +26,41 @@ class InputError(MlpipeError):
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
 
-    A failed or killed writer leaves the previous ``path`` (if any) untouched and no partial file.
+    A failed or killed writer leaves the previous ``path`` (if any) untouched and no partial file,
+    nor the parent directories this call had to create. The file gets the mode a plain ``open``
+    would give it (0666 minus the umask), not the temporary file's private 0600.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    done = False
     try:
         yield tmp_path
+        tmp_path.chmod(0o666 & ~_umask())
         os.replace(tmp_path, target)
+        done = True
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+        if not done:
+            _remove_empty(created)
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory next to ``path``; swap it in for ``path`` only on success."""
+    """Yield a temporary directory next to ``path``; swap it in for ``path`` only on success.
+
+    Like ``atomic_path``: nothing changes on failure, and the directory gets 0777 minus the umask.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    done = False
     try:
         yield tmp
+        tmp.chmod(0o777 & ~_umask())
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -57,8 +69,38 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, target)
         if old is not None:
             _rmtree(old)
+        done = True
     finally:
         _rmtree(tmp)
+        if not done:
+            _remove_empty(created)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """mkdir -p directory; return the directories that did not exist, deepest first."""
+    missing = []
+    for parent in (directory, *directory.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    directory.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    """Remove directories (deepest first) that are still empty; keep any that gained files."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
 
 
 def _rmtree(path: Path) -> None:

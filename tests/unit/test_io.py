@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -76,6 +79,42 @@ def test_atomic_dir_keeps_the_old_directory_when_the_writer_raises(tmp_path: Pat
         raise ValueError("bad plot")
     assert (target / "roc.json").read_text() == "old"
     assert _leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def umask_027() -> Iterator[None]:
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.usefixtures("umask_027")
+def test_atomic_writes_get_the_umask_mode_not_the_temporary_files_0600(tmp_path: Path) -> None:
+    """The review's case: results written through a temporary file stayed private (0600 /
+    0700) whatever the umask, so teammates on a shared machine could not read them."""
+    write_json(tmp_path / "metrics.json", {"a": 1})
+    write_parquet(tmp_path / "t.parquet", pd.DataFrame({"x": [1, 2]}))
+    with atomic_dir(tmp_path / "plots") as tmp:
+        (tmp / "roc.json").write_text("[]")
+    assert stat.S_IMODE((tmp_path / "metrics.json").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "t.parquet").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "plots").stat().st_mode) == 0o750
+    os.umask(0o022)
+    write_text(tmp_path / "card.md", "x")
+    assert stat.S_IMODE((tmp_path / "card.md").stat().st_mode) == 0o644
+
+
+def test_a_failed_write_removes_the_directories_it_created(tmp_path: Path) -> None:
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "kept" / "new" / "deeper" / "x.csv"):
+        raise RuntimeError("input failed validation")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
+    with pytest.raises(RuntimeError), atomic_dir(tmp_path / "out" / "figures"):
+        raise RuntimeError("plot failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    write_text(tmp_path / "kept" / "new" / "x.csv", "ok")  # success keeps what it created
+    assert (tmp_path / "kept" / "new" / "x.csv").read_text() == "ok"
 
 
 def test_write_json_is_stable_and_rejects_nan(tmp_path: Path) -> None:

@@ -325,6 +325,18 @@ def output_format(path: str | Path) -> str:
     return "csv" if suffix == ".csv" else "parquet"
 
 
+def check_output(source: str | Path, output: str | Path) -> str:
+    """The output's format ('csv' or 'parquet'); InputError for a bad suffix or for the input
+    file itself as the output (the scores would replace the batch)."""
+    fmt = output_format(output)
+    if Path(source).resolve() == Path(output).resolve():
+        raise InputError(
+            f"--output {output} is the input file: its rows would be replaced by their scores. "
+            "Write the scores to another file"
+        )
+    return fmt
+
+
 def score_file(
     model: Any,
     source: str | Path,
@@ -341,7 +353,7 @@ def score_file(
 
     ``on_chunk(rows)`` is called after each chunk (the CLI advances a progress bar with it).
     """
-    fmt = output_format(output)
+    fmt = check_output(source, output)
     check_model_features(model, spec)
     summary = ScoringSummary()
     keep_text = text_columns(schema, rules.id_columns)

@@ -11,7 +11,7 @@ from mlpipe.config import load_params
 from mlpipe.data.schema import load_schema
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import load_model
-from mlpipe.model.scoring import ScoringRules, input_rows, output_format, score_file
+from mlpipe.model.scoring import ScoringRules, check_output, input_rows, score_file
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema = load_schema(args.schema or params.paths.schema)
-    output_format(args.output)  # refuse a bad output name before any work
+    check_output(args.input, args.output)  # refuse a bad output before any work
     data = params.data
     spec = feature_spec(
         schema, data.numeric_features, data.categorical_features, data.boolean_features

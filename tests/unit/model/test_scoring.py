@@ -188,6 +188,17 @@ def test_output_suffix_is_checked_first(binary_model, tmp_path: Path) -> None:
         _score(binary_model, tmp_path / "in.parquet", tmp_path / "out.xlsx")
 
 
+@pytest.mark.parametrize("same", ["in.csv", "./sub/../in.csv"])
+def test_the_input_file_is_never_the_output(binary_model, tmp_path: Path, same: str) -> None:
+    """The review's case: --output equal to --input replaced the batch with its scores."""
+    (tmp_path / "sub").mkdir()
+    _unlabelled(5).to_csv(tmp_path / "in.csv", index=False)
+    before = (tmp_path / "in.csv").read_bytes()
+    with pytest.raises(InputError, match=r"is the input file: its rows would be replaced"):
+        _score(binary_model, tmp_path / "in.csv", tmp_path / same)
+    assert (tmp_path / "in.csv").read_bytes() == before
+
+
 def test_regression_output_is_one_value_column(tmp_path: Path) -> None:
     model = tiny_model("regression")
     frame = tiny_frame(80, "regression", seed=4).drop(columns=["y"])
