@@ -153,23 +153,30 @@ def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
         return ""
     old = (base.slices or {}).get(dataset) or {}
     lines = [f"<details><summary>Slice metrics ({dataset} set)</summary>", ""]
+    min_rows = ((head.params or {}).get("evaluate") or {}).get("min_slice_rows")
     for column in sorted(pr):
         values = pr[column]
+        if not values:  # every value of the column has fewer test rows than the minimum
+            at_least = f"{min_rows} " if min_rows is not None else ""
+            lines += [
+                f"**{column}**: no value has {at_least}rows in the {dataset} set "
+                "(`evaluate.min_slice_rows`), so no slice is reported.",
+                "",
+            ]
+            continue
         present = {m for v in values.values() for m in v}
         shown = [m for m in _SLICE_METRICS if m in present][:3]
         lines += [
             f"**{column}**",
             "",
-            "| value | rows | " + " | ".join(f"{m} base → PR (change)" for m in shown) + " |",
+            "| value | rows |" + "".join(f" {m} base → PR (change) |" for m in shown),
             "| --- | ---: |" + " ---: |" * len(shown),
         ]
         for value in sorted(values):
             new = values[value]
             prev = (old.get(column) or {}).get(value) or {}
-            cells = [_slice_cell(prev.get(m), new.get(m)) for m in shown]
-            lines.append(
-                f"| {value} | {_num(new.get('rows'), 'rows')} | " + " | ".join(cells) + " |"
-            )
+            cells = "".join(f" {_slice_cell(prev.get(m), new.get(m))} |" for m in shown)
+            lines.append(f"| {value} | {_num(new.get('rows'), 'rows')} |{cells}")
         lines.append("")
     lines.append("</details>")
     return "\n".join(lines)

@@ -78,6 +78,23 @@ def test_slices_are_collapsible() -> None:
     assert "| basic | 40 | 0.7000 → 0.6500 (-0.0500) |" in text
 
 
+def test_a_sliced_column_without_a_large_enough_value_gets_a_sentence_not_a_broken_table() -> None:
+    """The review's case: a 36-row test set, no value of region reached min_slice_rows; the
+    report had a 3-cell header over a 2-cell separator and no rows."""
+    head = dataclasses.replace(
+        HEAD,
+        params={**HEAD.params, "evaluate": {"min_slice_rows": 30}},
+        slices={"test": {"plan": HEAD.slices["test"]["plan"], "region": {}}},
+    )
+    text = _report(head=head)
+    assert (
+        "**region**: no value has 30 rows in the test set (`evaluate.min_slice_rows`), "
+        "so no slice is reported."
+    ) in text
+    tables = [line for line in text.splitlines() if line.startswith("| value | rows |")]
+    assert tables == ["| value | rows | roc_auc base → PR (change) |"]  # plan only
+
+
 def test_only_changed_params_old_to_new() -> None:
     text = _report()
     assert "| train.max_iter | `150` | `20` |" in text
