@@ -209,6 +209,13 @@ def _check_column(
         if spec.kind == "numeric":
             count, examples = _non_numeric(series)
             observed = f"values that are not numbers, e.g. {examples}"
+            if not count:  # numbers, but not in the form ingest reads (e.g. the decimal mark)
+                present = series.dropna().astype(str).str.strip()
+                count, examples = len(present), sorted(set(present.head(1000).tolist()))[:3]
+                observed = (
+                    f"numbers kept as text, e.g. {examples}: written with another decimal "
+                    "mark or thousands separator than data.csv sets"
+                )
             errors.append(Violation(spec.name, "type numeric", observed, count))
         else:
             errors.append(Violation(spec.name, f"type {spec.kind}", observed, n))

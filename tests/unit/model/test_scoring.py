@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -336,6 +337,30 @@ def test_decimal_comma_csv_scores_like_the_typed_table(binary_model, tmp_path: P
         "',' in params.yaml."
     ) in str(info.value)
     assert not (tmp_path / "c.parquet").exists()
+
+
+def test_numbers_with_the_other_decimal_mark_are_named_with_their_count(
+    binary_model, tmp_path: Path
+) -> None:
+    """The review's case: data.csv.decimal ',' but the file writes '52.0'. The violation said
+    "values that are not numbers, e.g. [] (0 rows)"; it names the values and counts them."""
+    _unlabelled(50).to_csv(tmp_path / "in.csv", index=False, sep=";")
+    with pytest.raises(ScoringError) as info:
+        _score(
+            binary_model,
+            tmp_path / "in.csv",
+            tmp_path / "out.parquet",
+            csv_config=CsvConfig(decimal=","),
+        )
+    message = str(info.value)
+    assert re.search(
+        r"age: type numeric — numbers kept as text, e\.g\. \['\d\d\.0', '\d\d\.0', '\d\d\.0'\]: "
+        r"written with another decimal mark or thousands separator than data\.csv sets "
+        r"\(50 rows\)",
+        message,
+    )
+    assert "e.g. []" not in message
+    assert "set data.csv.decimal: '.' in params.yaml." in message
 
 
 def test_rows_with_repeated_ids_are_scored_not_refused(binary_model, tmp_path: Path) -> None:
