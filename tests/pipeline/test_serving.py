@@ -90,6 +90,8 @@ def test_predict_scores_new_rows_like_the_model(
     assert scores["customer_id"].tolist() == test["customer_id"].tolist()
     np.testing.assert_allclose(scores[["proba_False", "proba_True"]], expected, atol=1e-12)
     np.testing.assert_allclose(scores[["proba_False", "proba_True"]].sum(axis=1), 1.0)
+    assert scores["prediction"].dtype == test["churned"].dtype == bool  # the target's type
+    assert scores["prediction"].tolist() == (expected[:, 1] > 0.5).tolist()
     assert params.predict.unknown_categories == "warn"
 
 

@@ -88,10 +88,33 @@ def check_model_features(model: Any, spec: FeatureSpec) -> None:
         )
 
 
+def typed_labels(classes: tuple[str, ...], target_kind: str) -> pd.Series:
+    """The model's class labels (text) as values of the target's type in the training table:
+    bool for a boolean target, integers for whole-number classes of a numeric one, else text."""
+    text = pd.Series(classes, dtype=str)
+    if target_kind == "boolean" and set(classes) <= {"True", "False"}:
+        return text.map({"True": True, "False": False}).astype(bool)
+    if target_kind == "numeric":
+        numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.notna().all():
+            whole = bool((numbers == numbers.round()).all())
+            return numbers.astype(np.int64) if whole else numbers.astype(np.float64)
+    return text
+
+
 def score_frame(
-    model: Any, frame: pd.DataFrame, spec: FeatureSpec, task: str, id_columns: tuple[str, ...]
+    model: Any,
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    task: str,
+    id_columns: tuple[str, ...],
+    target_kind: str = "categorical",
 ) -> pd.DataFrame:
-    """Predictions for the rows of ``frame`` (index reset), id columns first."""
+    """Predictions for the rows of ``frame`` (index reset), id columns first.
+
+    ``target_kind`` (the schema's kind of the target) sets the type of a class prediction, so
+    a boolean target is predicted as bool in Parquet, as in the training table.
+    """
     x = model_frame(frame, spec)
     out = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns if c in frame.columns})
     if task == "regression":
@@ -99,7 +122,8 @@ def score_frame(
         return out
     proba = np.asarray(model.predict_proba(x), dtype=np.float64)
     classes = model_classes(model) or ()
-    out[PREDICTION] = pd.Series(np.asarray(classes, dtype=object)[proba.argmax(axis=1)], dtype=str)
+    labels = typed_labels(tuple(classes), target_kind)
+    out[PREDICTION] = labels.iloc[proba.argmax(axis=1)].reset_index(drop=True)
     for i, label in enumerate(classes):
         out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
     return out
@@ -357,6 +381,7 @@ def score_file(
     check_model_features(model, spec)
     summary = ScoringSummary()
     keep_text = text_columns(schema, rules.id_columns)
+    target_kind = schema.column(schema.target).kind if schema.target in schema.names else ""
     with atomic_path(output) as tmp:
         writer = _TableWriter(tmp, fmt)
         try:
@@ -373,7 +398,9 @@ def score_file(
                         summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
                 where = f"{source} rows {first}-{last}"
                 check_chunk(frame, schema, spec, rules, where, summary, changes)
-                writer.write(score_frame(model, frame, spec, schema.task, rules.id_columns))
+                writer.write(
+                    score_frame(model, frame, spec, schema.task, rules.id_columns, target_kind)
+                )
                 summary.rows, summary.chunks = last, summary.chunks + 1
                 if on_chunk is not None:
                     on_chunk(len(raw))

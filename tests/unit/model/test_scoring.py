@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipe.config import CsvConfig
+from mlpipe.config import CsvConfig, TrainConfig
 from mlpipe.data.schema import ColumnSpec, schema_from_dict
 from mlpipe.io import InputError
 from mlpipe.model.features import FeatureSpec, model_frame
@@ -22,8 +22,10 @@ from mlpipe.model.scoring import (
     score_file,
     score_frame,
     text_columns,
+    typed_labels,
     unseen_categories,
 )
+from mlpipe.model.train import fit_model
 from support.tiny import tiny_frame, tiny_model, tiny_schema, tiny_spec
 
 RULES = ScoringRules(id_columns=("cid",))
@@ -218,6 +220,27 @@ def test_score_frame_multiclass_columns_follow_model_classes() -> None:
     assert list(out.columns) == ["cid", "prediction", "proba_a", "proba_b", "proba_c"]
     proba = out[["proba_a", "proba_b", "proba_c"]].to_numpy()
     assert out["prediction"].tolist() == [("a", "b", "c")[i] for i in proba.argmax(axis=1)]
+
+
+def test_class_predictions_have_the_targets_type() -> None:
+    """The review's case: a boolean target (churned) was predicted as the text 'True'/'False'
+    in Parquet, so `df[df.prediction == True]` selected nothing."""
+    assert typed_labels(("False", "True"), "boolean").tolist() == [False, True]
+    assert typed_labels(("False", "True"), "boolean").dtype == bool
+    assert typed_labels(("0", "1", "2"), "numeric").dtype == np.int64
+    assert typed_labels(("1.0", "2.0"), "numeric").tolist() == [1, 2]
+    assert typed_labels(("0.5", "2.0"), "numeric").tolist() == [0.5, 2.0]
+    assert typed_labels(("no", "yes"), "categorical").tolist() == ["no", "yes"]
+    assert typed_labels(("no", "yes"), "boolean").tolist() == ["no", "yes"]  # not bool text
+
+    frame = tiny_frame(200, seed=3)
+    frame["y"] = frame["y"] == "yes"  # a boolean target, as in the demo data
+    schema = tiny_schema()
+    model = fit_model(frame, tiny_spec(schema), "y", "binary", TrainConfig())
+    out = score_frame(model, frame, tiny_spec(schema), "binary", ("cid",), "boolean")
+    assert out["prediction"].dtype == bool
+    assert out["prediction"].tolist() == (out["proba_True"] > 0.5).tolist()
+    assert 0 < out["prediction"].sum() < len(out)
 
 
 def test_unseen_categories_ignore_missing_values() -> None:
