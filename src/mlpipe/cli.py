@@ -205,7 +205,8 @@ def _add_production_commands(sub: argparse._SubParsersAction) -> None:
         help="score a CSV/Parquet file with a model file",
         description="Validate the input against the schema (target optional), score it chunk by "
         "chunk and write id columns + prediction (+ proba_<class>) to --output.\n"
-        "Reads: --model, --input, --schema, params.yaml [data, validate, predict]. Writes: "
+        "Reads: --model, --input, --schema, params.yaml [data, validate, evaluate (threshold), "
+        "predict]. Writes: "
         "--output (.csv or .parquet), only if every row passed.",
     )
     _params_option(predict)

@@ -68,8 +68,12 @@ def model_card(
     metrics: Mapping[str, Mapping[str, float]],
     slices: Mapping[str, Any],
     min_slice_rows: int,
+    decision: Mapping[str, Any] | None = None,
 ) -> str:
     """The model card as markdown with a YAML front matter block.
+
+    ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
+    predicted when its probability reaches the threshold (params ``evaluate.threshold``).
 
     ``train_params`` is the ``train`` section of params.yaml (as a mapping); only the chosen
     estimator's hyperparameters are shown. ``metrics`` is {"test": {...}, "train": {...}} and
@@ -89,6 +93,8 @@ def model_card(
         "data": {"train": train.as_dict(), "test": test.as_dict()},
         "metrics": {name: dict(values) for name, values in metrics.items()},
     }
+    if decision is not None:
+        front["decision"] = dict(decision)
     lines = [
         _FENCE.rstrip("\n"),
         yaml.safe_dump(front, sort_keys=True, default_flow_style=False, width=99).rstrip("\n"),
@@ -104,6 +110,15 @@ def model_card(
         f"- predicts `{target}`, task {task}"
         + (f", classes {', '.join(f'`{c}`' for c in classes)}" if classes else ""),
         f"- estimator `{estimator}`, seed {train_params.get('seed')}",
+        *(
+            [
+                f"- predicts `{decision['positive_class']}` when its probability is at least "
+                f"{decision['threshold']:g} (params `evaluate.threshold`); accuracy, precision, "
+                "recall, F1, the confusion matrix and `mlpipe predict` use this threshold"
+            ]
+            if decision is not None
+            else []
+        ),
         "",
         "## Data version",
         "",
@@ -147,7 +162,8 @@ def model_card(
         "## Known limitations",
         "",
     ]
-    lines += [f"- {item}" for item in _limitations(metrics, slices, task, train, test)]
+    threshold = decision["threshold"] if decision is not None else 0.5
+    lines += [f"- {item}" for item in _limitations(metrics, slices, task, train, test, threshold)]
     return "\n".join(lines) + "\n"
 
 
@@ -208,6 +224,7 @@ def _limitations(
     task: str,
     train: FileVersion,
     test: FileVersion,
+    threshold: float = 0.5,
 ) -> list[str]:
     items = [
         f"Measured on {test.rows} held-out rows from the same source as the {train.rows} "
@@ -231,8 +248,9 @@ def _limitations(
                 )
     if task == "binary" and "recall" in test_m and test_m["recall"] < 0.5:
         items.append(
-            f"Recall of the positive class is {test_m['recall']:.4f} at the 0.5 threshold: "
-            "most positives are missed; rank by probability instead of using the class."
+            f"Recall of the positive class is {test_m['recall']:.4f} at the {threshold:g} "
+            "threshold: most positives are missed; rank by probability instead of using the "
+            "class, or lower `evaluate.threshold`."
         )
     worst = _worst_slice(slices.get("test", {}))
     if worst is not None:

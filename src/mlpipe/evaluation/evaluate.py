@@ -104,8 +104,9 @@ def evaluate_model(
     """
     check_slices(config.slices, test, schema)
     task = schema.task
-    on_test = predictions(model, test, spec, schema.target, task)
-    on_train = predictions(model, train, spec, schema.target, task)
+    decision = {"threshold": config.threshold, "positive": positive}
+    on_test = predictions(model, test, spec, schema.target, task, **decision)
+    on_train = predictions(model, train, spec, schema.target, task, **decision)
     metrics = {
         "test": compute_metrics(task, on_test, positive),
         "train": compute_metrics(task, on_train, positive),

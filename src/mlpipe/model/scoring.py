@@ -30,6 +30,7 @@ from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
 from mlpipe.io import InputError, atomic_path
 from mlpipe.model.features import FeatureSpec, model_frame
+from mlpipe.model.predict import class_index
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,15 @@ class ScoringError(MlpipeError):
 
 @dataclass(frozen=True)
 class ScoringRules:
-    """How strictly input is checked: the validate stage's settings plus the predict policy."""
+    """How strictly input is checked: the validate stage's settings plus the predict policy;
+    and the binary decision (``evaluate.threshold``, ``data.positive_class``) as evaluated."""
 
     extra_columns: str = "warn"
     max_invalid_fraction: float = 0.0
     unknown_categories: str = "warn"
     id_columns: tuple[str, ...] = ()
+    threshold: float = 0.5
+    positive_class: str | None = None
 
 
 @dataclass
@@ -109,11 +113,14 @@ def score_frame(
     task: str,
     id_columns: tuple[str, ...],
     target_kind: str = "categorical",
+    threshold: float = 0.5,
+    positive: str | None = None,
 ) -> pd.DataFrame:
     """Predictions for the rows of ``frame`` (index reset), id columns first.
 
     ``target_kind`` (the schema's kind of the target) sets the type of a class prediction, so
-    a boolean target is predicted as bool in Parquet, as in the training table.
+    a boolean target is predicted as bool in Parquet, as in the training table. A binary
+    prediction is the ``positive`` class when its probability reaches ``threshold``.
     """
     x = model_frame(frame, spec)
     out = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns if c in frame.columns})
@@ -123,7 +130,8 @@ def score_frame(
     proba = np.asarray(model.predict_proba(x), dtype=np.float64)
     classes = model_classes(model) or ()
     labels = typed_labels(tuple(classes), target_kind)
-    out[PREDICTION] = labels.iloc[proba.argmax(axis=1)].reset_index(drop=True)
+    index = class_index(proba, tuple(classes), threshold, positive)
+    out[PREDICTION] = labels.iloc[index].reset_index(drop=True)
     for i, label in enumerate(classes):
         out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
     return out
@@ -399,7 +407,16 @@ def score_file(
                 where = f"{source} rows {first}-{last}"
                 check_chunk(frame, schema, spec, rules, where, summary, changes)
                 writer.write(
-                    score_frame(model, frame, spec, schema.task, rules.id_columns, target_kind)
+                    score_frame(
+                        model,
+                        frame,
+                        spec,
+                        schema.task,
+                        rules.id_columns,
+                        target_kind,
+                        rules.threshold,
+                        rules.positive_class,
+                    )
                 )
                 summary.rows, summary.chunks = last, summary.chunks + 1
                 if on_chunk is not None:

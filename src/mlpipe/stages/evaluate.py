@@ -19,6 +19,7 @@ from mlpipe.evaluation.evaluate import (
     train_sample,
 )
 from mlpipe.evaluation.figures import render_figures
+from mlpipe.evaluation.metrics import positive_class
 from mlpipe.io import (
     atomic_dir,
     parquet_columns,
@@ -126,13 +127,14 @@ def write_evaluation(
         render_figures(result.plots, figures_dir)
     write_json(outputs["slices"], result.slices)
     write_json(outputs["metrics"], result.metrics)
+    classes = tuple(str(c) for c in getattr(model, "classes_", ())) or None
     card = model_card(
         model=files["model"],
         train=files["train"],
         test=files["test"],
         target=schema.target,
         task=schema.task,
-        classes=tuple(str(c) for c in getattr(model, "classes_", ())) or None,
+        classes=classes,
         features={
             "numeric": spec.numeric,
             "boolean": spec.boolean,
@@ -143,5 +145,18 @@ def write_evaluation(
         metrics=result.metrics,
         slices=result.slices,
         min_slice_rows=params.evaluate.min_slice_rows,
+        decision=_decision(schema, classes, params),
     )
     write_text(outputs["card"], card)
+
+
+def _decision(
+    schema: Schema, classes: tuple[str, ...] | None, params: Params
+) -> dict[str, Any] | None:
+    """The binary decision rule the metrics used (for the card), None for other tasks."""
+    if schema.task != "binary" or not classes:
+        return None
+    return {
+        "positive_class": positive_class(classes, params.data.positive_class),
+        "threshold": params.evaluate.threshold,
+    }

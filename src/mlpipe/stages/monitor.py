@@ -149,7 +149,15 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.current}: every '{schema.target}' value is missing; no live metrics "
                 "can be computed. Run without --labels. Nothing written"
             )
-        scored = predictions(model, labelled, spec, schema.target, schema.task)
+        scored = predictions(
+            model,
+            labelled,
+            spec,
+            schema.target,
+            schema.task,
+            threshold=params.evaluate.threshold,
+            positive=data.positive_class,
+        )
         live = compute_metrics(schema.task, scored, data.positive_class)
         card_metrics = card.get("metrics", {}).get("test", {})
         held_back = too_few_labelled(len(labelled), params.monitor.min_labelled_rows)

@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         max_invalid_fraction=params.validate.max_invalid_fraction,
         unknown_categories=params.predict.unknown_categories,
         id_columns=ids,
+        threshold=params.evaluate.threshold,
+        positive_class=data.positive_class,
     )
     chunk_rows = args.chunk_rows or params.predict.chunk_rows
     with tqdm(total=input_rows(args.input), unit="rows", desc="scoring", disable=None) as bar:

@@ -135,3 +135,18 @@ def test_card_says_when_train_metrics_come_from_a_sample() -> None:
         "Train metrics are computed on a seeded sample of 1000 of the 16000 training rows "
         "(params `evaluate.train_rows`, `evaluate.seed`)." in card
     )
+
+
+def test_card_states_the_binary_decision_rule_and_its_threshold(tmp_path: Path) -> None:
+    card = _card(decision={"positive_class": "True", "threshold": 0.3})
+    body = card.split("\n---\n", 1)[1]
+    (tmp_path / "card.md").write_text(card)
+    assert read_card(tmp_path / "card.md")["decision"] == {
+        "positive_class": "True",
+        "threshold": 0.3,
+    }
+    assert (
+        "- predicts `True` when its probability is at least 0.3 (params `evaluate.threshold`)"
+    ) in body
+    assert "Recall of the positive class is 0.3778 at the 0.3 threshold" in body
+    assert "decision" not in _card(task="multiclass", classes=("a", "b", "c"))

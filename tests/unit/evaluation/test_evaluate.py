@@ -203,3 +203,30 @@ def test_absent_classes_names_the_model_classes_a_set_lacks() -> None:
         "Emperor",
     ]
     assert absent_classes(pd.Series([1, 2, 2]), [1, 2]) == []  # compared as text, like labels
+
+
+def test_the_decision_threshold_sets_every_class_metric(setup: tuple, result: Evaluation) -> None:
+    """The review's case: evaluate.threshold was range-checked but unused, so 0.3 gave the
+    same metrics as 0.5. Threshold-free metrics stay; the class-based ones follow it."""
+    import numpy as np
+
+    from mlpipe.model.features import model_frame
+
+    model, train, test, spec, schema = setup
+    low = evaluate_model(
+        model, train, test, spec, schema, dataclasses.replace(CONFIG, threshold=0.3)
+    )
+    before, after = result.metrics["test"], low.metrics["test"]
+    for name in ("roc_auc", "average_precision", "log_loss", "brier"):
+        assert after[name] == before[name]
+    p_true = model.predict_proba(model_frame(test, spec))[:, 1]
+    y = test["churned"].to_numpy()
+    for threshold, metrics in ((0.5, before), (0.3, after)):
+        predicted = p_true >= threshold
+        assert metrics["recall"] == round((predicted & y).sum() / y.sum(), 6)
+        assert metrics["precision"] == round((predicted & y).sum() / predicted.sum(), 6)
+        assert metrics["accuracy"] == round((predicted == y).mean(), 6)
+    assert after["recall"] > before["recall"]
+    predicted_true = sum(c["count"] for c in low.plots["confusion"] if c["predicted"] == "True")
+    assert predicted_true == int((p_true >= 0.3).sum())
+    assert np.isclose(low.slices["per_class"]["True"]["recall"], after["recall"])

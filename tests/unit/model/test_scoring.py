@@ -243,6 +243,23 @@ def test_class_predictions_have_the_targets_type() -> None:
     assert 0 < out["prediction"].sum() < len(out)
 
 
+def test_binary_predictions_follow_the_decision_threshold(binary_model, tmp_path: Path) -> None:
+    """`mlpipe predict` uses evaluate.threshold (and data.positive_class), as the metrics do."""
+    frame = _unlabelled(300)
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    for threshold, positive in ((0.5, None), (0.3, None), (0.3, "no")):
+        rules = dataclasses.replace(RULES, threshold=threshold, positive_class=positive)
+        out_path = tmp_path / f"out-{threshold}-{positive}.parquet"
+        _score(binary_model, tmp_path / "in.parquet", out_path, rules=rules)
+        out = pd.read_parquet(out_path)
+        pos = positive or "yes"
+        expected = np.where(out[f"proba_{pos}"] >= threshold, pos, "no" if pos == "yes" else "yes")
+        assert out["prediction"].tolist() == expected.tolist()
+    lower = pd.read_parquet(tmp_path / "out-0.3-None.parquet")["prediction"]
+    default = pd.read_parquet(tmp_path / "out-0.5-None.parquet")["prediction"]
+    assert (lower == "yes").sum() > (default == "yes").sum()
+
+
 def test_unseen_categories_ignore_missing_values() -> None:
     frame = pd.DataFrame({"plan": ["basic", None, "gold", "gold", "premium"]})
     spec = FeatureSpec(numeric=(), categorical=("plan",), boolean=())
