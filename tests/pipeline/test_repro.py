@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,22 @@ def test_split_param_reruns_split_train_evaluate_and_drift(work_repo: Repo) -> N
     result = work_repo.dvc("repro")
     assert ran_stages(result.stdout) == ["split", "train", "evaluate", "drift"]
     assert work_repo.read_json("data/results/metrics.json")["test"]["rows"] == 5000
+
+
+def test_a_parsing_option_reruns_ingest_and_nothing_after_an_identical_table(
+    work_repo: Repo,
+) -> None:
+    """The review's case: a new NA marker the data does not contain retrained the model,
+    because every stage depended on the whole `data` section."""
+    before = _out_hashes(work_repo)
+    work_repo.set_params(**{"data.csv.na_values": ["", "NA", "N/A", "NaN", "null", "?", "n.a."]})
+    result = work_repo.dvc("repro")
+    assert ran_stages(result.stdout) == ["ingest"]  # same table: validate, split... skipped
+    assert _out_hashes(work_repo) == before
+    work_repo.set_params(**{"data.date_column": None})  # a key split and drift read
+    changed = json.loads(work_repo.dvc("status", "--json").stdout)
+    assert sorted(changed) == ["drift", "ingest", "split"]  # ingest reads all of data
+    assert "data.date_column" in json.dumps(changed["split"])
 
 
 def test_chunk_rows_reruns_nothing_and_any_value_gives_the_same_files(work_repo: Repo) -> None:
