@@ -225,6 +225,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "monitor.max_drifted_features": (0, None),
     "monitor.max_metric_drop_relative": (0.0, 1.0),
     "monitor.min_labelled_rows": (1, None),
+    "monitor.max_class_share_change": (0.0, 1.0),
 }
 
 # Keys that moved, so an old params.yaml gets told where to.
@@ -445,12 +446,20 @@ class MonitorConfig:
     more than ``max_metric_drop_relative`` of that value (0.05 = 5 %), worse meaning lower for
     higher-is-better metrics and higher for lower-is-better ones (``DIRECTIONS``). With fewer
     than ``min_labelled_rows`` labelled rows the live metrics are reported but not compared.
+
+    The target (when the batch has it) is not counted among the drifted columns: a label shift
+    is an alert of its own. A classification target shifted when the share of any class among
+    the labelled rows moved by more than ``max_class_share_change`` (absolute: 0.05 = 5
+    percentage points) from the training data, confirmed by the chi-square test (p-value below
+    ``drift.p_value_threshold``), or when it drifted by the drift rule; a regression target by
+    the drift rule. With fewer than ``min_labelled_rows`` labelled rows it is not compared.
     """
 
     max_drifted_features: int = 0
     metrics: tuple[str, ...] = ("roc_auc", "average_precision", "log_loss")
     max_metric_drop_relative: float = 0.05
     min_labelled_rows: int = 30
+    max_class_share_change: float = 0.05
 
 
 @dataclass(frozen=True)

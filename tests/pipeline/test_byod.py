@@ -75,7 +75,9 @@ def test_wine_csv_is_multiclass(tmp_path: Path) -> None:
     metrics = _common_checks(repo, 178)["test"]
     assert metrics["accuracy"] > 0.85 and metrics["f1_macro"] > 0.85
     assert metrics["f1_weighted"] > 0.85 and 0.85 < metrics["recall_macro"] <= 1.0
-    assert {"roc_auc", "positive_rate", "brier"}.isdisjoint(metrics)
+    assert {"roc_auc", "positive_rate", "brier", "roc_auc_ovr"}.isdisjoint(metrics)
+    assert 0.85 < metrics["roc_auc_ovr_macro"] <= 1.0
+    assert 0.85 < metrics["roc_auc_ovr_weighted"] <= 1.0
     confusion = repo.read_json("data/results/plots/confusion.json")
     assert len(confusion) == 9 and sum(c["count"] for c in confusion) == metrics["rows"]
     per_class = repo.read_json("data/results/slices.json")["per_class"]

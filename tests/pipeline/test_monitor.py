@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from mlpipe.evaluation.card import read_card
 from support.repo import Repo
@@ -63,8 +64,13 @@ def test_batch_from_the_same_population_is_ok(reproduced: Repo, tmp_path: Path) 
         assert entry["base"] == pytest.approx(card["metrics"]["test"][name])
         assert entry["current"] == pytest.approx(card["metrics"]["test"][name], abs=1e-6)
         assert entry["worse"] is False
+    # the stratified test split keeps the training churn rate: no label shift
+    shift = report["label_shift"]
+    assert shift["fired"] == [] and shift["labelled_rows"] == 4000
+    assert all(abs(c["change"]) < 0.001 for c in shift["classes"].values())
     text = (tmp_path / "m.md").read_text()
     assert text.startswith("## Model monitoring: ✅ ok") and "No threshold crossed." in text
+    assert "**Label shift** of `churned`: not shifted." in text
 
 
 def test_shifted_batch_raises_an_alert_naming_features_and_metrics(
@@ -83,6 +89,13 @@ def test_shifted_batch_raises_an_alert_naming_features_and_metrics(
     assert report["metrics"]["log_loss"]["current"] > report["metrics"]["log_loss"]["base"]
     assert any(r.startswith("roc_auc dropped from") for r in report["reasons"])
     assert any("monthly_charges" in r and "contract" in r for r in report["reasons"])
+    # the flipped labels: a label shift of its own, not one of the drifted columns counted
+    assert "2 column(s) drifted (allowed: 0): contract, monthly_charges" in report["reasons"]
+    assert report["label_shift"]["fired"] == ["class_share", "drift"]
+    assert any(
+        r.startswith("label shift in 'churned' (class share rule and drift rule")
+        for r in report["reasons"]
+    )
     text = (tmp_path / "m.md").read_text()
     assert text.startswith("## Model monitoring: 🚨 alert")
     assert "- roc_auc dropped from" in text
@@ -126,7 +139,11 @@ def test_a_small_sample_of_the_training_data_is_ok_with_a_too_small_warning(
     assert "verdict ok" in result.stderr
     report = json.loads((out / "monitor.json").read_text())
     assert report["verdict"] == "ok" and report["reasons"] == [] and report["drifted"] == []
-    assert report["warnings"] == [warning] and report["rows"] == 10
+    not_compared = (
+        "the batch has 10 labelled rows, fewer than monitor.min_labelled_rows 30: the label "
+        "shift of 'churned' is reported but not compared, so it cannot raise an alert"
+    )
+    assert report["warnings"] == [not_compared, warning] and report["rows"] == 10
     features = report["drift"]["features"]
     assert len(report["drift"]["not_tested"]) == len(features) == 17
     assert features["contract"]["not_tested"] == ("current: 10 present values < drift.min_rows 30")
@@ -153,8 +170,8 @@ def test_a_small_labelled_batch_reports_metrics_without_comparing_them(
     assert report["verdict"] == "ok" and report["reasons"] == [] and report["labelled_rows"] == 10
     held_back = (
         "the batch has 10 labelled rows, fewer than monitor.min_labelled_rows 30: live metrics "
-        "are reported but not compared with the model card, so they cannot raise an alert; "
-        "monitor batches of at least 30 labelled rows"
+        "and the label shift of 'churned' are reported but not compared, so they cannot raise "
+        "an alert; monitor batches of at least 30 labelled rows"
     )
     undefined = (
         "monitor.metrics roc_auc, average_precision, log_loss: undefined for this batch: its "
@@ -275,3 +292,105 @@ def test_monitor_script_fetches_an_s3_batch_with_dvc_get_url(
     assert report["batch"] == str(fetched) and report["verdict"] == "ok"
     assert report["rows"] == 4000 and report["metrics"] is None
     assert s3.env()["AWS_SECRET_ACCESS_KEY"] not in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def fresh_customers(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """12 000 new customers from the embedded generator with another seed (the review used
+    seed 7): the same population as the training data."""
+    tmp = tmp_path_factory.mktemp("fresh")
+    params = (reproduced.path / "params.yaml").read_text()
+    assert "  rows: 20000\n  seed: 42\n" in params
+    (tmp / "params.yaml").write_text(
+        params.replace("rows: 20000\n  seed: 42", "rows: 12000\n  seed: 7")
+    )
+    out = tmp / "fresh.parquet"
+    reproduced.mlpipe("generate", "--params", str(tmp / "params.yaml"), "--output", str(out))
+    return pd.read_parquet(out)
+
+
+def _monitor_json(repo: Repo, frame: pd.DataFrame, out: Path, *extra: str) -> tuple[int, dict]:
+    out.mkdir(parents=True)
+    frame.sort_values("customer_id").to_parquet(out / "batch.parquet")
+    result = repo.mlpipe(
+        "monitor", "--current", str(out / "batch.parquet"), "--labels", *_outputs(out), *extra,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 3), result.stderr
+    return result.returncode, json.loads((out / "m.json").read_text())
+
+
+def test_label_shift_from_24_to_40_percent_churn_alerts_on_its_own(
+    reproduced: Repo, fresh_customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The user review's case (F3): churn 24.3 % in training, 40 % in 5 000 labelled rows was
+    no alert, since the target's PSI (0.114) is under drift.psi_threshold. Watching only
+    roc_auc (which a prior shift does not move), the label shift alone must alert."""
+    params = reproduced.params()
+    params["monitor"]["metrics"] = ["roc_auc"]
+    only_auc = tmp_path / "params.yaml"
+    only_auc.write_text(yaml.safe_dump(params))
+    churned = fresh_customers[fresh_customers["churned"].astype(bool)]
+    stayed = fresh_customers[~fresh_customers["churned"].astype(bool)]
+    prior40 = pd.concat([churned.iloc[:2000], stayed.iloc[:3000]])
+    code, report = _monitor_json(
+        reproduced, prior40, tmp_path / "prior40", "--params", str(only_auc)
+    )
+    train = pd.read_parquet(reproduced.path / "data/processed/train.parquet", columns=["churned"])
+    rate = float(train["churned"].astype(bool).mean())
+    assert 0.2 < rate < 0.3
+    assert code == 3 and report["verdict"] == "alert"
+    assert report["drifted"] == [] and report["drift"]["features"]["churned"]["psi"] < 0.2
+    assert report["metrics"]["roc_auc"]["worse"] is False  # the ranking is as good as before
+    assert report["reasons"] == [
+        f"label shift in 'churned' (class share rule, 5000 labelled rows): class True "
+        f"{rate:.1%} in training -> 40.0% in this batch ({100 * (0.4 - rate):+.1f} points) "
+        "(allowed: ±5.0 points, monitor.max_class_share_change; chi-square p-value 0.00e+00 "
+        "< 0.01)"
+    ]
+    shift = report["label_shift"]
+    assert shift["classes"]["True"] == {
+        "reference_share": round(rate, 6),
+        "batch_share": 0.4,
+        "change": round(0.4 - round(rate, 6), 6),
+    }
+    assert shift["fired"] == ["class_share"] and shift["p_value"] < 1e-12
+    text = (tmp_path / "prior40" / "m.md").read_text()
+    assert text.startswith("## Model monitoring: 🚨 alert")
+    assert f"| True | {rate:.1%} | 40.0% | {100 * (0.4 - rate):+.1f} | **yes** |" in text
+
+    # 5 000 customers as they come: the same churn rate as training, no alert
+    code, report = _monitor_json(reproduced, fresh_customers.iloc[:5000], tmp_path / "same")
+    assert code == 0 and report["verdict"] == "ok" and report["reasons"] == []
+    assert report["label_shift"]["fired"] == [] and report["label_shift"]["labelled_rows"] == 5000
+    assert abs(report["label_shift"]["classes"]["True"]["change"]) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("rows", "not_compared"),
+    [(29, "29 labelled rows < monitor.min_labelled_rows 30"), (30, None)],
+)
+def test_small_batches_with_40_percent_churn_raise_no_label_shift(
+    reproduced: Repo, fresh_customers: pd.DataFrame, tmp_path: Path, rows: int, not_compared
+) -> None:
+    """29 labelled rows are not compared (monitor.min_labelled_rows); 30 are, but +15.7 points
+    on 30 rows is not significant (chi-square p ~0.04 >= drift.p_value_threshold 0.01)."""
+    complete = fresh_customers.dropna()  # a missing value in 30 rows breaks the schema's limits
+    churned = complete[complete["churned"].astype(bool)]
+    stayed = complete[~complete["churned"].astype(bool)]
+    positives = round(rows * 0.4)
+    batch = pd.concat([churned.iloc[:positives], stayed.iloc[: rows - positives]])
+    code, report = _monitor_json(reproduced, batch, tmp_path / "out")
+    # (30 rows can still alert on a live metric: log_loss rises with the churn rate)
+    assert not any(r.startswith("label shift") for r in report["reasons"])
+    shift = report["label_shift"]
+    assert shift["labelled_rows"] == rows and shift["not_compared"] == not_compared
+    assert shift["fired"] == [] and shift["classes"]["True"]["change"] > 0.1
+    if not_compared is None:
+        assert 0.01 < shift["p_value"] < 0.1
+    else:  # nothing can alert: metrics and label shift are both held back
+        assert code == 0 and report["verdict"] == "ok" and report["reasons"] == []
+        assert report["warnings"][0].startswith(
+            "the batch has 29 labelled rows, fewer than monitor.min_labelled_rows 30: live "
+            "metrics and the label shift of 'churned' are reported but not compared"
+        )

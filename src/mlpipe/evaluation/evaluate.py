@@ -52,8 +52,8 @@ def needed_columns(spec: FeatureSpec, target: str, slices: tuple[str, ...] = ())
 
 def absent_classes(target: pd.Series, classes: Any) -> list[str]:
     """The model's classes that have no row in ``target`` (e.g. a rare class the split put
-    entirely in train). Metrics that need every class (multiclass ``roc_auc_ovr``) are then
-    left out of that set's metrics."""
+    entirely in train). Metrics that need every class (multiclass ``roc_auc_ovr_macro`` and
+    ``roc_auc_ovr_weighted``) are then left out of that set's metrics."""
     seen = set(target.dropna().astype(str))
     return [str(c) for c in classes if str(c) not in seen]
 

@@ -31,7 +31,8 @@ DIRECTIONS: dict[str, str] = {
     "f1_weighted": HIGHER,
     "precision_macro": HIGHER,
     "recall_macro": HIGHER,
-    "roc_auc_ovr": HIGHER,
+    "roc_auc_ovr_macro": HIGHER,
+    "roc_auc_ovr_weighted": HIGHER,
     "log_loss": LOWER,
     "brier": LOWER,
     "rmse": LOWER,
@@ -129,9 +130,12 @@ def _multiclass(p: Predictions) -> dict[str, float]:
         labels = list(p.classes)
         out["log_loss"] = skm.log_loss(p.y_true, p.proba, labels=labels)
         if len(np.unique(p.y_true)) == len(labels):
-            out["roc_auc_ovr"] = skm.roc_auc_score(
-                p.y_true, p.proba, multi_class="ovr", average="weighted", labels=labels
-            )
+            # one-vs-rest ROC AUC per class, averaged two ways: macro (sklearn's default, each
+            # class counts the same) and weighted by class support (hides weak rare classes)
+            for average in ("macro", "weighted"):
+                out[f"roc_auc_ovr_{average}"] = skm.roc_auc_score(
+                    p.y_true, p.proba, multi_class="ovr", average=average, labels=labels
+                )
     return out
 
 

@@ -5,9 +5,13 @@ metrics, ``monitor_verdict`` applies the thresholds of ``MonitorConfig``, ``moni
 renders the result for an issue body and ``monitor_figure`` draws the PNG summary.
 
 The verdict is ``ok`` or ``alert``; every alert has a reason (one line each). Drift counts the
-columns ``DriftReport.drifted`` lists (the target too, when both tables have it: a label shift
-is worth an alert); a column with too few rows for the drift test is never drifted, and
-``untested_warning`` says so. A metric alerts when it is worse than the card's value by more than
+columns ``DriftReport.drifted`` lists but the target; a column with too few rows for the drift
+test is never drifted, and ``untested_warning`` says so. The target, when both tables have it,
+has its own rule (``label_shift``: a label shift is worth an alert even when PSI is small): for
+classification, the share of a class moved by more than ``max_class_share_change`` (absolute),
+confirmed by a chi-square test on the class counts; otherwise (and for regression) the drift
+rule on the target. A batch with fewer than ``min_labelled_rows`` labelled rows does not compare
+its label shift. A metric alerts when it is worse than the card's value by more than
 ``max_metric_drop_relative`` of that value; "worse" follows ``DIRECTIONS``. A batch with fewer
 than ``min_labelled_rows`` labelled rows has its metrics reported but not compared
 (``MetricChange.not_compared``): they cannot alert. A watched metric that cannot be compared is
@@ -18,11 +22,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlpipe.config import ConfigError, MonitorConfig
-from mlpipe.data.drift import DriftReport, drift_markdown
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
+from mlpipe.data.drift import DriftReport, FeatureDrift, drift_markdown
+from mlpipe.data.schema import category_value_text
 from mlpipe.evaluation.metrics import DIRECTIONS, HIGHER
 
 OK = "ok"
@@ -65,6 +74,196 @@ class MetricChange:
         }
 
 
+CLASS_SHARE = "class_share"
+DRIFT_RULE = "drift"
+
+
+@dataclass(frozen=True)
+class ClassShare:
+    """One class of a classification target: its share of the labelled rows (0..1) in the
+    reference (training) table and in the batch; ``change`` is batch minus reference."""
+
+    label: str
+    reference: float
+    batch: float
+
+    @property
+    def change(self) -> float:
+        return round(self.batch - self.reference, DECIMALS)
+
+
+@dataclass(frozen=True)
+class LabelShift:
+    """The target's shift between the reference's labels and the batch's (see ``label_shift``).
+
+    ``classes``: each class's shares, in sort order (classification; empty for regression).
+    ``test``/``statistic``/``p_value``: the chi-square test of homogeneity on the class counts
+    of the labelled rows (classification), or the drift report's KS test (regression).
+    ``psi``, ``drift_test`` and ``drift_p_value`` are the drift report's row for the target
+    (None / "none" when it has none). ``fired`` lists the rules that fired:
+    ``"class_share"`` and/or ``"drift"``; empty when not shifted or ``not_compared`` (why the
+    shift cannot alert, e.g. "10 labelled rows < monitor.min_labelled_rows 30").
+    """
+
+    column: str
+    task: str
+    labelled_rows: int
+    reference_rows: int
+    classes: tuple[ClassShare, ...]
+    test: str
+    statistic: float | None
+    p_value: float | None
+    psi: float | None
+    drift_test: str
+    drift_p_value: float | None
+    max_class_share_change: float
+    p_value_threshold: float
+    psi_threshold: float
+    fired: tuple[str, ...] = ()
+    not_compared: str = ""
+
+    @property
+    def shifted(self) -> bool:
+        return bool(self.fired)
+
+    @property
+    def rule(self) -> str:
+        """The task's own rule: class shares for classification, drift for regression."""
+        return CLASS_SHARE if self.classes else DRIFT_RULE
+
+    def beyond(self) -> tuple[ClassShare, ...]:
+        """The classes whose share moved by more than ``max_class_share_change``, largest
+        change first (increases before decreases of the same size)."""
+        moved = [c for c in self.classes if abs(c.change) > self.max_class_share_change]
+        return tuple(sorted(moved, key=lambda c: (-abs(c.change), -c.change, c.label)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "task": self.task,
+            "rule": self.rule,
+            "labelled_rows": self.labelled_rows,
+            "reference_rows": self.reference_rows,
+            "classes": {
+                c.label: {
+                    "reference_share": c.reference,
+                    "batch_share": c.batch,
+                    "change": c.change,
+                }
+                for c in self.classes
+            }
+            or None,
+            "test": self.test,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "drift": {"psi": self.psi, "test": self.drift_test, "p_value": self.drift_p_value},
+            "thresholds": {
+                "max_class_share_change": self.max_class_share_change,
+                "p_value": self.p_value_threshold,
+                "psi": self.psi_threshold,
+            },
+            "fired": list(self.fired),
+            "shifted": self.shifted,
+            "not_compared": self.not_compared or None,
+        }
+
+
+def label_shift(
+    reference: pd.Series,
+    batch: pd.Series,
+    task: str,
+    target_drift: FeatureDrift | None,
+    config: MonitorConfig,
+    drift: DriftConfig,
+) -> LabelShift:
+    """How the target's labels moved from ``reference`` (training) to ``batch``.
+
+    Only labelled (non-missing) values count. Classification fires ``"class_share"`` when
+    some class's share changed by more than ``config.max_class_share_change`` (absolute) and
+    the chi-square test on the class counts has p < ``drift.p_value_threshold`` (a small batch
+    cannot alert on noise); both tasks fire ``"drift"`` when ``target_drift`` (the drift
+    report's row for the target) drifted. Nothing fires with fewer than
+    ``config.min_labelled_rows`` labelled rows in the batch.
+    """
+    ref, cur = reference.dropna(), batch.dropna()
+    not_compared = too_few_labelled(len(cur), config.min_labelled_rows)
+    classes: tuple[ClassShare, ...] = ()
+    test, statistic, p_value = "none", None, None
+    if task != "regression":
+        r = ref.astype(object).map(category_value_text).value_counts()
+        c = cur.astype(object).map(category_value_text).value_counts()
+        keys = sorted(set(r.index) | set(c.index))
+        r_counts = np.array([r.get(k, 0) for k in keys], dtype=float)
+        c_counts = np.array([c.get(k, 0) for k in keys], dtype=float)
+        r_share = r_counts / max(r_counts.sum(), 1.0)
+        c_share = c_counts / max(c_counts.sum(), 1.0)
+        classes = tuple(
+            ClassShare(str(k), round(float(a), DECIMALS), round(float(b), DECIMALS))
+            for k, a, b in zip(keys, r_share, c_share, strict=True)
+        )
+        if len(keys) > 1 and r_counts.sum() and c_counts.sum():
+            result = stats.chi2_contingency(np.vstack([r_counts, c_counts]), correction=False)
+            test, statistic, p_value = "chi2", float(result.statistic), float(result.pvalue)
+    elif target_drift is not None:
+        test, statistic, p_value = target_drift.test, target_drift.statistic, target_drift.p_value
+    shift = LabelShift(
+        column=str(batch.name),
+        task=task,
+        labelled_rows=len(cur),
+        reference_rows=len(ref),
+        classes=classes,
+        test=test,
+        statistic=None if statistic is None else round(statistic, DECIMALS),
+        p_value=None if p_value is None else round(p_value, DECIMALS),
+        psi=None if target_drift is None else target_drift.psi,
+        drift_test="none" if target_drift is None else target_drift.test,
+        drift_p_value=None if target_drift is None else target_drift.p_value,
+        max_class_share_change=config.max_class_share_change,
+        p_value_threshold=drift.p_value_threshold,
+        psi_threshold=drift.psi_threshold,
+        not_compared=not_compared,
+    )
+    if not_compared:
+        return shift
+    fired = []
+    significant = p_value is not None and p_value < drift.p_value_threshold
+    if classes and significant and shift.beyond():
+        fired.append(CLASS_SHARE)
+    if target_drift is not None and target_drift.drifted:
+        fired.append(DRIFT_RULE)
+    return replace(shift, fired=tuple(fired))
+
+
+def label_shift_reason(shift: LabelShift) -> str:
+    """One line naming the rule(s) that fired, with the numbers."""
+    parts = []
+    if CLASS_SHARE in shift.fired:
+        # two classes mirror each other: naming the one that grew says it all
+        moved = shift.beyond()[:1] if len(shift.classes) == 2 else shift.beyond()
+        parts.append(
+            ", ".join(
+                f"class {c.label} {c.reference:.1%} in training -> {c.batch:.1%} in this batch "
+                f"({100 * c.change:+.1f} points)"
+                for c in moved
+            )
+            + f" (allowed: ±{100 * shift.max_class_share_change:.1f} points, "
+            f"monitor.max_class_share_change; chi-square p-value {shift.p_value:.2e} < "
+            f"{shift.p_value_threshold:g})"
+        )
+    if DRIFT_RULE in shift.fired:
+        parts.append(
+            f"PSI {shift.psi:.4f} >= drift.psi_threshold {shift.psi_threshold:g} and "
+            f"{shift.drift_test} p-value {shift.drift_p_value:.2e} < {shift.p_value_threshold:g}"
+        )
+    rules = " and ".join(
+        {CLASS_SHARE: "class share rule", DRIFT_RULE: "drift rule"}[r] for r in shift.fired
+    )
+    return (
+        f"label shift in '{shift.column}' ({rules}, {shift.labelled_rows} labelled rows): "
+        + "; ".join(parts)
+    )
+
+
 @dataclass(frozen=True)
 class MonitorResult:
     """Everything the monitor writes: verdict, reasons, drift, metrics and warnings."""
@@ -78,6 +277,7 @@ class MonitorResult:
     warnings: tuple[str, ...] = field(default=())
     unavailable_metrics: tuple[tuple[str, str], ...] = field(default=())
     labelled_rows: int | None = None
+    label_shift: LabelShift | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stable keys)."""
@@ -90,6 +290,7 @@ class MonitorResult:
                 "max_metric_drop_relative": self.thresholds.max_metric_drop_relative,
                 "metrics": list(self.thresholds.metrics),
                 "min_labelled_rows": self.thresholds.min_labelled_rows,
+                "max_class_share_change": self.thresholds.max_class_share_change,
             },
             "labelled_rows": self.labelled_rows,
             "drifted": list(self.drift.drifted),
@@ -98,6 +299,7 @@ class MonitorResult:
             if self.metrics is None
             else {m.metric: m.as_dict() for m in self.metrics},
             "unavailable_metrics": dict(self.unavailable_metrics),
+            "label_shift": None if self.label_shift is None else self.label_shift.as_dict(),
             "warnings": list(self.warnings),
         }
 
@@ -196,8 +398,14 @@ def monitor_verdict(
     drifted: Sequence[str],
     metrics: Sequence[MetricChange] | None,
     config: MonitorConfig,
+    label_shift: LabelShift | None = None,
 ) -> tuple[str, tuple[str, ...]]:
-    """``(verdict, reasons)`` from the drifted columns and the metric changes (None: no labels)."""
+    """``(verdict, reasons)`` from the drifted columns, the metric changes (None: no labels)
+    and the target's label shift (None: the batch has no target). The target is judged by
+    its label shift only, so it is left out of the drifted columns counted against
+    ``max_drifted_features``."""
+    if label_shift is not None:
+        drifted = [c for c in drifted if c != label_shift.column]
     reasons = []
     if len(drifted) > config.max_drifted_features:
         reasons.append(
@@ -211,6 +419,8 @@ def monitor_verdict(
                 f"{m.metric} {word} from {m.base:.4f} to {m.current:.4f} "
                 f"({m.worsening:+.1%} worse; allowed {config.max_metric_drop_relative:.1%})"
             )
+    if label_shift is not None and label_shift.shifted:
+        reasons.append(label_shift_reason(label_shift))
     return (ALERT if reasons else OK), tuple(reasons)
 
 
@@ -265,8 +475,58 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
             lines += ["", "Not available:", ""]
             lines += [f"- {line}" for line in grouped_reasons(result.unavailable_metrics)]
         lines.append("")
+    if result.label_shift is not None:
+        lines += _label_shift_markdown(result.label_shift)
     lines.append(drift_markdown(result.drift))
     return "\n".join(lines)
+
+
+def _label_shift_markdown(shift: LabelShift) -> list[str]:
+    """The label-shift section: the rule, the outcome, and per class the two shares."""
+    if shift.not_compared:
+        outcome = f"not compared: {shift.not_compared}"
+    elif shift.shifted:
+        fired = " and ".join(
+            {CLASS_SHARE: "class share rule", DRIFT_RULE: "drift rule"}[r] for r in shift.fired
+        )
+        outcome = f"**shifted** ({fired})"
+    else:
+        outcome = "not shifted"
+    drift_rule = (
+        f"PSI >= {shift.psi_threshold:g} and p-value < {shift.p_value_threshold:g}, as for "
+        "features"
+    )
+    if shift.classes:
+        rule = (
+            f"a class's share moves by more than {100 * shift.max_class_share_change:.1f} "
+            f"points (`monitor.max_class_share_change`) and the chi-square p-value is below "
+            f"{shift.p_value_threshold:g}; or the drift rule ({drift_rule})"
+        )
+    else:
+        rule = f"the drift rule ({drift_rule})"
+    lines = [
+        f"**Label shift** of `{shift.column}`: {outcome}. {shift.labelled_rows} labelled rows, "
+        f"{shift.reference_rows} in training; alert when {rule}.",
+        "",
+    ]
+    if shift.classes:
+        lines += [
+            "| class | training share | batch share | change (points) | beyond limit |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        beyond = {c.label for c in shift.beyond()}
+        for c in shift.classes:
+            # bold only when it alerted: a small or too noisy batch may move past the limit
+            mark = "" if c.label not in beyond else "**yes**" if shift.shifted else "yes"
+            lines.append(
+                f"| {c.label} | {c.reference:.1%} | {c.batch:.1%} | {100 * c.change:+.1f} "
+                f"| {mark} |"
+            )
+        lines.append("")
+    test = "-" if shift.p_value is None else f"{shift.test} p-value {shift.p_value:.2e}"
+    psi = "-" if shift.psi is None else f"{shift.psi:.4f}"
+    lines += [f"Test: {test}; PSI {psi}.", ""]
+    return lines
 
 
 def monitor_figure(result: MonitorResult) -> bytes:

@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     absent = absent_classes(test[schema.target], getattr(model, "classes_", ()))
     if schema.task == "multiclass" and absent:
         log.warning(
-            "the test set has no rows of class(es) %s: roc_auc_ovr is left out of its metrics "
-            "(a gate or monitor rule on it fails as 'not among the metrics'); use "
+            "the test set has no rows of class(es) %s: roc_auc_ovr_macro and "
+            "roc_auc_ovr_weighted are left out of its metrics (a gate or monitor rule on them "
+            "fails as 'not among the metrics'); use "
             "split.method: stratified, or add rows of those classes",
             absent,
         )

@@ -24,6 +24,7 @@ from mlpipe.evaluation.monitor import (
     MonitorResult,
     compare_metrics,
     grouped_reasons,
+    label_shift,
     monitor_figure,
     monitor_markdown,
     monitor_verdict,
@@ -136,6 +137,23 @@ def run(args: argparse.Namespace) -> int:
     for warning in warnings:
         log.warning("%s", warning)
 
+    drift = compute_drift(
+        reference, batch, schema, params.drift, names=(reference_path, args.current), data=data
+    )
+    shift = None
+    if schema.target in batch.columns and schema.target in reference.columns:
+        target_drift = next((f for f in drift.features if f.column == schema.target), None)
+        shift = label_shift(
+            reference[schema.target],
+            batch[schema.target],
+            schema.task,
+            target_drift,
+            params.monitor,
+            params.drift,
+        )
+    held_back_shift = (
+        f"the label shift of '{schema.target}'" if shift is not None and shift.not_compared else ""
+    )
     metric_changes, unavailable, labelled_rows = None, (), None
     if args.labels:
         if schema.target not in batch.columns:
@@ -175,24 +193,30 @@ def run(args: argparse.Namespace) -> int:
         labelled_rows, minimum = len(labelled), params.monitor.min_labelled_rows
         notes = [f"monitor.metrics {line}" for line in grouped_reasons(unavailable)]
         if held_back:
+            what = "live metrics" + (f" and {held_back_shift}" if held_back_shift else "")
             notes.insert(
                 0,
                 f"the batch has {labelled_rows} labelled rows, fewer than "
-                f"monitor.min_labelled_rows {minimum}: live metrics are reported but not "
-                "compared with the model card, so they cannot raise an alert; monitor batches "
-                f"of at least {minimum} labelled rows",
+                f"monitor.min_labelled_rows {minimum}: {what} are reported but not compared, "
+                "so they cannot raise an alert; monitor batches of at least "
+                f"{minimum} labelled rows",
             )
         for note in notes:
             log.warning("%s", note)
         warnings += notes
-    drift = compute_drift(
-        reference, batch, schema, params.drift, names=(reference_path, args.current), data=data
-    )
+    elif held_back_shift:
+        note = (
+            f"the batch has {shift.labelled_rows} labelled rows, fewer than "
+            f"monitor.min_labelled_rows {params.monitor.min_labelled_rows}: {held_back_shift} "
+            "is reported but not compared, so it cannot raise an alert"
+        )
+        log.warning("%s", note)
+        warnings.append(note)
     untested = untested_warning(drift, params.drift.min_rows)
     if untested:
         log.warning("%s", untested)
         warnings.append(untested)
-    verdict, reasons = monitor_verdict(drift.drifted, metric_changes, params.monitor)
+    verdict, reasons = monitor_verdict(drift.drifted, metric_changes, params.monitor, shift)
     result = MonitorResult(
         verdict=verdict,
         reasons=reasons,
@@ -203,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
         warnings=tuple(warnings),
         unavailable_metrics=unavailable,
         labelled_rows=labelled_rows,
+        label_shift=shift,
     )
     markdown = monitor_markdown(result, Path(args.current).name)
     png = monitor_figure(result) if args.output_png else b""

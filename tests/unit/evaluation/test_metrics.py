@@ -85,9 +85,47 @@ def test_multiclass_values() -> None:
         "precision_macro": 0.833333,  # precisions 1, 1/2, 1
         "recall_macro": 0.833333,  # recalls 1/2, 1, 1
         "log_loss": round(log_loss, 6),
-        "roc_auc_ovr": metrics["roc_auc_ovr"],
+        "roc_auc_ovr_macro": 1.0,  # every class's scores rank its rows above the rest
+        "roc_auc_ovr_weighted": 1.0,
     }
-    assert 0.5 < metrics["roc_auc_ovr"] <= 1.0
+
+
+def _pairwise_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by counting: the share of (positive, negative) pairs ranked right, ties 1/2."""
+    pos, neg = score[positive], score[~positive]
+    right = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return right / (len(pos) * len(neg))
+
+
+def test_multiclass_roc_auc_ovr_macro_and_weighted_on_imbalanced_classes() -> None:
+    """The user review's case: the reported one-vs-rest AUC was support-weighted under the
+    plain name roc_auc_ovr. On imbalanced classes with a weak rare class the two averages
+    differ; each must equal sklearn's roc_auc_score with that average."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = np.array(["a"] * 140 + ["b"] * 45 + ["c"] * 15, dtype=object)
+    logits = rng.normal(size=(200, 3))
+    logits[y == "a", 0] += 2.5  # a and b are easy to tell apart, c (rare) is not
+    logits[y == "b", 1] += 2.0
+    logits[y == "c", 0] += 2.5  # the rare class c looks like a: the model cannot find it
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    classes = ("a", "b", "c")
+    pred = np.array(classes, dtype=object)[proba.argmax(axis=1)]
+    metrics = compute_metrics("multiclass", Predictions(y, pred, proba, classes))
+    per_class = [_pairwise_auc(y == c, proba[:, i]) for i, c in enumerate(classes)]
+    macro = float(np.mean(per_class))
+    weighted = float(np.average(per_class, weights=[140, 45, 15]))
+    assert metrics["roc_auc_ovr_macro"] == round(macro, 6)
+    assert metrics["roc_auc_ovr_weighted"] == round(weighted, 6)
+    for average in ("macro", "weighted"):
+        sk = roc_auc_score(y, proba, multi_class="ovr", average=average, labels=list(classes))
+        assert metrics[f"roc_auc_ovr_{average}"] == round(sk, 6)
+    assert per_class[2] < 0.7 and min(per_class[:2]) > 0.85
+    assert metrics["roc_auc_ovr_weighted"] - metrics["roc_auc_ovr_macro"] > 0.05
+    assert "roc_auc_ovr" not in metrics  # the ambiguous name is gone
+    assert DIRECTIONS["roc_auc_ovr_macro"] == DIRECTIONS["roc_auc_ovr_weighted"] == HIGHER
+    assert "roc_auc_ovr" not in DIRECTIONS
 
 
 def test_regression_values() -> None:
@@ -207,4 +245,4 @@ def test_a_single_class_batch_gives_no_sklearn_warning_and_omits_undefined_metri
         warnings.simplefilter("error")
         values = compute_metrics(task, p)
     assert values["accuracy"] == 1.0 and values["rows"] == 10.0
-    assert "roc_auc" not in values and "roc_auc_ovr" not in values
+    assert not {"roc_auc", "roc_auc_ovr_macro", "roc_auc_ovr_weighted"} & set(values)

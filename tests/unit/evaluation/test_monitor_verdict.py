@@ -192,9 +192,9 @@ def test_metrics_of_a_batch_below_min_labelled_rows_are_shown_but_cannot_alert()
 
 
 def test_unavailable_metrics_say_why_and_how_to_fix_the_params() -> None:
-    card = {"log_loss": 0.2, "balanced_accuracy": 0.9, "roc_auc_ovr": 0.95}
+    card = {"log_loss": 0.2, "balanced_accuracy": 0.9, "roc_auc_ovr_macro": 0.95}
     reasons = unavailable_reasons(
-        ["roc_auc", "average_precision", "roc_auc_ovr"],
+        ["roc_auc", "average_precision", "roc_auc_ovr_macro"],
         card,
         "multiclass",
         batch_classes=["Adelie"],
@@ -206,7 +206,7 @@ def test_unavailable_metrics_say_why_and_how_to_fix_the_params() -> None:
     )
     undefined = "undefined for this batch: its labels hold 1 of the model's 3 classes (Adelie)"
     assert reasons == (
-        ("roc_auc", hint), ("average_precision", hint), ("roc_auc_ovr", undefined)
+        ("roc_auc", hint), ("average_precision", hint), ("roc_auc_ovr_macro", undefined)
     )  # fmt: skip
     drift = compute_drift(
         pd.DataFrame({"x": np.arange(50.0), "y": [True, False] * 25}),
@@ -217,8 +217,8 @@ def test_unavailable_metrics_say_why_and_how_to_fix_the_params() -> None:
     result = MonitorResult(OK, (), drift, (), 40, MonitorConfig(), unavailable_metrics=reasons)
     text = monitor_markdown(result, "b.csv")
     assert (
-        f"Not available:\n\n- roc_auc, average_precision: {hint}\n- roc_auc_ovr: {undefined}\n"
-        in (text)
+        f"Not available:\n\n- roc_auc, average_precision: {hint}\n"
+        f"- roc_auc_ovr_macro: {undefined}\n" in text
     )
     assert result.as_dict()["unavailable_metrics"]["roc_auc"] == hint
     regression = unavailable_reasons(["roc_auc"], {"rmse": 1.0}, "regression")
