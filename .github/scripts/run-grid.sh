@@ -25,8 +25,11 @@
 #                      default: the runner's cores / MLPIPE_JOBS (at least 1), so parallel
 #                      experiments do not start one thread per core each and spin against
 #                      each other
+# Every item is checked before anything is queued: its keys must be in params.yaml and the
+# result must pass mlpipe's params check (grid-check.py). If queueing still fails part-way,
+# what this run queued is removed from the queue again.
 # Exit status: 0 all experiments succeeded; 1 some failed (their logs are printed, the table
-# lists them); 2 bad input.
+# lists them), or queueing failed; 2 bad input (nothing queued).
 set -euo pipefail
 
 log() { echo "run-grid: $*"; }
@@ -58,6 +61,7 @@ fi
 
 # Parse and check every line before queueing anything.
 specs=()   # one entry per experiment: its overrides, space-separated
+items=()   # the grid item number of each
 lineno=0
 while IFS= read -r line || [[ -n "$line" ]]; do
     lineno=$((lineno + 1))
@@ -75,10 +79,23 @@ while IFS= read -r line || [[ -n "$line" ]]; do
     done
     [[ ${#overrides[@]} -gt 0 ]] || fail "grid item ${lineno} has no override"
     specs+=("${overrides[*]}")
+    items+=("$lineno")
 done < <(tr ';' '\n' <<<"$grid")
 [[ ${#specs[@]} -gt 0 ]] ||
     fail "empty grid: set MLPIPE_GRID (or MLPIPE_GRID_FILE), one experiment per line, e.g." \
         "'train.estimator=logistic_regression'"
+
+# Every item's keys and values, applied to a copy of params.yaml as `dvc exp run -S` would
+# and loaded with mlpipe's params check (unknown keys, wrong types, out-of-range values).
+check_args=()
+[[ -n "$rows" ]] && check_args+=(--base "generate.rows=${rows}" --base-label MLPIPE_ROWS)
+for k in "${!specs[@]}"; do check_args+=(--item "grid item ${items[$k]}" "${specs[$k]}"); done
+check_rc=0
+python "${here}/grid-check.py" "${check_args[@]}" || check_rc=$?
+if [[ "$check_rc" -ne 0 ]]; then
+    echo "run-grid: error: nothing was queued; fix the grid and run again" >&2
+    exit 2
+fi
 
 names=()
 if [[ -n "$rows" ]]; then
@@ -87,6 +104,25 @@ if [[ -n "$rows" ]]; then
     names+=("${prefix}-base")
 fi
 
+# If queueing fails part-way (e.g. an experiment of that name exists already), take back what
+# this run queued, so that the next `dvc queue start` does not run half a grid. Tasks are
+# removed by id: the ones that were not in the queue before and carry one of our names.
+queued=()
+tasks_before="$(dvc queue status | awk 'NR > 1 && NF >= 3 {print $1}')"
+unqueue() {
+    [[ ${#queued[@]} -gt 0 ]] || return 0
+    local ids=()
+    mapfile -t ids < <(dvc queue status | awk -v before=" ${tasks_before//$'\n'/ } " \
+        -v ours=" ${queued[*]} " 'NR > 1 && $NF == "Queued" && index(ours, " " $2 " ") &&
+            !index(before, " " $1 " ") {print $1}')
+    if [[ ${#ids[@]} -gt 0 ]] && dvc queue remove "${ids[@]}" >/dev/null; then
+        log "removed the experiment(s) this run had queued: ${queued[*]}"
+    else
+        log "error: could not remove ${queued[*]} from the queue: run 'dvc queue remove" \
+            "${queued[*]}'" >&2
+    fi
+}
+
 i=0
 for spec in "${specs[@]}"; do
     i=$((i + 1))
@@ -94,7 +130,13 @@ for spec in "${specs[@]}"; do
     args=()
     for o in "${overrides[@]}"; do args+=(-S "$o"); done
     log "queueing ${prefix}-${i}: ${spec}"
-    dvc exp run --queue --name "${prefix}-${i}" "${args[@]}"
+    if ! dvc exp run --queue --name "${prefix}-${i}" "${args[@]}"; then
+        echo "run-grid: error: could not queue ${prefix}-${i} (grid item ${items[$((i - 1))]}:" \
+            "${spec}); DVC's message is above" >&2
+        unqueue
+        exit 1
+    fi
+    queued+=("${prefix}-${i}")
     names+=("${prefix}-${i}")
 done
 
@@ -104,7 +146,11 @@ if [[ -z "${OMP_NUM_THREADS:-}" ]]; then
     export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
 fi
 log "running ${#specs[@]} experiment(s), ${jobs} at a time, OMP_NUM_THREADS=${OMP_NUM_THREADS} each"
-dvc queue start --jobs "$jobs"
+if ! dvc queue start --jobs "$jobs"; then
+    echo "run-grid: error: dvc queue start failed; DVC's message is above" >&2
+    unqueue
+    exit 1
+fi
 # `dvc queue start` returns at once (the workers run in the background): wait until none of
 # our experiments is queued or running.
 waited=0

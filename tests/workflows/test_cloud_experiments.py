@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import BIN, PROJECT, Repo, base_env
+from support.repo import BIN, PROJECT, Repo, base_env, make_repo
 
 WORKFLOW = PROJECT / ".github" / "workflows" / "cloud-experiments.yml"
 SCRIPT = Path(".github") / "scripts" / "run-grid.sh"
@@ -147,6 +147,97 @@ def test_bad_grid_input_is_refused_before_anything_is_queued(
     assert not summary.exists()
 
 
+def _queued(repo: Repo) -> list[tuple[str, str]]:
+    """(task id, name) of every task `dvc queue status` lists as Queued."""
+    lines = repo.dvc("queue", "status").stdout.splitlines()
+    return [(f[0], f[1]) for f in (ln.split() for ln in lines[1:]) if f and f[-1] == "Queued"]
+
+
+@pytest.fixture(scope="module")
+def plain_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """The project in a temporary repository, not reproduced: enough to check a grid."""
+    return make_repo(tmp_path_factory.mktemp("grid-check") / "repo")
+
+
+@pytest.mark.parametrize(
+    ("env", "errors"),
+    [
+        (  # the user's grid: two valid items, then a misspelt key
+            {
+                "MLPIPE_GRID": "train.estimator=logistic_regression; train.estimator="
+                "logistic_regression train.logistic_regression.C=0.3; "
+                "train.logistic_regression.Cx=1"
+            },
+            [
+                "grid item 3 (train.logistic_regression.Cx=1): unknown key "
+                "'train.logistic_regression.Cx'. Allowed keys in 'train.logistic_regression': "
+                "C, class_weight, max_iter"
+            ],
+        ),
+        (
+            {"MLPIPE_GRID": "train.seed=1\n# a comment\n-S train.estimator=xgboost"},
+            [
+                "grid item 3 (train.estimator=xgboost): 'train.estimator' is 'xgboost'; allowed "
+                "values: 'logistic_regression', 'random_forest', 'hist_gradient_boosting'"
+            ],
+        ),
+        (  # every bad item is named, not only the first
+            {"MLPIPE_GRID": "train.logistic_regression.C=-1; train.seed=1; trian.seed=2"},
+            [
+                "grid item 1 (train.logistic_regression.C=-1): 'train.logistic_regression.C' "
+                "is -1.0; allowed range: [1e-09, inf]",
+                "grid item 3 (trian.seed=2): unknown section 'trian'. Allowed sections: data,",
+            ],
+        ),
+        (
+            {"MLPIPE_GRID": "train.hist_gradient_boosting.max_iter=many"},
+            [
+                "grid item 1 (train.hist_gradient_boosting.max_iter=many): "
+                "'train.hist_gradient_boosting.max_iter' must be an integer, got 'many'"
+            ],
+        ),
+        (  # a key mlpipe would accept but params.yaml lacks: DVC cannot set it
+            {"MLPIPE_GRID": "report.new_key=1"},
+            [
+                "grid item 1 (report.new_key=1): 'report.new_key' is not in params.yaml, and "
+                "`dvc exp run -S` can only change keys that are there: add it to params.yaml"
+            ],
+        ),
+        (
+            {"MLPIPE_GRID": "train.estimator=random_forest,logistic_regression"},
+            [
+                "grid item 1 (train.estimator=random_forest,logistic_regression): "
+                "'random_forest,logistic_regression' is a list of values (a sweep); write one "
+                "grid item per value, e.g. 'train.estimator=random_forest; "
+                "train.estimator=logistic_regression'"
+            ],
+        ),
+        (
+            {"MLPIPE_GRID": "train.seed=1", "MLPIPE_ROWS": "50"},
+            ["MLPIPE_ROWS (generate.rows=50): 'generate.rows' is 50; allowed range: [100, inf]"],
+        ),
+    ],
+)
+def test_a_bad_key_or_value_in_any_item_queues_nothing(
+    plain_repo: Repo, tmp_path: Path, env: dict[str, str], errors: list[str]
+) -> None:
+    params_before = (plain_repo.path / "params.yaml").read_bytes()
+    summary = tmp_path / "summary.md"
+    result = _run_grid(plain_repo.path, summary, MLPIPE_EXP_PREFIX="typo", **env)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(errors) + 1, result.stderr
+    for line, error in zip(lines, errors, strict=False):
+        assert line.startswith(f"run-grid: error: {error}"), line
+    assert lines[-1] == "run-grid: error: nothing was queued; fix the grid and run again"
+    assert "queueing" not in result.stdout and "Queued experiment" not in out
+    assert _queued(plain_repo) == []
+    assert not summary.exists()
+    assert (plain_repo.path / "params.yaml").read_bytes() == params_before
+    assert plain_repo.git("status", "--porcelain").stdout == ""
+
+
 def _experiments(repo: Repo) -> dict[str, dict]:
     """name -> entry (executor state, revs with their data) of every experiment `dvc exp show`
     knows."""
@@ -253,17 +344,50 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
 def test_a_failing_experiment_fails_the_run_and_shows_why(work_repo: Repo, tmp_path: Path):
     work_repo.commit("base")
     summary = tmp_path / "summary.md"
+    # Valid params (the grid check passes them), but the ingest stage refuses them at run time.
     result = _run_grid(
-        work_repo.path, summary, MLPIPE_GRID="train.estimator=svm", MLPIPE_EXP_PREFIX="bad"
+        work_repo.path, summary, MLPIPE_GRID="data.date_column=nosuch", MLPIPE_EXP_PREFIX="bad"
     )
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
     assert "run-grid: experiment bad-1 failed; its log:" in out
-    assert "'train.estimator' is 'svm'; allowed values" in out  # from `dvc queue logs`
+    # from `dvc queue logs`:
+    assert "data.date_column names column 'nosuch', which is not in the file" in out
     assert "run-grid: failed experiment(s): bad-1" in out
     text = summary.read_text()
-    assert _table_row(text, "bad-1")[:3] == ["bad-1", "FAILED", "svm"]
+    assert _table_row(text, "bad-1")[:3] == ["bad-1", "FAILED", "nosuch"]
     assert "Failed: bad-1 (see `dvc queue logs <name>`)." in text
     failed = _experiments(work_repo)["bad-1"]
     assert failed["executor"]["state"] == "failed"
     assert failed["revs"][0]["error"]["msg"] == "Experiment run failed"
+
+
+@pytest.mark.slow
+def test_a_queueing_failure_part_way_takes_back_what_this_run_queued(
+    work_repo: Repo, tmp_path: Path
+) -> None:
+    work_repo.commit("base")
+    work_repo.dvc("exp", "run", "--name", "t-2")  # a finished experiment: `t-2` is taken
+    # Someone else's queued task, even of the same name as ours: it must stay queued.
+    work_repo.dvc("exp", "run", "--queue", "--name", "t-1", "-S", "train.seed=7")
+    (foreign,) = _queued(work_repo)
+    summary = tmp_path / "summary.md"
+
+    result = _run_grid(
+        work_repo.path,
+        summary,
+        MLPIPE_GRID="train.seed=1; train.seed=2; train.seed=3",
+        MLPIPE_EXP_PREFIX="t",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Queued experiment 't-1' for future execution." in out
+    assert "Experiment conflicts with existing experiment 't-2'" in out  # DVC's own message
+    assert (
+        "run-grid: error: could not queue t-2 (grid item 2: train.seed=2); DVC's message is above"
+        in result.stderr
+    )
+    assert "run-grid: removed the experiment(s) this run had queued: t-1" in out
+    assert "queueing t-3" not in out and "running" not in result.stdout
+    assert _queued(work_repo) == [foreign]  # ours gone, the other one untouched
+    assert not summary.exists()

@@ -6,6 +6,7 @@ answers `gh issue list` with a canned list."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,131 @@ def test_monitor_workflow_is_scheduled_least_privilege_and_uses_secrets() -> Non
     assert f"bash {SCRIPT}" in runs
     uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
     assert "monitor-output/monitor.png" in uploads[0]["with"]["path"]
+
+
+# ------------------------------------------------ the labels switch: a GitHub expression
+
+_TOKENS = re.compile(r"\s*(?:('(?:[^']|'')*')|(&&|\|\||==|!=|[()!])|([A-Za-z_][\w.-]*))")
+
+
+def _truthy(value: object) -> bool:
+    """GitHub's truthiness: false, 0, '' and null are false, everything else true."""
+    return value not in (False, 0, "", None)
+
+
+def _evaluate(expression: str, context: dict[str, object]) -> object:
+    """Evaluate a GitHub Actions expression of string literals, true/false/null, dotted
+    context lookups (a missing one is null), `!`, `==`, `!=`, `&&`, `||` and parentheses,
+    with GitHub's rules: `&&`/`||` return an operand, `==` on strings ignores case.
+    Anything else is an error, so the test notices an expression it cannot read."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(expression.rstrip()):
+        match = _TOKENS.match(expression, pos)
+        assert match, f"cannot read {expression[pos:]!r}"
+        string, op, name = match.groups()
+        tokens.append(("str", string) if string else ("op", op) if op else ("name", name))
+        pos = match.end()
+    tokens.append(("end", ""))
+    at = 0
+
+    def take(op: str) -> bool:
+        nonlocal at
+        if tokens[at] == ("op", op):
+            at += 1
+            return True
+        return False
+
+    def primary() -> object:
+        nonlocal at
+        kind, text = tokens[at]
+        at += 1
+        if kind == "str":
+            return text[1:-1].replace("''", "'")
+        if (kind, text) == ("op", "("):
+            value = either()
+            assert take(")"), expression
+            return value
+        if (kind, text) == ("op", "!"):
+            return not _truthy(primary())
+        assert kind == "name", f"unexpected {text!r} in {expression!r}"
+        literals = {"true": True, "false": False, "null": None}
+        if text in literals:
+            return literals[text]
+        value: object = context
+        for part in text.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def comparison() -> object:
+        left = primary()
+        for op in ("==", "!="):
+            if take(op):
+                right = primary()
+                assert isinstance(left, str) and isinstance(right, str), expression
+                return (left.lower() == right.lower()) == (op == "==")
+        return left
+
+    def both() -> object:
+        value = comparison()
+        while take("&&"):
+            right = comparison()
+            value = right if _truthy(value) else value
+        return value
+
+    def either() -> object:
+        value = both()
+        while take("||"):
+            right = both()
+            value = value if _truthy(value) else right
+        return value
+
+    result = either()
+    assert tokens[at][0] == "end", f"trailing {tokens[at]!r} in {expression!r}"
+    return result
+
+
+def test_expression_evaluator_follows_githubs_operator_rules() -> None:
+    # The rules the labels test relies on, including the trap the old expression fell into.
+    assert (
+        _evaluate(
+            "inputs.labels && 'true' || vars.X || 'false'",
+            {"inputs": {"labels": False}, "vars": {"X": "true"}},
+        )
+        == "true"
+    )
+    assert _evaluate("a && b || c", {"a": "", "b": "x", "c": 0}) == 0
+    assert _evaluate("a == 'Push'", {"a": "push"}) is True
+    assert _evaluate("!(a != 'x')", {"a": "x"}) is True
+    assert _evaluate("missing.key || 'it''s'", {}) == "it's"
+
+
+@pytest.mark.parametrize(
+    ("event", "labels_input", "variable", "expected"),
+    [
+        ("workflow_dispatch", True, "true", "true"),
+        ("workflow_dispatch", False, "true", "false"),  # unchecked turns labels off
+        ("workflow_dispatch", True, None, "true"),
+        ("workflow_dispatch", False, None, "false"),
+        ("schedule", None, "true", "true"),
+        ("schedule", None, "false", "false"),
+        ("schedule", None, None, "false"),
+    ],
+)
+def test_labels_come_from_the_input_on_a_manual_run_and_the_variable_on_schedule(
+    event: str, labels_input: bool | None, variable: str | None, expected: str
+) -> None:
+    wf = yaml.safe_load(MONITOR.read_text())
+    (step,) = [s for s in wf["jobs"]["monitor"]["steps"] if s.get("id") == "monitor"]
+    match = re.fullmatch(r"\$\{\{(.*)\}\}", step["env"]["MONITOR_LABELS"])
+    assert match, step["env"]["MONITOR_LABELS"]
+    context = {
+        "github": {"event_name": event},
+        # A scheduled run has no inputs; a manual one has every declared input (booleans).
+        "inputs": {} if event == "schedule" else {"batch": "", "labels": labels_input},
+        "vars": {} if variable is None else {"MONITOR_LABELS": variable},
+    }
+    assert _evaluate(match.group(1), context) == expected
 
 
 @pytest.fixture(scope="module")
