@@ -76,6 +76,27 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             _remove_empty(created)
 
 
+def check_outputs_are_not_inputs(
+    inputs: dict[str, str | Path | None], outputs: dict[str, str | Path | None]
+) -> None:
+    """InputError when an output option names the same file as an input option (or as another
+    output): writing it would silently replace the input. Keys are the option names."""
+    seen: dict[Path, str] = {}
+    for option, path in inputs.items():
+        if path is not None:
+            seen.setdefault(Path(path).resolve(), option)
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise InputError(
+                f"{option} {path} is the same file as {seen[resolved]}: writing it would replace "
+                f"that file. Choose another {option}. Nothing was written"
+            )
+        seen[resolved] = option
+
+
 def _umask() -> int:
     """The process's umask (read by setting it and putting it back)."""
     mask = os.umask(0o022)

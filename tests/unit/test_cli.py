@@ -152,3 +152,38 @@ def test_openmp_waits_sleep_unless_the_user_chose(
     )
     assert result.returncode == 2  # a user error, after the stage imported scikit-learn
     assert f"GOMP_SPINCOUNT = '{spin}'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["drift", "--reference", "ref.csv", "--current", "batch.csv"], "--output-md"),
+        (["monitor", "--current", "batch.csv"], "--output-md"),
+        (["monitor", "--current", "batch.csv"], "--output-json"),
+        (["predict", "--model", "m.skops", "--input", "batch.csv"], "--output"),
+    ],
+)
+def test_an_output_that_is_the_input_batch_is_refused_and_the_batch_kept(
+    command: list[str], option: str, tmp_path: Path
+) -> None:
+    """The review's case: `--output-md batch.csv` replaced the batch with the markdown."""
+    from support.repo import PROJECT
+
+    batch = tmp_path / "batch.csv"
+    batch.write_text("customer_id,tenure_months\nc1,3\n")
+    files = [
+        "--params",
+        str(PROJECT / "params.yaml"),
+        "--schema",
+        str(PROJECT / "data/schema.yaml"),
+    ]
+    result = subprocess.run(
+        [str(BIN / "mlpipe"), *command, option, "batch.csv", *files],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{option} batch.csv is the same file as --" in result.stderr
+    assert batch.read_text() == "customer_id,tenure_months\nc1,3\n"

@@ -16,6 +16,7 @@ from mlpipe.io import (
     ParquetColumns,
     atomic_dir,
     atomic_path,
+    check_outputs_are_not_inputs,
     iter_parquet,
     parquet_columns,
     parquet_rows,
@@ -115,6 +116,23 @@ def test_a_failed_write_removes_the_directories_it_created(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
     write_text(tmp_path / "kept" / "new" / "x.csv", "ok")  # success keeps what it created
     assert (tmp_path / "kept" / "new" / "x.csv").read_text() == "ok"
+
+
+def test_an_output_naming_an_input_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "batch.csv").write_text("a\n1\n")
+    inputs = {"--current": tmp_path / "batch.csv", "--reference": tmp_path / "train.parquet"}
+    with pytest.raises(InputError) as caught:
+        check_outputs_are_not_inputs(inputs, {"--output-md": tmp_path / "x" / ".." / "batch.csv"})
+    assert str(caught.value) == (
+        f"--output-md {tmp_path / 'x' / '..' / 'batch.csv'} is the same file as --current: "
+        "writing it would replace that file. Choose another --output-md. Nothing was written"
+    )
+    with pytest.raises(InputError, match=r"--output-json .* is the same file as --output-md"):
+        check_outputs_are_not_inputs(
+            inputs, {"--output-md": tmp_path / "r.md", "--output-json": tmp_path / "r.md"}
+        )
+    check_outputs_are_not_inputs(inputs, {"--output-md": tmp_path / "r.md", "--output-json": None})
+    assert (tmp_path / "batch.csv").read_text() == "a\n1\n"
 
 
 def test_write_json_is_stable_and_rejects_nan(tmp_path: Path) -> None:

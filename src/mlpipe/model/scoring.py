@@ -28,7 +28,7 @@ from mlpipe.data.ingest import LEADING_ZEROS, NormalizeReport, iter_source, norm
 from mlpipe.data.schema import Schema, category_text
 from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
-from mlpipe.io import InputError, atomic_path
+from mlpipe.io import InputError, atomic_path, check_outputs_are_not_inputs
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.predict import class_index
 
@@ -361,11 +361,7 @@ def check_output(source: str | Path, output: str | Path) -> str:
     """The output's format ('csv' or 'parquet'); InputError for a bad suffix or for the input
     file itself as the output (the scores would replace the batch)."""
     fmt = output_format(output)
-    if Path(source).resolve() == Path(output).resolve():
-        raise InputError(
-            f"--output {output} is the input file: its rows would be replaced by their scores. "
-            "Write the scores to another file"
-        )
+    check_outputs_are_not_inputs({"--input": source}, {"--output": output})
     return fmt
 
 

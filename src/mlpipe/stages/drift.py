@@ -9,7 +9,7 @@ from typing import Any
 from mlpipe.config import CsvConfig, load_params
 from mlpipe.data.drift import compute_drift, drift_markdown
 from mlpipe.data.schema import load_schema
-from mlpipe.io import ParquetColumns, write_json, write_text
+from mlpipe.io import ParquetColumns, check_outputs_are_not_inputs, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,12 @@ def _read_table(path: str, csv_config: CsvConfig) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    schema = load_schema(args.schema or params.paths.schema)
+    schema_path = args.schema or params.paths.schema
+    check_outputs_are_not_inputs(
+        {"--reference": args.reference, "--current": args.current, "--schema": schema_path},
+        {"--output-json": args.output_json, "--output-md": args.output_md},
+    )
+    schema = load_schema(schema_path)
     reference = _read_table(args.reference, params.data.csv)
     current = _read_table(args.current, params.data.csv)
     report = compute_drift(

@@ -32,7 +32,14 @@ from mlpipe.evaluation.monitor import (
     unavailable_reasons,
     untested_warning,
 )
-from mlpipe.io import InputError, atomic_path, read_parquet, write_json, write_text
+from mlpipe.io import (
+    InputError,
+    atomic_path,
+    check_outputs_are_not_inputs,
+    read_parquet,
+    write_json,
+    write_text,
+)
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.persist import load_model
 from mlpipe.model.predict import predictions
@@ -99,6 +106,20 @@ def run(args: argparse.Namespace) -> int:
         schema, data.numeric_features, data.categorical_features, data.boolean_features
     )
     card_path, reference_path = args.card or paths.model_card, args.reference or paths.train
+    check_outputs_are_not_inputs(
+        {
+            "--current": args.current,
+            "--reference": reference_path,
+            "--card": card_path,
+            "--model": args.model or paths.model,
+            "--schema": args.schema or paths.schema,
+        },
+        {
+            "--output-json": args.output_json,
+            "--output-md": args.output_md,
+            "--output-png": args.output_png,
+        },
+    )
     card = read_card(card_path)
     model_path = args.model or paths.model
     model = load_model(model_path) if args.labels else None

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from mlpipe.config import load_params
 from mlpipe.data.schema import load_schema
+from mlpipe.io import check_outputs_are_not_inputs
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import load_model
 from mlpipe.model.scoring import ScoringRules, check_output, input_rows, score_file
@@ -18,8 +19,12 @@ log = logging.getLogger(__name__)
 
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    schema = load_schema(args.schema or params.paths.schema)
+    schema_path = args.schema or params.paths.schema
     check_output(args.input, args.output)  # refuse a bad output before any work
+    check_outputs_are_not_inputs(
+        {"--model": args.model, "--schema": schema_path}, {"--output": args.output}
+    )
+    schema = load_schema(schema_path)
     data = params.data
     spec = feature_spec(
         schema, data.numeric_features, data.categorical_features, data.boolean_features
