@@ -139,9 +139,12 @@ def _metrics_section(base: Revision, head: Revision, dataset: str) -> str:
 
 
 def _metric_row(c: MetricChange) -> str:
-    delta = (
-        "—" if c.delta is None else (f"{c.delta:+.0f}" if c.name == "rows" else f"{c.delta:+.4f}")
-    )
+    if c.delta is None or c.base is None or c.pr is None:
+        delta = "—"
+    elif c.name == "rows":
+        delta = f"{c.delta:+.0f}"
+    else:  # the difference of the values as shown, so the row adds up for a reader
+        delta = f"{round(c.pr, 4) - round(c.base, 4):+.4f}"
     rel = "—" if c.relative is None else f"{c.relative:+.2%}"
     base, pr = _num(c.base, c.name), _num(c.pr, c.name)
     return f"| {c.name} | {base} | {pr} | {delta} | {rel} | {_MARKS.get(c.verdict, c.verdict)} |"

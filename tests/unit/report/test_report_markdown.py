@@ -72,6 +72,13 @@ def test_metrics_table_has_both_values_and_changes() -> None:
     assert "| rows | 100 | 120 | +20 | +20.00% |  |" in text
 
 
+def test_the_change_column_is_the_difference_of_the_values_shown() -> None:
+    """The review's case: 0.5932 -> 0.6013 was shown as +0.0080 (from 6-decimal values)."""
+    base = dataclasses.replace(BASE, metrics={"test": {"roc_auc": 0.593249, "rows": 100.0}})
+    head = dataclasses.replace(HEAD, metrics={"test": {"roc_auc": 0.601251, "rows": 120.0}})
+    assert "| roc_auc | 0.5932 | 0.6013 | +0.0081 | +1.35% |" in _report(base, head)
+
+
 def test_slices_are_collapsible() -> None:
     text = _report()
     assert "<details><summary>Slice metrics (test set)</summary>" in text
