@@ -157,6 +157,14 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
         "--all-params", action="store_true", help="also list every PR param, not only changes"
     )
     report.add_argument(
+        "--pull-request", type=int, metavar="N", help="the PR's number (for the reproduce advice)"
+    )
+    report.add_argument(
+        "--fork",
+        action="store_true",
+        help="the PR's branch is in a fork: advise `git fetch origin pull/N/head`, no --pull",
+    )
+    report.add_argument(
         "--images",
         metavar="DIR",
         help="opt-in: link the PNG figures (base copies extracted into DIR); "

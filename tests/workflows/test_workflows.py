@@ -240,6 +240,7 @@ def _run_pr_job(origin: Repo, tmp: Path, branch: str, same_repo: bool) -> Job:
         "secrets.MLPIPE_S3_ENDPOINT": "",
         "secrets.GITHUB_TOKEN": FAKE_TOKEN,  # fork PRs get a read-only one
         "github.event.pull_request.head.repo.full_name == github.repository": same,
+        "github.event.pull_request.number": "7",
     }
     runs = run_workflow_steps(PR_REPORT, clone, env, expressions)
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -277,6 +278,7 @@ def test_pr_workflow_posts_the_report_then_fails_on_the_gate(origin: Repo, tmp_p
     assert "### Gate: ❌ failed" in report and "roc_auc worsened by" in report
     assert "| train.hist_gradient_boosting.max_iter | `150` | `10` |" in report
     assert "xychart-beta" in report
+    assert "git fetch origin && git checkout feature && dvc repro --pull\n" in report
     assert job.summary == report
     # No secret reaches the comment, the summary or the logs.
     assert FAKE_TOKEN not in report + job.summary + "".join(r.output for r in job.runs)
@@ -297,3 +299,8 @@ def test_pr_workflow_from_a_fork_writes_the_summary_and_does_not_fail(
     assert job.summary == report
     assert "### Gate: ✅ passed" in report and "→ PR `feature-ok` (" in report
     assert "| gate.rules[0].max_drop | `0.015` | `0.5` |" in report
+    # The fork's branch is not in origin and CI pushed nothing: advice that works for it.
+    assert "git fetch origin pull/7/head:pr-7 && git checkout pr-7 && dvc pull && dvc repro\n" in (
+        report
+    )
+    assert "dvc repro --pull" not in report

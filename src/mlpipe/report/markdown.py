@@ -39,6 +39,15 @@ class Figure:
     pr_path: str
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    """Where the PR comes from, for the reproduce advice: its number (0: unknown) and whether
+    its branch lives in a fork (not in origin; CI pushes nothing of a fork's)."""
+
+    number: int = 0
+    fork: bool = False
+
+
 def build_report(
     base: Revision,
     head: Revision,
@@ -46,8 +55,10 @@ def build_report(
     *,
     all_params: bool = False,
     figures: Sequence[Figure] = (),
+    source: PullRequest | None = None,
 ) -> str:
-    """The whole comment. ``gate.dataset`` chooses the metrics table's dataset."""
+    """The whole comment. ``gate.dataset`` chooses the metrics table's dataset; ``source``
+    (from CI) makes the reproduce advice work for a PR from a fork."""
     dataset = gate.dataset
     parts = [
         f"## {TITLE}",
@@ -64,7 +75,7 @@ def build_report(
     ]
     if figures:
         parts.append(_figures_section(figures))
-    parts.append(_reproduce_section(base, head))
+    parts.append(_reproduce_section(base, head, source))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -379,15 +390,28 @@ def _figures_section(figures: Sequence[Figure]) -> str:
     return "\n".join(lines)
 
 
-def _reproduce_section(base: Revision, head: Revision) -> str:
-    return "\n".join(
-        [
-            "### Reproduce locally",
+def _reproduce_section(base: Revision, head: Revision, source: PullRequest | None) -> str:
+    lines = ["### Reproduce locally", ""]
+    if source is not None and source.fork:
+        # A fork's branch is not in origin, and CI pushed none of its outputs to the remote.
+        branch = f"pr-{source.number}" if source.number else head.label
+        fetch = (
+            f"git fetch origin pull/{source.number}/head:{branch}"
+            if source.number
+            else "git fetch <the fork's URL> " + head.label + f":{branch}"
+        )
+        lines += [
+            "The PR comes from a fork: CI pushed none of its outputs, so the stages it changes "
+            "run on your machine.",
             "",
+            "```bash",
+            f"{fetch} && git checkout {branch} && dvc pull && dvc repro",
+        ]
+    else:
+        lines += [
             "```bash",
             # --pull fetches the run-cache too: stages CI already ran are checked out, not rerun.
             f"git fetch origin && git checkout {head.label} && dvc repro --pull",
-            f"mlpipe report --base {base.label}",
-            "```",
         ]
-    )
+    lines += [f"mlpipe report --base {base.label}", "```"]
+    return "\n".join(lines)

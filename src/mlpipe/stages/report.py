@@ -13,7 +13,7 @@ from pathlib import Path
 from mlpipe.config import load_params
 from mlpipe.io import InputError, write_text
 from mlpipe.report.gate import GateResult, evaluate_gate
-from mlpipe.report.markdown import build_report
+from mlpipe.report.markdown import PullRequest, build_report
 from mlpipe.report.revision import Revision, incomparable
 from mlpipe.report.sources import extract_figures, git_revision, stale_stages, workspace_revision
 
@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     if args.images:
         figures_dir = load_params(args.params).paths.figures
         figures = extract_figures(Path.cwd(), base.commit, figures_dir, Path(args.images))
-    text = build_report(base, head, gate, all_params=args.all_params, figures=figures)
+    source = PullRequest(args.pull_request or 0, args.fork)
+    text = build_report(
+        base, head, gate, all_params=args.all_params, figures=figures, source=source
+    )
     if args.output:
         write_text(args.output, text)
         log.info("wrote %s (gate %s)", args.output, "passed" if gate.passed else "failed")

@@ -6,7 +6,7 @@ import dataclasses
 
 from mlpipe.config import GateConfig, MetricGate
 from mlpipe.report.gate import evaluate_gate
-from mlpipe.report.markdown import Figure, build_report
+from mlpipe.report.markdown import Figure, PullRequest, build_report
 from mlpipe.report.revision import Revision
 
 
@@ -77,6 +77,18 @@ def test_the_change_column_is_the_difference_of_the_values_shown() -> None:
     base = dataclasses.replace(BASE, metrics={"test": {"roc_auc": 0.593249, "rows": 100.0}})
     head = dataclasses.replace(HEAD, metrics={"test": {"roc_auc": 0.601251, "rows": 120.0}})
     assert "| roc_auc | 0.5932 | 0.6013 | +0.0081 | +1.35% |" in _report(base, head)
+
+
+def test_reproduce_advice_for_a_branch_of_origin_and_for_a_fork() -> None:
+    same = _report()
+    assert "git fetch origin && git checkout feature && dvc repro --pull\n" in same
+    fork = _report(source=PullRequest(number=12, fork=True))
+    assert "The PR comes from a fork: CI pushed none of its outputs" in fork
+    assert (
+        "git fetch origin pull/12/head:pr-12 && git checkout pr-12 && dvc pull && dvc repro\n"
+        "mlpipe report --base origin/main\n"
+    ) in fork
+    assert "--pull" not in fork.split("### Reproduce locally")[1]
 
 
 def test_slices_are_collapsible() -> None:
