@@ -22,6 +22,19 @@ same_repo="${MLPIPE_SAME_REPO:-false}"
 
 log() { echo "pipeline-outputs: $*"; }
 
+# DVC's own connection errors print the endpoint URL: replace it in everything dvc prints.
+mask() {
+    if [[ -n "${MLPIPE_S3_ENDPOINT:-}" ]]; then
+        MASK="$MLPIPE_S3_ENDPOINT" awk '{
+            s = ENVIRON["MASK"]
+            while ((i = index($0, s)) > 0) $0 = substr($0, 1, i - 1) "***" substr($0, i + length(s))
+            print; fflush()
+        }'
+    else
+        cat
+    fi
+}
+
 url="$(dvc config "remote.${remote}.url" 2>/dev/null || true)"
 if [[ -z "$url" ]]; then
     log "error: no DVC remote named '${remote}' (see 'dvc remote list'; MLPIPE_DVC_REMOTE selects one)" >&2
@@ -56,7 +69,7 @@ fi
 
 repro_log="$(mktemp)"
 trap 'rm -f "$repro_log"' EXIT
-dvc repro "${repro_args[@]}" | tee "$repro_log"
+dvc repro "${repro_args[@]}" 2>&1 | mask | tee "$repro_log"
 ran="$(sed -n "s/^Running stage '\([^']*\)'.*/\1/p" "$repro_log" | tr '\n' ' ' | sed 's/ $//')"
 log "stages run: ${ran:-none}"
 
@@ -66,7 +79,7 @@ elif ! $use_remote; then
     log "not pushing: no credentials for remote '${remote}'"
 elif [[ "$same_repo" != "true" ]]; then
     log "not pushing: the pull request does not come from this repository (MLPIPE_SAME_REPO=${same_repo})"
-elif dvc push --run-cache; then
+elif dvc push --run-cache 2>&1 | mask; then
     log "pushed outputs and run-cache to remote '${remote}'"
 else
     # Read-only keys can pull but not push: the report and the gate still run on these results.

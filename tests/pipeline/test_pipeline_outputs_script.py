@@ -147,6 +147,21 @@ def test_fork_without_credentials_reproduces_on_the_embedded_data(tmp_path: Path
     assert metrics["test"]["rows"] == 400 and metrics["train"]["rows"] == 1600
 
 
+def test_a_store_that_is_down_fails_without_printing_the_endpoint(
+    published: tuple[Repo, str], s3: S3Server, tmp_path: Path
+) -> None:
+    """The review's case: DVC's own connection error printed the endpoint URL (a secret)."""
+    main, _ = published
+    ci = main.clone(tmp_path / "ci")
+    s3.stop()
+    result = run_script(ci, ci_env(s3, same_repo=True))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Could not connect to the endpoint URL" in output  # DVC's message, kept
+    assert '"***/' in output and s3.endpoint not in output  # with the endpoint masked
+    assert SECRET_KEY not in output
+
+
 def test_placeholder_bucket_with_credentials_is_a_clear_error(
     s3: S3Server, tmp_path: Path
 ) -> None:
