@@ -10,8 +10,10 @@ target, which an unlabelled table may lack (``missing_columns``): any other abse
 DriftError naming it (a wrong file, or the schema of other data).
 
 - numeric and datetime columns: population stability index (PSI) over quantile bins of the
-  reference (``DriftConfig.bins``, fewer for small tables; missing values form their own bin)
-  and the two-sample Kolmogorov-Smirnov test;
+  reference and the two-sample Kolmogorov-Smirnov test. ``DriftConfig.bins`` bins at most:
+  fewer when the smaller table has fewer than MIN_ROWS_PER_BIN present values per bin
+  (``min(bins, present // 20)``, at least 2), or when reference quantiles tie; missing values
+  form their own bin. ``FeatureDrift.bins`` records the bins used;
 - categorical and boolean columns: PSI over the categories (missing and values unseen in the
   reference are categories too) and the chi-square test of homogeneity.
 
@@ -32,7 +34,7 @@ the PR report and the monitoring job share; ``DriftReport.as_dict`` is the JSON 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -65,7 +67,8 @@ class FeatureDrift:
     ``test`` is "ks", "chi2" or "none" (not tested); ``statistic`` and ``p_value`` are None
     when no test ran, and ``not_tested`` then says why (e.g. "current: 10 present values <
     drift.min_rows 30"; empty when tested). ``flags`` lists the thresholds crossed: "psi"
-    and/or "test".
+    and/or "test". ``bins``: the quantile bins of present values the PSI of a numeric or
+    datetime column used (missing values are one more bin); None for categories.
     """
 
     column: str
@@ -78,6 +81,7 @@ class FeatureDrift:
     current_rows: int
     flags: tuple[str, ...] = ()
     not_tested: str = ""
+    bins: int | None = None
 
     @property
     def drifted(self) -> bool:
@@ -97,6 +101,9 @@ class DriftReport:
     missing_columns: tuple[str, ...] = field(default=())
     not_compared: tuple[tuple[str, str], ...] = field(default=())
     """(column, why) of the columns left out by design (see ``changing_by_design``)."""
+    bins: int | None = None
+    """``DriftConfig.bins``: at most this many quantile bins per numeric column (None: unknown,
+    a report written before it was recorded)."""
 
     @property
     def drifted(self) -> tuple[str, ...]:
@@ -114,6 +121,7 @@ class DriftReport:
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
             "thresholds": {"psi": self.psi_threshold, "p_value": self.p_value_threshold},
+            "bins": self.bins,
             "drifted": list(self.drifted),
             "not_tested": list(self.not_tested),
             "missing_columns": list(self.missing_columns),
@@ -129,6 +137,7 @@ class DriftReport:
                     "current_rows": f.current_rows,
                     "flags": list(f.flags),
                     "not_tested": f.not_tested or None,
+                    "bins": f.bins,
                 }
                 for f in self.features
             },
@@ -154,11 +163,13 @@ def report_from_dict(raw: dict[str, Any]) -> DriftReport:
                 current_rows=int(f["current_rows"]),
                 flags=tuple(f["flags"]),
                 not_tested=f.get("not_tested") or _untested_before(f["test"]),
+                bins=f.get("bins"),
             )
             for name, f in raw["features"].items()
         ),
         missing_columns=tuple(raw.get("missing_columns", ())),
         not_compared=tuple((raw.get("not_compared") or {}).items()),
+        bins=raw.get("bins"),
     )
 
 
@@ -246,6 +257,7 @@ def compute_drift(
         features=tuple(features),
         missing_columns=tuple(missing),
         not_compared=tuple(by_design.items()),
+        bins=config.bins,
     )
 
 
@@ -319,7 +331,10 @@ def _numeric(
         result = stats.ks_2samp(r_present, c_present, method="asymp")
         test, statistic, p_value = "ks", float(result.statistic), float(result.pvalue)
     r_rows, c_rows = len(r_present), len(c_present)
-    return _feature(name, kind, value, test, statistic, p_value, r_rows, c_rows, config, untested)
+    feature = _feature(
+        name, kind, value, test, statistic, p_value, r_rows, c_rows, config, untested
+    )
+    return replace(feature, bins=len(edges) + 1)
 
 
 def _categorical(
@@ -426,6 +441,14 @@ def drift_markdown(report: DriftReport) -> str:
             f"| {f.column} | {f.kind} | {f.psi:.4f} | {test} | {stat} | {p} | {marks} "
             f"| {drifted} |"
         )
+    coarse = [f for f in report.features if f.bins is not None and f.bins < (report.bins or 0)]
+    if coarse:
+        lines += [
+            "",
+            f"PSI over fewer than drift.bins {report.bins} quantile bins (the smaller table has "
+            f"fewer than {MIN_ROWS_PER_BIN} present values per bin, or the reference's values "
+            "tie): " + ", ".join(f"{f.column} {f.bins}" for f in coarse),
+        ]
     if report.missing_columns:
         lines += [
             "",

@@ -17,6 +17,7 @@ Format (version 1)::
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -241,6 +242,15 @@ def feature_columns(
 
 # Rows from which a column of distinct whole numbers is taken for a row number or an id.
 ID_LIKE_ROWS = 100
+# A text column with a distinct value in at least this share of its (more than FREE_TEXT_ROWS)
+# present values looks like free text (a note, a name) or an identifier, not a category.
+FREE_TEXT_SHARE = 0.9
+FREE_TEXT_ROWS = 20
+# Numbers and dates kept as text ("1,25", "1.234,5": another decimal mark; "13/01/2020") are
+# not free text: ingest and the date-column check have their own hints for them.
+_NUMBER_OR_DATE_TEXT = re.compile(r"\s*[-+]?\d+([.,/:T -]\d+)+\s*")
+# At most this many groups of case/space variants are named in a hint (each up to 5 values).
+VARIANT_GROUPS_SHOWN = 5
 
 
 def missing_labels_warning(target: pd.Series) -> str | None:
@@ -262,12 +272,21 @@ def column_hints(
 
     An empty column and a column with one value in every row carry nothing; a column of
     whole numbers that differ in every row (at least ``ID_LIKE_ROWS`` rows) looks like a row
-    number or an id, which as a feature can leak the row order (files sorted by class).
+    number or an id, which as a feature can leak the row order (files sorted by class); a text
+    column with a distinct value in nearly every row (``FREE_TEXT_SHARE`` of more than
+    ``FREE_TEXT_ROWS`` values) looks like free text or an identifier. Text values of a
+    categorical column or of a classification target that differ only in letter case or
+    surrounding spaces ('Barolo', 'BAROLO') become separate categories or classes: named too.
     """
     hints: list[str] = []
     for spec in schema.columns:
         name = spec.name
-        if name == schema.target or spec.kind in ("id", "datetime") or name in id_columns:
+        if name == schema.target:
+            if schema.task != "regression":
+                hint = _case_variants_hint(frame[name], f"the target '{name}'", "class")
+                hints += [hint] if hint else []
+            continue
+        if spec.kind in ("id", "datetime") or name in id_columns:
             continue
         values = frame[name].dropna()
         if values.empty:
@@ -290,7 +309,53 @@ def column_hints(
                 "or an id: if it is one, add it to data.id_columns (as a feature it can leak the "
                 "order of the rows)"
             )
+        elif spec.kind == "categorical" and _is_text(values):
+            distinct = values.nunique()
+            if (
+                len(values) > FREE_TEXT_ROWS
+                and distinct >= FREE_TEXT_SHARE * len(values)
+                and values.astype(str).str.fullmatch(_NUMBER_OR_DATE_TEXT).mean() < FREE_TEXT_SHARE
+            ):
+                hints.append(
+                    f"column '{name}' has {distinct} distinct texts in {len(values)} rows: looks "
+                    "like free text or an identifier, not a category; set kind: id for it in the "
+                    "schema (or add it to data.id_columns) or drop it from the source"
+                )
+            else:
+                hint = _case_variants_hint(values, f"column '{name}'", "category")
+                hints += [hint] if hint else []
     return hints
+
+
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(values) or (
+        values.dtype == object and all(isinstance(v, str) for v in values.head(1000))
+    )
+
+
+def _case_variants_hint(values: pd.Series, what: str, unit: str) -> str | None:
+    """The hint naming the text values of ``values`` that differ only in letter case or
+    surrounding spaces (None when there are none): each spelling is its own category."""
+    values = values.dropna()
+    if values.empty or not _is_text(values):
+        return None
+    groups: dict[str, list[str]] = {}
+    for value in sorted({str(v) for v in values.unique()}):
+        groups.setdefault(value.strip().casefold(), []).append(value)
+    variants = [g for _, g in sorted(groups.items()) if len(g) > 1]
+    if not variants:
+        return None
+    shown = "; ".join(
+        ", ".join(repr(v) for v in g[:5]) + (f" (+{len(g) - 5})" if len(g) > 5 else "")
+        for g in variants[:VARIANT_GROUPS_SHOWN]
+    )
+    more = len(variants) - VARIANT_GROUPS_SHOWN
+    return (
+        f"{what} has values that differ only in letter case or surrounding spaces: {shown}"
+        + (f"; and {more} more group(s)" if more > 0 else "")
+        + f". Each spelling is a separate {unit}: "
+        f"write each value one way in the source (then run `mlpipe schema infer` again)"
+    )
 
 
 def check_target(target: pd.Series, task: str) -> None:

@@ -46,13 +46,14 @@ def split_table(
     test_size: float,
     seed: int,
     date_column: str | None = None,
+    task: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split rows into (train, test) with ``test_mask`` (see there).
 
     Row order inside each part follows the input order, for stable outputs.
     """
     test_mask = split_mask(
-        frame, target, method, test_size, seed, date_column, columns=frame.columns
+        frame, target, method, test_size, seed, date_column, columns=frame.columns, task=task
     )
     return frame[~test_mask].reset_index(drop=True), frame[test_mask].reset_index(drop=True)
 
@@ -76,6 +77,7 @@ def split_mask(
     *,
     columns: Iterable[str],
     rows: int | None = None,
+    task: str | None = None,
 ) -> np.ndarray:
     """Boolean mask of the test rows (True = test), for a table of ``rows`` rows.
 
@@ -84,7 +86,9 @@ def split_mask(
     The mask depends only on those columns, the seed and the row count: a table written in
     batches gets the same split as the whole table.
 
-    - ``stratified``: seeded shuffle that keeps each class's share in both parts.
+    - ``stratified``: seeded shuffle that keeps each class's share in both parts; refused for
+      a regression ``task`` (the schema's decided task, when known), whose values are no
+      classes even when they repeat.
     - ``random``: seeded shuffle (regression targets).
     - ``time``: the latest ``test_size`` share of rows by ``date_column`` is the test set; ties
       at the cut stay together, so no day is split across train and test.
@@ -102,6 +106,11 @@ def split_mask(
     if method == "stratified":
         if target not in list(columns):
             raise SplitError(f"data.target '{target}' is not a column of the table")
+        if task == "regression":
+            raise SplitError(
+                f"split.method=stratified needs classes, but '{target}' is a regression target "
+                "(task: regression). Set split.method: random in params.yaml"
+            )
         labels = frame[target]
         counts = labels.value_counts(dropna=False)
         if (counts < 2).any():

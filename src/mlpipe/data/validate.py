@@ -35,6 +35,7 @@ class ValidationResult:
     errors: tuple[Violation, ...] = ()
     warnings: tuple[Violation, ...] = ()
     target_counts: dict[str, int] = field(default_factory=dict)
+    task: str | None = None  # the schema's task (binary, multiclass or regression)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +52,7 @@ class ValidationResult:
             "errors": [asdict(v) for v in self.errors],
             "warnings": [asdict(v) for v in self.warnings],
             "target_counts": self.target_counts,
+            "task": self.task,
         }
 
 
@@ -171,6 +173,7 @@ def validate_table(
         errors=tuple(errors),
         warnings=tuple(warnings),
         target_counts=target_counts,
+        task=schema.task,
     )
 
 

@@ -323,11 +323,11 @@ def _drift_section(head: Revision) -> str:
 
 
 def _plots_section(base: Revision, head: Revision) -> str:
+    """Curves overlaid and confusion matrices side by side; the PR's alone when the base has
+    none or predicts something else (another target or other classes)."""
+    reason = incomparable(base, head)
+    base_plots = {} if reason else base.plots
     blocks = []
-    caption = (
-        f"Blue: base `{base.label}` (`{base.commit}`), orange: PR (`{head.commit}`). "
-        "Curves resampled on a 0.05 grid."
-    )
     xs = charts.grid()
     curves = (
         ("roc", "ROC curve", "false positive rate", "true positive rate", charts.roc_on_grid),
@@ -336,7 +336,7 @@ def _plots_section(base: Revision, head: Revision) -> str:
     for name, title, x_label, y_label, on_grid in curves:
         if name not in head.plots:
             continue
-        old = base.plots.get(name)
+        old = base_plots.get(name)
         blocks.append(
             charts.overlay_chart(
                 title,
@@ -347,29 +347,56 @@ def _plots_section(base: Revision, head: Revision) -> str:
                 on_grid(head.plots[name], xs),
             )
         )
-    if blocks and not base.plots.get("roc") and not base.plots.get("precision_recall"):
-        caption = f"Orange: PR (`{head.commit}`); `{base.label}` has no curves to compare."
+    caption = ""
+    if blocks:  # a colour caption only above charts that are drawn
+        if reason:
+            caption = f"Orange: PR (`{head.commit}`); not compared with `{base.label}`: {reason}."
+        elif not base_plots.get("roc") and not base_plots.get("precision_recall"):
+            caption = f"Orange: PR (`{head.commit}`); `{base.label}` has no curves to compare."
+        else:
+            caption = f"Blue: base `{base.label}` (`{base.commit}`), orange: PR (`{head.commit}`)."
+        caption += " Curves resampled on a 0.05 grid."
     if "confusion" in head.plots:
-        blocks.append(_confusion_table(base.plots.get("confusion"), head.plots["confusion"]))
+        if reason:
+            blocks.append(
+                _confusion_table(
+                    None,
+                    head.plots["confusion"],
+                    f"Confusion matrix (test set) of the PR only; `{base.label}`'s is not shown: "
+                    f"{reason}.",
+                )
+            )
+        else:
+            blocks.append(_confusion_table(base_plots.get("confusion"), head.plots["confusion"]))
     if not blocks:
         return ""
-    return "\n\n".join(["### Plots (base vs PR)", caption, *blocks])
+    title = "### Plots (PR)" if reason else "### Plots (base vs PR)"
+    return "\n\n".join(part for part in [title, caption, *blocks] if part)
 
 
 def _matrix(records: list[dict[str, Any]] | None) -> dict[tuple[str, str], int]:
     return {(str(r["actual"]), str(r["predicted"])): int(r["count"]) for r in records or []}
 
 
-def _confusion_table(base: list[dict[str, Any]] | None, pr: list[dict[str, Any]]) -> str:
-    """Base and PR confusion matrices side by side in one table (rows: actual class)."""
+def _confusion_table(
+    base: list[dict[str, Any]] | None, pr: list[dict[str, Any]], intro: str = ""
+) -> str:
+    """Base and PR confusion matrices side by side in one table (rows: actual class); the PR's
+    alone when ``base`` is None (``intro`` then says why, if given)."""
     old, new = _matrix(base), _matrix(pr)
     labels = sorted({a for a, _ in old | new} | {p for _, p in old | new})
     sides = [("base", old), ("PR", new)] if base else [("PR", new)]
     header = ["actual ↓ / predicted →"]
     for side, _ in sides:
         header += [f"{side}: {p}" for p in labels]
+    if not intro:
+        intro = (
+            "Confusion matrix (test set), base and PR side by side:"
+            if base
+            else "Confusion matrix (test set) of the PR; the base has none:"
+        )
     lines = [
-        "Confusion matrix (test set), base and PR side by side:",
+        intro,
         "",
         "| " + " | ".join(header) + " |",
         "| --- |" + " ---: |" * (len(header) - 1),

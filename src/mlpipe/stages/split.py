@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    if not read_json(args.validation).get("ok"):
+    validation = read_json(args.validation)
+    if not validation.get("ok"):
         raise InputError(f"{args.validation}: the data did not pass validation; run validate")
+    # The task the schema decided (validate records it), else data.task when it is not auto.
+    task = validation.get("task") or params.data.task
     table = ParquetColumns(args.input)
     method, target, date_column = params.split.method, params.data.target, params.data.date_column
     needed = [c for c in split_columns(method, target, date_column) if c in table.columns]
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         date_column=date_column,
         columns=table.columns,
         rows=len(table),
+        task=task,
     )
     # Memory holds one batch of rows (plus the mask), not the table. The input is read once
     # per output, so only one Parquet writer is open at a time.

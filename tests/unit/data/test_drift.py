@@ -245,7 +245,8 @@ def test_markdown_lists_flagged_columns_first(schema) -> None:
     assert lines[2] == "| column | kind | PSI | test | statistic | p-value | flags | drifted |"
     assert lines[4].startswith("| amount | numeric |")
     assert lines[4].endswith("| psi, test | **yes** |")
-    assert len(lines) == 4 + 5 + 2
+    assert len(lines) == 4 + 5 + 2 + 2  # the table, the bins note, the not-compared line
+    assert lines[-3].endswith("or the reference's values tie): calls 6")
     assert lines[-1] == (
         "Not compared (the model does not read them): id (id column: changes by design), "
         "day (datetime column: changes by design, not a model feature)"
@@ -487,3 +488,38 @@ def test_cli_reads_the_date_and_id_columns_from_params(tmp_path, schema, caplog)
         "day": "date column: changes by design",
     }
     assert "not compared: 'day' (date column: changes by design)" in caplog.text
+
+
+def test_a_small_sample_gets_fewer_bins_and_the_report_records_them(schema) -> None:
+    """The user review's case: drift.bins 10, an 88-row current table -> 4 bins (88 // 20),
+    silently. The bins used are now in the JSON and named in the markdown."""
+    ref, cur = _table(2000, 1), _table(88, 2, shift=3.0)
+    report = compute_drift(ref, cur, schema, CONFIG)
+    amount = next(f for f in report.features if f.column == "amount")
+    assert CONFIG.bins == 10 and amount.bins == 4
+    # the PSI is the one over the reference's quartiles (plus the empty missing bin)
+    edges = np.quantile(ref["amount"], [0.25, 0.5, 0.75])
+    expected = psi(
+        np.append(np.bincount(np.searchsorted(edges, ref["amount"], side="right")), 0.0),
+        np.append(
+            np.bincount(np.searchsorted(edges, cur["amount"], side="right"), minlength=4), 0.0
+        ),
+    )
+    assert amount.psi == round(expected, 6)
+    large = compute_drift(ref, _table(500, 2, shift=3.0), schema, CONFIG)
+    assert next(f for f in large.features if f.column == "amount").bins == 10
+    assert next(f for f in large.features if f.column == "plan").bins is None  # categories
+    calls = next(f for f in large.features if f.column == "calls")
+    assert calls.bins == len(np.unique(np.quantile(ref["calls"], np.linspace(0, 1, 11)[1:-1]))) + 1
+    assert calls.bins < 10  # Poisson counts: tied quantiles merge bins even on 500 rows
+    data = report.as_dict()
+    assert data["bins"] == 10 and data["features"]["amount"]["bins"] == 4
+    assert data["features"]["plan"]["bins"] is None
+    assert report_from_dict(json.loads(json.dumps(data))).as_dict() == data
+    text = drift_markdown(report)
+    assert (
+        "PSI over fewer than drift.bins 10 quantile bins (the smaller table has fewer than 20 "
+        "present values per bin, or the reference's values tie): amount 4, calls 4\n"
+    ) in text
+    # 500 rows: amount gets its 10 bins and is not named; calls' ties still are
+    assert f"values tie): calls {calls.bins}\n" in drift_markdown(large)

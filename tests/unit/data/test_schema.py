@@ -303,3 +303,80 @@ def test_column_hints_name_empty_constant_and_id_like_columns() -> None:
         "column 'constant' has one value ('a') in every row: it cannot help the model; drop it "
         "from the source",
     ]  # 50 rows: too few to call distinct numbers an id
+
+
+FREE_TEXT_HINT = (
+    "column 'comment' has {d} distinct texts in {n} rows: looks like free text or an "
+    "identifier, not a category; set kind: id for it in the schema (or add it to "
+    "data.id_columns) or drop it from the source"
+)
+
+
+def test_a_text_column_with_a_value_in_nearly_every_row_is_named_as_free_text() -> None:
+    """The user review's case: 178 distinct sentences in 178 rows became a 178-category
+    feature without a word (a 250-row table makes it kind: id)."""
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "comment": [f"note {i}: the client called" for i in range(n)],
+            "plan": ["basic", "premium", "gold"] * (n // 3),
+            "y": [i % 2 for i in range(n)],
+        }
+    )
+    schema = infer_schema(frame, "y", "auto")
+    assert schema.column("comment").kind == "categorical"  # the kind alone says nothing
+    assert column_hints(frame, schema) == [FREE_TEXT_HINT.format(d=60, n=60)]
+    # 90% distinct: still free text; 85%: categories that repeat; 20 rows: too few to tell
+    ninety = frame.assign(comment=[f"c{i % 54}" for i in range(n)])
+    assert column_hints(ninety, infer_schema(ninety, "y", "auto")) == [
+        FREE_TEXT_HINT.format(d=54, n=60)
+    ]
+    repeats = frame.assign(comment=[f"c{i % 51}" for i in range(n)])
+    assert column_hints(repeats, infer_schema(repeats, "y", "auto")) == []
+    small = frame.head(20)
+    assert column_hints(small, infer_schema(small, "y", "auto")) == []
+    # numbers or dates kept as text (their own hints in ingest / split) are not free text
+    for texts in ([f"{i},5" for i in range(n)], [f"{i % 28 + 1:02d}/01/2020" for i in range(n)]):
+        as_text = frame.assign(comment=texts)
+        assert column_hints(as_text, infer_schema(as_text, "y", "auto")) == []
+    # declared an id in params: no hint
+    assert (
+        column_hints(
+            frame, infer_schema(frame, "y", "auto", id_columns=("comment",)), ("comment",)
+        )
+        == []
+    )
+
+
+def test_values_that_differ_only_in_case_or_spaces_are_named_for_target_and_categories() -> None:
+    """The user review's case: 'Barolo', 'BAROLO', 'barolo' became 9 classes of 3 cultivars."""
+    cultivar = ["Barolo", "BAROLO", "barolo", " Barolo", "Barbera", "BARBERA", "Grignolino"] * 6
+    region = ["Piemonte", "PIEMONTE", "Toscana", "toscana", "Veneto", "Veneto", "Veneto"] * 6
+    frame = pd.DataFrame({"cultivar": cultivar, "region": region, "x": np.arange(42, dtype=float)})
+    schema = infer_schema(frame, "cultivar", "auto")
+    assert schema.task == "multiclass" and len(schema.classes) == 7  # of 3 cultivars
+    assert column_hints(frame, schema) == [
+        "the target 'cultivar' has values that differ only in letter case or surrounding "
+        "spaces: 'BARBERA', 'Barbera'; ' Barolo', 'BAROLO', 'Barolo', 'barolo'. Each spelling "
+        "is a separate class: write each value one way in the source (then run `mlpipe schema "
+        "infer` again)",
+        "column 'region' has values that differ only in letter case or surrounding spaces: "
+        "'PIEMONTE', 'Piemonte'; 'Toscana', 'toscana'. Each spelling is a separate category: "
+        "write each value one way in the source (then run `mlpipe schema infer` again)",
+    ]
+    clean = frame.assign(
+        cultivar=frame["cultivar"].str.strip().str.title(),
+        region=frame["region"].str.title(),
+    )
+    assert column_hints(clean, infer_schema(clean, "cultivar", "auto")) == []
+
+
+def test_many_case_variant_groups_are_cut_after_five() -> None:
+    names = [f"{c}x" for c in "abcdefg"]
+    values = [v for name in names for v in (name, name.upper())] * 3
+    frame = pd.DataFrame({"c": values, "y": [i % 2 for i in range(len(values))]})
+    (hint,) = column_hints(frame, infer_schema(frame, "y", "auto"))
+    assert hint.startswith(
+        "column 'c' has values that differ only in letter case or surrounding spaces: "
+        "'AX', 'ax'; 'BX', 'bx'; 'CX', 'cx'; 'DX', 'dx'; 'EX', 'ex'; and 2 more group(s). "
+    )

@@ -134,6 +134,33 @@ def test_stratified_needs_two_rows_per_class() -> None:
     )
 
 
+REGRESSION_MESSAGE = (
+    "split.method=stratified needs classes, but 'score' is a regression target "
+    "(task: regression). Set split.method: random in params.yaml"
+)
+
+
+def test_stratified_on_a_regression_target_whose_values_repeat_names_the_task() -> None:
+    """The user review's case: scores that repeat (few distinct values, some seen once) got
+    'needs at least 2 rows per class; classes [...]', or, when all repeat, were stratified on
+    their raw values without a word."""
+    seen_once = pd.DataFrame({"score": [1.0, 2.0, 3.0] * 10 + [4.0]})  # 4 values in 31 rows
+    all_repeat = pd.DataFrame({"score": [10, 20, 30, 40] * 10})
+    for frame in (seen_once, all_repeat):
+        with pytest.raises(SplitError) as caught:
+            split_table(frame, "score", "stratified", 0.2, seed=0, task="regression")
+        assert str(caught.value) == REGRESSION_MESSAGE
+    # without the task: the old class message for values seen once, and a (class) split
+    with pytest.raises(SplitError, match=r"needs at least 2 rows per class; classes \[4\.0\]"):
+        split_table(seen_once, "score", "stratified", 0.2, seed=0)
+    assert len(split_table(all_repeat, "score", "stratified", 0.2, seed=0)[1]) == 8
+    # random works for the same regression table, and other tasks still stratify
+    train, test = split_table(all_repeat, "score", "random", 0.2, seed=0, task="regression")
+    assert (len(train), len(test)) == (32, 8)
+    train, test = split_table(_frame(50, 10), "y", "stratified", 0.2, seed=1, task="binary")
+    assert test["y"].sum() == 2
+
+
 def test_time_split_rejects_missing_dates_and_a_single_date() -> None:
     frame = _frame(10)
     frame.loc[3, "day"] = pd.NaT

@@ -51,6 +51,7 @@ def test_a_good_table_passes_with_counts() -> None:
     assert report["ok"] is True and report["rows"] == 4 and report["columns"] == 8
     assert report["checks_run"] == report["checks_passed"] == result.checks
     assert result.checks > 20
+    assert report["task"] == "binary"  # the schema's task, for split to read
 
 
 def test_every_violation_is_listed_not_just_the_first() -> None:
@@ -213,6 +214,7 @@ def test_regression_target_must_be_numeric() -> None:
     assert result.errors == (Violation("y", "numeric target", "dtype str", 2),)
     ok = validate_table(pd.DataFrame({"y": [1.5, 2.0]}), schema)
     assert not any(v.rule == "numeric target" for v in ok.errors)
+    assert ok.as_dict()["task"] == "regression" and ok.target_counts == {}
 
 
 def test_a_parquet_file_read_column_by_column_gives_the_same_result(tmp_path) -> None:

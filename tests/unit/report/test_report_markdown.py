@@ -216,6 +216,89 @@ def test_a_base_with_another_target_shows_the_prs_own_target_counts() -> None:
     assert "Target counts not compared with `origin/main`" in data and "PR rows" not in data
 
 
+def _multiclass(rev: Revision, target: str, counts: dict[str, int]) -> Revision:
+    """``rev`` as a multiclass run: a confusion matrix over ``counts``' classes, no curves."""
+    labels = sorted(counts)
+    confusion = [
+        {"actual": a, "predicted": p, "count": counts[a] if a == p else 1}
+        for a in labels
+        for p in labels
+    ]
+    return dataclasses.replace(
+        rev,
+        params={**rev.params, "data": {"target": target}},
+        validation={**rev.validation, "target_counts": counts},
+        plots={"confusion": confusion},
+    )
+
+
+def test_a_base_with_other_classes_shows_the_prs_confusion_matrix_only() -> None:
+    """The user review's case: main's churned (False/True) matrix merged with the PR's wine
+    classes into one 10-column table, under a caption about curves that were not drawn."""
+    base = dataclasses.replace(
+        BASE,
+        params={**BASE.params, "data": {"target": "churned"}},
+        validation={**BASE.validation, "target_counts": {"False": 3026, "True": 974}},
+        plots={
+            **BASE.plots,
+            "confusion": [
+                {"actual": a, "predicted": p, "count": c}
+                for a, p, c in [
+                    ("False", "False", 2828),
+                    ("False", "True", 198),
+                    ("True", "False", 606),
+                    ("True", "True", 368),
+                ]
+            ],
+        },
+    )
+    head = _multiclass(HEAD, "cultivar", {"Barbera": 10, "Barolo": 12, "Grignolino": 14})
+    gate = evaluate_gate(GATE, {"roc_auc": 0.9}, None, "not comparable")
+    plots = build_report(base, head, gate).split("### Plots")[1].split("###")[0]
+    assert plots.startswith(" (PR)\n\nConfusion matrix (test set) of the PR only; ")
+    assert "`origin/main`'s is not shown: the base predicts `churned`, the PR `cultivar`." in plots
+    assert (
+        "| actual ↓ / predicted → | PR: Barbera | PR: Barolo | PR: Grignolino |\n"
+        "| --- | ---: | ---: | ---: |\n"
+        "| **Barbera** | 10 | 1 | 1 |\n"
+        "| **Barolo** | 1 | 12 | 1 |\n"
+        "| **Grignolino** | 1 | 1 | 14 |\n"
+    ) in plots
+    assert "False" not in plots and "2828" not in plots and "base:" not in plots
+    assert "Blue" not in plots and "Orange" not in plots and "grid" not in plots
+    # same target, other classes (a label renamed): not merged either
+    renamed = _multiclass(base, "cultivar", {"Barbera": 10, "Barolo": 12, "Nebbiolo": 14})
+    plots = build_report(renamed, head, gate).split("### Plots")[1].split("###")[0]
+    assert "the base's classes (Barbera, Barolo, Nebbiolo) are not the PR's" in plots
+    assert "Nebbiolo" not in plots.split("\n\n", 2)[2] and "base:" not in plots
+
+
+def test_a_binary_base_with_another_target_draws_no_base_curve() -> None:
+    base = dataclasses.replace(BASE, params={**BASE.params, "data": {"target": "churned"}})
+    head = dataclasses.replace(HEAD, params={**HEAD.params, "data": {"target": "class"}})
+    gate = evaluate_gate(GATE, head.metrics["test"], None, "not comparable")
+    plots = build_report(base, head, gate).split("### Plots")[1].split("###")[0]
+    assert len([line for line in plots.splitlines() if line.startswith("  line [")]) == 1
+    assert (
+        "Orange: PR (`fea12345`); not compared with `origin/main`: the base predicts "
+        "`churned`, the PR `class`. Curves resampled on a 0.05 grid." in plots
+    )
+    assert "| actual ↓ / predicted → | PR: no | PR: yes |" in plots and "Blue" not in plots
+
+
+def test_a_comparable_multiclass_report_has_no_curve_caption() -> None:
+    """No curves (multiclass): the confusion table without a blue/orange caption."""
+    counts = {"Barbera": 10, "Barolo": 12, "Grignolino": 14}
+    base, head = _multiclass(BASE, "cultivar", counts), _multiclass(HEAD, "cultivar", counts)
+    gate = evaluate_gate(GATE, {"roc_auc": 0.9}, None)
+    plots = build_report(base, head, gate).split("### Plots")[1].split("###")[0]
+    assert plots.startswith(
+        " (base vs PR)\n\nConfusion matrix (test set), base and PR side by side:\n"
+    )
+    assert "| **Barolo** | 1 | 12 | 1 | 1 | 12 | 1 |" in plots
+    assert "Blue" not in plots and "grid" not in plots and "mermaid" not in plots
+
+
 def test_figures_only_on_opt_in_and_reproduce_line() -> None:
     text = _report(figures=[Figure("ROC", "imgs/base-roc.png", "data/results/figures/roc.png")])
     assert (

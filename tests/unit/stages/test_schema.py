@@ -102,3 +102,36 @@ def test_ids_and_zero_padded_codes_are_inferred_as_text(tmp_path: Path, caplog) 
         "'00001', '00002', '00003', '00004' (a code such as a zip or account number; "
         "converting would drop the zeros)"
     ]
+
+
+def test_case_variants_and_free_text_are_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As the user review's wine export: mixed-case target and region, a free-text column."""
+    source = tmp_path / "wine.csv"
+    n = 30
+    pd.DataFrame(
+        {
+            "cultivar": ["Barolo", "BAROLO", "barolo", "Barbera", "Grignolino"] * (n // 5),
+            "region": ["Piemonte", "piemonte", "Veneto"] * (n // 3),
+            "comment": [f"tasting note {i}" for i in range(n)],
+            "alcohol": [12.0 + i / 10 for i in range(n)],
+        }
+    ).to_csv(source, index=False)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"data": {"source": str(source), "target": "cultivar"}}))
+    output = tmp_path / "schema.yaml"
+    with caplog.at_level(logging.WARNING):
+        assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "the target 'cultivar' has values that differ only in letter case or surrounding "
+        "spaces: 'BAROLO', 'Barolo', 'barolo'. Each spelling is a separate class: write each "
+        "value one way in the source (then run `mlpipe schema infer` again)",
+        "column 'region' has values that differ only in letter case or surrounding spaces: "
+        "'Piemonte', 'piemonte'. Each spelling is a separate category: write each value one "
+        "way in the source (then run `mlpipe schema infer` again)",
+        "column 'comment' has 30 distinct texts in 30 rows: looks like free text or an "
+        "identifier, not a category; set kind: id for it in the schema (or add it to "
+        "data.id_columns) or drop it from the source",
+    ]
+    assert load_schema(output).classes == ("BAROLO", "Barbera", "Barolo", "Grignolino", "barolo")

@@ -84,3 +84,31 @@ def test_unvalidated_data_is_refused_and_nothing_is_written(tmp_path: Path) -> N
     with pytest.raises(InputError, match="did not pass validation"):
         run(args)
     assert not args.train.exists() and not args.test.exists()
+
+
+@pytest.mark.parametrize(
+    ("validation", "data_task"),
+    [({"task": "regression"}, "auto"), ({}, "regression")],
+    ids=["schema-task-in-validation-json", "data.task-in-params"],
+)
+def test_stratified_on_a_regression_task_gives_the_regression_message(
+    tmp_path: Path, validation: dict, data_task: str
+) -> None:
+    """The task comes from validation.json (the schema's decided task) or data.task; the
+    target's values repeat (40 distinct in 2 500 rows), which the class-count guess missed."""
+    args = _args(tmp_path, "stratified")
+    params = yaml.safe_load(args.params.read_text(encoding="utf-8"))
+    params["data"] = {"target": "score", "task": data_task}
+    args.params.write_text(yaml.safe_dump(params), encoding="utf-8")
+    write_parquet(args.input, _table().assign(score=np.arange(2500) % 40 * 2.5))
+    write_json(args.validation, {"ok": True, **validation})
+    with pytest.raises(SplitError) as caught:
+        run(args)
+    assert str(caught.value) == (
+        "split.method=stratified needs classes, but 'score' is a regression target "
+        "(task: regression). Set split.method: random in params.yaml"
+    )
+    assert not args.train.exists() and not args.test.exists()
+    params["split"]["method"] = "random"
+    args.params.write_text(yaml.safe_dump(params), encoding="utf-8")
+    assert run(args) == 0 and len(read_parquet(args.test)) == 625
