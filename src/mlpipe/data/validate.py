@@ -242,9 +242,15 @@ def _check_column(
                 )
         if spec.integer:
             checks += 1
-            fractional = int((values != values.round()).sum())
-            if fractional:
-                errors.append(Violation(spec.name, "integer", "non-integer values", fractional))
+            whole = values == values.round()
+            fractional = int((~whole).sum())
+            if fractional and fractional / n > tolerance:
+                shown = sorted(set(values[~whole].head(1000).tolist()))[:3]
+                observed = (
+                    f"non-integer values, e.g. {', '.join(f'{v:g}' for v in shown)} (the schema "
+                    "says integer: true; set integer: false if fractions are valid)"
+                )
+                errors.append(Violation(spec.name, "integer", observed, fractional))
     elif spec.kind == "datetime" and len(present):
         present = _utc(present)
         for bound, name in ((spec.min, "min"), (spec.max, "max")):

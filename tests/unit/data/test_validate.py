@@ -65,7 +65,13 @@ def test_every_violation_is_listed_not_just_the_first() -> None:
     assert result.errors == (
         Violation("tenure", "min 0", "min seen -1", 1),
         Violation("tenure", "max 72", "max seen 80", 1),
-        Violation("tenure", "integer", "non-integer values", 1),
+        Violation(
+            "tenure",
+            "integer",
+            "non-integer values, e.g. 10.5 (the schema says integer: true; set integer: false "
+            "if fractions are valid)",
+            1,
+        ),
         Violation("charge", "missing fraction <= 0.25", "0.5000 missing", 2),
         Violation("plan", "allowed categories", "unknown categories 'gold' x2, 'silver' x1", 3),
         Violation("paperless", "column present", "column is missing", 4),
@@ -322,3 +328,14 @@ def test_duplicates_found_column_by_column_on_parquet_match_in_memory(tmp_path) 
             "unique ids",
             "unique rows",
         }
+
+
+def test_fractions_in_an_integer_column_are_tolerated_like_other_invalid_values() -> None:
+    """The review's case: one fractional age refused the whole batch whatever
+    validate.max_invalid_fraction said."""
+    frame = _good()
+    frame["tenure"] = [1, 5, 10.5, 12]
+    assert not validate_table(frame, SCHEMA).ok
+    assert validate_table(frame, SCHEMA, max_invalid_fraction=0.25).ok
+    (error,) = validate_table(frame, SCHEMA, max_invalid_fraction=0.2).errors
+    assert (error.column, error.rule, error.rows) == ("tenure", "integer", 1)
