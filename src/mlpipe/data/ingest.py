@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
+import itertools
 import logging
 import math
 import re
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 
 _TRUE = {"true", "yes", "y", "t", "1"}
 _FALSE = {"false", "no", "n", "f", "0"}
+# Every spelling of a yes/no word in any case ("yes", "Yes", "yEs", ...): an exact match is
+# cheaper than lower-casing every value of a text column.
+_YES_NO_SPELLINGS = frozenset(
+    "".join(chars)
+    for word in _TRUE | _FALSE
+    for chars in itertools.product(*({c.lower(), c.upper()} for c in word))
+)
 # How the yes/no values a boolean column accepts are described in messages.
 YES_NO = "yes/no (true/false, y/n, t/f, 1/0, any case)"
 # Numbers stored as text, by decimal mark: the other mark separates thousands ("1,234.5" and
@@ -824,17 +832,18 @@ def _profile_text(
     is_number = _is_number(present, decimal)
     other = present[~is_number]
     numbers = present[is_number]
-    # Yes/no values: "1"/"0" among the numbers, words and letters among the rest (lower-casing
-    # only the values that are not numbers keeps numeric columns cheap).
+    # Yes/no values: "1"/"0" among the numbers, words and letters among the rest, found by
+    # exact match with every spelling (no lower-cased copy of a large text column).
     ones, noughts = int((numbers == "1").sum()), int((numbers == "0").sum())
-    lower = other.str.lower()
-    true_words, false_words = lower.isin(_TRUE), lower.isin(_FALSE)
+    is_word = other.isin(_YES_NO_SPELLINGS).to_numpy(dtype=bool)
+    true_words = int(other[is_word].str.lower().isin(_TRUE).sum())
+    false_words = int(is_word.sum()) - true_words
     boolean_examples = prior.boolean_examples
     if len(boolean_examples) < EXAMPLES:
         is_boolean = np.zeros(len(present), dtype=bool)
         number_mask = is_number.to_numpy(dtype=bool)
         is_boolean[number_mask] = numbers.isin(("0", "1")).to_numpy(dtype=bool)
-        is_boolean[~number_mask] = (true_words | false_words).to_numpy(dtype=bool)
+        is_boolean[~number_mask] = is_word
         boolean_examples = _more_examples(boolean_examples, present[~is_boolean])
     # Only the values that failed are tried with the other mark (cheap for numeric columns).
     other_numbers = int(_is_number(other, _THOUSANDS[decimal]).sum())
@@ -865,8 +874,8 @@ def _profile_text(
         leading_zeros=prior.leading_zeros + len(zeros),
         zero_examples=_more_examples(prior.zero_examples, zeros),
         ambiguous_examples=_more_examples(prior.ambiguous_examples, ambiguous),
-        trues=prior.trues + ones + int(true_words.sum()),
-        falses=prior.falses + noughts + int(false_words.sum()),
+        trues=prior.trues + ones + true_words,
+        falses=prior.falses + noughts + false_words,
         digit_booleans=prior.digit_booleans + ones + noughts,
         boolean_examples=boolean_examples,
         all_dates=all_dates,
