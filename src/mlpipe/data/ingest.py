@@ -724,7 +724,8 @@ def report_warnings(report: NormalizeReport) -> list[str]:
             f"column '{column}': stays text (categorical) although {shown:g}% of its values are "
             f"yes/no: {count} value(s) are not, e.g. {_shown(examples)}. If they are errors, "
             "correct them in the source or add them to data.csv.na_values (missing values); "
-            f"a column whose values are at least {share} yes/no is read as boolean"
+            f"a feature column whose values are at least {share} yes/no is read as boolean "
+            "(the target only when all are)"
         )
     messages += [
         f"column '{column}': {count} date-time(s) with a time zone "

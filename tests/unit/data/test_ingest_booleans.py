@@ -67,7 +67,8 @@ def test_the_share_decides_like_the_numeric_rule(bad: int, kind: str) -> None:
         f"column 'b': stays text (categorical) although {share}% of its values are yes/no: "
         f"{bad} value(s) are not, e.g. {', '.join(repr(e) for e in examples)}. If they are "
         "errors, correct them in the source or add them to data.csv.na_values (missing "
-        "values); a column whose values are at least 95% yes/no is read as boolean"
+        "values); a feature column whose values are at least 95% yes/no is read as boolean "
+        "(the target only when all are)"
     ]
 
 

@@ -143,6 +143,6 @@ def test_a_yes_no_column_kept_as_text_says_which_values_kept_it(
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "column 'organic': stays text (categorical) although 83.3% of its values are yes/no: "
         "10 value(s) are not, e.g. 'unknown'. If they are errors, correct them in the source "
-        "or add them to data.csv.na_values (missing values); a column whose values are at "
-        "least 95% yes/no is read as boolean"
+        "or add them to data.csv.na_values (missing values); a feature column whose values "
+        "are at least 95% yes/no is read as boolean (the target only when all are)"
     ]
