@@ -816,6 +816,17 @@ def _convert(values: pd.Series, conversion: Conversion, decimal: str) -> pd.Seri
     return values
 
 
+def yes_no_categories(categories: Iterable[object]) -> bool:
+    """True when categories include yes/no words other than "True"/"False" (e.g. 'Y', 'no').
+
+    Such a categorical column was text in the training data (ingest kept it so, e.g. for a
+    'maybe' among its values), so a batch must keep it as text too: read as booleans, its
+    values would be 'True'/'False', categories the model never saw.
+    """
+    words = {str(c) for c in categories if str(c).strip().lower() in _TRUE | _FALSE}
+    return bool(words - {"True", "False", "0", "1"})
+
+
 def yes_no(values: pd.Series) -> pd.Series:
     """Text as a nullable boolean Series: True / False for yes/no values (``_TRUE`` /
     ``_FALSE``, any case, whitespace stripped), missing for anything else."""

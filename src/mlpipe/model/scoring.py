@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import LEADING_ZEROS, YES_NO, NormalizeReport, iter_source, normalize
+from mlpipe.data.ingest import (
+    LEADING_ZEROS,
+    YES_NO,
+    NormalizeReport,
+    iter_source,
+    normalize,
+    yes_no_categories,
+)
 from mlpipe.data.schema import Schema, category_text
 from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
@@ -129,15 +136,20 @@ def text_columns(schema: Schema, id_columns: tuple[str, ...] = ()) -> tuple[str,
     ``id_columns`` and ``kind: id`` columns (ids are returned exactly as written), and
     categorical columns whose categories include a number with leading zeros ("00123"): ingest
     kept them as text for those zeros, and a chunk without such a value must not turn them
-    into numbers.
+    into numbers. Likewise categorical columns with yes/no categories such as 'Y', 'no' (see
+    ``yes_no_categories``): a chunk of mostly yes/no values must not turn them into booleans.
     """
     out = list(id_columns)
     for spec in schema.columns:
         if spec.name in out:
             continue
+        categories = spec.categories or ()
         if spec.kind == "id" or (
             spec.kind == "categorical"
-            and any(LEADING_ZEROS.match(str(c)) for c in spec.categories or ())
+            and (
+                any(LEADING_ZEROS.match(str(c)) for c in categories)
+                or yes_no_categories(categories)
+            )
         ):
             out.append(spec.name)
     return tuple(out)

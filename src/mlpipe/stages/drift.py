@@ -17,15 +17,23 @@ log = logging.getLogger(__name__)
 def _read_table(path: str, csv_config: CsvConfig, schema: Schema) -> Any:
     """Parquet as written by the pipeline, read a column at a time as the comparison needs it;
     CSV (or anything else) read whole and normalised as ingest does, the schema's boolean
-    columns read as yes/no (values that are not become missing, with a warning)."""
+    columns read as yes/no (values that are not become missing, with a warning) and its
+    categorical columns with yes/no categories kept as text."""
     if path.lower().endswith((".parquet", ".pq")):
         return ParquetColumns(path)
-    from mlpipe.data.ingest import normalize, read_source, report_warnings
+    from mlpipe.data.ingest import normalize, read_source, report_warnings, yes_no_categories
 
+    # Categorical columns with yes/no categories ('Y', 'no', 'maybe') stay text as in training.
+    text = [
+        c.name
+        for c in schema.columns
+        if c.kind == "categorical" and yes_no_categories(c.categories or ())
+    ]
     frame, changes = normalize(
         read_source(path, csv_config),
         csv_config.na_values,
         csv_config.decimal,
+        keep_text=text,
         booleans=schema.features("boolean"),
         labels=(schema.target,),
     )

@@ -543,3 +543,30 @@ def test_yes_no_text_in_a_boolean_column_is_compared_as_true_and_false(schema) -
     assert report.features[[f.column for f in report.features].index("member")].psi == round(
         expected, 6
     )
+
+
+def test_cli_keeps_a_yes_no_categorical_column_as_text(tmp_path) -> None:
+    # The column was text in training ('maybe' among Y/n): a CSV batch that is 99 % Y/n must not
+    # be read as booleans, whose 'True'/'False' would be categories the reference lacks.
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    reference = _table(2000, 1)
+    answers = np.asarray(["Y", "n", "maybe"], dtype=object)
+    reference["plan"] = answers[np.random.default_rng(1).choice(3, 2000, p=[0.5, 0.45, 0.05])]
+    schema = infer_schema(reference, "y", id_columns=("id",))
+    assert schema.column("plan").categories == ("Y", "maybe", "n")
+    (tmp_path / "params.yaml").write_text("drift: {psi_threshold: 0.2}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    reference.to_parquet(tmp_path / "train.parquet", index=False)
+    current = _table(500, 3).assign(plan=["Y", "n"] * 249 + ["maybe", "Y"])
+    current.to_csv(tmp_path / "new.csv", index=False)
+    args = ["drift", "--params", str(tmp_path / "params.yaml"), "--schema",
+            str(tmp_path / "schema.yaml"), "--reference", str(tmp_path / "train.parquet"),
+            "--current", str(tmp_path / "new.csv"),
+            "--output-json", str(tmp_path / "d.json")]  # fmt: skip
+    assert main(args) == 0
+    plan = json.loads((tmp_path / "d.json").read_text())["features"]["plan"]
+    expected = compute_drift(reference, current, schema, DriftConfig(psi_threshold=0.2))
+    assert plan == expected.as_dict()["features"]["plan"] and plan["current_rows"] == 500
+    assert plan["psi"] < 0.2

@@ -366,7 +366,8 @@ def test_text_columns_are_ids_and_zero_padded_categories() -> None:
         ColumnSpec("floor", "categorical", categories=("0", "1", "12")),
     )
     schema = dataclasses.replace(schema, columns=(*schema.columns, *extra))
-    assert text_columns(schema, ("account",)) == ("account", "cid", "zip")
+    # 'y' too: its classes are the text 'no'/'yes' (see the yes/no test below)
+    assert text_columns(schema, ("account",)) == ("account", "cid", "y", "zip")
 
 
 def _with_words_in_tech(rows: int, words: dict[int, str]) -> pd.DataFrame:
@@ -454,5 +455,47 @@ def test_a_chunk_of_digits_or_of_one_answer_is_read_as_the_schema_boolean(
     _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", chunk_rows=10)
     typed = frame.assign(tech=[v in ("1", "yes") for v in frame["tech"]])
     expected = score_frame(binary_model, typed, tiny_spec(tiny_schema()), "binary", ("cid",))
+    scored = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(scored["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)
+
+
+def test_categorical_columns_with_yes_no_categories_stay_text() -> None:
+    # A column ingest kept as text ('maybe' among Y/n values): a batch must not make it boolean.
+    schema = tiny_schema()
+    extra = (
+        ColumnSpec("organic", "categorical", categories=("Y", "Yes", "maybe", "n", "no")),
+        ColumnSpec("sex", "categorical", categories=("F", "M")),
+        ColumnSpec("flag", "categorical", categories=("False", "True")),  # a recast boolean
+        ColumnSpec("floor", "categorical", categories=("0", "1", "2")),
+    )
+    schema = dataclasses.replace(schema, columns=(*schema.columns, *extra))
+    assert text_columns(schema) == ("cid", "y", "organic", "sex")  # y: classes 'no', 'yes'
+
+
+def test_a_yes_no_categorical_batch_is_scored_with_its_categories(tmp_path: Path) -> None:
+    schema = tiny_schema()
+    plan = ColumnSpec("plan", "categorical", categories=("Y", "maybe", "n"))
+    schema = dataclasses.replace(
+        schema, columns=tuple(plan if c.name == "plan" else c for c in schema.columns)
+    )
+    train = tiny_frame(400).assign(plan=(["Y", "n"] * 199) + ["maybe", "maybe"])
+    from mlpipe.config import TrainConfig
+    from mlpipe.model.train import fit_model
+
+    model = fit_model(train, tiny_spec(schema), "y", "binary", TrainConfig())
+    batch = _unlabelled(60).assign(plan=["Y", "n"] * 29 + ["maybe", "Y"])
+    batch.to_csv(tmp_path / "in.csv", index=False)
+    summary = score_file(
+        model,
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        schema=schema,
+        spec=tiny_spec(schema),
+        rules=RULES,
+        csv_config=CsvConfig(),
+        chunk_rows=1000,
+    )
+    assert summary.unseen == {} and dict(summary.warnings) == {}
+    expected = score_frame(model, batch, tiny_spec(schema), "binary", ("cid",))
     scored = pd.read_csv(tmp_path / "out.csv")
     np.testing.assert_allclose(scored["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)
