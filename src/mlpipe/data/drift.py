@@ -15,7 +15,9 @@ DriftError naming it (a wrong file, or the schema of other data).
   (``min(bins, present // 20)``, at least 2), or when reference quantiles tie; missing values
   form their own bin. ``FeatureDrift.bins`` records the bins used;
 - categorical and boolean columns: PSI over the categories (missing and values unseen in the
-  reference are categories too) and the chi-square test of homogeneity.
+  reference are categories too) and the chi-square test of homogeneity. A boolean column that
+  holds text (a table normalised without the schema) is compared by its yes/no values read as
+  True/False, so `Yes` and True are the same category; other text stays a category of its own.
 
 A feature gets the flag ``psi`` when PSI >= ``DriftConfig.psi_threshold`` and ``test`` when the
 p-value < ``DriftConfig.p_value_threshold``. It has *drifted* when the shift is both large and
@@ -42,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from mlpipe.config import DataConfig, DriftConfig
+from mlpipe.data.ingest import yes_no
 from mlpipe.data.schema import Schema, category_value_text, feature_columns
 from mlpipe.errors import MlpipeError
 from mlpipe.io import ParquetColumns
@@ -337,10 +340,24 @@ def _numeric(
     return replace(feature, bins=len(edges) + 1)
 
 
+def _as_boolean(series: pd.Series) -> pd.Series:
+    """A boolean column's values with yes/no text as True/False (other values unchanged)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        text = series
+    elif pd.api.types.is_object_dtype(series):  # mixed: only the str values can be yes/no
+        text = series.map(lambda v: v if isinstance(v, str) else None)
+    else:
+        return series
+    flags = yes_no(text)
+    return series.astype(object).where(flags.isna(), flags.astype(object))
+
+
 def _categorical(
     name: str, kind: str, ref: pd.Series, cur: pd.Series, config: DriftConfig
 ) -> FeatureDrift:
     def labels(series: pd.Series) -> pd.Series:
+        if kind == "boolean":
+            series = _as_boolean(series)
         text = series.astype(object).map(category_value_text, na_action="ignore")
         return text.where(series.notna(), MISSING)
 

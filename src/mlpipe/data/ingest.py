@@ -10,11 +10,11 @@ time zone (a Parquet column with a zone, ISO text with a UTC offset such as
 zone-free UTC times, so ranges, splits and drift compare them safely.
 
 A column's conversion depends on all of its values (a column is numeric only if >= 95 % of its
-values parse, integral only if all do), so a table too big for memory is normalised in two
-passes over its chunks: ``profile_chunk`` accumulates mergeable per-column counts,
-``plan_normalization`` fixes each column's conversion from them, and ``convert_chunk`` applies
-it to each chunk. ``normalize`` runs the same three steps on one whole frame, so the chunked and
-the whole-table results are identical.
+values parse, integral only if all do, boolean only if >= 95 % are yes/no), so a table too big
+for memory is normalised in two passes over its chunks: ``profile_chunk`` accumulates mergeable
+per-column counts, ``plan_normalization`` fixes each column's conversion from them, and
+``convert_chunk`` applies it to each chunk. ``normalize`` runs the same three steps on one
+whole frame, so the chunked and the whole-table results are identical.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
+import itertools
 import logging
+import math
 import re
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -40,6 +42,15 @@ log = logging.getLogger(__name__)
 
 _TRUE = {"true", "yes", "y", "t", "1"}
 _FALSE = {"false", "no", "n", "f", "0"}
+# Every spelling of a yes/no word in any case ("yes", "Yes", "yEs", ...): an exact match is
+# cheaper than lower-casing every value of a text column.
+_YES_NO_SPELLINGS = frozenset(
+    "".join(chars)
+    for word in _TRUE | _FALSE
+    for chars in itertools.product(*({c.lower(), c.upper()} for c in word))
+)
+# How the yes/no values a boolean column accepts are described in messages.
+YES_NO = "yes/no (true/false, y/n, t/f, 1/0, any case)"
 # Numbers stored as text, by decimal mark: the other mark separates thousands ("1,234.5" and
 # "1.234,5"); a lone "," never means thousands when it is the decimal mark. A first group "0"
 # ("0,432") is never a thousands-separated number.
@@ -65,11 +76,17 @@ EXAMPLES = 5
 _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
 _DATE = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}(?:[ T]\d{{2}}:\d{{2}}(?::\d{{2}})?{_OFFSET}?)?$")
 _ZONED_DATE = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}(?::\d{{2}})?{_OFFSET}$")
-# A text column becomes numeric when at least this share of its non-missing values parse.
+# A text column becomes numeric when at least this share of its non-missing values parse, and
+# boolean when at least this share are yes/no (the rest become missing values, with a warning).
 NUMERIC_TEXT_SHARE = 0.95
+# A text column that stays text although at least this share of its values are yes/no gets a
+# warning naming the other values (they kept it from being boolean).
+NEAR_BOOLEAN_SHARE = 0.8
 _SNIFF_BYTES = 256 * 1024
 
 Conversion = Literal["boolean", "date", "integer", "float", "text"]
+# Which rule makes a text column boolean (see ``_decide``).
+_BooleanRule = Literal["data", "labels", "schema"]
 
 
 @dataclass(frozen=True)
@@ -81,11 +98,13 @@ class NormalizeReport:
     to_numeric: dict[str, int] = field(default_factory=dict)
     unparsed_numeric: dict[str, int] = field(default_factory=dict)
     to_boolean: dict[str, int] = field(default_factory=dict)
+    # Values of a boolean column that are not yes/no (they became missing values).
+    unparsed_boolean: dict[str, int] = field(default_factory=dict)
     # Date-times with a time zone or UTC offset, converted to UTC (the zone dropped).
     to_utc: dict[str, int] = field(default_factory=dict)
     # Not in ``as_dict`` (the ingest report): up to EXAMPLES raw values per column counted in
-    # ``unparsed_numeric``, and the text columns whose values are numbers written with the
-    # other decimal mark (data.csv.decimal is probably wrong for them).
+    # ``unparsed_numeric`` or ``unparsed_boolean``, and the text columns whose values are numbers
+    # written with the other decimal mark (data.csv.decimal is probably wrong for them).
     unparsed_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
     other_decimal: tuple[str, ...] = ()
     decimal: str = "."
@@ -95,6 +114,9 @@ class NormalizeReport:
     # leading zeros ("00123"), and values that are thousands or the other decimal mark ("1,535").
     leading_zeros: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Columns kept as text although most of their values are yes/no (>= NEAR_BOOLEAN_SHARE):
+    # (values that are not yes/no, present values, up to EXAMPLES of those values).
+    near_boolean: dict[str, tuple[int, int, tuple[str, ...]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -103,6 +125,7 @@ class NormalizeReport:
             "text_to_number": self.to_numeric,
             "unparseable_number_to_missing": self.unparsed_numeric,
             "text_to_boolean": self.to_boolean,
+            "unparseable_boolean_to_missing": self.unparsed_boolean,
             "timezone_to_utc": self.to_utc,
         }
 
@@ -112,15 +135,18 @@ class TextProfile:
     """Counts over the values of one text column seen so far; two profiles merge by adding.
 
     Values are counted after stripping whitespace and mapping NA markers to missing. The flags
-    are "so far" facts (false once one value disproves them); ``all_digits`` is only tracked
-    while ``all_boolean`` holds, ``integral`` means every value is present and parses to a
-    finite whole number. ``other_numbers`` counts values that are numbers only with the other
-    decimal mark; ``examples`` keeps the first EXAMPLES distinct values that are not numbers.
+    are "so far" facts (false once one value disproves them); ``integral`` means every value is
+    present and parses to a finite whole number. ``other_numbers`` counts values that are numbers
+    only with the other decimal mark; ``examples`` keeps the first EXAMPLES distinct values that
+    are not numbers.
     ``offsets`` counts ISO date-times with a UTC offset (tracked while ``all_dates`` holds).
     ``ambiguous`` counts numbers with exactly one thousands group ("1,535"), ``unambiguous``
     the numbers that show the decimal mark is right ("1,234.5", "12,345,678", "7.25");
     ``leading_zeros`` counts numbers written with leading zeros ("00123");
     ``zero_examples`` and ``ambiguous_examples`` keep the first EXAMPLES distinct values of each.
+    ``trues`` and ``falses`` count yes/no values (``_TRUE`` / ``_FALSE``, any case), of which
+    ``digit_booleans`` are "1" or "0"; ``boolean_examples`` keeps the first EXAMPLES distinct
+    values that are not yes/no.
     """
 
     present: int = 0
@@ -136,10 +162,26 @@ class TextProfile:
     leading_zeros: int = 0
     zero_examples: tuple[str, ...] = ()
     ambiguous_examples: tuple[str, ...] = ()
-    all_boolean: bool = True
-    all_digits: bool = True
+    trues: int = 0
+    falses: int = 0
+    digit_booleans: int = 0
+    boolean_examples: tuple[str, ...] = ()
     all_dates: bool = True
     integral: bool = True
+
+    @property
+    def booleans(self) -> int:
+        """Present values that are yes/no."""
+        return self.trues + self.falses
+
+    @property
+    def all_boolean(self) -> bool:
+        return self.booleans == self.present
+
+    @property
+    def all_digits(self) -> bool:
+        """Every present value is "1" or "0" (a 0/1 column is numeric, not boolean)."""
+        return self.digit_booleans == self.present
 
 
 @dataclass(frozen=True)
@@ -417,16 +459,21 @@ def normalize(
     na_values: tuple[str, ...],
     decimal: str = ".",
     keep_text: Iterable[str] = (),
+    *,
+    booleans: Iterable[str] = (),
+    labels: Iterable[str] = (),
 ) -> tuple[pd.DataFrame, NormalizeReport]:
     """Tidy a raw table: whitespace, NA markers, numbers, booleans and dates stored as text.
 
     Column names are stripped too. Columns that are already typed (from Parquet) pass through.
     ``decimal`` is the decimal mark of numbers stored as text (data.csv.decimal). Text columns
     named in ``keep_text`` (id columns) are only stripped and NA-mapped, never converted.
+    ``booleans`` and ``labels`` change the boolean rule for some columns (see ``_decide``):
+    ``booleans`` are columns a schema declares boolean, ``labels`` the target.
     Returns a new frame and a report of every change, by column.
     """
     profile = profile_chunk(frame, na_values, decimal=decimal)
-    plan = plan_normalization(profile, na_values, keep_text)
+    plan = plan_normalization(profile, na_values, keep_text, booleans=booleans, labels=labels)
     return convert_chunk(frame, plan), plan.report
 
 
@@ -436,6 +483,7 @@ def normalize_chunks(
     on_header: Callable[[list[str]], None] | None = None,
     decimal: str = ".",
     keep_text: Iterable[str] = (),
+    labels: Iterable[str] = (),
 ) -> Plan:
     """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
 
@@ -447,7 +495,7 @@ def normalize_chunks(
     profile = _profile_all(read(), na_values, None, on_header, decimal)
     if not profile.consistent:
         profile = _profile_all(read(), na_values, profile.table_dtypes, None, decimal)
-    return plan_normalization(profile, na_values, keep_text)
+    return plan_normalization(profile, na_values, keep_text, labels=labels)
 
 
 def _profile_all(
@@ -521,16 +569,23 @@ def profile_chunk(
 
 
 def plan_normalization(
-    profile: Profile, na_values: tuple[str, ...], keep_text: Iterable[str] = ()
+    profile: Profile,
+    na_values: tuple[str, ...],
+    keep_text: Iterable[str] = (),
+    *,
+    booleans: Iterable[str] = (),
+    labels: Iterable[str] = (),
 ) -> Plan:
     """Fix each text column's conversion from its whole-table counts; build the report.
 
-    Columns in ``keep_text`` (id columns) stay text whatever their values look like.
+    Columns in ``keep_text`` (id columns) stay text whatever their values look like. Columns in
+    ``booleans`` (declared boolean by a schema) and ``labels`` (the target) follow their own
+    boolean rule (see ``_decide``).
     """
     report = NormalizeReport(decimal=profile.decimal)
     conversions: dict[str, Conversion] = {}
     other_decimal: list[str] = []
-    keep = set(keep_text)
+    keep, schema_booleans, targets = set(keep_text), set(booleans), set(labels)
     for column, counts in profile.text.items():
         if counts.stripped:
             report.stripped[column] = counts.stripped
@@ -539,7 +594,16 @@ def plan_normalization(
         if column in keep:
             conversions[column] = "text"
             continue
-        conversions[column] = conversion = _decide(counts)
+        rule: _BooleanRule = (
+            "schema" if column in schema_booleans else "labels" if column in targets else "data"
+        )
+        conversions[column] = conversion = _decide(counts, rule)
+        if conversion == "text" and _near_boolean(counts):
+            report.near_boolean[column] = (
+                counts.present - counts.booleans,
+                counts.present,
+                counts.boolean_examples,
+            )
         if conversion == "text" and counts.leading_zeros and _numeric_share(counts):
             report.leading_zeros[column] = counts.zero_examples
         elif conversion == "text" and _other_decimal(counts):
@@ -547,7 +611,10 @@ def plan_normalization(
         elif conversion == "text" and _is_ambiguous(counts) and _numeric_share(counts):
             report.ambiguous[column] = counts.ambiguous_examples
         if conversion == "boolean":
-            report.to_boolean[column] = counts.present
+            report.to_boolean[column] = counts.booleans
+            if counts.present - counts.booleans:
+                report.unparsed_boolean[column] = counts.present - counts.booleans
+                report.unparsed_examples[column] = counts.boolean_examples
         elif conversion == "date" and counts.offsets:
             report.to_utc[column] = counts.offsets
             report.zones[column] = "UTC offsets"
@@ -598,17 +665,44 @@ def _numeric_share(counts: TextProfile) -> bool:
     return bool(counts.present) and counts.numbers / counts.present >= NUMERIC_TEXT_SHARE
 
 
+def _boolean_share(counts: TextProfile) -> float:
+    """The share of a column's present values that are yes/no (0 for an empty column)."""
+    return counts.booleans / counts.present if counts.present else 0.0
+
+
+def _likely_boolean(counts: TextProfile, share: float) -> bool:
+    """True when at least ``share`` of the values are yes/no, both a yes and a no value occur,
+    and not all of them are 1/0 digits.
+
+    Both answers are required so that a mostly-'F' column of 'F'/'M' codes, whose 'F' only
+    looks like false, is not read as a boolean with every 'M' missing.
+    """
+    return (
+        _boolean_share(counts) >= share
+        and counts.trues > 0
+        and counts.falses > 0
+        and counts.digit_booleans < counts.booleans
+    )
+
+
+def _near_boolean(counts: TextProfile) -> bool:
+    """True when a column that stays text is mostly yes/no (worth a warning naming the rest)."""
+    return not counts.all_boolean and _likely_boolean(counts, NEAR_BOOLEAN_SHARE)
+
+
 def _is_ambiguous(counts: TextProfile) -> bool:
     """True when every thousands-grouped value is "1,535"-like and nothing shows the mark."""
     return counts.ambiguous > 0 and counts.unambiguous == 0
 
 
 def report_warnings(report: NormalizeReport) -> list[str]:
-    """Messages for what a user must see: unparseable numbers, a likely wrong decimal mark and
-    date-times moved to UTC.
+    """Messages for what a user must see: unparseable numbers and booleans, yes/no columns
+    kept as text, a likely wrong decimal mark and date-times moved to UTC.
 
-    Unparseable values in a numeric column became missing values: the message names the
-    column, the count and up to EXAMPLES raw values. Text columns that are numbers written
+    Unparseable values in a numeric column, and values that are not yes/no in a boolean
+    column, became missing values: the message names the column, the count and up to EXAMPLES
+    raw values. A column that stays text although most of its values are yes/no gets a message
+    naming the values that kept it from being boolean. Text columns that are numbers written
     with the other decimal mark get one message naming them and the params.yaml fix.
     Date-times with a time zone were converted to UTC and the zone dropped: one message per
     column, naming the zone.
@@ -618,6 +712,21 @@ def report_warnings(report: NormalizeReport) -> list[str]:
         f"e.g. {_shown(report.unparsed_examples.get(column, ()))}"
         for column, count in report.unparsed_numeric.items()
     ]
+    messages += [
+        f"column '{column}': {count} value(s) are not {YES_NO} and became missing values, "
+        f"e.g. {_shown(report.unparsed_examples.get(column, ()))}"
+        for column, count in report.unparsed_boolean.items()
+    ]
+    share = f"{NUMERIC_TEXT_SHARE:.0%}"
+    for column, (count, present, examples) in report.near_boolean.items():
+        shown = math.floor((present - count) / present * 1000) / 10
+        messages.append(
+            f"column '{column}': stays text (categorical) although {shown:g}% of its values are "
+            f"yes/no: {count} value(s) are not, e.g. {_shown(examples)}. If they are errors, "
+            "correct them in the source or add them to data.csv.na_values (missing values); "
+            f"a feature column whose values are at least {share} yes/no is read as boolean "
+            "(the target only when all are)"
+        )
     messages += [
         f"column '{column}': {count} date-time(s) with a time zone "
         f"({report.zones.get(column, 'UTC offsets')}) converted to UTC; the zone is dropped "
@@ -659,14 +768,32 @@ def _shown(examples: Iterable[str]) -> str:
     return ", ".join(repr(value) for value in examples) or "(none kept)"
 
 
-def _decide(counts: TextProfile) -> Conversion:
+def _decide(counts: TextProfile, rule: _BooleanRule = "data") -> Conversion:
+    """A text column's conversion from its whole-table counts.
+
+    Booleans: a column whose values are all yes/no (any case) is boolean, unless they are all
+    1/0 digits (a number). With the ``"data"`` rule a column is boolean also when at least
+    NUMERIC_TEXT_SHARE of its values are yes/no (both a yes and a no among them, not only
+    digits) and it is not numeric by the same share: the other values become missing, as
+    unparseable text does in a numeric column. The ``"labels"`` rule (the target, whose
+    rare values are classes, not typos) needs all values yes/no. The ``"schema"`` rule (a
+    column the schema declares boolean, e.g. in a batch to score) needs only the share, 1/0
+    digits and a single answer included.
+    """
     if counts.present == 0:
         return "text"
-    # Yes/yes/Y/No/n... (any case) is a boolean; a column of only 0/1 digits stays numeric.
     if counts.all_boolean and not counts.all_digits:
+        return "boolean"
+    if rule == "schema" and _boolean_share(counts) >= NUMERIC_TEXT_SHARE:
         return "boolean"
     if counts.all_dates:
         return "date"
+    if (
+        rule == "data"
+        and _likely_boolean(counts, NUMERIC_TEXT_SHARE)
+        and not _numeric_share(counts)
+    ):
+        return "boolean"
     if counts.leading_zeros or _is_ambiguous(counts):
         return "text"
     if counts.numbers / counts.present >= NUMERIC_TEXT_SHARE:
@@ -676,8 +803,7 @@ def _decide(counts: TextProfile) -> Conversion:
 
 def _convert(values: pd.Series, conversion: Conversion, decimal: str) -> pd.Series:
     if conversion == "boolean":
-        flags = values.str.lower().isin(_TRUE).astype("boolean")
-        return flags.mask(values.isna())
+        return yes_no(values)
     if conversion == "date":
         # ISO8601, not a format guessed from the first value: mixed date / date-time values
         # would otherwise turn into missing values. Values with a UTC offset are converted to
@@ -690,16 +816,47 @@ def _convert(values: pd.Series, conversion: Conversion, decimal: str) -> pd.Seri
     return values
 
 
+def yes_no_categories(categories: Iterable[object]) -> bool:
+    """True when categories include yes/no words other than "True"/"False" (e.g. 'Y', 'no').
+
+    Such a categorical column was text in the training data (ingest kept it so, e.g. for a
+    'maybe' among its values), so a batch must keep it as text too: read as booleans, its
+    values would be 'True'/'False', categories the model never saw.
+    """
+    words = {str(c) for c in categories if str(c).strip().lower() in _TRUE | _FALSE}
+    return bool(words - {"True", "False", "0", "1"})
+
+
+def yes_no(values: pd.Series) -> pd.Series:
+    """Text as a nullable boolean Series: True / False for yes/no values (``_TRUE`` /
+    ``_FALSE``, any case, whitespace stripped), missing for anything else."""
+    lower = values.astype("string").str.strip().str.lower()
+    flags = lower.isin(_TRUE).astype("boolean")
+    return flags.mask(~(flags | lower.isin(_FALSE)).fillna(False).astype(bool))
+
+
 def _profile_text(
     values: pd.Series, stripped: int, missing: int, prior: TextProfile, decimal: str
 ) -> TextProfile:
     present = values.dropna()
-    all_boolean = prior.all_boolean and bool(present.str.lower().isin(_TRUE | _FALSE).all())
-    all_digits = prior.all_digits and all_boolean and bool(present.str.isdigit().all())
     all_dates = prior.all_dates and bool(present.str.fullmatch(_DATE.pattern).all())
     offsets = int(present.str.fullmatch(_ZONED_DATE.pattern).sum()) if all_dates else 0
     is_number = _is_number(present, decimal)
     other = present[~is_number]
+    numbers = present[is_number]
+    # Yes/no values: "1"/"0" among the numbers, words and letters among the rest, found by
+    # exact match with every spelling (no lower-cased copy of a large text column).
+    ones, noughts = int((numbers == "1").sum()), int((numbers == "0").sum())
+    is_word = other.isin(_YES_NO_SPELLINGS).to_numpy(dtype=bool)
+    true_words = int(other[is_word].str.lower().isin(_TRUE).sum())
+    false_words = int(is_word.sum()) - true_words
+    boolean_examples = prior.boolean_examples
+    if len(boolean_examples) < EXAMPLES:
+        is_boolean = np.zeros(len(present), dtype=bool)
+        number_mask = is_number.to_numpy(dtype=bool)
+        is_boolean[number_mask] = numbers.isin(("0", "1")).to_numpy(dtype=bool)
+        is_boolean[~number_mask] = is_word
+        boolean_examples = _more_examples(boolean_examples, present[~is_boolean])
     # Only the values that failed are tried with the other mark (cheap for numeric columns).
     other_numbers = int(_is_number(other, _THOUSANDS[decimal]).sum())
     examples = prior.examples
@@ -711,7 +868,6 @@ def _profile_text(
                 examples = (*examples, str(value))
     integral = prior.integral and len(present) == len(values) and _whole_numbers(values, decimal)
     thousands = _THOUSANDS[decimal]
-    numbers = present[is_number]
     zeros = numbers[numbers.str.match(LEADING_ZEROS.pattern)]
     ambiguous = numbers[numbers.str.fullmatch(_AMBIGUOUS[decimal].pattern)]
     grouped = numbers.str.contains(thousands, regex=False)
@@ -730,8 +886,10 @@ def _profile_text(
         leading_zeros=prior.leading_zeros + len(zeros),
         zero_examples=_more_examples(prior.zero_examples, zeros),
         ambiguous_examples=_more_examples(prior.ambiguous_examples, ambiguous),
-        all_boolean=all_boolean,
-        all_digits=all_digits,
+        trues=prior.trues + ones + true_words,
+        falses=prior.falses + noughts + false_words,
+        digit_booleans=prior.digit_booleans + ones + noughts,
+        boolean_examples=boolean_examples,
         all_dates=all_dates,
         integral=integral,
     )

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipe.data.ingest import YES_NO, yes_no
 from mlpipe.data.schema import MISSING_LABELS_FIX, ColumnSpec, Schema, category_text, column_kind
 from mlpipe.io import ParquetColumns
 
@@ -220,6 +221,10 @@ def _check_column(
                     "mark or thousands separator than data.csv sets"
                 )
             errors.append(Violation(spec.name, "type numeric", observed, count))
+        elif spec.kind == "boolean" and (found := _non_boolean(series))[0]:
+            count, examples = found
+            observed = f"values that are not {YES_NO}, e.g. {examples}"
+            errors.append(Violation(spec.name, "type boolean", observed, count))
         else:
             errors.append(Violation(spec.name, f"type {spec.kind}", observed, n))
         return errors, warnings, checks
@@ -352,6 +357,18 @@ def _utc_timestamp(stamp: pd.Timestamp) -> pd.Timestamp:
 
 def _num(value: float | str | None) -> float:
     return float(value) if value is not None else float("nan")
+
+
+def _non_boolean(series: pd.Series) -> tuple[int, list[str]]:
+    """How many present values are not yes/no, and up to three examples (most frequent first).
+
+    Numbers are compared as category text (1.0 is '1', a yes/no value).
+    """
+    text = category_text(series.dropna())
+    bad = text[yes_no(text).isna()]
+    counts = bad.value_counts()
+    top = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    return len(bad), [str(v) for v in top.index[:3]]
 
 
 def _non_numeric(series: pd.Series) -> tuple[int, list[str]]:

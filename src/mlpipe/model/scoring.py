@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import LEADING_ZEROS, NormalizeReport, iter_source, normalize
+from mlpipe.data.ingest import (
+    LEADING_ZEROS,
+    YES_NO,
+    NormalizeReport,
+    iter_source,
+    normalize,
+    yes_no_categories,
+)
 from mlpipe.data.schema import Schema, category_text
 from mlpipe.data.validate import Violation, validate_table
 from mlpipe.errors import MlpipeError
@@ -161,15 +168,20 @@ def text_columns(schema: Schema, id_columns: tuple[str, ...] = ()) -> tuple[str,
     ``id_columns`` and ``kind: id`` columns (ids are returned exactly as written), and
     categorical columns whose categories include a number with leading zeros ("00123"): ingest
     kept them as text for those zeros, and a chunk without such a value must not turn them
-    into numbers.
+    into numbers. Likewise categorical columns with yes/no categories such as 'Y', 'no' (see
+    ``yes_no_categories``): a chunk of mostly yes/no values must not turn them into booleans.
     """
     out = list(id_columns)
     for spec in schema.columns:
         if spec.name in out:
             continue
+        categories = spec.categories or ()
         if spec.kind == "id" or (
             spec.kind == "categorical"
-            and any(LEADING_ZEROS.match(str(c)) for c in spec.categories or ())
+            and (
+                any(LEADING_ZEROS.match(str(c)) for c in categories)
+                or yes_no_categories(categories)
+            )
         ):
             out.append(spec.name)
     return tuple(out)
@@ -215,9 +227,19 @@ def check_chunk(
         lines = "\n".join(f"  - {v}" for v in errors)
         hint = ""
         if unparsed:
+            kinds = {issue.rule for issue in unparsed}
+            invalid = " or ".join(
+                text
+                for rule, text in (
+                    ("parseable numbers", "text in a numeric column"),
+                    ("yes/no values", "a value other than yes/no in a boolean column"),
+                )
+                if rule in kinds
+            )
             hint += (
-                " Text in a numeric column is an invalid value: correct it, or leave the cell "
-                "empty for a missing value (validate.max_invalid_fraction tolerates a share)."
+                f" {invalid[0].upper()}{invalid[1:]} is an invalid value: correct it, or leave "
+                "the cell empty for a missing value (validate.max_invalid_fraction tolerates a "
+                "share)."
             )
         if changes is not None and (changes.other_decimal or changes.ambiguous):
             hint += " " + _decimal_hint(changes)
@@ -253,19 +275,25 @@ def _with_unparsed(
     if changes is None:
         return list(errors), []
     unparsed: dict[str, Violation] = {}
-    for column, count in changes.unparsed_numeric.items():
-        if column in schema.names and column != schema.target:
-            examples = ", ".join(repr(v) for v in changes.unparsed_examples.get(column, ()))
-            observed = f"{count} value(s) that are not numbers: {examples}"
-            unparsed[column] = Violation(column, "parseable numbers", observed, count)
+    what: dict[str, str] = {}
+    for rule, counts, name in (
+        ("parseable numbers", changes.unparsed_numeric, "numbers"),
+        ("yes/no values", changes.unparsed_boolean, YES_NO),
+    ):
+        for column, count in counts.items():
+            if column in schema.names and column != schema.target:
+                examples = ", ".join(repr(v) for v in changes.unparsed_examples.get(column, ()))
+                observed = f"{count} value(s) that are not {name}: {examples}"
+                unparsed[column] = Violation(column, rule, observed, count)
+                what[column] = "a number" if rule == "parseable numbers" else "yes/no"
     out = []
     for error in errors:
         found = unparsed.get(error.column)
         if found is not None and error.rule.startswith("missing fraction"):
             error = dataclasses.replace(
                 error,
-                observed=f"{error.observed}; {found.rows} of them were text that is not a "
-                f"number ({found.observed.split(': ', 1)[1]})",
+                observed=f"{error.observed}; {found.rows} of them were text that is not "
+                f"{what[error.column]} ({found.observed.split(': ', 1)[1]})",
             )
         out.append(error)
     return out, list(unparsed.values())
@@ -396,6 +424,8 @@ def score_file(
                     csv_config.na_values,
                     csv_config.decimal,
                     keep_text=keep_text,
+                    booleans=schema.features("boolean"),
+                    labels=(schema.target,),
                 )
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():

@@ -8,20 +8,37 @@ from typing import Any
 
 from mlpipe.config import CsvConfig, load_params
 from mlpipe.data.drift import compute_drift, drift_markdown
-from mlpipe.data.schema import load_schema
+from mlpipe.data.schema import Schema, load_schema
 from mlpipe.io import ParquetColumns, check_outputs_are_not_inputs, write_json, write_text
 
 log = logging.getLogger(__name__)
 
 
-def _read_table(path: str, csv_config: CsvConfig) -> Any:
+def _read_table(path: str, csv_config: CsvConfig, schema: Schema) -> Any:
     """Parquet as written by the pipeline, read a column at a time as the comparison needs it;
-    CSV (or anything else) read whole and normalised as ingest does."""
+    CSV (or anything else) read whole and normalised as ingest does, the schema's boolean
+    columns read as yes/no (values that are not become missing, with a warning) and its
+    categorical columns with yes/no categories kept as text."""
     if path.lower().endswith((".parquet", ".pq")):
         return ParquetColumns(path)
-    from mlpipe.data.ingest import normalize, read_source
+    from mlpipe.data.ingest import normalize, read_source, report_warnings, yes_no_categories
 
-    frame, _ = normalize(read_source(path, csv_config), csv_config.na_values, csv_config.decimal)
+    # Categorical columns with yes/no categories ('Y', 'no', 'maybe') stay text as in training.
+    text = [
+        c.name
+        for c in schema.columns
+        if c.kind == "categorical" and yes_no_categories(c.categories or ())
+    ]
+    frame, changes = normalize(
+        read_source(path, csv_config),
+        csv_config.na_values,
+        csv_config.decimal,
+        keep_text=text,
+        booleans=schema.features("boolean"),
+        labels=(schema.target,),
+    )
+    for message in report_warnings(changes):
+        log.warning("%s: %s", path, message)
     return frame
 
 
@@ -33,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
         {"--output-json": args.output_json, "--output-md": args.output_md},
     )
     schema = load_schema(schema_path)
-    reference = _read_table(args.reference, params.data.csv)
-    current = _read_table(args.current, params.data.csv)
+    reference = _read_table(args.reference, params.data.csv, schema)
+    current = _read_table(args.current, params.data.csv, schema)
     report = compute_drift(
         reference,
         current,

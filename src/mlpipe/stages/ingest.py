@@ -39,10 +39,15 @@ def run(args: argparse.Namespace) -> int:
         on_header=lambda names: check_roles(names, data, args.source),
         decimal=data.csv.decimal,
         keep_text=data.id_columns,  # ids stay as written: "000123" keeps its zeros
+        labels=(data.target,),  # a rare class is not a typo: yes/no only if all values are
     )
     log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
     for kind, columns in plan.report.as_dict().items():
-        if kind in ("unparseable_number_to_missing", "timezone_to_utc"):
+        if kind in (
+            "unparseable_number_to_missing",
+            "unparseable_boolean_to_missing",
+            "timezone_to_utc",
+        ):
             continue  # in report_warnings, with examples / the zone
         for column, count in columns.items():
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)

@@ -61,7 +61,9 @@ class MonitorError(MlpipeError):
     """The batch cannot be monitored as asked (e.g. --labels without a target column)."""
 
 
-def _read_reference(path: str, csv_config: CsvConfig, keep_text: tuple[str, ...]) -> pd.DataFrame:
+def _read_reference(
+    path: str, csv_config: CsvConfig, keep_text: tuple[str, ...], schema: Schema
+) -> pd.DataFrame:
     if not Path(path).is_file():
         raise InputError(
             f"{path}: reference table not found. Fetch the model's training data with "
@@ -72,7 +74,14 @@ def _read_reference(path: str, csv_config: CsvConfig, keep_text: tuple[str, ...]
     from mlpipe.data.ingest import read_source
 
     frame = read_source(path, csv_config)
-    return normalize(frame, csv_config.na_values, csv_config.decimal, keep_text)[0]
+    return normalize(
+        frame,
+        csv_config.na_values,
+        csv_config.decimal,
+        keep_text,
+        booleans=schema.features("boolean"),
+        labels=(schema.target,),
+    )[0]
 
 
 def _read_batch(
@@ -90,7 +99,12 @@ def _read_batch(
     for raw in iter_input(path, csv_config, chunk_rows):
         first, last = summary.rows + 1, summary.rows + len(raw)
         frame, changes = normalize(
-            raw.reset_index(drop=True), csv_config.na_values, csv_config.decimal, keep_text
+            raw.reset_index(drop=True),
+            csv_config.na_values,
+            csv_config.decimal,
+            keep_text,
+            booleans=schema.features("boolean"),
+            labels=(schema.target,),
         )
         check_chunk(frame, schema, spec, rules, f"{path} rows {first}-{last}", summary, changes)
         frames.append(frame)
@@ -147,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         f"unseen categories in '{column}': {rows} rows"
         for column, rows in summary.unseen_counts().items()
     ]
-    reference = _read_reference(reference_path, data.csv, keep_text)
+    reference = _read_reference(reference_path, data.csv, keep_text, schema)
     expected = card.get("data", {}).get("train", {}).get("md5")
     actual = file_md5(reference_path)
     if expected != actual:

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         data.csv.na_values,
         data.csv.decimal,
         keep_text=data.id_columns,
+        labels=(data.target,),
     )
     for message in report_notes(changes) + report_warnings(changes):
         log.warning("%s", message)

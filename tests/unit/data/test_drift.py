@@ -523,3 +523,86 @@ def test_a_small_sample_gets_fewer_bins_and_the_report_records_them(schema) -> N
     ) in text
     # 500 rows: amount gets its 10 bins and is not named; calls' ties still are
     assert f"values tie): calls {calls.bins}\n" in drift_markdown(large)
+
+
+def test_cli_compares_a_yes_no_csv_column_as_booleans(tmp_path, schema, caplog) -> None:
+    # The review's case: a CSV batch whose boolean column holds Yes/n text and one 'maybe'
+    # was compared as strings with the reference's True/False (PSI 7.5, "drifted").
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    (tmp_path / "params.yaml").write_text("drift: {psi_threshold: 0.2}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    reference = _table(2000, 1)
+    reference.to_parquet(tmp_path / "train.parquet", index=False)
+    current = _table(500, 3)
+    text = current.assign(member=np.where(current["member"], "Yes", "n").astype(object))
+    text.loc[7, "member"] = "maybe"
+    text.to_csv(tmp_path / "new.csv", index=False)
+    args = ["drift", "--params", str(tmp_path / "params.yaml"), "--schema",
+            str(tmp_path / "schema.yaml"), "--reference", str(tmp_path / "train.parquet"),
+            "--current", str(tmp_path / "new.csv"),
+            "--output-json", str(tmp_path / "d.json")]  # fmt: skip
+    with caplog.at_level("WARNING"):
+        assert main(args) == 0
+    member = json.loads((tmp_path / "d.json").read_text())["features"]["member"]
+    typed = current.assign(member=current["member"].astype("boolean"))
+    typed.loc[7, "member"] = pd.NA
+    expected = compute_drift(reference, typed, schema, DriftConfig(psi_threshold=0.2))
+    expected_member = expected.as_dict()["features"]["member"]
+    assert member == expected_member and member["current_rows"] == 499
+    assert member["psi"] < 0.05 and member["flags"] == []
+    assert (
+        f"{tmp_path / 'new.csv'}: column 'member': 1 value(s) are not yes/no (true/false, y/n, "
+        "t/f, 1/0, any case) and became missing values, e.g. 'maybe'"
+    ) in [r.getMessage() for r in caplog.records]
+
+
+def test_yes_no_text_in_a_boolean_column_is_compared_as_true_and_false(schema) -> None:
+    # A table that kept the column as text (10 % 'maybe'): yes/no values are still True /
+    # False, and 'maybe' is a category the reference lacks.
+    reference, current = _table(2000, 1), _table(500, 3)
+    text = np.where(current["member"], "YES", "no").astype(object)
+    text[::10] = "maybe"
+    report = compute_drift(reference, current.assign(member=text), schema, CONFIG)
+    typed = current["member"].astype(object)
+    typed[::10] = "maybe"
+    same = compute_drift(reference, current.assign(member=typed), schema, CONFIG)
+    assert report.as_dict()["features"]["member"] == same.as_dict()["features"]["member"]
+    r_counts = reference["member"].value_counts()
+    c_counts = pd.Series(typed).astype(str).value_counts()
+    keys = ["False", "True", "maybe"]
+    expected = psi(
+        np.array([r_counts.get(k == "True", 0) if k != "maybe" else 0 for k in keys], float),
+        np.array([c_counts.get(k, 0) for k in keys], float),
+    )
+    assert report.features[[f.column for f in report.features].index("member")].psi == round(
+        expected, 6
+    )
+
+
+def test_cli_keeps_a_yes_no_categorical_column_as_text(tmp_path) -> None:
+    # The column was text in training ('maybe' among Y/n): a CSV batch that is 99 % Y/n must not
+    # be read as booleans, whose 'True'/'False' would be categories the reference lacks.
+    from mlpipe.cli import main
+    from mlpipe.data.schema import dump_schema
+
+    reference = _table(2000, 1)
+    answers = np.asarray(["Y", "n", "maybe"], dtype=object)
+    reference["plan"] = answers[np.random.default_rng(1).choice(3, 2000, p=[0.5, 0.45, 0.05])]
+    schema = infer_schema(reference, "y", id_columns=("id",))
+    assert schema.column("plan").categories == ("Y", "maybe", "n")
+    (tmp_path / "params.yaml").write_text("drift: {psi_threshold: 0.2}\n")
+    (tmp_path / "schema.yaml").write_text(dump_schema(schema))
+    reference.to_parquet(tmp_path / "train.parquet", index=False)
+    current = _table(500, 3).assign(plan=["Y", "n"] * 249 + ["maybe", "Y"])
+    current.to_csv(tmp_path / "new.csv", index=False)
+    args = ["drift", "--params", str(tmp_path / "params.yaml"), "--schema",
+            str(tmp_path / "schema.yaml"), "--reference", str(tmp_path / "train.parquet"),
+            "--current", str(tmp_path / "new.csv"),
+            "--output-json", str(tmp_path / "d.json")]  # fmt: skip
+    assert main(args) == 0
+    plan = json.loads((tmp_path / "d.json").read_text())["features"]["plan"]
+    expected = compute_drift(reference, current, schema, DriftConfig(psi_threshold=0.2))
+    assert plan == expected.as_dict()["features"]["plan"] and plan["current_rows"] == 500
+    assert plan["psi"] < 0.2

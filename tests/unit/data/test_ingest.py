@@ -123,6 +123,7 @@ def test_report_names_every_kind_of_change() -> None:
         "text_to_number": {"n": 1},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {"b": 2},
+        "unparseable_boolean_to_missing": {},
         "timezone_to_utc": {"t": 2},
     }
 

@@ -110,6 +110,7 @@ def test_normalize_counts_every_change_it_makes() -> None:
         "text_to_number": {"income": 2},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {"member": 4},
+        "unparseable_boolean_to_missing": {},
         "timezone_to_utc": {},
     }
 

@@ -17,6 +17,7 @@ import pytest
 
 from mlpipe.config import CsvConfig
 from mlpipe.data.ingest import (
+    NormalizeReport,
     convert_chunk,
     iter_source,
     normalize,
@@ -45,7 +46,9 @@ def _messy() -> pd.DataFrame:
             "missing_late": late(ints, 38, "NA"),  # float64, one missing
             "digits_then_yes": ["0", "1"] * 15 + ["yes", "no"] * 5,  # boolean, not numeric
             "zero_one": ["0", "1"] * 20,  # int64, not boolean
-            "yes_then_maybe": late(["yes", "No", "y", "N"] * 10, 39, "maybe"),  # text
+            # 39/40 yes/no: boolean, one missing; 34/40: text (with a warning naming the rest)
+            "yes_then_maybe": late(["yes", "No", "y", "N"] * 10, 39, "maybe"),
+            "yes_then_words": ["Y", "n"] * 17 + ["maybe", "unsure"] * 3,
             "dates": late(["2024-01-31"] * ROWS, 36, "2024-02-01 10:30"),  # datetime64[s]
             "dates_then_soon": late(["2024-01-31"] * ROWS, 33, "soon"),  # text
             "missing_first": [""] * 10 + ["NA"] * 10 + ints[20:],  # float64
@@ -66,11 +69,11 @@ def _chunks(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
 
 def _chunked_normalize(
     chunks: list[pd.DataFrame] | None = None, read=None
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, NormalizeReport]:
     read = read or (lambda: iter(chunks))
     plan = normalize_chunks(read, NA)
     out = pd.concat([convert_chunk(c, plan) for c in read()], ignore_index=True)
-    return out, plan.report.as_dict()
+    return out, plan.report
 
 
 def test_whole_table_decisions_on_the_messy_frame() -> None:
@@ -84,7 +87,8 @@ def test_whole_table_decisions_on_the_messy_frame() -> None:
         "missing_late": "float64",
         "digits_then_yes": "boolean",
         "zero_one": "int64",
-        "yes_then_maybe": "string",
+        "yes_then_maybe": "boolean",
+        "yes_then_words": "string",
         "dates": "datetime64[s]",
         "dates_then_soon": "string",
         "missing_first": "float64",
@@ -95,6 +99,10 @@ def test_whole_table_decisions_on_the_messy_frame() -> None:
         "offset_late": "datetime64[s]",
     }
     assert table["fraction_last"].iloc[-1] == 2.5
+    assert table["yes_then_maybe"].iloc[36:].tolist()[:3] == [True, False, True]
+    assert pd.isna(table["yes_then_maybe"].iloc[39])
+    assert report.unparsed_examples["yes_then_maybe"] == ("maybe",)
+    assert report.near_boolean == {"yes_then_words": (6, 40, ("maybe", "unsure"))}
     assert pd.isna(table["word_in_chunk3"].iloc[25])
     assert table["separator_late"].iloc[35:37].tolist() == [1234, 12000000]
     assert table["offset_late"].iloc[37:39].tolist() == [
@@ -111,7 +119,12 @@ def test_whole_table_decisions_on_the_messy_frame() -> None:
         },
         "text_to_number": {"separator_late": 2},
         "unparseable_number_to_missing": {"word_in_chunk3": 1},
-        "text_to_boolean": {"digits_then_yes": 40, "flags_missing_late": 39},
+        "text_to_boolean": {
+            "digits_then_yes": 40,
+            "yes_then_maybe": 39,
+            "flags_missing_late": 39,
+        },
+        "unparseable_boolean_to_missing": {"yes_then_maybe": 1},
         "timezone_to_utc": {"offset_late": 1},
     }
 
@@ -122,7 +135,7 @@ def test_chunked_frames_equal_the_whole_table(size: int) -> None:
     whole, whole_report = normalize(raw, NA)
     chunked, chunked_report = _chunked_normalize(_chunks(raw, size))
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
-    assert chunked_report == whole_report.as_dict()
+    assert chunked_report == whole_report  # examples and warnings included
 
 
 @pytest.mark.parametrize("size", [1, 7, 40])
@@ -132,7 +145,7 @@ def test_chunked_csv_equals_the_whole_table(tmp_path: Path, size: int) -> None:
     whole, whole_report = normalize(read_source(path, CsvConfig()), NA)
     chunked, chunked_report = _chunked_normalize(read=lambda: iter_source(path, CsvConfig(), size))
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
-    assert chunked_report == whole_report.as_dict()
+    assert chunked_report == whole_report  # examples and warnings included
     assert len(list(iter_source(path, CsvConfig(), size))) == -(-ROWS // size)
 
 
@@ -237,7 +250,7 @@ def test_chunked_parquet_equals_the_whole_table(tmp_path: Path, size: int) -> No
     assert whole_report.to_utc == {"when": 39} and whole_report.zones == {"when": "Europe/Berlin"}
     chunked, chunked_report = _chunked_normalize(read=lambda: iter_source(path, CsvConfig(), size))
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
-    assert chunked_report == whole_report.as_dict()
+    assert chunked_report == whole_report  # examples and warnings included
 
 
 def test_pandas_parquet_keeps_its_dtypes(tmp_path: Path) -> None:

@@ -113,3 +113,32 @@ def test_regression_target_must_be_numeric() -> None:
     assert schema.task == "regression"
     result = validate_table(frame.assign(y=["high"] * 100), schema)
     assert ("y", "numeric target") in _rules(result)
+
+
+def test_text_in_a_boolean_column_is_named_with_its_rows() -> None:
+    frame = _reference()
+    schema = infer_schema(frame, "y")
+    bad = frame.assign(member=np.where(frame["member"], "yes", "no").astype(object))
+    bad.loc[[3, 40, 41], "member"] = ["maybe", "unknown", "maybe"]
+    bad.loc[50, "member"] = " N "  # yes/no, whatever the case and padding
+    result = validate_table(bad, schema)
+    assert [str(v) for v in result.errors] == [
+        "member: type boolean — values that are not yes/no (true/false, y/n, t/f, 1/0, any "
+        "case), e.g. ['maybe', 'unknown'] (3 rows)"
+    ]
+
+
+def test_a_boolean_column_of_numbers_names_the_numbers_that_are_not_1_or_0() -> None:
+    frame = _reference()
+    schema = infer_schema(frame, "y")
+    as_numbers = frame["member"].astype(float)
+    as_numbers.iloc[7] = 2.0
+    result = validate_table(frame.assign(member=as_numbers), schema)
+    assert [str(v) for v in result.errors] == [
+        "member: type boolean — values that are not yes/no (true/false, y/n, t/f, 1/0, any "
+        "case), e.g. ['2'] (1 rows)"
+    ]
+    ones_and_zeros = validate_table(frame.assign(member=frame["member"].astype(int)), schema)
+    assert [str(v) for v in ones_and_zeros.errors] == [
+        "member: type boolean — dtype int64 (100 rows)"
+    ]

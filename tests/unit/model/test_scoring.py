@@ -442,4 +442,136 @@ def test_text_columns_are_ids_and_zero_padded_categories() -> None:
         ColumnSpec("floor", "categorical", categories=("0", "1", "12")),
     )
     schema = dataclasses.replace(schema, columns=(*schema.columns, *extra))
-    assert text_columns(schema, ("account",)) == ("account", "cid", "zip")
+    # 'y' too: its classes are the text 'no'/'yes' (see the yes/no test below)
+    assert text_columns(schema, ("account",)) == ("account", "cid", "y", "zip")
+
+
+def _with_words_in_tech(rows: int, words: dict[int, str]) -> pd.DataFrame:
+    """Unlabelled rows with the boolean `tech` written as Yes/n text, some cells replaced."""
+    frame = _unlabelled(rows)
+    frame["tech"] = np.where(frame["tech"], "Yes", "n").astype(object)
+    for row, word in words.items():
+        frame.loc[row, "tech"] = word
+    return frame
+
+
+def test_a_value_that_is_not_yes_no_is_named_with_its_row_count(
+    binary_model, tmp_path: Path
+) -> None:
+    # The review's wine_new_badbool.csv: one 'maybe' among 50 rows said "dtype string (50 rows)".
+    _with_words_in_tech(50, {17: "maybe"}).to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
+    message = str(info.value)
+    assert (  # tech has max_missing 0: 'maybe', now missing, breaks it too
+        "in.csv rows 1-50 violates the schema in 2 place(s):\n"
+        "  - tech: missing fraction <= 0 — 0.0200 missing; 1 of them were text that is not "
+        "yes/no ('maybe') (1 rows)\n"
+        "  - tech: yes/no values — 1 value(s) that are not yes/no (true/false, y/n, t/f, 1/0, "
+        "any case): 'maybe' (1 rows)\n"
+    ) in message
+    assert (
+        "A value other than yes/no in a boolean column is an invalid value: correct it, or leave "
+        "the cell empty for a missing value (validate.max_invalid_fraction tolerates a share)."
+    ) in message
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_values_that_are_not_yes_no_within_max_invalid_fraction_are_scored_as_missing(
+    binary_model, tmp_path: Path
+) -> None:
+    frame = _with_words_in_tech(100, {5: "maybe", 60: "?!"})  # 2 % of the rows
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.02)
+    schema = tiny_schema()
+    tech = dataclasses.replace(schema.column("tech"), max_missing=0.05)
+    schema = dataclasses.replace(
+        schema, columns=tuple(tech if c.name == "tech" else c for c in schema.columns)
+    )
+    summary = score_file(
+        binary_model,
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        schema=schema,
+        spec=tiny_spec(schema),
+        rules=rules,
+        csv_config=CsvConfig(),
+        chunk_rows=1000,
+    )
+    assert dict(summary.warnings) == {
+        "tech: yes/no values — 2 value(s) that are not yes/no (true/false, y/n, t/f, 1/0, any "
+        "case): 'maybe', '?!'": 2
+    }
+    scored = pd.read_csv(tmp_path / "out.csv")
+    typed = _unlabelled(100).astype({"tech": "boolean"})
+    typed.loc[[5, 60], "tech"] = pd.NA
+    expected = score_frame(binary_model, typed, tiny_spec(tiny_schema()), "binary", ("cid",))
+    np.testing.assert_allclose(scored["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)
+
+
+def test_many_values_that_are_not_yes_no_are_named_too(binary_model, tmp_path: Path) -> None:
+    # 10 of 50 (below the 95 % that makes a column boolean): the column stays text.
+    words = {i: ("maybe", "unknown")[i % 2] for i in range(0, 50, 5)}
+    _with_words_in_tech(50, words).to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
+    assert (
+        "  - tech: type boolean — values that are not yes/no (true/false, y/n, t/f, 1/0, any "
+        "case), e.g. ['maybe', 'unknown'] (10 rows)\n"
+    ) in str(info.value)
+
+
+@pytest.mark.parametrize("tech", [["1", "0"], ["yes", "yes"]])
+def test_a_chunk_of_digits_or_of_one_answer_is_read_as_the_schema_boolean(
+    binary_model, tmp_path: Path, tech: list[str]
+) -> None:
+    # Without the schema "1"/"0" would be numbers and "yes" alone plus a stray value text.
+    frame = _unlabelled(40).assign(tech=tech * 20)
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", chunk_rows=10)
+    typed = frame.assign(tech=[v in ("1", "yes") for v in frame["tech"]])
+    expected = score_frame(binary_model, typed, tiny_spec(tiny_schema()), "binary", ("cid",))
+    scored = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(scored["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)
+
+
+def test_categorical_columns_with_yes_no_categories_stay_text() -> None:
+    # A column ingest kept as text ('maybe' among Y/n values): a batch must not make it boolean.
+    schema = tiny_schema()
+    extra = (
+        ColumnSpec("organic", "categorical", categories=("Y", "Yes", "maybe", "n", "no")),
+        ColumnSpec("sex", "categorical", categories=("F", "M")),
+        ColumnSpec("flag", "categorical", categories=("False", "True")),  # a recast boolean
+        ColumnSpec("floor", "categorical", categories=("0", "1", "2")),
+    )
+    schema = dataclasses.replace(schema, columns=(*schema.columns, *extra))
+    assert text_columns(schema) == ("cid", "y", "organic", "sex")  # y: classes 'no', 'yes'
+
+
+def test_a_yes_no_categorical_batch_is_scored_with_its_categories(tmp_path: Path) -> None:
+    schema = tiny_schema()
+    plan = ColumnSpec("plan", "categorical", categories=("Y", "maybe", "n"))
+    schema = dataclasses.replace(
+        schema, columns=tuple(plan if c.name == "plan" else c for c in schema.columns)
+    )
+    train = tiny_frame(400).assign(plan=(["Y", "n"] * 199) + ["maybe", "maybe"])
+    from mlpipe.config import TrainConfig
+    from mlpipe.model.train import fit_model
+
+    model = fit_model(train, tiny_spec(schema), "y", "binary", TrainConfig())
+    batch = _unlabelled(60).assign(plan=["Y", "n"] * 29 + ["maybe", "Y"])
+    batch.to_csv(tmp_path / "in.csv", index=False)
+    summary = score_file(
+        model,
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        schema=schema,
+        spec=tiny_spec(schema),
+        rules=RULES,
+        csv_config=CsvConfig(),
+        chunk_rows=1000,
+    )
+    assert summary.unseen == {} and dict(summary.warnings) == {}
+    expected = score_frame(model, batch, tiny_spec(schema), "binary", ("cid",))
+    scored = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(scored["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)

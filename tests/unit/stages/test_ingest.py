@@ -196,6 +196,7 @@ def test_decimal_comma_csv_ingests_as_numbers(tmp_path: Path, caplog) -> None:
         "text_to_number": {},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {},
+        "unparseable_boolean_to_missing": {},
         "timezone_to_utc": {},
     }
 
@@ -274,3 +275,44 @@ def test_ids_and_zero_padded_codes_keep_their_text_and_ambiguous_numbers_warn(
         "normalised id: stripped whitespace in 1 values",
         "normalised id: became missing in 1 values",
     ]
+
+
+def test_a_stray_value_in_a_yes_no_column_is_missing_counted_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The review's case, streamed: the one 'maybe' is in the last of 4 chunks.
+    source = tmp_path / "source.csv"
+    organic = ["Yes", "n", "Y", "no"] * (ROWS // 4)
+    organic[ROWS - 10] = "maybe"  # was "Y"
+    lines = [f"{i},{organic[i]},{i % 2}" for i in range(ROWS)]
+    source.write_text("id,organic,churned\n" + "\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING):
+        output, report = _run(tmp_path, source, _params(tmp_path))
+    written = pd.read_parquet(output)
+    assert str(written["organic"].dtype) == "boolean"
+    assert written["organic"].value_counts(dropna=False).to_dict() == {
+        True: ROWS // 2 - 1,
+        False: ROWS // 2,
+        pd.NA: 1,
+    }
+    assert pd.isna(written["organic"].iloc[ROWS - 10])
+    normalized = json.loads(report.read_text())["normalized"]
+    assert normalized["text_to_boolean"] == {"organic": ROWS - 1}
+    assert normalized["unparseable_boolean_to_missing"] == {"organic": 1}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"normalised organic: text to boolean in {ROWS - 1} values",
+        "column 'organic': 1 value(s) are not yes/no (true/false, y/n, t/f, 1/0, any case) and "
+        "became missing values, e.g. 'maybe'",
+    ]
+
+
+def test_a_yes_no_target_with_a_rare_class_stays_text(tmp_path: Path) -> None:
+    source = tmp_path / "source.csv"
+    label = ["yes", "no"] * (ROWS // 2)
+    label[7] = "maybe"  # a class of its own: 1 row of 3500 must not become a missing label
+    source.write_text("id,churned\n" + "\n".join(f"{i},{v}" for i, v in enumerate(label)) + "\n")
+    output, report = _run(tmp_path, source, _params(tmp_path))
+    written = pd.read_parquet(output)
+    assert written["churned"].tolist() == label
+    assert json.loads(report.read_text())["normalized"]["unparseable_boolean_to_missing"] == {}

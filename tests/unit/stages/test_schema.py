@@ -135,3 +135,47 @@ def test_case_variants_and_free_text_are_warned_about(
         "data.id_columns) or drop it from the source",
     ]
     assert load_schema(output).classes == ("BAROLO", "Barbera", "Barolo", "Grignolino", "barolo")
+
+
+def _yes_no_source(tmp_path: Path, organic: list[str]) -> Path:
+    source = tmp_path / "wine.csv"
+    rows = len(organic)
+    frame = pd.DataFrame({"alcohol": range(rows), "organic": organic, "label": ["a", "b"] * 30})
+    frame.to_csv(source, index=False)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"data": {"source": str(source), "target": "label"}}))
+    output = tmp_path / "schema.yaml"
+    assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+    return output
+
+
+def test_a_yes_no_column_with_one_stray_value_is_inferred_boolean(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    organic = ["Yes", "n", "Y", "no", "NA"] * 12
+    organic[3] = "maybe"  # 1 of 49 values (the review saw 5 categories: Y, Yes, maybe, n, no)
+    with caplog.at_level(logging.WARNING):
+        schema = load_schema(_yes_no_source(tmp_path, organic))
+    assert schema.column("organic").kind == "boolean"
+    assert schema.column("organic").categories is None
+    assert schema.column("organic").max_missing == 0.2367  # 12 NA + 'maybe': 13/60 + 2 %
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "column 'organic': 1 value(s) are not yes/no (true/false, y/n, t/f, 1/0, any case) and "
+        "became missing values, e.g. 'maybe'"
+    ]
+
+
+def test_a_yes_no_column_kept_as_text_says_which_values_kept_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    organic = ["Yes", "n", "Y", "no", "unknown", "Yes"] * 10  # 50 of 60 are yes/no
+    with caplog.at_level(logging.WARNING):
+        schema = load_schema(_yes_no_source(tmp_path, organic))
+    assert schema.column("organic").kind == "categorical"
+    assert schema.column("organic").categories == ("Y", "Yes", "n", "no", "unknown")
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "column 'organic': stays text (categorical) although 83.3% of its values are yes/no: "
+        "10 value(s) are not, e.g. 'unknown'. If they are errors, correct them in the source "
+        "or add them to data.csv.na_values (missing values); a feature column whose values "
+        "are at least 95% yes/no is read as boolean (the target only when all are)"
+    ]
