@@ -11,7 +11,9 @@ has its own rule (``label_shift``: a label shift is worth an alert even when PSI
 classification, the share of a class moved by more than ``max_class_share_change`` (absolute),
 confirmed by a chi-square test on the class counts; otherwise (and for regression) the drift
 rule on the target. A batch with fewer than ``min_labelled_rows`` labelled rows does not compare
-its label shift. A metric alerts when it is worse than the card's value by more than
+its label shift. Rows whose label is missing (not known yet) are left out of everything about
+the target: they are no class, no drift and no metric; ``MonitorResult.unlabelled_rows`` counts
+them. A metric alerts when it is worse than the card's value by more than
 ``max_metric_drop_relative`` of that value; "worse" follows ``DIRECTIONS``. A batch with fewer
 than ``min_labelled_rows`` labelled rows has its metrics reported but not compared
 (``MetricChange.not_compared``): they cannot alert. A watched metric that cannot be compared is
@@ -278,6 +280,9 @@ class MonitorResult:
     unavailable_metrics: tuple[tuple[str, str], ...] = field(default=())
     labelled_rows: int | None = None
     label_shift: LabelShift | None = None
+    unlabelled_rows: int | None = None
+    """``labelled_rows`` / ``unlabelled_rows``: the batch's rows with / without a target value
+    (None when the batch has no target column)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stable keys)."""
@@ -293,6 +298,7 @@ class MonitorResult:
                 "max_class_share_change": self.thresholds.max_class_share_change,
             },
             "labelled_rows": self.labelled_rows,
+            "unlabelled_rows": self.unlabelled_rows,
             "drifted": list(self.drift.drifted),
             "drift": self.drift.as_dict(),
             "metrics": None
@@ -446,6 +452,16 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
     """A markdown report (an issue body): verdict, reasons, metric table, drift table."""
     icon = "🚨 alert" if result.verdict == ALERT else "✅ ok"
     lines = [f"## Model monitoring: {icon}", "", f"Batch `{batch}`: {result.rows} rows.", ""]
+    if result.unlabelled_rows:
+        uses = (
+            "the label shift, the target's drift and the live metrics"
+            if result.metrics is not None
+            else "the label shift and the target's drift"
+        )
+        lines[-2] = (
+            f"Batch `{batch}`: {result.rows} rows, {result.labelled_rows} labelled, "
+            f"{result.unlabelled_rows} without a label yet (left out of {uses})."
+        )
     if result.reasons:
         lines += ["Thresholds crossed (params.yaml `monitor:`):", ""]
         lines += [f"- {r}" for r in result.reasons] + [""]
