@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
 from mlpipe.data.drift import DriftReport, FeatureDrift, drift_markdown
 from mlpipe.data.schema import category_value_text
 from mlpipe.evaluation.metrics import DIRECTIONS, HIGHER
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 OK = "ok"
 ALERT = "alert"
@@ -545,8 +548,33 @@ def _label_shift_markdown(shift: LabelShift) -> list[str]:
     return lines
 
 
+def metrics_panel_title(metrics: Sequence[MetricChange]) -> str:
+    """The metrics panel's own state, not the report's verdict (which drift or the label shift
+    may have decided): the metrics worse than allowed, "not compared" (too few labelled rows)
+    or "ok"."""
+    worse = [m.metric for m in metrics if m.worse]
+    if worse:
+        return f"Live metrics: alert\n({', '.join(worse)} worse than allowed)"
+    if metrics and all(m.not_compared for m in metrics):
+        return "Live metrics: not compared\n(too few labelled rows)"
+    return "Live metrics: ok\n(none worse than allowed)"
+
+
 def monitor_figure(result: MonitorResult) -> bytes:
-    """The PNG summary: PSI per column with the threshold line, and metrics card vs batch."""
+    """The PNG summary (see ``monitor_plot``), deterministic bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = monitor_plot(result)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def monitor_plot(result: MonitorResult) -> Figure:
+    """The summary figure: the verdict as its title, PSI per column with
+    the threshold line, and (with live metrics) card vs batch metrics, the panel titled by the
+    metrics' own state (``metrics_panel_title``). The caller closes it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -580,10 +608,8 @@ def monitor_figure(result: MonitorResult) -> bytes:
             ],
         )
         ax.set_yticks(list(ys), names)
-        ax.set(title=f"Metrics: {result.verdict}")
+        ax.set(title=metrics_panel_title(result.metrics))
         ax.legend(loc="lower right")
+    fig.suptitle(f"Model monitoring: {result.verdict}", fontweight="bold")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig
