@@ -7,12 +7,15 @@ Only argparse is imported at start-up; a subcommand imports its module when it r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from mlpipe.errors import MlpipeError
 
@@ -307,7 +310,47 @@ def quiet_openmp_waits() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived while a subcommand ran (see ``_stop_cleanly``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_cleanly() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT raise ``_Stopped`` in the main thread.
+
+    SIGTERM's default action (``kill``, a CI timeout) ends the process without running
+    ``finally`` clauses, leaving the hidden temporary file of an atomic write
+    (``mlpipe.io.atomic_path``) beside the output. As an exception, the signal unwinds every
+    ``with`` block, which removes it. A signal the parent chose to ignore (a shell's background
+    job ignores SIGINT) stays ignored. The previous handlers are restored afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = {
+        s: signal.signal(s, _stop)
+        for s in (signal.SIGTERM, signal.SIGINT)
+        if signal.getsignal(s) is not signal.SIG_IGN
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; the exit status: its own, 2 for a user error (one line, no
+    traceback), 128 + the signal's number when SIGTERM (143) or SIGINT (130) stopped it."""
     quiet_openmp_waits()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -318,12 +361,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     start = time.perf_counter()
     try:
-        code = args.handler(args)
+        with _stop_cleanly():
+            code = args.handler(args)
     except MlpipeError as exc:  # bad input: one clear line, not a traceback
         if args.verbose:
             raise
         log.error("%s failed: %s", args.command, exc)
         return 2
+    except _Stopped as stop:
+        log.error(
+            "%s stopped by %s: files not finished were discarded (no partial output left)",
+            args.command,
+            signal.Signals(stop.signum).name,
+        )
+        return 128 + stop.signum
     log.info("%s finished in %.2f s", args.command, time.perf_counter() - start)
     return code
 

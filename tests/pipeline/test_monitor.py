@@ -394,3 +394,54 @@ def test_small_batches_with_40_percent_churn_raise_no_label_shift(
             "the batch has 29 labelled rows, fewer than monitor.min_labelled_rows 30: live "
             "metrics and the label shift of 'churned' are reported but not compared"
         )
+
+
+def test_labels_not_known_yet_raise_no_alert_and_are_counted(
+    reproduced: Repo, fresh_customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The user review's case (F11): 5 000 new customers, the first 500 without a label yet
+    (labels arrive after the scores), gave 'churned drifted' (PSI 0.82) and exit 3 as CSV and
+    as Parquet: the missing labels were counted as a class of the target."""
+    batch = fresh_customers.iloc[:5000].copy()
+    batch["churned"] = batch["churned"].astype("boolean")
+    batch.loc[batch.index[:500], "churned"] = pd.NA
+    labelled = batch["churned"].dropna().astype(bool)
+    reports = {}
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / suffix
+        out.mkdir()
+        path = out / f"partial.{suffix}"
+        if suffix == "csv":
+            batch.to_csv(path, index=False)
+        else:
+            batch.to_parquet(path, index=False)
+        result = reproduced.mlpipe(
+            "monitor", "--current", str(path), "--labels", *_outputs(out), check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert (
+            "500 of 5000 rows have no 'churned' label yet: left out of the label shift, the "
+            "target's drift and the live metrics"
+        ) in result.stderr
+        report = reports[suffix] = json.loads((out / "m.json").read_text())
+        assert report["verdict"] == "ok" and report["reasons"] == [] and report["drifted"] == []
+        assert (report["rows"], report["labelled_rows"], report["unlabelled_rows"]) == (
+            5000, 4500, 500
+        )  # fmt: skip
+        churned = report["drift"]["features"]["churned"]
+        assert churned["current_rows"] == 4500 and churned["psi"] < 0.01
+        assert "psi" not in churned["flags"]  # was PSI 0.82 with the missing "class"
+        shift = report["label_shift"]
+        assert shift["fired"] == [] and shift["labelled_rows"] == 4500
+        assert set(shift["classes"]) == {"False", "True"}  # no "(missing)" class
+        assert shift["classes"]["True"]["batch_share"] == round(float(labelled.mean()), 6)
+        assert all(m["worse"] is False for m in report["metrics"].values())
+        text = (out / "m.md").read_text()
+        assert text.startswith("## Model monitoring: ✅ ok")
+        assert (
+            f"Batch `partial.{suffix}`: 5000 rows, 4500 labelled, 500 without a label yet (left "
+            "out of the label shift, the target's drift and the live metrics)."
+        ) in text
+        assert "**Live metrics** (4500 labelled rows)" in text
+    assert reports["csv"]["label_shift"] == reports["parquet"]["label_shift"]
+    assert reports["csv"]["metrics"] == reports["parquet"]["metrics"]

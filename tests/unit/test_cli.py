@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from mlpipe.cli import _STAGES, build_parser, main
-from mlpipe.io import InputError, write_json
+from mlpipe.cli import _STAGES, _stop_cleanly, _Stopped, build_parser, main
+from mlpipe.io import InputError, atomic_path, write_json
 from support.repo import BIN
 
 SUBCOMMANDS = [*_STAGES, "schema", "metrics"]
@@ -187,3 +190,46 @@ def test_an_output_that_is_the_input_batch_is_refused_and_the_batch_kept(
     assert result.returncode == 2, result.stderr
     assert f"{option} batch.csv is the same file as --" in result.stderr
     assert batch.read_text() == "customer_id,tenure_months\nc1,3\n"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_unwinds_an_atomic_write_and_the_handlers_come_back(
+    tmp_path: Path, signum: int
+) -> None:
+    """SIGTERM's default action skips `finally`, leaving an atomic write's temporary file; while
+    a subcommand runs, both signals raise instead (a real signal to this process)."""
+    before = signal.getsignal(signum)
+    started = time.monotonic()
+    with (
+        pytest.raises(_Stopped) as caught,
+        _stop_cleanly(),
+        atomic_path(tmp_path / "out" / "s.parquet") as tmp,
+    ):
+        tmp.write_text("half of the scores")
+        os.kill(os.getpid(), signum)
+        time.sleep(30)  # the handler raises in this sleep
+    assert caught.value.signum == signum and time.monotonic() - started < 10
+    assert not (tmp_path / "out").exists()  # no temporary file, no directory it created
+    assert signal.getsignal(signum) is before
+
+
+def test_main_installs_signal_handlers_only_while_it_runs(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    write_json(path, {"test": {"rows": 5.0}})
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    assert main(["metrics", "--metrics", str(path)]) == 0
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    code = "import signal, mlpipe.cli; print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "True"  # importing sets nothing
+
+
+def test_a_signal_the_parent_ignores_stays_ignored() -> None:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for a shell's `cmd &`
+    try:
+        with _stop_cleanly():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

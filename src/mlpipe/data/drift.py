@@ -28,6 +28,10 @@ p-value alone flags trivial shifts on large ones. A column with fewer than
 that is where PSI is noisiest. (The chi-square test, when it runs, still counts missing values
 as a category.)
 
+The target is the exception: a missing label is a row not labelled yet (labels often arrive
+after the scores), not a class and not a value, so the target is compared on its labelled rows
+only, on both sides (``FeatureDrift.reference_rows`` / ``current_rows`` count them).
+
 ``compute_drift`` is the entry point the pipeline,
 the PR report and the monitoring job share; ``DriftReport.as_dict`` is the JSON form and
 ``report_from_dict`` reads it back; ``drift_markdown`` renders a report as a markdown table.
@@ -242,16 +246,15 @@ def compute_drift(
             missing.append(spec.name)  # the target of unlabelled data (see _check_columns)
             continue
         kind = spec.kind
-        if spec.name == schema.target and schema.task != "regression" and kind == "numeric":
-            kind = "categorical"  # class labels that happen to be numbers
+        ref, cur = reference[spec.name], current[spec.name]
+        if spec.name == schema.target:
+            ref, cur = ref.dropna(), cur.dropna()  # rows not labelled yet: no class, no value
+            if schema.task != "regression" and kind == "numeric":
+                kind = "categorical"  # class labels that happen to be numbers
         if kind in ("numeric", "datetime"):
-            features.append(
-                _numeric(spec.name, kind, reference[spec.name], current[spec.name], config)
-            )
+            features.append(_numeric(spec.name, kind, ref, cur, config))
         else:
-            features.append(
-                _categorical(spec.name, kind, reference[spec.name], current[spec.name], config)
-            )
+            features.append(_categorical(spec.name, kind, ref, cur, config))
     return DriftReport(
         reference_rows=len(reference),
         current_rows=len(current),

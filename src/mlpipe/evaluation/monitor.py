@@ -11,7 +11,9 @@ has its own rule (``label_shift``: a label shift is worth an alert even when PSI
 classification, the share of a class moved by more than ``max_class_share_change`` (absolute),
 confirmed by a chi-square test on the class counts; otherwise (and for regression) the drift
 rule on the target. A batch with fewer than ``min_labelled_rows`` labelled rows does not compare
-its label shift. A metric alerts when it is worse than the card's value by more than
+its label shift. Rows whose label is missing (not known yet) are left out of everything about
+the target: they are no class, no drift and no metric; ``MonitorResult.unlabelled_rows`` counts
+them. A metric alerts when it is worse than the card's value by more than
 ``max_metric_drop_relative`` of that value; "worse" follows ``DIRECTIONS``. A batch with fewer
 than ``min_labelled_rows`` labelled rows has its metrics reported but not compared
 (``MetricChange.not_compared``): they cannot alert. A watched metric that cannot be compared is
@@ -23,7 +25,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,9 @@ from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
 from mlpipe.data.drift import DriftReport, FeatureDrift, drift_markdown
 from mlpipe.data.schema import category_value_text
 from mlpipe.evaluation.metrics import DIRECTIONS, HIGHER
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 OK = "ok"
 ALERT = "alert"
@@ -278,6 +283,9 @@ class MonitorResult:
     unavailable_metrics: tuple[tuple[str, str], ...] = field(default=())
     labelled_rows: int | None = None
     label_shift: LabelShift | None = None
+    unlabelled_rows: int | None = None
+    """``labelled_rows`` / ``unlabelled_rows``: the batch's rows with / without a target value
+    (None when the batch has no target column)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stable keys)."""
@@ -293,6 +301,7 @@ class MonitorResult:
                 "max_class_share_change": self.thresholds.max_class_share_change,
             },
             "labelled_rows": self.labelled_rows,
+            "unlabelled_rows": self.unlabelled_rows,
             "drifted": list(self.drift.drifted),
             "drift": self.drift.as_dict(),
             "metrics": None
@@ -446,6 +455,16 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
     """A markdown report (an issue body): verdict, reasons, metric table, drift table."""
     icon = "🚨 alert" if result.verdict == ALERT else "✅ ok"
     lines = [f"## Model monitoring: {icon}", "", f"Batch `{batch}`: {result.rows} rows.", ""]
+    if result.unlabelled_rows:
+        uses = (
+            "the label shift, the target's drift and the live metrics"
+            if result.metrics is not None
+            else "the label shift and the target's drift"
+        )
+        lines[-2] = (
+            f"Batch `{batch}`: {result.rows} rows, {result.labelled_rows} labelled, "
+            f"{result.unlabelled_rows} without a label yet (left out of {uses})."
+        )
     if result.reasons:
         lines += ["Thresholds crossed (params.yaml `monitor:`):", ""]
         lines += [f"- {r}" for r in result.reasons] + [""]
@@ -529,8 +548,33 @@ def _label_shift_markdown(shift: LabelShift) -> list[str]:
     return lines
 
 
+def metrics_panel_title(metrics: Sequence[MetricChange]) -> str:
+    """The metrics panel's own state, not the report's verdict (which drift or the label shift
+    may have decided): the metrics worse than allowed, "not compared" (too few labelled rows)
+    or "ok"."""
+    worse = [m.metric for m in metrics if m.worse]
+    if worse:
+        return f"Live metrics: alert\n({', '.join(worse)} worse than allowed)"
+    if metrics and all(m.not_compared for m in metrics):
+        return "Live metrics: not compared\n(too few labelled rows)"
+    return "Live metrics: ok\n(none worse than allowed)"
+
+
 def monitor_figure(result: MonitorResult) -> bytes:
-    """The PNG summary: PSI per column with the threshold line, and metrics card vs batch."""
+    """The PNG summary (see ``monitor_plot``), deterministic bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = monitor_plot(result)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def monitor_plot(result: MonitorResult) -> Figure:
+    """The summary figure: the verdict as its title, PSI per column with
+    the threshold line, and (with live metrics) card vs batch metrics, the panel titled by the
+    metrics' own state (``metrics_panel_title``). The caller closes it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -564,10 +608,8 @@ def monitor_figure(result: MonitorResult) -> bytes:
             ],
         )
         ax.set_yticks(list(ys), names)
-        ax.set(title=f"Metrics: {result.verdict}")
+        ax.set(title=metrics_panel_title(result.metrics))
         ax.legend(loc="lower right")
+    fig.suptitle(f"Model monitoring: {result.verdict}", fontweight="bold")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig

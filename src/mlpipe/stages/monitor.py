@@ -175,7 +175,18 @@ def run(args: argparse.Namespace) -> int:
     drift = compute_drift(
         reference, batch, schema, params.drift, names=(reference_path, args.current), data=data
     )
-    shift = None
+    shift, labelled_rows, unlabelled_rows = None, None, None
+    if schema.target in batch.columns:
+        labelled_rows = int(batch[schema.target].notna().sum())
+        unlabelled_rows = len(batch) - labelled_rows
+        if unlabelled_rows:
+            log.info(
+                "%d of %d rows have no '%s' label yet: left out of the label shift, the "
+                "target's drift and the live metrics",
+                unlabelled_rows,
+                len(batch),
+                schema.target,
+            )
     if schema.target in batch.columns and schema.target in reference.columns:
         target_drift = next((f for f in drift.features if f.column == schema.target), None)
         shift = label_shift(
@@ -189,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     held_back_shift = (
         f"the label shift of '{schema.target}'" if shift is not None and shift.not_compared else ""
     )
-    metric_changes, unavailable, labelled_rows = None, (), None
+    metric_changes, unavailable = None, ()
     if args.labels:
         if schema.target not in batch.columns:
             raise MonitorError(
@@ -225,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         unavailable = unavailable_reasons(
             missing, card_metrics, schema.task, batch_classes, scored.classes
         )
-        labelled_rows, minimum = len(labelled), params.monitor.min_labelled_rows
+        minimum = params.monitor.min_labelled_rows
         notes = [f"monitor.metrics {line}" for line in grouped_reasons(unavailable)]
         if held_back:
             what = "live metrics" + (f" and {held_back_shift}" if held_back_shift else "")
@@ -263,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
         unavailable_metrics=unavailable,
         labelled_rows=labelled_rows,
         label_shift=shift,
+        unlabelled_rows=unlabelled_rows,
     )
     markdown = monitor_markdown(result, Path(args.current).name)
     png = monitor_figure(result) if args.output_png else b""

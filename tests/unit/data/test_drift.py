@@ -606,3 +606,40 @@ def test_cli_keeps_a_yes_no_categorical_column_as_text(tmp_path) -> None:
     expected = compute_drift(reference, current, schema, DriftConfig(psi_threshold=0.2))
     assert plan == expected.as_dict()["features"]["plan"] and plan["current_rows"] == 500
     assert plan["psi"] < 0.2
+
+
+@pytest.mark.parametrize("unlabelled", [0.1, 0.5])
+def test_missing_labels_are_no_class_of_the_target(schema, unlabelled: float) -> None:
+    """The user review's case (F11): 10 % of a batch's labels not known yet gave the target PSI
+    0.82 and 'drifted', missing counting as a class the training labels never had. The target
+    is compared on its labelled rows only: as if the unlabelled rows were not there."""
+    current = _table(1000, 2)
+    current["y"] = current["y"].astype("Int64")
+    current.loc[current.sample(frac=unlabelled, random_state=0).index, "y"] = pd.NA
+    report = compute_drift(_table(2000, 1), current, schema, CONFIG)
+    y = next(f for f in report.features if f.column == "y")
+    labelled = current.dropna(subset=["y"])
+    alone = compute_drift(_table(2000, 1), labelled, schema, CONFIG)
+    assert y == next(f for f in alone.features if f.column == "y")
+    assert y.current_rows == len(labelled) == round(1000 * (1 - unlabelled))
+    assert y.psi < 0.02 and y.flags == () and report.drifted == ()
+    # the same gaps in a feature are still a category: a real change of the data
+    current["plan"] = current["plan"].where(current["y"].notna(), None)
+    gaps = compute_drift(_table(2000, 1), current, schema, CONFIG)
+    plan = next(f for f in gaps.features if f.column == "plan")
+    assert plan.current_rows == len(labelled) and plan.psi > 0.2 and gaps.drifted == ("plan",)
+
+
+def test_missing_values_of_a_regression_target_are_left_out() -> None:
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"x": rng.normal(size=2000), "y": rng.normal(100, 10, 2000)})
+    current = pd.DataFrame({"x": rng.normal(size=600), "y": rng.normal(100, 10, 600)})
+    current.loc[:199, "y"] = np.nan  # a third not known yet
+    schema = infer_schema(reference, "y")
+    assert schema.task == "regression"
+    y = compute_drift(reference, current, schema, CONFIG).features[1]
+    assert y.current_rows == 400 and y.test == "ks" and y.psi < 0.05 and y.flags == ()
+    x = compute_drift(
+        reference, current.assign(x=current["x"].where(current["y"].notna())), schema, CONFIG
+    ).features[0]
+    assert x.psi > 0.2  # a feature's missing values are their own bin

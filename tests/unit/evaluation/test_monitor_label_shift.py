@@ -4,6 +4,7 @@ monitor.max_class_share_change points (confirmed by chi-square), or the drift ru
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -211,3 +212,44 @@ def test_max_class_share_change_is_checked() -> None:
         params_from_dict({"monitor": {"max_class_share_change": 5}})
     with pytest.raises(ConfigError, match=r"'monitor\.max_class_share_change' must be a number"):
         params_from_dict({"monitor": {"max_class_share_change": "5%"}})
+
+
+def test_labels_not_known_yet_are_no_label_shift_and_are_counted() -> None:
+    """The user review's case (F11): 500 of 5000 labels missing (not known yet) made the
+    target 'drifted' (PSI 0.82) and the verdict alert; missing labels are no class."""
+    reference, complete = _labels(16_000, 3_894), _labels(5_000, 1_220)
+    batch = complete.astype("boolean")
+    batch.iloc[:500] = pd.NA
+    shift = _shift(reference, batch)
+    assert shift == _shift(reference, complete.iloc[500:].reset_index(drop=True))
+    assert shift.labelled_rows == 4_500 and shift.fired == () and shift.psi < 0.01
+    assert [c.label for c in shift.classes] == ["False", "True"]  # no "(missing)" class
+    rng = np.random.default_rng(0)
+    drift = compute_drift(
+        pd.DataFrame({"x": rng.normal(size=16_000), "churned": reference}),
+        pd.DataFrame({"x": rng.normal(size=5_000), "churned": batch}),
+        _schema(),
+        DriftConfig(),
+    )
+    assert drift.drifted == ()
+    verdict, reasons = monitor_verdict(drift.drifted, None, MonitorConfig(), shift)
+    assert (verdict, reasons) == (OK, ())
+    result = MonitorResult(
+        verdict, reasons, drift, None, 5_000, MonitorConfig(), labelled_rows=4_500,
+        label_shift=shift, unlabelled_rows=500,
+    )  # fmt: skip
+    text = monitor_markdown(result, "b.csv")
+    assert (
+        "Batch `b.csv`: 5000 rows, 4500 labelled, 500 without a label yet (left out of the "
+        "label shift and the target's drift).\n"
+    ) in text
+    raw = result.as_dict()
+    assert (raw["labelled_rows"], raw["unlabelled_rows"]) == (4_500, 500)
+    assert raw["drift"]["features"]["churned"]["current_rows"] == 4_500
+    # every label present: the plain line, and 0 unlabelled rows in the JSON
+    full = replace(result, labelled_rows=5_000, unlabelled_rows=0)
+    assert "Batch `b.csv`: 5000 rows.\n" in monitor_markdown(full, "b.csv")
+    assert full.as_dict()["unlabelled_rows"] == 0
+    assert (
+        MonitorResult(OK, (), drift, None, 1, MonitorConfig()).as_dict()["unlabelled_rows"] is None
+    )  # no target column

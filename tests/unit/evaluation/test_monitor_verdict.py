@@ -14,8 +14,10 @@ from mlpipe.evaluation.monitor import (
     OK,
     MonitorResult,
     compare_metrics,
+    metrics_panel_title,
     monitor_figure,
     monitor_markdown,
+    monitor_plot,
     monitor_verdict,
     too_few_labelled,
     unavailable_reasons,
@@ -231,3 +233,42 @@ def test_monitor_min_labelled_rows_is_checked() -> None:
     )
     with pytest.raises(ConfigError, match=r"'monitor\.min_labelled_rows' is 0"):
         params_from_dict({"monitor": {"min_labelled_rows": 0}})
+
+
+def test_the_metrics_panel_shows_the_metrics_state_not_the_verdict() -> None:
+    """The user review's case (F9): an alert from drift alone titled the metrics panel
+    "Metrics: alert" though every metric was fine; the verdict is the figure's title."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=500), "y": rng.random(500) < 0.5})
+    cur = pd.DataFrame({"x": rng.normal(loc=3.0, size=300), "y": rng.random(300) < 0.5})
+    drift = compute_drift(ref, cur, _xy_schema(), DriftConfig())
+    fine, _ = compare_metrics(BASE, {"roc_auc": 0.81, "log_loss": 0.41}, CONFIG.metrics, 0.05)
+    worse, _ = compare_metrics(BASE, {"roc_auc": 0.70, "log_loss": 0.41}, CONFIG.metrics, 0.05)
+    held, _ = compare_metrics(BASE, {"roc_auc": 0.70}, ["roc_auc"], 0.05, "10 labelled rows")
+    titles = {}
+    for name, changes in (("fine", fine), ("worse", worse), ("held", held)):
+        verdict, reasons = monitor_verdict(drift.drifted, changes, MonitorConfig())
+        assert verdict == ALERT and reasons[0] == "1 column(s) drifted (allowed: 0): x"
+        result = MonitorResult(verdict, reasons, drift, changes, 300, MonitorConfig())
+        fig = monitor_plot(result)
+        titles[name] = (fig.get_suptitle(), fig.axes[1].get_title())
+        plt.close(fig)
+        assert monitor_figure(result)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert titles == {
+        "fine": ("Model monitoring: alert", "Live metrics: ok\n(none worse than allowed)"),
+        "worse": (
+            "Model monitoring: alert",
+            "Live metrics: alert\n(roc_auc worse than allowed)",
+        ),
+        "held": ("Model monitoring: alert", "Live metrics: not compared\n(too few labelled rows)"),
+    }
+    assert metrics_panel_title(worse + held) == (
+        "Live metrics: alert\n(roc_auc worse than allowed)"
+    )
+    ok = MonitorResult(OK, (), compute_drift(ref, ref, _xy_schema(), DriftConfig()), fine, 500,
+                       MonitorConfig())  # fmt: skip
+    fig = monitor_plot(ok)
+    assert fig.get_suptitle() == "Model monitoring: ok" and len(fig.axes) == 2
+    plt.close(fig)
