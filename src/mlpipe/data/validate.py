@@ -210,6 +210,8 @@ def _check_column(
         compatible = True
     if not compatible:
         observed = f"dtype {series.dtype}"
+        if not series.notna().any():  # all missing: the missing-fraction check says so
+            return errors, warnings, checks
         if spec.kind == "numeric":
             count, examples = _non_numeric(series)
             observed = f"values that are not numbers, e.g. {examples}"
@@ -225,6 +227,13 @@ def _check_column(
             count, examples = found
             observed = f"values that are not {YES_NO}, e.g. {examples}"
             errors.append(Violation(spec.name, "type boolean", observed, count))
+        elif spec.kind == "datetime" and (found := _non_dates(series))[0]:
+            count, examples = found
+            observed = (
+                f"values that are not ISO 8601 dates, e.g. {examples}: write dates as "
+                "YYYY-MM-DD (optionally with a time), as in the training data"
+            )
+            errors.append(Violation(spec.name, "type datetime", observed, count))
         else:
             errors.append(Violation(spec.name, f"type {spec.kind}", observed, n))
         return errors, warnings, checks
@@ -369,6 +378,14 @@ def _non_boolean(series: pd.Series) -> tuple[int, list[str]]:
     counts = bad.value_counts()
     top = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     return len(bad), [str(v) for v in top.index[:3]]
+
+
+def _non_dates(series: pd.Series) -> tuple[int, list[str]]:
+    """How many present values are not ISO 8601 dates, and up to three examples."""
+    text = series.dropna().astype(str).str.strip()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    bad = text[parsed.isna()]
+    return len(bad), sorted(set(bad.head(1000).tolist()))[:3]
 
 
 def _non_numeric(series: pd.Series) -> tuple[int, list[str]]:

@@ -191,7 +191,9 @@ def test_wrong_type_for_a_datetime_column() -> None:
     frame = _good()
     frame["signup"] = [1, 2, 3, 4]
     result = validate_table(frame, SCHEMA)
-    assert result.errors == (Violation("signup", "type datetime", "dtype int64", 4),)
+    (error,) = result.errors
+    assert (error.column, error.rule, error.rows) == ("signup", "type datetime", 4)
+    assert error.observed.startswith("values that are not ISO 8601 dates, e.g. ['1', '2', '3']")
 
 
 def test_missing_labels_and_no_rows() -> None:
@@ -339,3 +341,27 @@ def test_fractions_in_an_integer_column_are_tolerated_like_other_invalid_values(
     assert validate_table(frame, SCHEMA, max_invalid_fraction=0.25).ok
     (error,) = validate_table(frame, SCHEMA, max_invalid_fraction=0.2).errors
     assert (error.column, error.rule, error.rows) == ("tenure", "integer", 1)
+
+
+def test_dates_in_another_format_are_named_with_the_fix() -> None:
+    """The review's case: '01/01/2020' in a date column gave only 'dtype string (40 rows)'."""
+    frame = _good()
+    frame["signup"] = ["2020-01-05", "01/01/2020", "13/01/2020", "2021-03-04 10:00:00"]
+    (error,) = validate_table(frame, SCHEMA).errors
+    assert error == Violation(
+        "signup",
+        "type datetime",
+        "values that are not ISO 8601 dates, e.g. ['01/01/2020', '13/01/2020']: write dates as "
+        "YYYY-MM-DD (optionally with a time), as in the training data",
+        2,
+    )
+
+
+def test_a_column_with_no_value_is_reported_as_missing_not_as_a_wrong_type() -> None:
+    """The review's case: an all-blank numeric column also got 'values that are not numbers,
+    e.g. [] (0 rows)' next to the missing-fraction error."""
+    frame = _good()
+    frame["charge"] = pd.Series([None] * 4, dtype="string")
+    assert [(e.column, e.rule) for e in validate_table(frame, SCHEMA).errors] == [
+        ("charge", "missing fraction <= 0.25")
+    ]
