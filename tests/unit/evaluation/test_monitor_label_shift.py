@@ -52,6 +52,17 @@ def _shift(reference: pd.Series, batch: pd.Series, task: str = "binary", **monit
     return label_shift(reference, batch, task, target, MonitorConfig(**monitor), DriftConfig())
 
 
+def _drift_with_noise(reference: pd.Series, batch: pd.Series):
+    """Drift of the 16 000-row reference vs the 5 000-row batch, plus one random feature."""
+    rng = np.random.default_rng(0)
+    return compute_drift(
+        pd.DataFrame({"x": rng.normal(size=len(reference)), "churned": reference}),
+        pd.DataFrame({"x": rng.normal(size=len(batch)), "churned": batch}),
+        _schema(),
+        DriftConfig(),
+    )
+
+
 def test_the_review_case_churn_24_to_40_percent_alerts_on_the_class_share_rule() -> None:
     """The user review: churn 24.3 % in training, 40 % in 5000 labelled rows, PSI 0.114 (< 0.2)
     and chi-square p = 0 — the drift rule did not fire; the class share rule must."""
@@ -176,13 +187,7 @@ def test_the_target_is_judged_by_its_own_rule_not_counted_as_a_drifted_feature()
 def test_report_markdown_json_and_figure_show_the_shares() -> None:
     reference, batch = _labels(16_000, 3_894), _labels(5_000, 2_000)
     shift = _shift(reference, batch)
-    rng = np.random.default_rng(0)
-    drift = compute_drift(
-        pd.DataFrame({"x": rng.normal(size=16_000), "churned": reference}),
-        pd.DataFrame({"x": rng.normal(size=5_000), "churned": batch}),
-        _schema(),
-        DriftConfig(),
-    )
+    drift = _drift_with_noise(reference, batch)
     verdict, reasons = monitor_verdict(drift.drifted, None, MonitorConfig(), shift)
     result = MonitorResult(verdict, reasons, drift, None, 5000, MonitorConfig(), label_shift=shift)
     text = monitor_markdown(result, "b.parquet")
@@ -224,13 +229,7 @@ def test_labels_not_known_yet_are_no_label_shift_and_are_counted() -> None:
     assert shift == _shift(reference, complete.iloc[500:].reset_index(drop=True))
     assert shift.labelled_rows == 4_500 and shift.fired == () and shift.psi < 0.01
     assert [c.label for c in shift.classes] == ["False", "True"]  # no "(missing)" class
-    rng = np.random.default_rng(0)
-    drift = compute_drift(
-        pd.DataFrame({"x": rng.normal(size=16_000), "churned": reference}),
-        pd.DataFrame({"x": rng.normal(size=5_000), "churned": batch}),
-        _schema(),
-        DriftConfig(),
-    )
+    drift = _drift_with_noise(reference, batch)
     assert drift.drifted == ()
     verdict, reasons = monitor_verdict(drift.drifted, None, MonitorConfig(), shift)
     assert (verdict, reasons) == (OK, ())
