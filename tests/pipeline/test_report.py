@@ -51,9 +51,8 @@ def test_report_holds_base_and_pr_values_and_changes_for_every_metric(pr_repo: R
                 f"| rows | {int(old)} | {int(new)} | {new - old:+.0f} | {(new - old) / old:+.2%} |"
             )
         else:
-            row = (
-                f"| {name} | {old:.4f} | {new:.4f} | {new - old:+.4f} | {(new - old) / old:+.2%} |"
-            )
+            shown = round(new, 4) - round(old, 4)  # the difference of the values shown
+            row = f"| {name} | {old:.4f} | {new:.4f} | {shown:+.4f} | {(new - old) / old:+.2%} |"
         assert row in text, name
     # Fewer iterations: a worse ranking model, and the table marks it as such.
     assert re.search(r"\| roc_auc \|.*\| 🔻 worse \|", text)
