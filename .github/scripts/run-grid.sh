@@ -157,16 +157,25 @@ unqueue() {
             "${ids[*]}'" >&2
     fi
 }
-# Stop what this run still has running (`dvc queue kill`), then unqueue the rest.
+# Unqueue this run's waiting experiments first (killing a running one frees its worker, which
+# would take the next one), then interrupt the running ones (`dvc queue kill`, like Ctrl-C).
 abandon() {
-    local ids=()
-    mapfile -t ids < <(dvc queue status | ours Running | cut -d' ' -f1)
-    if [[ ${#ids[@]} -gt 0 && -n "${ids[0]}" ]]; then
-        dvc queue kill "${ids[@]}" >/dev/null 2>&1 ||
-            log "error: could not kill running task(s) ${ids[*]}: run 'dvc queue kill" \
-                "${ids[*]}'" >&2
-    fi
+    local found ids=() running=() attempt err=""
     unqueue
+    # A task that has just started is not yet one `dvc queue kill` can find: try a few times.
+    for attempt in 1 2 3 4 5; do
+        found="$(dvc queue status | ours Running)"
+        [[ -n "$found" ]] || return 0
+        mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
+        mapfile -t running < <(cut -d' ' -f2 <<<"$found")
+        if err="$(dvc queue kill "${ids[@]}" 2>&1 >/dev/null)"; then
+            log "interrupted the experiment(s) this run had running: ${running[*]}"
+            return 0
+        fi
+        [[ "$attempt" -eq 5 ]] || sleep 3
+    done
+    log "error: could not interrupt ${running[*]} (DVC: ${err}): run 'dvc queue kill" \
+        "${ids[*]}'" >&2
 }
 
 i=0

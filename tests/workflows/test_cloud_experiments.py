@@ -569,3 +569,38 @@ def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
     assert statuses["s-1"] == "Success"
     assert _queued(work_repo) == []
     assert time.monotonic() - started < 600  # not the 3000 s timeout
+
+
+@pytest.mark.slow
+def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp_path: Path):
+    work_repo.commit("base")
+    started = time.monotonic()
+    result = _run_grid(
+        work_repo.path,
+        tmp_path / "summary.md",
+        MLPIPE_GRID="train.seed=5; train.seed=6",
+        MLPIPE_EXP_PREFIX="k",
+        MLPIPE_TIMEOUT_SECONDS="8",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    elapsed = re.search(
+        r"run-grid: error: experiments still queued or running after (\d+) s "
+        r"\(MLPIPE_TIMEOUT_SECONDS=8\); stopping this run's experiments",
+        result.stderr,
+    )
+    assert elapsed and 8 <= int(elapsed.group(1)) < 60, out  # wall-clock seconds, not sleeps
+    removed = re.search(r"run-grid: removed the experiment\(s\) this run had queued: (.+)", out)
+    assert removed, out
+    # k-2 waits for k-1 (one worker); k-1 is running (killed) or, on a slow start, queued too.
+    left = set(removed.group(1).split())
+    assert left in ({"k-2"}, {"k-1", "k-2"}), left
+    # k-1, if it was running, is interrupted (`dvc queue kill`), or ends on its own while a task
+    # that has just started cannot be killed yet: either way nothing of this run stays queued.
+    assert time.monotonic() - started < 300
+    deadline = time.monotonic() + 120
+    while _statuses(work_repo).get("k-1") == "Running" and time.monotonic() < deadline:
+        time.sleep(2)  # `dvc queue kill` interrupts it like Ctrl-C
+    statuses = _statuses(work_repo)
+    assert "k-2" not in statuses and statuses.get("k-1") != "Running", statuses
+    assert _queued(work_repo) == []
