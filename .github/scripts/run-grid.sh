@@ -20,16 +20,30 @@
 #                      else only printed)
 #   MLPIPE_EXP_PUSH    optional git remote: `dvc exp push --run-cache <remote> <experiments>`
 #                      (git refs to that remote, outputs and run records to the default DVC remote)
-#   MLPIPE_POLL_SECONDS, MLPIPE_TIMEOUT_SECONDS  queue polling (default 10 s, 21600 s)
+#   MLPIPE_POLL_SECONDS, MLPIPE_TIMEOUT_SECONDS  queue polling (default 10 s) and the longest
+#                      wait for the queue, in wall-clock seconds (default 21600)
+#   MLPIPE_WORKER_GRACE_SECONDS  how long experiments may wait in the queue with no worker
+#                      alive before the workers are started again (once; the second time the
+#                      run fails): default 90
 #   OMP_NUM_THREADS    threads per experiment for OpenMP/BLAS (gradient boosting, numpy);
 #                      default: the runner's cores / MLPIPE_JOBS (at least 1), so parallel
 #                      experiments do not start one thread per core each and spin against
-#                      each other
+#                      each other (the MLPIPE_ROWS base run gets the same cap)
 # Every item is checked before anything is queued: its keys must be in params.yaml and the
 # result must pass mlpipe's params check (grid-check.py). If queueing still fails part-way,
 # what this run queued is removed from the queue again.
-# Exit status: 0 all experiments succeeded; 1 some failed (their logs are printed, the table
-# lists them), or queueing failed; 2 bad input (nothing queued).
+# Workers: DVC's queue workers exit on their own once the queue is empty; the script never
+# sends `dvc queue stop` (its shutdown broadcast stays in DVC's file broker and stops the next
+# run's new worker right after it starts). If this run's experiments wait with no worker alive
+# (`Worker status: 0 active, 0 idle`), the workers are started again once, then the run fails.
+# On a timeout or that failure, this run's running experiments are killed and its queued ones
+# removed, so that nothing of it runs later.
+# Push: an experiment counts as pushed only if the git remote then has its ref at the same
+# commit; `dvc exp push` skips (and exits 0) when the remote has a different experiment of that
+# name, and run-grid.sh then fails (exit 1) naming it.
+# Exit status: 0 all experiments succeeded (and, with MLPIPE_EXP_PUSH, are on the remote);
+# 1 some failed (their logs are printed, the table lists them), queueing failed, the queue
+# timed out or had no worker, or an experiment was not pushed; 2 bad input (nothing queued).
 set -euo pipefail
 
 log() { echo "run-grid: $*"; }
@@ -43,12 +57,18 @@ jobs="${MLPIPE_JOBS:-1}"
 rows="${MLPIPE_ROWS:-}"
 poll="${MLPIPE_POLL_SECONDS:-10}"
 timeout="${MLPIPE_TIMEOUT_SECONDS:-21600}"
+grace="${MLPIPE_WORKER_GRACE_SECONDS:-90}"
 prefix="${MLPIPE_EXP_PREFIX:-grid-$(date -u +%Y%m%d-%H%M%S)}"
 summary="${MLPIPE_SUMMARY:-${GITHUB_STEP_SUMMARY:-}}"
 
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || fail "MLPIPE_JOBS must be a positive integer, got '${jobs}'"
 [[ -z "$rows" || "$rows" =~ ^[1-9][0-9]*$ ]] ||
     fail "MLPIPE_ROWS must be a positive integer (or empty), got '${rows}'"
+for setting in "MLPIPE_POLL_SECONDS=${poll}" "MLPIPE_TIMEOUT_SECONDS=${timeout}" \
+    "MLPIPE_WORKER_GRACE_SECONDS=${grace}"; do
+    [[ "${setting#*=}" =~ ^[0-9]+$ ]] ||
+        fail "${setting%%=*} must be a whole number of seconds, got '${setting#*=}'"
+done
 [[ "$prefix" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
     fail "MLPIPE_EXP_PREFIX may hold letters, digits, '_', '.', '-' only, got '${prefix}'"
 
@@ -97,30 +117,65 @@ if [[ "$check_rc" -ne 0 ]]; then
     exit 2
 fi
 
+# Cap the threads before the first `dvc exp run` (the MLPIPE_ROWS base run is the biggest).
+if [[ -z "${OMP_NUM_THREADS:-}" ]]; then
+    threads=$(($(nproc) / jobs))
+    [[ "$threads" -ge 1 ]] || threads=1
+    export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+fi
+
 names=()
 if [[ -n "$rows" ]]; then
-    log "running the pipeline at generate.rows=${rows} in the workspace (${prefix}-base)"
+    log "running the pipeline at generate.rows=${rows} in the workspace (${prefix}-base)," \
+        "OMP_NUM_THREADS=${OMP_NUM_THREADS}"
     dvc exp run --name "${prefix}-base" -S "generate.rows=${rows}"
     names+=("${prefix}-base")
 fi
 
-# If queueing fails part-way (e.g. an experiment of that name exists already), take back what
-# this run queued, so that the next `dvc queue start` does not run half a grid. Tasks are
-# removed by id: the ones that were not in the queue before and carry one of our names.
+# This run's tasks in the queue are known by id: the ones that were not in the queue before
+# and carry one of our names (someone else's task may have the same name).
 queued=()
 tasks_before="$(dvc queue status | awk 'NR > 1 && NF >= 3 {print $1}')"
+ours() {  # ours STATE <<<"$status": "id name" of this run's tasks in that state
+    awk -v before=" ${tasks_before//$'\n'/ } " -v ours=" ${queued[*]} " -v state="$1" \
+        'NR > 1 && $NF == state && index(ours, " " $2 " ") && !index(before, " " $1 " ") {
+            print $1, $2 }'
+}
+# Take back what this run queued (after a queueing failure part-way, a timeout, or a queue
+# without workers), so that the next `dvc queue start` does not run half a grid.
 unqueue() {
     [[ ${#queued[@]} -gt 0 ]] || return 0
-    local ids=()
-    mapfile -t ids < <(dvc queue status | awk -v before=" ${tasks_before//$'\n'/ } " \
-        -v ours=" ${queued[*]} " 'NR > 1 && $NF == "Queued" && index(ours, " " $2 " ") &&
-            !index(before, " " $1 " ") {print $1}')
-    if [[ ${#ids[@]} -gt 0 ]] && dvc queue remove "${ids[@]}" >/dev/null; then
-        log "removed the experiment(s) this run had queued: ${queued[*]}"
+    local found ids=() left=()
+    found="$(dvc queue status | ours Queued)"
+    [[ -n "$found" ]] || return 0
+    mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
+    mapfile -t left < <(cut -d' ' -f2 <<<"$found")
+    if dvc queue remove "${ids[@]}" >/dev/null; then
+        log "removed the experiment(s) this run had queued: ${left[*]}"
     else
-        log "error: could not remove ${queued[*]} from the queue: run 'dvc queue remove" \
-            "${queued[*]}'" >&2
+        log "error: could not remove ${left[*]} from the queue: run 'dvc queue remove" \
+            "${ids[*]}'" >&2
     fi
+}
+# Unqueue this run's waiting experiments first (killing a running one frees its worker, which
+# would take the next one), then interrupt the running ones (`dvc queue kill`, like Ctrl-C).
+abandon() {
+    local found ids=() running=() attempt err=""
+    unqueue
+    # A task that has just started is not yet one `dvc queue kill` can find: try a few times.
+    for attempt in 1 2 3 4 5; do
+        found="$(dvc queue status | ours Running)"
+        [[ -n "$found" ]] || return 0
+        mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
+        mapfile -t running < <(cut -d' ' -f2 <<<"$found")
+        if err="$(dvc queue kill "${ids[@]}" 2>&1 >/dev/null)"; then
+            log "interrupted the experiment(s) this run had running: ${running[*]}"
+            return 0
+        fi
+        [[ "$attempt" -eq 5 ]] || sleep 3
+    done
+    log "error: could not interrupt ${running[*]} (DVC: ${err}): run 'dvc queue kill" \
+        "${ids[*]}'" >&2
 }
 
 i=0
@@ -140,11 +195,6 @@ for spec in "${specs[@]}"; do
     names+=("${prefix}-${i}")
 done
 
-if [[ -z "${OMP_NUM_THREADS:-}" ]]; then
-    threads=$(($(nproc) / jobs))
-    [[ "$threads" -ge 1 ]] || threads=1
-    export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
-fi
 log "running ${#specs[@]} experiment(s), ${jobs} at a time, OMP_NUM_THREADS=${OMP_NUM_THREADS} each"
 if ! dvc queue start --jobs "$jobs"; then
     echo "run-grid: error: dvc queue start failed; DVC's message is above" >&2
@@ -152,24 +202,50 @@ if ! dvc queue start --jobs "$jobs"; then
     exit 1
 fi
 # `dvc queue start` returns at once (the workers run in the background): wait until none of
-# our experiments is queued or running.
-waited=0
+# our experiments is queued or running. The workers exit on their own once the queue is
+# empty; no `dvc queue stop` (see the header). Time is wall-clock time, `dvc queue status`
+# included.
+started=$SECONDS
+restarted=0
+no_worker_since=-1
 while true; do
     status="$(dvc queue status)"
-    pending="$(awk -v p="${prefix}-" 'index($2, p) == 1 && ($NF == "Queued" || $NF == "Running")' \
-        <<<"$status" | wc -l)"
-    [[ "$pending" -eq 0 ]] && break
-    if [[ "$waited" -ge "$timeout" ]]; then
+    waiting="$(ours Queued <<<"$status" | wc -l)"
+    running="$(ours Running <<<"$status" | wc -l)"
+    [[ $((waiting + running)) -eq 0 ]] && break
+    if [[ $((SECONDS - started)) -ge "$timeout" ]]; then
         echo "$status"
-        log "error: experiments still pending after ${timeout} s; stopping the queue" >&2
-        dvc queue kill "${names[@]}" 2>/dev/null || true
+        log "error: experiments still queued or running after $((SECONDS - started)) s" \
+            "(MLPIPE_TIMEOUT_SECONDS=${timeout}); stopping this run's experiments" >&2
+        abandon
         exit 1
     fi
+    # Queued, none of ours running, and no worker at all: nothing will ever run them.
+    if [[ "$running" -eq 0 ]] && grep -q '^Worker status: 0 active, 0 idle' <<<"$status"; then
+        [[ "$no_worker_since" -ge 0 ]] || no_worker_since=$SECONDS
+        if [[ $((SECONDS - no_worker_since)) -ge "$grace" ]]; then
+            if [[ "$restarted" -eq 0 ]]; then
+                log "${waiting} experiment(s) queued but no queue worker alive for" \
+                    "$((SECONDS - no_worker_since)) s; starting the workers again"
+                dvc queue start --jobs "$jobs" || true
+                restarted=1
+                no_worker_since=-1
+            else
+                echo "$status"
+                log "error: ${waiting} experiment(s) queued but no queue worker alive, even" \
+                    "after starting the workers again; the workers' logs are in" \
+                    ".dvc/tmp/exps/celery/dvc-exp-worker-*.out. Stopping this run's" \
+                    "experiments" >&2
+                abandon
+                exit 1
+            fi
+        fi
+    else
+        no_worker_since=-1
+    fi
     sleep "$poll"
-    waited=$((waited + poll))
 done
 echo "$status"
-dvc queue stop >/dev/null 2>&1 || true  # idle workers exit now rather than after a timeout
 
 failed=()
 for name in "${names[@]}"; do
@@ -197,6 +273,7 @@ cat "$table"
 [[ -n "$summary" ]] && cat "$table" >>"$summary"
 [[ "$summary_rc" -le 1 ]] || exit "$summary_rc"
 
+not_pushed=()
 if [[ -n "${MLPIPE_EXP_PUSH:-}" ]]; then
     ok=()
     for name in "${names[@]}"; do
@@ -212,13 +289,41 @@ if [[ -n "${MLPIPE_EXP_PUSH:-}" ]]; then
         log "DVC remote '${default_remote}' pinned to ${url} in .dvc/config.local for the push"
     fi
     if [[ ${#ok[@]} -gt 0 ]]; then
-        dvc exp push --run-cache "$MLPIPE_EXP_PUSH" "${ok[@]}"
-        log "pushed ${ok[*]} to git remote '${MLPIPE_EXP_PUSH}' (outputs to the default DVC remote)"
+        push_rc=0
+        dvc exp push --run-cache "$MLPIPE_EXP_PUSH" "${ok[@]}" || push_rc=$?
+        # `dvc exp push` exits 0 when it skips an experiment whose name the remote has for
+        # another commit ("diverged", "No experiments to push"): check every ref on the remote.
+        baseline="$(git rev-parse HEAD)"
+        pushed=()
+        for name in "${ok[@]}"; do
+            ref="refs/exps/${baseline:0:2}/${baseline:2}/${name}"
+            mine="$(git rev-parse -q --verify "$ref" || true)"
+            theirs="$(git ls-remote "$MLPIPE_EXP_PUSH" "$ref" | cut -f1 || true)"
+            if [[ -n "$mine" && "$mine" == "$theirs" ]]; then
+                pushed+=("$name")
+            elif [[ -n "$theirs" ]]; then
+                not_pushed+=("$name")
+                log "error: ${name} was NOT pushed: git remote '${MLPIPE_EXP_PUSH}' already has" \
+                    "a different experiment of that name (${theirs:0:7}, this one is" \
+                    "${mine:0:7}); run the grid again with another MLPIPE_EXP_PREFIX, or" \
+                    "replace the remote's: dvc exp push --force --run-cache" \
+                    "${MLPIPE_EXP_PUSH} ${name}" >&2
+            else
+                not_pushed+=("$name")
+                log "error: ${name} was NOT pushed: git remote '${MLPIPE_EXP_PUSH}' has no" \
+                    "${ref} after \`dvc exp push\` (exit ${push_rc}; its message is above)" >&2
+            fi
+        done
+        [[ ${#pushed[@]} -eq 0 ]] ||
+            log "pushed ${pushed[*]} to git remote '${MLPIPE_EXP_PUSH}' (outputs to the default" \
+                "DVC remote)"
     fi
 fi
 
+[[ ${#not_pushed[@]} -eq 0 ]] || log "experiment(s) not pushed: ${not_pushed[*]}"
 if [[ ${#failed[@]} -gt 0 || "$summary_rc" -ne 0 ]]; then
     log "failed experiment(s): ${failed[*]:-see the table}"
     exit 1
 fi
+[[ ${#not_pushed[@]} -eq 0 ]] || exit 1
 log "all ${#names[@]} experiment(s) succeeded"

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,8 @@ def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() ->
     assert grid_env["MLPIPE_GRID"] == "${{ inputs.grid }}"
     assert grid_env["MLPIPE_JOBS"] == "${{ inputs.jobs }}"
     assert grid_env["MLPIPE_EXP_PUSH"] == "origin"
+    # A re-run of the workflow (same run id) must not reuse the first attempt's names.
+    assert grid_env["MLPIPE_EXP_PREFIX"] == "run-${{ github.run_id }}-${{ github.run_attempt }}"
     # Inputs and secrets reach scripts only through env, never inlined into a script.
     for job in wf["jobs"].values():
         for step in job["steps"]:
@@ -134,6 +137,14 @@ def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProce
         ({"MLPIPE_GRID": "train.seed=1", "MLPIPE_JOBS": "0"}, "MLPIPE_JOBS must be a positive"),
         ({"MLPIPE_GRID": "train.seed=1", "MLPIPE_ROWS": "1e6"}, "MLPIPE_ROWS must be a positive"),
         ({"MLPIPE_GRID_FILE": "missing.txt"}, "grid file 'missing.txt' not found"),
+        (
+            {"MLPIPE_GRID": "train.seed=1", "MLPIPE_WORKER_GRACE_SECONDS": "1m"},
+            "MLPIPE_WORKER_GRACE_SECONDS must be a whole number of seconds, got '1m'",
+        ),
+        (
+            {"MLPIPE_GRID": "train.seed=1", "MLPIPE_TIMEOUT_SECONDS": "-5"},
+            "MLPIPE_TIMEOUT_SECONDS must be a whole number of seconds, got '-5'",
+        ),
     ],
 )
 def test_bad_grid_input_is_refused_before_anything_is_queued(
@@ -279,6 +290,12 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
     assert "Started '2' new experiments task queue workers." in out
     threads = max(1, len(os.sched_getaffinity(0)) // 2)  # the runner's cores / MLPIPE_JOBS
     assert f"running 2 experiment(s), 2 at a time, OMP_NUM_THREADS={threads} each" in out
+    # The base run is capped too: the cap is exported before it (the log line reads it).
+    assert (
+        "running the pipeline at generate.rows=3000 in the workspace (t-base), "
+        f"OMP_NUM_THREADS={threads}\n" in out
+    )
+    assert "run-grid: pushed t-base t-1 t-2 to git remote 'origin'" in out
     assert "run-grid: all 3 experiment(s) succeeded" in out
 
     exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
@@ -339,6 +356,38 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
         assert (dvc_remote / "files" / "md5" / md5[:2] / md5[2:]).is_file(), name
     assert (dvc_remote / "runs").is_dir()  # run records pushed with --run-cache
 
+    # The same names again (a re-run with the prefix unchanged): the remote has other
+    # experiments under them, `dvc exp push` pushes nothing and exits 0; the script must say so.
+    remote_t1 = re.search(r"^(\w+)\s+refs/exps/\S+/t-1$", refs, re.M).group(1)
+    work_repo.dvc("exp", "remove", "t-1")
+    again = _run_grid(
+        work_repo.path,
+        tmp_path / "summary2.md",
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=21",
+        MLPIPE_EXP_PREFIX="t",
+        MLPIPE_EXP_PUSH="origin",
+    )
+    out = again.stdout + again.stderr
+    assert again.returncode == 1, out
+    assert "No experiments to push" in out  # DVC's message, with exit 0
+    assert re.search(
+        r"run-grid: error: t-1 was NOT pushed: git remote 'origin' already has a different "
+        rf"experiment of that name \({remote_t1[:7]}, this one is [0-9a-f]{{7}}\); run the grid "
+        r"again with another MLPIPE_EXP_PREFIX, or replace the remote's: dvc exp push --force "
+        r"--run-cache origin t-1",
+        again.stderr,
+    ), again.stderr
+    assert "run-grid: pushed" not in again.stdout
+    assert "run-grid: experiment(s) not pushed: t-1" in again.stdout
+    assert "all 1 experiment(s) succeeded" not in out
+    after = subprocess.run(
+        ["git", "ls-remote", str(origin), "refs/exps/*"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert after == refs  # the remote still has the first t-1, nothing else changed
+
 
 @pytest.mark.slow
 def test_a_failing_experiment_fails_the_run_and_shows_why(work_repo: Repo, tmp_path: Path):
@@ -391,3 +440,167 @@ def test_a_queueing_failure_part_way_takes_back_what_this_run_queued(
     assert "queueing t-3" not in out and "running" not in result.stdout
     assert _queued(work_repo) == [foreign]  # ours gone, the other one untouched
     assert not summary.exists()
+
+
+def _statuses(repo: Repo) -> dict[str, str]:
+    """name -> status of every task `dvc queue status` lists."""
+    lines = repo.dvc("queue", "status").stdout.splitlines()
+    return {f[1]: f[-1] for f in (ln.split() for ln in lines[1:]) if len(f) >= 4}
+
+
+def _worker_log(repo: Repo) -> str:
+    celery = repo.path / ".dvc" / "tmp" / "exps" / "celery"
+    return "".join(p.read_text() for p in sorted(celery.glob("dvc-exp-worker-*.out")))
+
+
+@pytest.mark.slow
+def test_consecutive_grids_in_one_checkout_run_every_experiment(work_repo: Repo, tmp_path: Path):
+    work_repo.commit("base")
+    summary = tmp_path / "summary.md"
+    # The reviewer's sequence: a 2-worker grid, then a 1-worker grid in the same checkout. The
+    # first one's `dvc queue stop` used to stop the second one's worker after one experiment.
+    first = _run_grid(
+        work_repo.path,
+        summary,
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=10; "
+        "train.hist_gradient_boosting.max_iter=11",
+        MLPIPE_JOBS="2",
+        MLPIPE_EXP_PREFIX="r3",
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "run-grid: all 2 experiment(s) succeeded" in first.stdout
+    second = _run_grid(
+        work_repo.path,
+        summary,
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=12; "
+        "train.hist_gradient_boosting.max_iter=13",
+        MLPIPE_EXP_PREFIX="r4",
+        MLPIPE_TIMEOUT_SECONDS="600",
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "run-grid: all 2 experiment(s) succeeded" in second.stdout
+    statuses = _statuses(work_repo)
+    assert {n: statuses[n] for n in ("r3-1", "r3-2", "r4-1", "r4-2")} == dict.fromkeys(
+        ("r3-1", "r3-2", "r4-1", "r4-2"), "Success"
+    ), statuses
+    exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
+    for name, max_iter in {"r3-1": 10, "r3-2": 11, "r4-1": 12, "r4-2": 13}.items():
+        train = exps[name]["params"]["params.yaml"]["data"]["train"]
+        assert train["hist_gradient_boosting"]["max_iter"] == max_iter
+
+    # A shutdown left in DVC's broker (what `dvc queue stop` leaves when no worker is alive):
+    # the next worker takes one experiment and exits, the other one stays queued with no worker
+    # alive. The script notices and starts the workers again.
+    work_repo.dvc("queue", "stop")
+    third = _run_grid(
+        work_repo.path,
+        summary,
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=14; "
+        "train.hist_gradient_boosting.max_iter=15",
+        MLPIPE_EXP_PREFIX="r5",
+        MLPIPE_WORKER_GRACE_SECONDS="30",
+        MLPIPE_TIMEOUT_SECONDS="600",
+    )
+    out = third.stdout + third.stderr
+    assert third.returncode == 0, out
+    assert re.search(
+        r"run-grid: 1 experiment\(s\) queued but no queue worker alive for \d+ s; "
+        r"starting the workers again",
+        out,
+    ), out
+    assert "run-grid: all 2 experiment(s) succeeded" in out
+    assert "Got shutdown from remote" in _worker_log(work_repo)  # DVC's worker saw the stale one
+    statuses = _statuses(work_repo)
+    assert (statuses["r5-1"], statuses["r5-2"]) == ("Success", "Success"), statuses
+    assert _queued(work_repo) == []
+
+
+@pytest.mark.slow
+def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
+    work_repo: Repo, tmp_path: Path
+) -> None:
+    """Someone runs `dvc queue stop` again and again while the grid runs: every worker takes one
+    experiment and exits. After one restart of the workers the script gives up (instead of
+    polling until MLPIPE_TIMEOUT_SECONDS) and removes what is left of its grid from the queue."""
+    work_repo.commit("base")
+    env = base_env(work_repo.path / "src")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(name, None)
+    env.update(
+        MLPIPE_SUMMARY=str(tmp_path / "summary.md"),
+        MLPIPE_POLL_SECONDS="1",
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=10; "
+        "train.hist_gradient_boosting.max_iter=11; train.hist_gradient_boosting.max_iter=12",
+        MLPIPE_EXP_PREFIX="s",
+        MLPIPE_WORKER_GRACE_SECONDS="20",
+        MLPIPE_TIMEOUT_SECONDS="3000",
+    )
+    started = time.monotonic()
+    grid = subprocess.Popen(
+        ["bash", str(PROJECT / SCRIPT)],
+        cwd=work_repo.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while grid.poll() is None and time.monotonic() - started < 900:
+            work_repo.dvc("queue", "stop")
+            time.sleep(3)
+    finally:
+        if grid.poll() is None:
+            grid.kill()
+    out, err = grid.communicate()
+    assert grid.returncode == 1, out + err
+    assert "queued but no queue worker alive for" in out and "starting the workers again" in out
+    assert re.search(
+        r"run-grid: error: [12] experiment\(s\) queued but no queue worker alive, even after "
+        r"starting the workers again; the workers' logs are in "
+        r"\.dvc/tmp/exps/celery/dvc-exp-worker-\*\.out",
+        err,
+    ), err
+    removed = re.search(r"run-grid: removed the experiment\(s\) this run had queued: (.+)", out)
+    assert removed, out
+    statuses = _statuses(work_repo)
+    left = removed.group(1).split()
+    assert left and set(left) <= {"s-2", "s-3"}
+    assert all(name not in statuses for name in left), statuses  # gone from the queue
+    assert statuses["s-1"] == "Success"
+    assert _queued(work_repo) == []
+    assert time.monotonic() - started < 600  # not the 3000 s timeout
+
+
+@pytest.mark.slow
+def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp_path: Path):
+    work_repo.commit("base")
+    started = time.monotonic()
+    result = _run_grid(
+        work_repo.path,
+        tmp_path / "summary.md",
+        MLPIPE_GRID="train.seed=5; train.seed=6",
+        MLPIPE_EXP_PREFIX="k",
+        MLPIPE_TIMEOUT_SECONDS="8",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    elapsed = re.search(
+        r"run-grid: error: experiments still queued or running after (\d+) s "
+        r"\(MLPIPE_TIMEOUT_SECONDS=8\); stopping this run's experiments",
+        result.stderr,
+    )
+    assert elapsed and 8 <= int(elapsed.group(1)) < 60, out  # wall-clock seconds, not sleeps
+    removed = re.search(r"run-grid: removed the experiment\(s\) this run had queued: (.+)", out)
+    assert removed, out
+    # k-2 waits for k-1 (one worker); k-1 is running (killed) or, on a slow start, queued too.
+    left = set(removed.group(1).split())
+    assert left in ({"k-2"}, {"k-1", "k-2"}), left
+    # k-1, if it was running, is interrupted (`dvc queue kill`), or ends on its own while a task
+    # that has just started cannot be killed yet: either way nothing of this run stays queued.
+    assert time.monotonic() - started < 300
+    deadline = time.monotonic() + 120
+    while _statuses(work_repo).get("k-1") == "Running" and time.monotonic() < deadline:
+        time.sleep(2)  # `dvc queue kill` interrupts it like Ctrl-C
+    statuses = _statuses(work_repo)
+    assert "k-2" not in statuses and statuses.get("k-1") != "Running", statuses
+    assert _queued(work_repo) == []
