@@ -14,6 +14,15 @@ from mlpipe.data.schema import load_schema
 from mlpipe.stages.schema import run
 
 
+def _run_infer(tmp_path: Path, params: dict) -> Path:
+    """Write params (data.source must name a file in tmp_path), run `mlpipe schema infer`."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    output = tmp_path / "schema.yaml"
+    args = argparse.Namespace(params=str(tmp_path / "params.yaml"), input=None, output=str(output))
+    assert run(args) == 0
+    return output
+
+
 def _infer(tmp_path: Path, **csv: object) -> Path:
     source = tmp_path / "prices.csv"
     frame = pd.DataFrame(
@@ -24,12 +33,7 @@ def _infer(tmp_path: Path, **csv: object) -> Path:
         }
     )
     frame.to_csv(source, sep=";", index=False)
-    params = tmp_path / "params.yaml"
-    data = {"source": str(source), "target": "label", "csv": csv}
-    params.write_text(yaml.safe_dump({"data": data}))
-    output = tmp_path / "schema.yaml"
-    assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
-    return output
+    return _run_infer(tmp_path, {"data": {"source": str(source), "target": "label", "csv": csv}})
 
 
 def test_decimal_comma_columns_are_numeric_with_decimal_comma(tmp_path: Path, caplog) -> None:
@@ -60,12 +64,9 @@ def test_missing_labels_and_a_date_column_without_dates_are_warned_about(
     days = pd.date_range("2020-01-01", periods=40, freq="D").strftime("%d/%m/%Y")
     sex = ["f", "m", "", "f"] * 10  # 10 blank labels
     pd.DataFrame({"visit_date": days, "age": range(40), "sex": sex}).to_csv(source, index=False)
-    params = tmp_path / "params.yaml"
     data = {"source": str(source), "target": "sex", "date_column": "visit_date"}
-    params.write_text(yaml.safe_dump({"data": data, "split": {"method": "time"}}))
-    output = tmp_path / "schema.yaml"
     with caplog.at_level(logging.WARNING):
-        assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+        output = _run_infer(tmp_path, {"data": data, "split": {"method": "time"}})
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "target 'sex' has 10 missing labels; rows without a label cannot be used to train or "
         "evaluate: remove them from the source (max_missing: 0 in the schema)",
@@ -83,12 +84,9 @@ def test_ids_and_zero_padded_codes_are_inferred_as_text(tmp_path: Path, caplog) 
     source = tmp_path / "lz.csv"
     rows = [f"{i:06d},{i % 40:05d},{i % 7}.5,{'ab'[i % 2]}" for i in range(300)]
     source.write_text("rid,zip,x,label\n" + "\n".join(rows) + "\n")
-    params = tmp_path / "params.yaml"
     data = {"source": str(source), "target": "label", "id_columns": ["rid"]}
-    params.write_text(yaml.safe_dump({"data": data}))
-    output = tmp_path / "schema.yaml"
     with caplog.at_level(logging.WARNING):
-        assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+        output = _run_infer(tmp_path, {"data": data})
     schema = load_schema(output)
     assert [(c.name, c.kind) for c in schema.columns] == [
         ("rid", "id"),
@@ -118,11 +116,8 @@ def test_case_variants_and_free_text_are_warned_about(
             "alcohol": [12.0 + i / 10 for i in range(n)],
         }
     ).to_csv(source, index=False)
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"data": {"source": str(source), "target": "cultivar"}}))
-    output = tmp_path / "schema.yaml"
     with caplog.at_level(logging.WARNING):
-        assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
+        output = _run_infer(tmp_path, {"data": {"source": str(source), "target": "cultivar"}})
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "the target 'cultivar' has values that differ only in letter case or surrounding "
         "spaces: 'BAROLO', 'Barolo', 'barolo'. Each spelling is a separate class: write each "
@@ -142,11 +137,7 @@ def _yes_no_source(tmp_path: Path, organic: list[str]) -> Path:
     rows = len(organic)
     frame = pd.DataFrame({"alcohol": range(rows), "organic": organic, "label": ["a", "b"] * 30})
     frame.to_csv(source, index=False)
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"data": {"source": str(source), "target": "label"}}))
-    output = tmp_path / "schema.yaml"
-    assert run(argparse.Namespace(params=str(params), input=None, output=str(output))) == 0
-    return output
+    return _run_infer(tmp_path, {"data": {"source": str(source), "target": "label"}})
 
 
 def test_a_yes_no_column_with_one_stray_value_is_inferred_boolean(
