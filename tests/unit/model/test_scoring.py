@@ -37,7 +37,7 @@ def binary_model():
 
 
 def _score(model, source: Path, output: Path, task: str = "binary", **kw):
-    schema = tiny_schema(task)
+    schema = kw.pop("schema", None) or tiny_schema(task)
     return score_file(
         model,
         source,
@@ -49,6 +49,12 @@ def _score(model, source: Path, output: Path, task: str = "binary", **kw):
         chunk_rows=kw.pop("chunk_rows", 1000),
         **kw,
     )
+
+
+def _with_column(schema, spec: ColumnSpec):
+    """schema with its column of spec's name replaced by spec."""
+    columns = tuple(spec if c.name == spec.name else c for c in schema.columns)
+    return dataclasses.replace(schema, columns=columns)
 
 
 def _unlabelled(rows: int, seed: int = 1) -> pd.DataFrame:
@@ -484,19 +490,9 @@ def test_values_that_are_not_yes_no_within_max_invalid_fraction_are_scored_as_mi
     frame.to_csv(tmp_path / "in.csv", index=False)
     rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.02)
     schema = tiny_schema()
-    tech = dataclasses.replace(schema.column("tech"), max_missing=0.05)
-    schema = dataclasses.replace(
-        schema, columns=tuple(tech if c.name == "tech" else c for c in schema.columns)
-    )
-    summary = score_file(
-        binary_model,
-        tmp_path / "in.csv",
-        tmp_path / "out.csv",
-        schema=schema,
-        spec=tiny_spec(schema),
-        rules=rules,
-        csv_config=CsvConfig(),
-        chunk_rows=1000,
+    schema = _with_column(schema, dataclasses.replace(schema.column("tech"), max_missing=0.05))
+    summary = _score(
+        binary_model, tmp_path / "in.csv", tmp_path / "out.csv", schema=schema, rules=rules
     )
     assert dict(summary.warnings) == {
         "tech: yes/no values — 2 value(s) that are not yes/no (true/false, y/n, t/f, 1/0, any "
@@ -550,27 +546,14 @@ def test_categorical_columns_with_yes_no_categories_stay_text() -> None:
 
 def test_a_yes_no_categorical_batch_is_scored_with_its_categories(tmp_path: Path) -> None:
     schema = tiny_schema()
-    plan = ColumnSpec("plan", "categorical", categories=("Y", "maybe", "n"))
-    schema = dataclasses.replace(
-        schema, columns=tuple(plan if c.name == "plan" else c for c in schema.columns)
+    schema = _with_column(
+        schema, ColumnSpec("plan", "categorical", categories=("Y", "maybe", "n"))
     )
     train = tiny_frame(400).assign(plan=(["Y", "n"] * 199) + ["maybe", "maybe"])
-    from mlpipe.config import TrainConfig
-    from mlpipe.model.train import fit_model
-
     model = fit_model(train, tiny_spec(schema), "y", "binary", TrainConfig())
     batch = _unlabelled(60).assign(plan=["Y", "n"] * 29 + ["maybe", "Y"])
     batch.to_csv(tmp_path / "in.csv", index=False)
-    summary = score_file(
-        model,
-        tmp_path / "in.csv",
-        tmp_path / "out.csv",
-        schema=schema,
-        spec=tiny_spec(schema),
-        rules=RULES,
-        csv_config=CsvConfig(),
-        chunk_rows=1000,
-    )
+    summary = _score(model, tmp_path / "in.csv", tmp_path / "out.csv", schema=schema)
     assert summary.unseen == {} and dict(summary.warnings) == {}
     expected = score_frame(model, batch, tiny_spec(schema), "binary", ("cid",))
     scored = pd.read_csv(tmp_path / "out.csv")
