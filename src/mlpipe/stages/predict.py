@@ -12,7 +12,7 @@ from mlpipe.data.schema import load_schema
 from mlpipe.io import check_outputs_are_not_inputs
 from mlpipe.model.features import feature_spec
 from mlpipe.model.persist import load_model
-from mlpipe.model.scoring import ScoringRules, check_output, input_rows, score_file
+from mlpipe.model.scoring import ScoringRules, input_rows, output_format, score_file
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema_path = args.schema or params.paths.schema
-    check_output(args.input, args.output)  # refuse a bad output before any work
+    output_format(args.output)  # refuse a bad output before any work
     check_outputs_are_not_inputs(
-        {"--model": args.model, "--schema": schema_path}, {"--output": args.output}
+        {"--input": args.input, "--model": args.model, "--schema": schema_path},
+        {"--output": args.output},
     )
     schema = load_schema(schema_path)
     data = params.data
