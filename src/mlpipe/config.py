@@ -114,6 +114,13 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class LogisticRegressionConfig:
+    """scikit-learn's LogisticRegression (Ridge with ``alpha = 1 / C`` for regression).
+
+    ``C``: inverse regularisation strength (smaller: a simpler model). ``max_iter``: most
+    solver iterations. ``class_weight``: ``balanced`` weighs each class by its inverse
+    frequency; null weighs every row the same.
+    """
+
     C: float = 1.0
     max_iter: int = 1000
     class_weight: Literal["balanced"] | None = None
@@ -121,6 +128,15 @@ class LogisticRegressionConfig:
 
 @dataclass(frozen=True)
 class RandomForestConfig:
+    """scikit-learn's RandomForestClassifier / RandomForestRegressor.
+
+    ``n_estimators``: number of trees. ``max_depth``: deepest a tree grows (null: no limit).
+    ``min_samples_leaf``: fewest training rows in a leaf. ``max_features``: share of the
+    features each split considers. ``class_weight``: ``balanced`` weighs each class by its
+    inverse frequency (classification only). ``n_jobs``: trees fitted in parallel (results
+    do not depend on it).
+    """
+
     n_estimators: int = 200
     max_depth: int | None = 12
     min_samples_leaf: int = 5
@@ -131,6 +147,16 @@ class RandomForestConfig:
 
 @dataclass(frozen=True)
 class HistGradientBoostingConfig:
+    """scikit-learn's HistGradientBoostingClassifier / HistGradientBoostingRegressor.
+
+    ``learning_rate``: shrinkage of each tree's contribution. ``max_iter``: boosting
+    iterations (trees per class). ``max_leaf_nodes``: most leaves per tree.
+    ``min_samples_leaf``: fewest training rows in a leaf. ``l2_regularization``: L2 penalty
+    on leaf values. ``early_stopping``: stop when a held-out share of the training rows stops
+    improving. ``class_weight``: ``balanced`` weighs each class by its inverse frequency
+    (classification only).
+    """
+
     learning_rate: float = 0.05
     max_iter: int = 150
     max_leaf_nodes: int = 15
@@ -365,6 +391,8 @@ def _generic_key(key: str) -> str:
 @dataclass(frozen=True)
 class MetricGate:
     """One gate rule on one metric of ``gate.dataset``; every bound is optional.
+
+    ``metric``: the metric's name in metrics.json (e.g. ``roc_auc``, ``log_loss``).
 
     ``min`` / ``max``: absolute floor (higher-is-better metrics) or ceiling (lower-is-better).
     ``max_drop``: largest allowed worsening against the base revision, in the metric's units
