@@ -446,7 +446,8 @@ def leaf_commands(
 
 def handler_targets(sub: argparse.ArgumentParser) -> tuple[list[str], set[str]]:
     """The ``mlpipe`` modules a subcommand's handler imports (named in its closure or code)
-    and the names it may call in them (its other strings and attribute names)."""
+    and the names it may call in them (its other strings and attribute names). A handler that
+    names no module is itself the code that runs: its own module and name."""
     handler = sub.get_default("handler")
     if handler is None:
         return [], set()
@@ -457,6 +458,8 @@ def handler_targets(sub: argparse.ArgumentParser) -> tuple[list[str], set[str]]:
     for name in names:
         if name.startswith("mlpipe.") and _module_exists(name) and name not in modules:
             modules.append(name)
+    if not modules:
+        return [handler.__module__], {handler.__name__}
     return modules, {n for n in names if n.isidentifier()}
 
 
@@ -481,15 +484,11 @@ def command_reads(parser: argparse.ArgumentParser, known: set[str]) -> dict[str,
         if sub.get_default("handler") is None:
             continue
         modules, entries = handler_targets(sub)
-        if not modules:
-            raise ReferenceError(
-                f"cannot tell which module `mlpipe {command}` runs: its handler names no "
-                "mlpipe module. Use cli._module_runner('mlpipe.stages.<name>') for it"
-            )
         reads: set[str] = set()
         for module in modules:
             spec = importlib.util.find_spec(module)
-            assert spec is not None and spec.origin is not None
+            if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+                continue  # not Python source we can read (cannot say what it reads)
             source = Path(spec.origin).read_text(encoding="utf-8")
             reads |= params_reads(source, known, entries)
         out[command] = reads

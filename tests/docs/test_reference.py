@@ -360,3 +360,20 @@ def test_params_reads_follows_aliases_and_entry_functions() -> None:
     }
     assert gen.params_reads(source, known, {"other"}) == {"memory.chunk_rows"}
     assert "memory.chunk_rows" in gen.params_reads(source, known)
+
+
+def test_a_handler_that_is_a_plain_function_is_read_from_its_own_module() -> None:
+    from mlpipe.stages import report
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub.add_parser("check-gate", help="the gate").set_defaults(handler=report.run_gate)
+    assert gen.handler_targets(sub.choices["check-gate"]) == (
+        ["mlpipe.stages.report"],
+        {"run_gate"},
+    )
+    rows = _rows(gen.configuration_page(_inputs(parser=parser)))
+    assert rows["gate.dataset"][4] == (
+        "nothing (read by `mlpipe report`, `mlpipe gate`, `mlpipe check-gate`)"
+    )
+    assert "check-gate" not in rows["paths.figures"][4]  # only `report --images` reads it
