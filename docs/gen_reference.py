@@ -161,7 +161,9 @@ def type_text(hint: Any, dotted: str, ranges: Mapping[str, tuple[Any, Any]]) -> 
 
 
 def default_text(value: Any) -> str:
-    """A default as it would be written in params.yaml (YAML flow style, in backticks)."""
+    """A default as it would be written in params.yaml (YAML flow style, in backticks).
+
+    An empty-string default means "must be set": loading refuses empty strings."""
     if value is dataclasses.MISSING or value == "":
         return "required"
     return _code(_yaml_flow(_plain(value)))

@@ -298,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.chromium} not found: apt-get update && apt-get install -y chromium"
             )
         assets = install_npm_packages(args.cache)
+        if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+            raise ScreenshotError(f"--keep {args.keep}: not empty; name a new folder")
         with tempfile.TemporaryDirectory(prefix="pr-comment-") as tmp:
             work = args.keep or Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
