@@ -34,7 +34,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -303,7 +303,7 @@ def _rst_to_md(text: str) -> str:
     return text.replace("``", "`")
 
 
-def section_intro(cls: type, used: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def section_intro(cls: type, used: Set[str] = frozenset()) -> str:
     """The class docstring as markdown paragraphs, without the sentences in ``used`` (those
     already shown as a key's description)."""
     kept = [" ".join(s for s in _sentences(p) if s not in used) for p in _paragraphs(cls)]
