@@ -1,0 +1,99 @@
+"""The documentation site builds with `mkdocs build --strict` from a fresh copy of the project.
+
+Strict mode turns every warning into an error: a broken link or anchor, a page missing from
+the nav or a nav entry without a page. The test also reads the built site: each page of the
+nav is there under its own title, the evaluate figures are in it, and nothing loads fonts
+from Google (the site works offline).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support.doc_blocks import pages
+from support.repo import BIN, PROJECT, Repo, make_repo
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, Path, str]:
+    """A fresh copy of the project, the site built from it, and mkdocs' own output."""
+    base = tmp_path_factory.mktemp("site")
+    repo = make_repo(base / "repo")
+    site = base / "site"
+    result = repo.run(
+        str(BIN / "mkdocs"),
+        "build",
+        "--strict",
+        "--site-dir",
+        str(site),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{output}"
+    return repo, site, output
+
+
+def _html(site: Path, page: str) -> str:
+    rel = Path(page).relative_to("docs").with_suffix("")
+    path = site / "index.html" if rel.name == "index" else site / rel / "index.html"
+    return path.read_text(encoding="utf-8")
+
+
+def test_strict_build_has_no_warning(built: tuple[Repo, Path, str]) -> None:
+    _, _, output = built
+    assert "Documentation built in" in output
+    assert not re.search(r"WARNING|ERROR", output), output
+
+
+@pytest.mark.parametrize("page", [p for p in pages(PROJECT) if p != "README.md"])
+def test_every_nav_page_is_built_with_its_title(built: tuple[Repo, Path, str], page: str) -> None:
+    repo, site, _ = built
+    title = (repo.path / page).read_text(encoding="utf-8").splitlines()[0]
+    assert title.startswith("# "), f"{page} does not start with its '# title'"
+    html = _html(site, page)
+    assert re.search(rf"<h1[^>]*>{re.escape(title[2:])}", html), f"{page}: no <h1>{title[2:]}"
+
+
+def test_getting_started_shows_the_committed_evaluate_figures(
+    built: tuple[Repo, Path, str],
+) -> None:
+    repo, site, _ = built
+    figures = sorted((repo.path / "data" / "results" / "figures").glob("*.png"))
+    assert {f.name for f in figures} >= {"roc.png", "precision_recall.png", "confusion.png"}
+    html = _html(site, "docs/getting-started.md")
+    for figure in figures:
+        assert f'src="../images/figures/{figure.name}"' in html
+        assert (site / "images" / "figures" / figure.name).read_bytes() == figure.read_bytes()
+
+
+def test_pr_review_page_shows_the_comment_screenshot(built: tuple[Repo, Path, str]) -> None:
+    _, site, _ = built
+    html = _html(site, "docs/pr-review.md")
+    assert 'src="../images/pr-comment.png"' in html
+    assert (site / "images" / "pr-comment.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_site_loads_nothing_from_google_fonts(built: tuple[Repo, Path, str]) -> None:
+    _, site, _ = built
+    for html in site.rglob("*.html"):
+        assert "fonts.googleapis.com" not in html.read_text(encoding="utf-8"), html
+
+
+def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    page = repo.path / "docs" / "limits.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nSee [gone](no-such-page.md).\n")
+    result = subprocess.run(
+        [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=repo.path,
+        env={**repo.env, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "no-such-page.md" in result.stderr
