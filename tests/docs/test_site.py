@@ -8,8 +8,10 @@ from Google (the site works offline).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,29 @@ def test_site_loads_nothing_from_google_fonts(built: tuple[Repo, Path, str]) -> 
     _, site, _ = built
     for html in site.rglob("*.html"):
         assert "fonts.googleapis.com" not in html.read_text(encoding="utf-8"), html
+
+
+@pytest.mark.parametrize(
+    ("target", "commands"),
+    [
+        ("docs", ["docs/gen_reference.py", "mkdocs build --strict"]),
+        ("docs-serve", ["mkdocs serve"]),
+    ],
+)
+def test_make_docs_targets(
+    built: tuple[Repo, Path, str], tmp_path: Path, target: str, commands: list[str]
+) -> None:
+    """`make -n` prints what the target would run (the stamp is new: no venv is built)."""
+    repo, _, _ = built
+    stamp = tmp_path / "installed"
+    stamp.touch()
+    os.utime(stamp, (4_102_444_800, 4_102_444_800))
+    result = repo.run("make", "-n", target, f"VENV={sys.prefix}", f"STAMP={stamp}")
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(commands), result.stdout
+    for line, command in zip(lines, commands, strict=True):
+        assert command in line
+        assert "pip install" not in line
 
 
 def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
