@@ -62,6 +62,14 @@ def test_every_nav_page_is_built_with_its_title(built: tuple[Repo, Path, str], p
     assert re.search(rf"<h1[^>]*>{re.escape(title[2:])}", html), f"{page}: no <h1>{title[2:]}"
 
 
+def test_readme_is_short_and_links_every_page() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150, "the README is the front door, not the manual"
+    for page in pages(PROJECT)[1:]:
+        if page != "docs/index.md":
+            assert f"]({page})" in readme, f"the README's table does not link {page}"
+
+
 def test_getting_started_shows_the_committed_evaluate_figures(
     built: tuple[Repo, Path, str],
 ) -> None:
