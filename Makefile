@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint env clean-env
+.PHONY: run test lint env clean-env docs docs-serve
 
 # Create the virtual environment from the pinned lock file (re-done when the lock changes).
 $(STAMP): requirements.lock pyproject.toml
@@ -26,6 +26,16 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests $(wildcard benchmarks)
 	$(VENV)/bin/ruff format --check src tests $(wildcard benchmarks)
 	$(VENV)/bin/pytest
+
+# The documentation site (mkdocs.yml, pages in docs/): regenerate the reference pages from the
+# code, then build into site/ (strict: a broken link or a missing page is an error).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) docs/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# Serve the site at http://127.0.0.1:8000, rebuilt on every save.
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 clean-env:
 	rm -rf $(VENV)
