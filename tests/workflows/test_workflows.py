@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,201 @@ def test_workflows_pass_actionlint() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- supply chain (fast, offline)
+
+GITHUB_DIR = PROJECT / ".github"
+DEPENDABOT = GITHUB_DIR / "dependabot.yml"
+# Every network route fails fast: an offline check that tried to download would error out.
+_NO_NETWORK = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "ALL_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "",
+}
+# `uses: owner/repo[/path]@<40-hex commit> # vX.Y.Z`, the form Dependabot keeps up to date.
+_PINNED_USES = re.compile(
+    r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w.-]+(?:/[\w./-]+)?)"
+    r"@(?P<sha>[0-9a-f]{40})\s+#\s+(?P<tag>v\d+\.\d+\.\d+)\s*$"
+)
+# Jobs that push with git, and so keep the checkout's token in .git/config
+# (cloud-experiments: `dvc exp push origin` in run-grid.sh).
+GIT_PUSHING_JOBS = {("cloud-experiments.yml", "experiments")}
+
+
+def _offline_env() -> dict[str, str]:
+    env = base_env()
+    for name in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN", "no_proxy"):
+        env.pop(name, None)
+    return {**env, **_NO_NETWORK, **{k.lower(): v for k, v in _NO_NETWORK.items()}}
+
+
+def _zizmor(github_dir: Path) -> list[dict]:
+    """zizmor's findings on a `.github` folder (workflows, composite actions, dependabot.yml)
+    at the default persona, offline, with no ignore comment or config honoured."""
+    result = subprocess.run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--no-config",
+            "--no-ignores",
+            "--no-progress",
+            "--format",
+            "json",
+            "--collect=workflows,actions,dependabot",
+            str(github_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=_offline_env(),
+        timeout=120,
+    )
+    # 0: no finding; 11-14: findings (the highest severity); anything else: zizmor failed.
+    assert result.returncode in (0, 11, 12, 13, 14), result.stdout + result.stderr
+    # It read every file (a path it skipped would make "no findings" meaningless).
+    for path in [DEPENDABOT, *WORKFLOWS.glob("*.yml")]:
+        audited = github_dir / path.relative_to(GITHUB_DIR)
+        assert f"completed {audited}\n" in result.stderr, result.stderr
+    return json.loads(result.stdout)
+
+
+def _describe(findings: list[dict]) -> str:
+    lines = []
+    for f in findings:
+        loc = f["locations"][0]
+        path = loc["symbolic"]["key"]["Local"]["verbatim_path"]
+        row = loc["concrete"]["location"]["start_point"]["row"] + 1
+        severity = f["determinations"]["severity"]
+        lines.append(f"{path}:{row}: {severity} {f['ident']}: {f['desc']}")
+    return "\n".join(lines)
+
+
+def test_zizmor_finds_nothing_in_the_workflows_and_dependabot_config() -> None:
+    findings = _zizmor(GITHUB_DIR)
+    assert findings == [], "zizmor findings:\n" + _describe(findings)
+
+
+def test_zizmor_check_catches_a_tag_pin_a_persisted_token_and_a_missing_cooldown(
+    tmp_path: Path,
+) -> None:
+    # The same check on a copy of .github where one checkout went back to how it was.
+    copy = tmp_path / ".github"
+    shutil.copytree(GITHUB_DIR, copy)
+    ci = copy / "workflows" / "ci.yml"
+    text, n = re.subn(
+        r"uses: actions/checkout@\w{40} # v[\d.]+\n\s+with:\n\s+persist-credentials: false\n",
+        "uses: actions/checkout@v5\n",
+        ci.read_text(),
+    )
+    assert n == 1
+    ci.write_text(text)
+    dependabot = copy / "dependabot.yml"
+    dependabot.write_text(
+        re.sub(r"\n\s+cooldown:\n\s+default-days: \d+.*", "", DEPENDABOT.read_text())
+    )
+    found = {
+        (f["ident"], Path(f["locations"][0]["symbolic"]["key"]["Local"]["verbatim_path"]).name)
+        for f in _zizmor(copy)
+    }
+    assert found == {
+        ("unpinned-uses", "ci.yml"),
+        ("artipacked", "ci.yml"),
+        ("dependabot-cooldown", "dependabot.yml"),
+    }
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_release_tag() -> None:
+    tags: dict[tuple[str, str], set[str]] = {}
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        lines = [
+            line for line in path.read_text().splitlines() if re.match(r"\s*(-\s+)?uses:", line)
+        ]
+        parsed = [
+            step["uses"]
+            for job in _load(path)["jobs"].values()
+            for step in job.get("steps", [])
+            if "uses" in step
+        ]
+        assert len(lines) == len(parsed), f"{path.name}: a `uses:` written in another form"
+        for line, uses in zip(lines, parsed, strict=True):
+            match = _PINNED_USES.match(line)
+            assert match, f"{path.name}: {line.strip()!r} is not `owner/repo@<sha> # vX.Y.Z`"
+            assert uses == f"{match['action']}@{match['sha']}"
+            tags.setdefault((match["action"], match["sha"]), set()).add(match["tag"])
+    assert {action for action, _ in tags} >= {"actions/checkout", "actions/setup-python"}
+    # One commit, one release: the same SHA never carries two different tag comments.
+    assert {key: t for key, t in tags.items() if len(t) > 1} == {}
+
+
+def test_checkout_keeps_no_token_unless_the_job_pushes_with_git() -> None:
+    persist: dict[tuple[str, str], object] = {}
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job_id, job in _load(path)["jobs"].items():
+            for step in job.get("steps", []):
+                if step.get("uses", "").split("@")[0] == "actions/checkout":
+                    with_ = step.get("with") or {}
+                    persist[(path.name, job_id)] = with_.get("persist-credentials", "unset")
+    assert set(persist) >= GIT_PUSHING_JOBS
+    assert persist == {key: key in GIT_PUSHING_JOBS for key in persist}
+
+
+def test_dependabot_config_validates_offline_and_covers_actions_and_pip() -> None:
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(DEPENDABOT)],
+        capture_output=True,
+        text=True,
+        env=_offline_env(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok -- validation done" in result.stdout
+    config = yaml.safe_load(DEPENDABOT.read_text())
+    updates = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(updates) == {"github-actions", "pip"}
+    for update in updates.values():
+        assert update["directory"] == "/"
+        assert update["schedule"]["interval"] == "weekly"
+        assert update["cooldown"]["default-days"] >= 7
+
+
+def test_dependabot_config_schema_check_rejects_a_bad_interval(tmp_path: Path) -> None:
+    bad = tmp_path / "dependabot.yml"
+    bad.write_text(DEPENDABOT.read_text().replace("interval: weekly", "interval: fortnightly", 1))
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(bad)],
+        capture_output=True,
+        text=True,
+        env=_offline_env(),
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "'fortnightly' is not one of" in result.stdout + result.stderr
+
+
+def _pins(requirements: list[str]) -> dict[str, str]:
+    """{normalised name: version} of `name[extras]==version` lines."""
+    pins = {}
+    for line in requirements:
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)\s*", line)
+        assert match, f"not an exact pin: {line!r}"
+        pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return pins
+
+
+def test_pyproject_pins_match_requirements_lock() -> None:
+    # Dependabot's pip updates edit pyproject.toml only (it does not read requirements.lock):
+    # such a PR fails here until the lock gets the same version.
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    direct = _pins(
+        project["dependencies"]
+        + [r for rs in project["optional-dependencies"].values() for r in rs]
+    )
+    lock_lines = (PROJECT / "requirements.lock").read_text().splitlines()
+    lock = _pins([line for line in lock_lines if line.strip() and not line.startswith("#")])
+    assert {"zizmor", "check-jsonschema", "dvc"} <= set(direct)
+    differ = {name: (v, lock.get(name)) for name, v in direct.items() if lock.get(name) != v}
+    assert differ == {}, "pyproject.toml pin vs requirements.lock: " + repr(differ)
 
 
 def test_ci_runs_the_readme_test_command_on_push_and_pull_request() -> None:
