@@ -1,10 +1,12 @@
-"""Numbers that are not what they look like: "1,535" / "0,432" (decimal comma or thousands?),
-codes with leading zeros ("00123") and id columns, which ingest keeps as text as written."""
+"""Numbers stored as text: thousands separators, the 95 % rule, and numbers that are not what
+they look like: "1,535" / "0,432" (decimal comma or thousands?), codes with leading zeros
+("00123") and id columns, which ingest keeps as text as written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,17 +19,49 @@ from mlpipe.data.ingest import (
     report_notes,
     report_warnings,
 )
-from mlpipe.io import InputError
 
 NA = CsvConfig().na_values
 CHUNK_SIZES = [1, 2, 3, 7, 40]
 
 
+def test_thousands_separators_become_numbers() -> None:
+    raw = pd.DataFrame({"total": ["1,234.50", "999", "12,000", "7.25"]})
+    out, report = normalize(raw, NA)
+    assert out["total"].tolist() == [1234.5, 999.0, 12000.0, 7.25]
+    assert out["total"].dtype == np.float64
+    assert report.to_numeric == {"total": 2}
+
+
+def test_a_rare_unparseable_value_in_a_number_column_becomes_missing() -> None:
+    values = [str(i) for i in range(40)] + ["12abc"]
+    out, report = normalize(pd.DataFrame({"n": values}), NA)
+    assert out["n"].isna().sum() == 1 and out["n"].iloc[0] == 0
+    assert report.unparsed_numeric == {"n": 1}
+
+
+def test_mostly_text_column_stays_text() -> None:
+    raw = pd.DataFrame({"code": ["A1", "B2", "3", "C4"]})
+    out, report = normalize(raw, NA)
+    assert out["code"].tolist() == ["A1", "B2", "3", "C4"]
+    assert report.as_dict()["text_to_number"] == {}
+
+
+def test_text_in_a_numeric_column_within_the_tolerated_share_becomes_missing() -> None:
+    values = [str(i) for i in range(40)] + ["n/a-ish"]
+    table, report = normalize(pd.DataFrame({"x": values}), NA)
+    assert table["x"].isna().sum() == 1
+    assert report.unparsed_numeric == {"x": 1}
+
+
+def test_text_beyond_the_tolerated_share_keeps_the_column_as_text() -> None:
+    values = [str(i) for i in range(10)] + ["unknown"] * 3
+    table, report = normalize(pd.DataFrame({"x": values}), NA)
+    assert table["x"].tolist()[-1] == "unknown"
+    assert report.unparsed_numeric == {}
+
+
 def _types(frame: pd.DataFrame) -> dict[str, str]:
     return {c: str(t) for c, t in frame.dtypes.items()}
-
-
-# --- decimal comma vs thousands -----------------------------------------------------------
 
 
 def test_three_decimal_commas_in_a_semicolon_file_are_not_multiplied_by_1000(
@@ -101,9 +135,6 @@ def test_a_zero_first_group_is_never_a_thousands_number() -> None:
     assert report.unparsed_numeric == {"n": 1} and report.unparsed_examples == {"n": ("0,432",)}
 
 
-# --- leading zeros and id columns ---------------------------------------------------------
-
-
 def test_numbers_with_leading_zeros_stay_text_with_a_note() -> None:
     raw = pd.DataFrame({"zip": ["00501", "10001", " 02134 ", ""], "n": ["1", "2", "3", "4"]})
     table, report = normalize(raw, NA)
@@ -135,9 +166,6 @@ def test_id_columns_are_kept_as_written() -> None:
     # Without keep_text the same columns are converted: the keep is what protects them.
     converted, _ = normalize(raw, NA)
     assert _types(converted) == {"rid": "string", "seq": "float64", "day": "datetime64[s]"}
-
-
-# --- whole-file decisions, any chunk size -------------------------------------------------
 
 
 def _late_evidence() -> pd.DataFrame:
@@ -183,18 +211,3 @@ def test_chunked_decisions_equal_the_whole_table(size: int) -> None:
     assert plan.report == whole_report
     assert report_warnings(plan.report) == report_warnings(whole_report)
     assert report_notes(plan.report) == report_notes(whole_report)
-
-
-# --- a comma-delimited file read with decimal ',' -----------------------------------------
-
-
-def test_comma_file_with_decimal_comma_points_to_the_decimal_setting(tmp_path: Path) -> None:
-    path = tmp_path / "t.csv"
-    path.write_text("a,b,y\n1.5,2,3\n4.5,5,6\n")
-    with pytest.raises(InputError) as caught:
-        read_source(path, CsvConfig(decimal=","))
-    assert str(caught.value) == (
-        f"{path}: the header parsed as a single column 'a,b,y'; the file looks comma-delimited, "
-        "but data.csv.decimal is ',' so ',' cannot be the delimiter. Set data.csv.decimal: '.' "
-        "in params.yaml (a comma-delimited file writes decimals with '.')"
-    )
