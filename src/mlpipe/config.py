@@ -3,6 +3,12 @@
 Every section of params.yaml has a dataclass here. Loading checks known keys, types, enums
 (``Literal``) and ranges (``_RANGES``); a typo is an error naming the key and the allowed keys,
 never a silent default.
+
+A list setting left empty (``id_columns:`` with nothing after it, which is how DVC's writer
+spells null) is the empty list, except where null has a meaning of its own: the list is then
+typed ``tuple[...] | None`` and the field's docstring says what null means
+(``data.numeric_features`` / ``categorical_features`` / ``boolean_features``: take the kinds
+from the schema).
 """
 
 from __future__ import annotations
@@ -81,7 +87,12 @@ class CsvConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """What the data is: source file, target, task and column roles."""
+    """What the data is: source file, target, task and column roles.
+
+    ``id_columns`` left empty (null) means no id columns. ``numeric_features``,
+    ``categorical_features`` and ``boolean_features`` left empty (null) mean "take the kinds
+    from the schema" (data/schema.yaml), not "no such features"; ``[]`` means none.
+    """
 
     source: str = "data/raw/churn.parquet"
     target: str = "churned"
@@ -320,6 +331,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, prefix=f"{key}.")
     if origin is tuple:
+        if value is None:  # `key:` with nothing (DVC's writer spells null so): the empty list
+            return ()
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise ConfigError(f"'{key}' must be a list, got {_kind(value)}")
         return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
