@@ -66,15 +66,21 @@ class CsvConfig:
     """How to read a CSV source.
 
     ``decimal`` is the decimal mark of numbers stored as text ("," for European exports such as
-    ``1.234,5``; the other mark is then the thousands separator). It applies to every text
-    value parsed as a number (CSV cells, text columns of Parquet) and must differ from the
-    delimiter.
+    ``1.234,5``). It applies to every text value parsed as a number (CSV cells, text columns of
+    Parquet) and must differ from the delimiter.
+
+    ``thousands`` is the separator between digit groups: ``auto`` accepts the character that
+    cannot be the decimal mark ("," with decimal "."; "." or a space, also a non-breaking one,
+    with decimal ","), ``none`` accepts none (a grouped value is text), and ``","``, ``"."``
+    or ``" "`` accept only that character. It must differ from the decimal mark; it may equal
+    the delimiter (a comma-delimited export quotes "1,234.5").
     """
 
     delimiter: str = "auto"
     encoding: str = "utf-8"
     na_values: tuple[str, ...] = ("", "NA", "N/A", "NaN", "null", "?")
     decimal: Literal[".", ","] = "."
+    thousands: Literal["auto", "none", ",", ".", " "] = "auto"
 
     def __post_init__(self) -> None:
         if self.delimiter == self.decimal:
@@ -82,6 +88,12 @@ class CsvConfig:
                 f"'data.csv.decimal' is {self.decimal!r}, the same as 'data.csv.delimiter'; a "
                 "file cannot use one character for both. Set data.csv.delimiter to the file's "
                 "delimiter (e.g. ';' for decimal-comma exports) or 'auto'"
+            )
+        if self.thousands == self.decimal:
+            raise ConfigError(
+                f"'data.csv.thousands' is {self.thousands!r}, the same as 'data.csv.decimal'; a "
+                "number cannot use one character for both. Set data.csv.thousands to the "
+                "separator between digit groups (or auto, or none)"
             )
 
 

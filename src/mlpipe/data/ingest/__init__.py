@@ -27,9 +27,15 @@ from mlpipe.data.ingest.normalize import (
     plan_normalization,
     profile_chunk,
 )
-from mlpipe.data.ingest.numbers import LEADING_ZEROS, NUMERIC_TEXT_SHARE
+from mlpipe.data.ingest.numbers import LEADING_ZEROS, NUMERIC_TEXT_SHARE, NumberFormat, Thousands
 from mlpipe.data.ingest.read import iter_source, read_source, sniff_delimiter
-from mlpipe.data.ingest.report import EXAMPLES, NormalizeReport, report_notes, report_warnings
+from mlpipe.data.ingest.report import (
+    EXAMPLES,
+    NormalizeReport,
+    number_text_warnings,
+    report_notes,
+    report_warnings,
+)
 from mlpipe.data.ingest.roles import check_roles
 
 __all__ = [
@@ -40,15 +46,18 @@ __all__ = [
     "YES_NO",
     "Conversion",
     "NormalizeReport",
+    "NumberFormat",
     "Plan",
     "Profile",
     "TextProfile",
+    "Thousands",
     "check_roles",
     "clean_names",
     "convert_chunk",
     "iter_source",
     "normalize",
     "normalize_chunks",
+    "number_text_warnings",
     "plan_normalization",
     "profile_chunk",
     "read_source",

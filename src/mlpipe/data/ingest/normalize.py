@@ -33,13 +33,14 @@ from mlpipe.data.ingest.booleans import (
 )
 from mlpipe.data.ingest.dates import ISO_DATE, ZONED_DATE, to_utc_dates
 from mlpipe.data.ingest.numbers import (
-    AMBIGUOUS,
     LEADING_ZEROS,
     NUMERIC_TEXT_SHARE,
-    OTHER_MARK,
+    PERCENT,
+    NumberFormat,
+    Thousands,
     is_number,
-    parse_numbers,
-    whole_numbers,
+    parse_text,
+    to_numbers,
 )
 from mlpipe.data.ingest.report import EXAMPLES, NormalizeReport
 from mlpipe.io import InputError
@@ -64,6 +65,11 @@ class TextProfile:
     the numbers that show the decimal mark is right ("1,234.5", "12,345,678", "7.25");
     ``leading_zeros`` counts numbers written with leading zeros ("00123");
     ``zero_examples`` and ``ambiguous_examples`` keep the first EXAMPLES distinct values of each.
+    ``separators`` counts numbers written with a thousands separator, ``parentheses`` the
+    accounting negatives ("(5.00)"), ``signs`` the numbers per currency or percent sign
+    (sorted by sign) and ``sign_examples`` keeps the first EXAMPLES of them; ``rejected``
+    counts values that are numbers only with a separator data.csv.thousands does not accept
+    ("30,200" when it is 'none'), ``rejected_examples`` keeps the first EXAMPLES of them.
     ``trues`` and ``falses`` count yes/no values (``TRUE_WORDS`` / ``FALSE_WORDS``, any case),
     of which ``digit_booleans`` are "1" or "0"; ``boolean_examples`` keeps the first EXAMPLES
     distinct values that are not yes/no.
@@ -86,8 +92,18 @@ class TextProfile:
     falses: int = 0
     digit_booleans: int = 0
     boolean_examples: tuple[str, ...] = ()
+    parentheses: int = 0
+    signs: tuple[tuple[str, int], ...] = ()
+    sign_examples: tuple[str, ...] = ()
+    rejected: int = 0
+    rejected_examples: tuple[str, ...] = ()
     all_dates: bool = True
     integral: bool = True
+
+    @property
+    def signed(self) -> int:
+        """Numbers written with a currency or percent sign."""
+        return sum(count for _, count in self.signs)
 
     @property
     def booleans(self) -> int:
@@ -119,6 +135,11 @@ class Profile:
     text: dict[str, TextProfile]
     decimal: str = "."
     zoned: dict[str, int] = field(default_factory=dict)
+    thousands: Thousands = "auto"
+
+    @property
+    def number_format(self) -> NumberFormat:
+        return NumberFormat(self.decimal, self.thousands)
 
     @property
     def table_dtypes(self) -> dict[str, Any]:
@@ -142,6 +163,7 @@ class Plan:
     markers: frozenset[str]
     report: NormalizeReport
     decimal: str = "."
+    thousands: Thousands = "auto"
 
 
 def clean_names(columns: Iterable[Hashable]) -> list[str]:
@@ -155,19 +177,21 @@ def normalize(
     decimal: str = ".",
     keep_text: Iterable[str] = (),
     *,
+    thousands: Thousands = "auto",
     booleans: Iterable[str] = (),
     labels: Iterable[str] = (),
 ) -> tuple[pd.DataFrame, NormalizeReport]:
     """Tidy a raw table: whitespace, NA markers, numbers, booleans and dates stored as text.
 
     Column names are stripped too. Columns that are already typed (from Parquet) pass through.
-    ``decimal`` is the decimal mark of numbers stored as text (data.csv.decimal). Text columns
-    named in ``keep_text`` (id columns) are only stripped and NA-mapped, never converted.
+    ``decimal`` and ``thousands`` say how numbers stored as text are written (data.csv.decimal
+    and data.csv.thousands, see ``numbers``). Text columns named in ``keep_text`` (id columns)
+    are only stripped and NA-mapped, never converted.
     ``booleans`` and ``labels`` change the boolean rule for some columns (see ``_decide``):
     ``booleans`` are columns a schema declares boolean, ``labels`` the target.
     Returns a new frame and a report of every change, by column.
     """
-    profile = profile_chunk(frame, na_values, decimal=decimal)
+    profile = profile_chunk(frame, na_values, decimal=decimal, thousands=thousands)
     plan = plan_normalization(profile, na_values, keep_text, booleans=booleans, labels=labels)
     return convert_chunk(frame, plan), plan.report
 
@@ -179,6 +203,7 @@ def normalize_chunks(
     decimal: str = ".",
     keep_text: Iterable[str] = (),
     labels: Iterable[str] = (),
+    thousands: Thousands = "auto",
 ) -> Plan:
     """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
 
@@ -187,9 +212,10 @@ def normalize_chunks(
     integer or boolean column with nulls in some row groups only) is profiled again with the
     whole table's dtype, so the plan is the one ``normalize`` makes for the whole table.
     """
-    profile = _profile_all(read(), na_values, None, on_header, decimal)
+    fmt = NumberFormat(decimal, thousands)
+    profile = _profile_all(read(), na_values, None, on_header, fmt)
     if not profile.consistent:
-        profile = _profile_all(read(), na_values, profile.table_dtypes, None, decimal)
+        profile = _profile_all(read(), na_values, profile.table_dtypes, None, fmt)
     return plan_normalization(profile, na_values, keep_text, labels=labels)
 
 
@@ -198,13 +224,13 @@ def _profile_all(
     na_values: tuple[str, ...],
     dtypes: dict[str, Any] | None,
     on_header: Callable[[list[str]], None] | None,
-    decimal: str,
+    fmt: NumberFormat,
 ) -> Profile:
     profile = None
     for chunk in chunks:
         if profile is None and on_header is not None:
             on_header(clean_names(chunk.columns))
-        profile = profile_chunk(chunk, na_values, profile, dtypes, decimal)
+        profile = profile_chunk(chunk, na_values, profile, dtypes, fmt.decimal, fmt.thousands)
     if profile is None:
         raise InputError("the source yielded no rows")  # iter_source never does this
     return profile
@@ -216,10 +242,12 @@ def profile_chunk(
     so_far: Profile | None = None,
     dtypes: dict[str, Any] | None = None,
     decimal: str = ".",
+    thousands: Thousands = "auto",
 ) -> Profile:
     """``so_far`` merged with the counts of ``frame`` (one chunk of the table).
 
-    ``decimal`` is the decimal mark of numbers stored as text ('.' or ',').
+    ``decimal`` is the decimal mark of numbers stored as text ('.' or ','), ``thousands`` the
+    data.csv.thousands setting (see ``numbers``).
 
     ``dtypes`` casts columns first (the whole table's dtypes, when chunks disagree). Work that
     cannot change the decision any more (e.g. date checks once a non-date was seen) is skipped.
@@ -231,6 +259,7 @@ def profile_chunk(
             f"a chunk has columns {list(columns)}, the first had {list(so_far.columns)}"
         )
     markers = _markers(na_values)
+    fmt = NumberFormat(decimal, thousands)
     seen = {} if so_far is None else so_far.dtypes
     text = {} if so_far is None else so_far.text
     zoned = {} if so_far is None else so_far.zoned
@@ -244,7 +273,7 @@ def profile_chunk(
         if _is_text(series):
             values, stripped, missing = _clean(series, markers)
             new_text[column] = _profile_text(
-                values, stripped, missing, text.get(column, TextProfile()), decimal
+                values, stripped, missing, text.get(column, TextProfile()), fmt
             )
         elif column in text:
             new_text[column] = text[column]
@@ -260,6 +289,7 @@ def profile_chunk(
         text=new_text,
         decimal=decimal,
         zoned=new_zoned,
+        thousands=thousands,
     )
 
 
@@ -276,11 +306,21 @@ def plan_normalization(
     Columns in ``keep_text`` (id columns) stay text whatever their values look like. Columns in
     ``booleans`` (declared boolean by a schema) and ``labels`` (the target) follow their own
     boolean rule (see ``_decide``).
+
+    With data.csv.thousands ``auto``, a column whose only grouped values are "1,535"-like (one
+    group of the other decimal mark, no decimal part anywhere) is read with thousands (and a
+    warning), unless another column of the table holds numbers written with the other decimal
+    mark: then the file is likely written with that mark, and the column stays text.
     """
-    report = NormalizeReport(decimal=profile.decimal)
+    report = NormalizeReport(decimal=profile.decimal, thousands_setting=profile.thousands)
     conversions: dict[str, Conversion] = {}
-    other_decimal: list[str] = []
     keep, schema_booleans, targets = set(keep_text), set(booleans), set(labels)
+    other_decimal = tuple(
+        column
+        for column, counts in profile.text.items()
+        if column not in keep and not _numeric_share(counts) and _other_decimal(counts)
+    )
+    trust_groups = profile.thousands != "auto" or not other_decimal
     for column, counts in profile.text.items():
         if counts.stripped:
             report.stripped[column] = counts.stripped
@@ -292,7 +332,7 @@ def plan_normalization(
         rule: _BooleanRule = (
             "schema" if column in schema_booleans else "labels" if column in targets else "data"
         )
-        conversions[column] = conversion = _decide(counts, rule)
+        conversions[column] = conversion = _decide(counts, rule, trust_groups)
         if conversion == "text" and _near_boolean(counts):
             report.near_boolean[column] = (
                 counts.present - counts.booleans,
@@ -301,8 +341,10 @@ def plan_normalization(
             )
         if conversion == "text" and counts.leading_zeros and _numeric_share(counts):
             report.leading_zeros[column] = counts.zero_examples
-        elif conversion == "text" and _other_decimal(counts):
-            other_decimal.append(column)
+        elif conversion == "text" and _numeric_share(counts) and _sign_problem(counts):
+            report.mixed_signs[column] = (counts.signs, counts.numbers, counts.sign_examples)
+        elif conversion == "text" and _rejected_separators(counts):
+            report.rejected_separators[column] = counts.rejected_examples
         elif conversion == "text" and _is_ambiguous(counts) and _numeric_share(counts):
             report.ambiguous[column] = counts.ambiguous_examples
         if conversion == "boolean":
@@ -315,7 +357,14 @@ def plan_normalization(
             report.zones[column] = "UTC offsets"
         elif conversion in ("integer", "float"):
             if counts.separators:
-                report.to_numeric[column] = counts.separators
+                report.thousands[column] = counts.separators
+            if counts.separators and profile.thousands == "auto" and _is_ambiguous(counts):
+                report.assumed_thousands[column] = counts.ambiguous_examples
+            for sign, count in counts.signs:
+                (report.percent if sign == PERCENT else report.currency)[column] = count
+                report.signs[column] = sign
+            if counts.parentheses:
+                report.parentheses[column] = counts.parentheses
             if counts.present - counts.numbers:
                 report.unparsed_numeric[column] = counts.present - counts.numbers
                 report.unparsed_examples[column] = counts.examples
@@ -330,8 +379,12 @@ def plan_normalization(
         dtypes=profile.table_dtypes,
         conversions=conversions,
         markers=_markers(na_values),
-        report=dataclasses.replace(report, other_decimal=tuple(other_decimal)),
+        report=dataclasses.replace(
+            report,
+            other_decimal=tuple(c for c in other_decimal if conversions[c] == "text"),
+        ),
         decimal=profile.decimal,
+        thousands=profile.thousands,
     )
 
 
@@ -340,7 +393,7 @@ def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     out = _with_dtypes(frame, plan.dtypes)
     for column, conversion in plan.conversions.items():
         values, _, _ = _clean(out[column], plan.markers)
-        out[column] = _convert(values, conversion, plan.decimal)
+        out[column] = _convert(values, conversion, NumberFormat(plan.decimal, plan.thousands))
     for column, dtype in plan.dtypes.items():
         if isinstance(dtype, pd.DatetimeTZDtype):
             out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
@@ -390,7 +443,9 @@ def _is_ambiguous(counts: TextProfile) -> bool:
     return counts.ambiguous > 0 and counts.unambiguous == 0
 
 
-def _decide(counts: TextProfile, rule: _BooleanRule = "data") -> Conversion:
+def _decide(
+    counts: TextProfile, rule: _BooleanRule = "data", trust_groups: bool = True
+) -> Conversion:
     """A text column's conversion from its whole-table counts.
 
     Booleans: a column whose values are all yes/no (any case) is boolean, unless they are all
@@ -401,6 +456,11 @@ def _decide(counts: TextProfile, rule: _BooleanRule = "data") -> Conversion:
     rare values are classes, not typos) needs all values yes/no. The ``"schema"`` rule (a
     column the schema declares boolean, e.g. in a batch to score) needs only the share, 1/0
     digits and a single answer included.
+
+    Numbers: numeric when at least NUMERIC_TEXT_SHARE of the values are numbers, unless they
+    have leading zeros (codes), carry more than one currency / percent sign or a sign on fewer
+    than NUMERIC_TEXT_SHARE of them (``_sign_problem``), or are "1,535"-like groups only and
+    ``trust_groups`` is false (see ``plan_normalization``).
     """
     if counts.present == 0:
         return "text"
@@ -416,33 +476,33 @@ def _decide(counts: TextProfile, rule: _BooleanRule = "data") -> Conversion:
         and not _numeric_share(counts)
     ):
         return "boolean"
-    if counts.leading_zeros or _is_ambiguous(counts):
+    if counts.leading_zeros or (_is_ambiguous(counts) and not trust_groups):
         return "text"
-    if counts.numbers / counts.present >= NUMERIC_TEXT_SHARE:
+    if counts.numbers / counts.present >= NUMERIC_TEXT_SHARE and not _sign_problem(counts):
         return "integer" if counts.integral else "float"
     return "text"
 
 
-def _convert(values: pd.Series, conversion: Conversion, decimal: str) -> pd.Series:
+def _convert(values: pd.Series, conversion: Conversion, fmt: NumberFormat) -> pd.Series:
     if conversion == "boolean":
         return yes_no(values)
     if conversion == "date":
         return to_utc_dates(values)
     if conversion in ("integer", "float"):
-        numbers = parse_numbers(values, decimal)
-        return numbers.astype(np.int64 if conversion == "integer" else np.float64)
+        return to_numbers(values, fmt).astype(np.int64 if conversion == "integer" else np.float64)
     return values
 
 
 def _profile_text(
-    values: pd.Series, stripped: int, missing: int, prior: TextProfile, decimal: str
+    values: pd.Series, stripped: int, missing: int, prior: TextProfile, fmt: NumberFormat
 ) -> TextProfile:
     present = values.dropna()
     all_dates = prior.all_dates and bool(present.str.fullmatch(ISO_DATE.pattern).all())
     offsets = int(present.str.fullmatch(ZONED_DATE.pattern).sum()) if all_dates else 0
-    parsed = is_number(present, decimal)
-    other = present[~parsed]
-    numbers = present[parsed]
+    parsed = parse_text(present, fmt)
+    is_numeric = parsed.numbers
+    other = present[~is_numeric]
+    numbers = present[is_numeric]
     # Yes/no values: "1"/"0" among the numbers, words and letters among the rest, found by
     # exact match with every spelling (no lower-cased copy of a large text column).
     ones, noughts = int((numbers == "1").sum()), int((numbers == "0").sum())
@@ -452,12 +512,14 @@ def _profile_text(
     boolean_examples = prior.boolean_examples
     if len(boolean_examples) < EXAMPLES:
         is_boolean = np.zeros(len(present), dtype=bool)
-        number_mask = parsed.to_numpy(dtype=bool)
+        number_mask = is_numeric.to_numpy(dtype=bool)
         is_boolean[number_mask] = numbers.isin(("0", "1")).to_numpy(dtype=bool)
         is_boolean[~number_mask] = is_word
         boolean_examples = _more_examples(boolean_examples, present[~is_boolean])
-    # Only the values that failed are tried with the other mark (cheap for numeric columns).
-    other_numbers = int(is_number(other, OTHER_MARK[decimal]).sum())
+    # Only the values that failed are tried with the other mark, and with the separators the
+    # setting rejects (cheap for numeric columns).
+    other_numbers = int(is_number(other, fmt.other).sum())
+    rejected = other[is_number(other, fmt.lenient)] if fmt.lenient != fmt else other[:0]
     examples = prior.examples
     if len(examples) < EXAMPLES and len(other):
         for value in other.unique():
@@ -465,17 +527,26 @@ def _profile_text(
                 break
             if value not in examples:
                 examples = (*examples, str(value))
-    integral = prior.integral and len(present) == len(values) and whole_numbers(values, decimal)
-    thousands = OTHER_MARK[decimal]
+    integral = (
+        prior.integral
+        and len(present) == len(values)
+        and bool(is_numeric.all())
+        and _whole(parsed.number)
+    )
     zeros = numbers[numbers.str.match(LEADING_ZEROS.pattern)]
-    ambiguous = numbers[numbers.str.fullmatch(AMBIGUOUS[decimal].pattern)]
-    grouped = numbers.str.contains(thousands, regex=False)
-    with_fraction = numbers.str.contains(decimal, regex=False)
+    ambiguous = numbers[parsed.ambiguous[is_numeric]]
+    grouped = parsed.grouped[is_numeric]
+    with_fraction = parsed.number[is_numeric].str.contains(".", regex=False)
+    sign = parsed.sign[is_numeric]
+    signed = numbers[(sign != "").to_numpy(dtype=bool)]
+    signs = dict(prior.signs)
+    for symbol, count in sign[sign != ""].value_counts().items():
+        signs[str(symbol)] = signs.get(str(symbol), 0) + int(count)
     return TextProfile(
         present=prior.present + len(present),
         stripped=prior.stripped + stripped,
         to_missing=prior.to_missing + missing,
-        numbers=prior.numbers + int(parsed.sum()),
+        numbers=prior.numbers + int(is_numeric.sum()),
         other_numbers=prior.other_numbers + other_numbers,
         separators=prior.separators + int(grouped.sum()),
         offsets=prior.offsets + offsets,
@@ -489,8 +560,39 @@ def _profile_text(
         falses=prior.falses + noughts + false_words,
         digit_booleans=prior.digit_booleans + ones + noughts,
         boolean_examples=boolean_examples,
+        parentheses=prior.parentheses + int(parsed.parentheses.sum()),
+        signs=tuple(sorted(signs.items())),
+        sign_examples=_more_examples(prior.sign_examples, signed),
+        rejected=prior.rejected + len(rejected),
+        rejected_examples=_more_examples(prior.rejected_examples, rejected),
         all_dates=all_dates,
         integral=integral,
+    )
+
+
+def _whole(numbers: pd.Series) -> bool:
+    """True when every number text parses to a finite whole number (fails fast on a few)."""
+    for part in (numbers.iloc[:64], numbers):
+        values = pd.to_numeric(part, errors="coerce").astype(np.float64).to_numpy()
+        if not (np.isfinite(values).all() and (values == np.floor(values)).all()):
+            return False
+    return True
+
+
+def _sign_problem(counts: TextProfile) -> bool:
+    """True when a column's numbers carry more than one currency / percent sign, or a sign on
+    fewer than NUMERIC_TEXT_SHARE of them: the values do not share one unit."""
+    if not counts.signs:
+        return False
+    return len(counts.signs) > 1 or counts.signed < NUMERIC_TEXT_SHARE * counts.numbers
+
+
+def _rejected_separators(counts: TextProfile) -> bool:
+    """True when a text column would be numeric if data.csv.thousands accepted its separator."""
+    return (
+        bool(counts.present)
+        and counts.rejected > 0
+        and (counts.numbers + counts.rejected) / counts.present >= NUMERIC_TEXT_SHARE
     )
 
 

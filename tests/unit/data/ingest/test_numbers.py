@@ -29,7 +29,7 @@ def test_thousands_separators_become_numbers() -> None:
     out, report = normalize(raw, NA)
     assert out["total"].tolist() == [1234.5, 999.0, 12000.0, 7.25]
     assert out["total"].dtype == np.float64
-    assert report.to_numeric == {"total": 2}
+    assert report.thousands == {"total": 2}
 
 
 def test_a_rare_unparseable_value_in_a_number_column_becomes_missing() -> None:
@@ -43,7 +43,7 @@ def test_mostly_text_column_stays_text() -> None:
     raw = pd.DataFrame({"code": ["A1", "B2", "3", "C4"]})
     out, report = normalize(raw, NA)
     assert out["code"].tolist() == ["A1", "B2", "3", "C4"]
-    assert report.as_dict()["text_to_number"] == {}
+    assert report.as_dict()["thousands_separator_to_number"] == {}
 
 
 def test_text_in_a_numeric_column_within_the_tolerated_share_becomes_missing() -> None:
@@ -73,7 +73,7 @@ def test_three_decimal_commas_in_a_semicolon_file_are_not_multiplied_by_1000(
     table, report = normalize(read_source(path, CsvConfig()), NA)
     assert _types(table) == {"id": "int64", "weight_kg": "string", "price": "string", "y": "int64"}
     assert table["weight_kg"].tolist() == ["0,432", "1,535", "0,050"]
-    assert report.to_numeric == {} and report.ambiguous == {}
+    assert report.thousands == {} and report.ambiguous == {}
     assert report_warnings(report) == [
         "column(s) weight_kg, price hold numbers written with the decimal mark ',' but "
         "data.csv.decimal is '.', so they stay text (categorical). Set data.csv.decimal: ',' "
@@ -85,27 +85,59 @@ def test_three_decimal_commas_in_a_semicolon_file_are_not_multiplied_by_1000(
     assert report_warnings(fixed_report) == []
 
 
-def test_a_column_of_only_ambiguous_groups_stays_text_with_a_warning() -> None:
+def test_a_column_of_only_one_group_values_is_read_with_thousands_and_a_warning() -> None:
+    # data.csv.thousands: auto, decimal '.': ',' between digit groups can only separate
+    # thousands, but "1,535" could be a decimal comma in a file whose decimal setting is wrong.
     raw = pd.DataFrame({"weight_kg": ["1,535", "2,001", "950", "NA"]})
     table, report = normalize(raw, NA)
-    assert str(table["weight_kg"].dtype) == "string"
-    assert table["weight_kg"].tolist()[:3] == ["1,535", "2,001", "950"]
-    assert report.ambiguous == {"weight_kg": ("1,535", "2,001")} and not report.other_decimal
+    assert str(table["weight_kg"].dtype) == "float64"
+    assert table["weight_kg"].tolist()[:3] == [1535.0, 2001.0, 950.0]
+    assert report.thousands == {"weight_kg": 2} and report.ambiguous == {}
+    assert report.assumed_thousands == {"weight_kg": ("1,535", "2,001")}
     assert report_warnings(report) == [
-        "column 'weight_kg': values like '1,535', '2,001' have one ',' group and no decimal "
-        "part: '1,535' is 1535 if ',' separates thousands, or 1.535 if ',' is the decimal mark. "
-        "The column stays text rather than risk a factor of 1000. If ',' is the decimal mark "
-        "set data.csv.decimal: ',' in params.yaml; if it separates thousands, export the "
-        "numbers without separators"
+        "column 'weight_kg': values like '1,535', '2,001' were read with ',' separating "
+        "thousands ('1,535' is 1535, not 1.535): data.csv.decimal is '.' and "
+        "data.csv.thousands is auto. If ',' is the decimal mark of this file set "
+        "data.csv.decimal: ',' in params.yaml; if it separates thousands set "
+        "data.csv.thousands: ',' to say so (no warning then)"
     ]
+
+
+def test_an_explicit_thousands_separator_reads_one_groups_without_a_warning() -> None:
+    raw = pd.DataFrame({"amount": ["30,200", "1,535", "950"]})
+    table, report = normalize(raw, NA, thousands=",")
+    assert table["amount"].tolist() == [30200, 1535, 950]
+    assert str(table["amount"].dtype) == "int64"
+    assert report.as_dict()["thousands_separator_to_number"] == {"amount": 2}
+    assert report_warnings(report) == [] and report.assumed_thousands == {}
+
+
+def test_one_groups_stay_text_when_another_column_uses_the_other_decimal_mark() -> None:
+    # "0,432" in another column shows the file writes decimals with ',': "1,535" may be 1.535.
+    raw = pd.DataFrame({"weight_kg": ["1,535", "2,001", "950"], "price": ["0,5", "8,59", "1"]})
+    table, report = normalize(raw, NA)
+    assert table["weight_kg"].tolist() == ["1,535", "2,001", "950"]
+    assert report.ambiguous == {"weight_kg": ("1,535", "2,001")}
+    assert report.other_decimal == ("price",)
+    assert report_warnings(report)[1] == (
+        "column 'weight_kg': values like '1,535', '2,001' have one ',' group and no decimal "
+        "part: '1,535' is 1535 if ',' separates thousands, or 1.535 if ',' is the decimal mark, "
+        "and column(s) price use ',' as the decimal mark. The column stays text rather than "
+        "risk a factor of 1000. If ',' is the decimal mark set data.csv.decimal: ',' in "
+        "params.yaml; if it separates thousands set data.csv.thousands: ','"
+    )
+    # Saying which character separates thousands settles it.
+    explicit, explicit_report = normalize(raw, NA, thousands=",")
+    assert explicit["weight_kg"].tolist() == [1535, 2001, 950]
+    assert explicit_report.ambiguous == {}
 
 
 def test_the_same_ambiguity_with_a_decimal_comma_names_the_dot() -> None:
     table, report = normalize(pd.DataFrame({"w": ["1.535", "7"]}), NA, decimal=",")
-    assert table["w"].tolist() == ["1.535", "7"]
+    assert table["w"].tolist() == [1535, 7]
     assert report_warnings(report)[0].startswith(
-        "column 'w': values like '1.535' have one '.' group and no decimal part: '1.535' is "
-        "1535 if '.' separates thousands, or 1.535 if '.' is the decimal mark."
+        "column 'w': values like '1.535' were read with '.' separating thousands ('1.535' is "
+        "1535, not 1.535): data.csv.decimal is ',' and data.csv.thousands is auto."
     )
 
 
@@ -174,7 +206,7 @@ def _late_evidence() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "grouped_then_clear": ["1,234", *ints[1:39], "12,345,678"],  # int64
-            "grouped_only": [*ints[:39], "1,535"],  # text, ambiguous
+            "grouped_only": [*ints[:39], "1,535"],  # int64, read with thousands (warning)
             "zero_late": [*ints[:39], "00123"],  # text, leading zeros
             "zero_comma_late": [*ints[:39], "0,432"],  # float64, last value missing
             "rid": [f"{i:06d}" if i else "" for i in range(40)],  # id: text
@@ -186,17 +218,17 @@ def test_whole_table_decisions_with_late_evidence() -> None:
     table, report = normalize(_late_evidence(), NA, keep_text=("rid",))
     assert _types(table) == {
         "grouped_then_clear": "int64",
-        "grouped_only": "string",
+        "grouped_only": "int64",
         "zero_late": "string",
         "zero_comma_late": "float64",
         "rid": "string",
     }
     assert table["grouped_then_clear"].iloc[[0, -1]].tolist() == [1234, 12345678]
-    assert table["grouped_only"].iloc[-1] == "1,535"
+    assert table["grouped_only"].iloc[-1] == 1535
     assert table["zero_late"].iloc[[0, -1]].tolist() == ["100", "00123"]
     assert pd.isna(table["zero_comma_late"].iloc[-1])
     assert table["rid"].iloc[1:3].tolist() == ["000001", "000002"]
-    assert report.ambiguous == {"grouped_only": ("1,535",)}
+    assert report.assumed_thousands == {"grouped_only": ("1,535",)} and report.ambiguous == {}
     assert report.leading_zeros == {"zero_late": ("00123",)}
 
 

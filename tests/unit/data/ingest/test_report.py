@@ -26,7 +26,10 @@ def test_report_names_every_kind_of_change() -> None:
     assert report.as_dict() == {
         "stripped_whitespace": {"a": 1},
         "became_missing": {"n": 1},
-        "text_to_number": {"n": 1},
+        "thousands_separator_to_number": {"n": 1},
+        "currency_to_number": {},
+        "percent_to_number": {},
+        "parentheses_to_negative": {},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {"b": 2},
         "unparseable_boolean_to_missing": {},
@@ -57,7 +60,10 @@ def test_normalize_counts_every_change_it_makes() -> None:
     assert report.as_dict() == {
         "stripped_whitespace": {"plan": 2, "note": 1},
         "became_missing": {"income": 1, "note": 3, "day": 1},
-        "text_to_number": {"income": 2},
+        "thousands_separator_to_number": {"income": 2},
+        "currency_to_number": {},
+        "percent_to_number": {},
+        "parentheses_to_negative": {},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {"member": 4},
         "unparseable_boolean_to_missing": {},
