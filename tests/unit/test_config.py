@@ -140,6 +140,16 @@ def test_open_sections_are_kept_as_mappings() -> None:
             "decimal-comma exports) or 'auto'",
         ),
         (
+            {"data": {"csv": {"thousands": "'"}}},
+            "'data.csv.thousands' is \"'\"; allowed values: 'auto', 'none', ',', '.', ' '",
+        ),
+        (
+            {"data": {"csv": {"thousands": "."}}},  # decimal '.' by default
+            "'data.csv.thousands' is '.', the same as 'data.csv.decimal'; a number cannot use "
+            "one character for both. Set data.csv.thousands to the separator between digit "
+            "groups (or auto, or none)",
+        ),
+        (
             {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed
             "unknown key 'generate.chunk_rows'. Allowed keys in 'generate': rows, seed",
         ),
@@ -267,3 +277,10 @@ def test_an_empty_scalar_setting_is_still_an_error() -> None:
     with pytest.raises(ConfigError) as caught:
         params_from_dict(yaml.safe_load("data:\n  source:\n"))
     assert str(caught.value) == "'data.source' must be a non-empty string, got None"
+
+
+def test_thousands_may_equal_the_delimiter() -> None:
+    # A comma-delimited export quotes "1,234.5": ',' separates fields and thousands.
+    params = params_from_dict({"data": {"csv": {"delimiter": ",", "thousands": ","}}})
+    assert params.data.csv.thousands == ","
+    assert load_params(PROJECT / "params.yaml").data.csv.thousands == "auto"

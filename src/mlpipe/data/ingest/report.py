@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -122,7 +123,7 @@ def report_warnings(report: NormalizeReport) -> list[str]:
         )
     for column, examples in report.ambiguous.items():
         first = examples[0] if examples else f"1{other}234"
-        whole, part = first.lstrip("+-").split(other)
+        whole, part = re.sub(r"[^\d,.]", "", first).split(other)
         messages.append(
             f"column '{column}': values like {_shown(examples)} have one {other!r} group and no "
             f"decimal part: {first!r} is {whole}{part} if {other!r} separates thousands, or "
@@ -134,7 +135,7 @@ def report_warnings(report: NormalizeReport) -> list[str]:
         )
     for column, examples in report.assumed_thousands.items():
         first = examples[0] if examples else f"1{other}234"
-        whole, part = first.lstrip("+-").split(other)
+        whole, part = re.sub(r"[^\d,.]", "", first).split(other)
         messages.append(
             f"column '{column}': values like {_shown(examples)} were read with {other!r} "
             f"separating thousands ({first!r} is {whole}{part}, not {whole}.{part}): "

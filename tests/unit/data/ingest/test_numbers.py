@@ -12,7 +12,9 @@ import pytest
 
 from mlpipe.config import CsvConfig
 from mlpipe.data.ingest import (
+    NormalizeReport,
     convert_chunk,
+    iter_source,
     normalize,
     normalize_chunks,
     read_source,
@@ -243,3 +245,207 @@ def test_chunked_decisions_equal_the_whole_table(size: int) -> None:
     assert plan.report == whole_report
     assert report_warnings(plan.report) == report_warnings(whole_report)
     assert report_notes(plan.report) == report_notes(whole_report)
+
+
+# --- data.csv.thousands, currency and percent signs -------------------------------------------
+
+
+def _column(values: list[str], **options: object) -> tuple[pd.Series, NormalizeReport]:
+    table, report = normalize(pd.DataFrame({"x": values}), NA, **options)  # type: ignore[arg-type]
+    return table["x"], report
+
+
+@pytest.mark.parametrize(
+    ("values", "options", "expected"),
+    [
+        (["30,200", "1,234,567.89", "5"], {}, [30200.0, 1234567.89, 5.0]),
+        (["1.234,5", "1 234,5", "7"], {"decimal": ","}, [1234.5, 1234.5, 7.0]),
+        # French exports: non-breaking space U+00A0 and narrow no-break space U+202F
+        (["1\u00a0234,5", "1\u202f234,5", "7"], {"decimal": ","}, [1234.5, 1234.5, 7.0]),
+        (["1 234.5", "2 000 000", "7"], {"thousands": " "}, [1234.5, 2000000.0, 7.0]),
+        (["1.234,5", "2.000.000", "7"], {"decimal": ",", "thousands": "."}, [1234.5, 2e6, 7.0]),
+    ],
+)
+def test_thousands_separators_by_setting(
+    values: list[str], options: dict, expected: list[float]
+) -> None:
+    column, report = _column(values, **options)
+    assert column.tolist() == expected
+    assert report.thousands == {"x": 2}
+    assert report_warnings(report) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "options", "setting"),
+    [
+        (["30,200", "1,500,000", "12"], {"thousands": "none"}, "none"),
+        (["1 234,5", "2 000,5", "7"], {"decimal": ",", "thousands": "."}, "."),
+        (["1,234.5", "2,000.5", "7"], {"thousands": " "}, " "),
+    ],
+)
+def test_a_separator_the_setting_rejects_keeps_the_column_text_with_a_warning(
+    values: list[str], options: dict, setting: str
+) -> None:
+    column, report = _column(values, **options)
+    assert column.tolist() == values
+    assert report.rejected_separators == {"x": tuple(values[:2])}
+    assert report_warnings(report) == [
+        f"column 'x': values like {values[0]!r}, {values[1]!r} separate thousands with a "
+        f"character data.csv.thousands ({setting!r}) does not accept, so the column stays text "
+        "(categorical). Set data.csv.thousands: auto in params.yaml (or the file's separator)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "thousands"),
+    [
+        (["1,2345", "1,23,456", "12"], "auto"),  # groups of three digits only
+        (["1,234 567", "1,234.567,8", "12"], "auto"),  # one separator per value, one decimal
+        (["0,432", "00,123", "12"], ","),  # a first group "0" is never grouped
+    ],
+)
+def test_malformed_groups_are_not_numbers(values: list[str], thousands: str) -> None:
+    column, report = _column(values, thousands=thousands)
+    assert column.tolist() == values  # 2 of 3 are not numbers: the column stays text
+    assert report.thousands == {}
+
+
+def test_currency_signs_before_and_after_and_accounting_negatives() -> None:
+    values = ["$1,200", "$1,200.50", "-$5.00", "$-7", "($3.50)", "$ 12"] * 4
+    column, report = _column(values)
+    assert column.tolist()[:6] == [1200.0, 1200.5, -5.0, -7.0, -3.5, 12.0]
+    assert str(column.dtype) == "float64"
+    assert report.as_dict()["currency_to_number"] == {"x": 24}
+    assert report.as_dict()["parentheses_to_negative"] == {"x": 4}
+    assert report.as_dict()["thousands_separator_to_number"] == {"x": 8}
+    assert report_warnings(report) == []
+    assert report_notes(report) == [
+        "column 'x': 24 value(s) with '$' read as numbers without the sign (amounts in that "
+        "currency; values in parentheses are negative)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "options", "expected"),
+    [
+        (
+            ["€ 1.200,50", "1.200,50 €", "€3", "(€ 2,5)"],
+            {"decimal": ","},
+            [1200.5, 1200.5, 3, -2.5],
+        ),
+        (["£1,200", "£0.99", "-£4", "£7"], {}, [1200.0, 0.99, -4.0, 7.0]),
+        (["¥1,200", "¥3", "¥-4", "¥1,234,567"], {}, [1200, 3, -4, 1234567]),
+        (["1 200,50\u00a0€", "3 €", "4,5 €", "7 €"], {"decimal": ","}, [1200.5, 3, 4.5, 7]),
+    ],
+)
+def test_each_currency_sign_is_read(values: list[str], options: dict, expected: list) -> None:
+    column, report = _column(values, **options)
+    assert column.tolist() == expected
+    assert report.currency == {"x": 4} and report_warnings(report) == []
+
+
+def test_percent_values_keep_the_unit_they_show() -> None:
+    column, report = _column(["12%", "7.5 %", "100%", "-3%"])
+    assert column.tolist() == [12.0, 7.5, 100.0, -3.0]  # 12% is 12, not 0.12
+    assert report.as_dict()["percent_to_number"] == {"x": 4}
+    assert report_notes(report) == [
+        "column 'x': 4 value(s) with '%' read as numbers as written: '12%' is 12, not 0.12 "
+        "(the column keeps the unit it shows)"
+    ]
+
+
+def test_a_column_mixing_currencies_stays_text_with_a_warning() -> None:
+    values = ["$5", "$6", "€4", "$7"]
+    column, report = _column(values)
+    assert column.tolist() == values
+    assert report.currency == {}
+    assert report_warnings(report) == [
+        "column 'x': its numbers carry different signs ('$' x3, '€' x1), e.g. '$5', '$6', "
+        "'€4', '$7', so it stays text (categorical): a column holds one unit. Convert the "
+        "values to one currency or unit in the source, or split the column"
+    ]
+
+
+def test_currency_and_percent_in_one_column_stay_text() -> None:
+    column, report = _column(["$5", "12%", "$7"])
+    assert column.tolist() == ["$5", "12%", "$7"]
+    assert report.mixed_signs["x"][0] == (("$", 2), ("%", 1))
+
+
+def test_a_sign_on_a_minority_of_numbers_keeps_the_column_text() -> None:
+    values = [str(i) for i in range(20)] + ["$5", "$6"]
+    column, report = _column(values)
+    assert column.tolist() == values
+    assert report_warnings(report) == [
+        "column 'x': only 2 of its 22 numbers carry '$', e.g. '$5', '$6', so it stays text "
+        "(categorical) rather than guess the unit of the others (a sign must be on at least "
+        "95% of them). Write every value of the column with the sign, or none"
+    ]
+
+
+def test_a_sign_on_95_percent_of_the_numbers_is_enough() -> None:
+    column, report = _column([f"${i}" for i in range(19)] + ["0"])
+    assert column.tolist() == [*range(19), 0]
+    assert report.currency == {"x": 19}
+
+
+@pytest.mark.parametrize("value", ["$5$", "(-5)", "--5", "5-", "$", "%5", "US$5", "5 USD", "$(5)"])
+def test_values_that_only_look_like_money_are_not_numbers(value: str) -> None:
+    column, report = _column([str(i) for i in range(40)] + [value])
+    assert pd.isna(column.iloc[-1])
+    assert report.unparsed_examples == {"x": (value,)}
+
+
+def test_ids_and_leading_zero_codes_with_thousands_stay_text() -> None:
+    raw = pd.DataFrame({"rid": ["1,234", "5,678", "9"], "zip": ["00123", "1,234", "7"]})
+    table, report = normalize(raw, NA, keep_text=("rid",))
+    assert table["rid"].tolist() == ["1,234", "5,678", "9"]
+    assert table["zip"].tolist() == ["00123", "1,234", "7"]
+    assert report.leading_zeros == {"zip": ("00123",)}
+
+
+def _money() -> pd.DataFrame:
+    """40 rows; the sign, group or mix that decides each column comes late."""
+    ints = [str(i + 100) for i in range(40)]
+    return pd.DataFrame(
+        {
+            "dollars": [f"${i:,}" for i in range(990, 1030)],  # float: currency, thousands
+            "rates": [f"{i}%" for i in range(39)] + ["(4%)"],  # int: percent, one negative
+            "mixed_late": [f"${i}" for i in range(39)] + ["€5"],  # text: two currencies
+            "minority_late": [*ints[:37], "$1", "$2", "$3"],  # text: sign on 3 of 40
+            "grouped_late": [*ints[:39], "30,200"],  # int: thousands in the last row
+        }
+    )
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_chunked_signs_and_separators_equal_the_whole_table(size: int) -> None:
+    raw = _money()
+    whole, whole_report = normalize(raw, NA)
+    assert {c: str(t) for c, t in whole.dtypes.items()} == {
+        "dollars": "int64",
+        "rates": "int64",
+        "mixed_late": "string",
+        "minority_late": "string",
+        "grouped_late": "int64",
+    }
+    assert whole["dollars"].iloc[[0, -1]].tolist() == [990, 1029]
+    assert whole["rates"].iloc[-1] == -4 and whole["grouped_late"].iloc[-1] == 30200
+    chunks = [raw.iloc[start : start + size] for start in range(0, len(raw), size)]
+    plan = normalize_chunks(lambda: iter(chunks), NA)
+    chunked = pd.concat([convert_chunk(c, plan) for c in chunks], ignore_index=True)
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert plan.report == whole_report
+    assert report_warnings(plan.report) == report_warnings(whole_report)
+    assert report_notes(plan.report) == report_notes(whole_report)
+
+
+@pytest.mark.parametrize("size", [1, 7, 40])
+def test_chunked_csv_with_money_equals_the_whole_table(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "money.csv"
+    _money().to_csv(path, index=False)  # quoted: "$1,000" holds the delimiter
+    whole, _ = normalize(read_source(path, CsvConfig()), NA)
+    plan = normalize_chunks(lambda: iter_source(path, CsvConfig(), size), NA)
+    chunked = [convert_chunk(c, plan) for c in iter_source(path, CsvConfig(), size)]
+    pd.testing.assert_frame_equal(pd.concat(chunked, ignore_index=True), whole)
+    assert whole["dollars"].iloc[10] == 1000
