@@ -319,3 +319,23 @@ def test_a_yes_no_target_with_a_rare_class_stays_text(tmp_path: Path) -> None:
     written = pd.read_parquet(output)
     assert written["churned"].tolist() == label
     assert json.loads(report.read_text())["normalized"]["unparseable_boolean_to_missing"] == {}
+
+
+def test_a_wrong_slice_name_stops_ingest_before_anything_is_written(tmp_path: Path) -> None:
+    source = _messy_csv(tmp_path)
+    params = _params(tmp_path)
+    raw = yaml.safe_load(params.read_text())
+    params.write_text(yaml.safe_dump({**raw, "evaluate": {"slices": ["member", "regoin"]}}))
+    args = argparse.Namespace(
+        params=str(params),
+        source=str(source),
+        output=str(tmp_path / "ingested.parquet"),
+        report=str(tmp_path / "ingest.json"),
+    )
+    with pytest.raises(InputError) as caught:
+        run(args)
+    assert str(caught.value).startswith(
+        f"{source}: evaluate.slices names column 'regoin', which is not in the file; its 7 "
+        "columns are: id, amount, visits, member, joined, churned, note. Fix evaluate.slices"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", "source.csv"]

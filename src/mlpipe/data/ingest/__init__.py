@@ -4,7 +4,8 @@ The parts, by concern:
 
 - ``read``: the IO (``iter_source`` / ``read_source``), delimiter sniffing and header checks;
   every way a file can be unreadable is an InputError that says what, where and how to fix it.
-- ``roles``: the column names params.yaml gives, checked against the file's header.
+- ``roles``: the column names params.yaml gives (data roles, evaluate.slices), checked
+  against the file's header.
 - ``normalize``: the pure two-pass normalisation (profile, plan, convert) of whitespace, NA
   markers, numbers, booleans and dates stored as text.
 - ``numbers``, ``booleans``, ``dates``: what a number, a yes/no value and an ISO date look
@@ -36,7 +37,7 @@ from mlpipe.data.ingest.report import (
     report_notes,
     report_warnings,
 )
-from mlpipe.data.ingest.roles import check_roles
+from mlpipe.data.ingest.roles import check_roles, check_slices
 
 __all__ = [
     "EXAMPLES",
@@ -52,6 +53,7 @@ __all__ = [
     "TextProfile",
     "Thousands",
     "check_roles",
+    "check_slices",
     "clean_names",
     "convert_chunk",
     "iter_source",

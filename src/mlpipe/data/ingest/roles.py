@@ -33,3 +33,40 @@ def check_roles(columns: Iterable[Hashable], data: DataConfig, source: str | Pat
                 f"{source}: {key} names column '{name}', which is not in the file; its "
                 f"{len(columns)} columns are: {shown}. Fix {key} in params.yaml"
             )
+
+
+def check_slices(
+    columns: Iterable[Hashable], slices: Iterable[str], data: DataConfig, source: str | Path
+) -> None:
+    """Raise InputError when evaluate.slices names a column evaluate cannot slice by.
+
+    Checked at ingest, on the header, so a wrong slice stops the pipeline before training,
+    not after it in evaluate: a name that is not a column of the file; the target (each slice
+    would hold one class: its metrics are undefined); an id column (data.id_columns: one slice
+    per id, each too small to report; evaluate refuses it) or data.date_column (not a category).
+    Whether a slice column is categorical or boolean is checked by evaluate against the schema.
+    """
+    columns = [str(c) for c in columns]
+    shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+    for name in slices:
+        if name not in columns:
+            raise InputError(
+                f"{source}: evaluate.slices names column '{name}', which is not in the file; "
+                f"its {len(columns)} columns are: {shown}. Fix evaluate.slices in params.yaml "
+                "(categorical or boolean columns, or [] for none)"
+            )
+        role = (
+            "the target (data.target): each slice would hold one class and its metrics would "
+            "be undefined"
+            if name == data.target
+            else "an id column (data.id_columns): one slice per id, each too small to report"
+            if name in data.id_columns
+            else "the date column (data.date_column), not a category"
+            if name == data.date_column
+            else None
+        )
+        if role is not None:
+            raise InputError(
+                f"{source}: evaluate.slices names '{name}', {role}. Remove it from "
+                "evaluate.slices in params.yaml (slice by categorical or boolean columns)"
+            )
