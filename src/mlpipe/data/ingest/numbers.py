@@ -81,19 +81,36 @@ class NumberFormat:
 
     @cached_property
     def full(self) -> re.Pattern[str]:
-        """A number with optional separators, sign, currency / percent sign and parentheses."""
+        """A number with optional separators, sign, currency / percent sign and parentheses;
+        one separator throughout a value (a backreference: Python's ``re`` only)."""
+        return self._number_pattern(consistent=True)
+
+    @cached_property
+    def candidate(self) -> re.Pattern[str]:
+        """``full`` without the one-separator rule and without groups: pyarrow's RE2 runs it
+        over a whole column fast; ``full`` then checks the few candidates that are not plain."""
+        return self._number_pattern(consistent=False)
+
+    def _number_pattern(self, consistent: bool) -> re.Pattern[str]:
         d = re.escape(self.decimal)
         grouped = ""
         if self.separators:
             seps = re.escape(self.separators)
-            grouped = rf"[1-9]\d{{0,2}}(?P<sep>[{seps}])\d{{3}}(?:(?P=sep)\d{{3}})*|"
+            grouped = (
+                rf"[1-9]\d{{0,2}}(?P<sep>[{seps}])\d{{3}}(?:(?P=sep)\d{{3}})*|"
+                if consistent
+                else rf"[1-9]\d{{0,2}}(?:[{seps}]\d{{3}})+|"
+            )
         money = "".join(re.escape(c) for c in CURRENCIES)
         space = f"[{_SPACES}]?"
-        return re.compile(
+        pattern = (
             rf"^(?P<open>\()?(?P<minus>[+-])?(?:(?P<before>[{money}]){space})?(?P<minus2>[+-])?"
             rf"(?P<number>(?:(?:{grouped}\d+)(?:{d}\d+)?|{d}\d+)(?:[eE][+-]?\d+)?)"
             rf"(?:{space}(?P<after>[{money}{re.escape(PERCENT)}]))?(?P<close>\))?$"
         )
+        if not consistent:
+            pattern = re.sub(r"\(\?P<\w+>", "(?:", pattern)
+        return re.compile(pattern)
 
     @cached_property
     def ambiguous(self) -> re.Pattern[str] | None:
@@ -132,20 +149,29 @@ class ParsedText:
 def parse_text(values: pd.Series, fmt: NumberFormat) -> ParsedText:
     """Which text ``values`` are numbers in ``fmt``, and what they are (see ``ParsedText``).
 
-    Plain numbers ("12", "3.5") take one fast regular expression; only the other values are
-    tried with separators and signs. Missing values are not numbers.
+    One regular expression over all values finds the candidates (a text column ends there);
+    only candidates that are not plain numbers ("12", "3.5") have their parts extracted.
+    Missing values are not numbers.
     """
     text = values.astype("string")
-    plain = text.str.fullmatch(fmt.plain.pattern).fillna(False).astype(bool)
-    number = text.where(plain)
-    if fmt.decimal != ".":
-        number = number.str.replace(fmt.decimal, ".", regex=False)
-    false = pd.Series(False, index=text.index)
-    grouped, parentheses, ambiguous = false.copy(), false.copy(), false.copy()
-    sign = pd.Series("", index=text.index, dtype="string")
-    rest = text[~plain & text.notna()]
-    if len(rest):
-        parts = rest.str.extract(fmt.full.pattern)
+    present = text.notna().to_numpy(dtype=bool)
+    candidate = np.zeros(len(text), dtype=bool)
+    candidate[present] = text[present].str.fullmatch(fmt.candidate.pattern).to_numpy(dtype=bool)
+    number = pd.Series(pd.NA, index=text.index, dtype="string")
+    plain = np.zeros(len(text), dtype=bool)
+    if candidate.any():
+        found = text[candidate]
+        plain[candidate] = found.str.fullmatch(fmt.plain.pattern).to_numpy(dtype=bool)
+        written = text[plain]
+        if fmt.decimal != ".":
+            written = written.str.replace(fmt.decimal, ".", regex=False)
+        number[plain] = written
+    grouped, parentheses, ambiguous = (np.zeros(len(text), dtype=bool) for _ in range(3))
+    sign = np.full(len(text), "", dtype=object)
+    # Positions, not labels: a frame's index may repeat labels.
+    unmatched = np.flatnonzero(candidate & ~plain)
+    if len(unmatched):
+        parts = text.iloc[unmatched].str.extract(fmt.full.pattern)  # NaN: not ``full``
         opened, closed = parts["open"].notna(), parts["close"].notna()
         minus = parts["minus"].fillna("") + parts["minus2"].fillna("")
         before, after = parts["before"], parts["after"]
@@ -163,16 +189,21 @@ def parse_text(values: pd.Series, fmt: NumberFormat) -> ParsedText:
         if fmt.decimal != ".":
             digits = digits.str.replace(fmt.decimal, ".", regex=False)
         digits = digits.mask(ok & ((minus == "-") | opened), "-" + digits)
-        number[rest.index] = digits
+        number.iloc[unmatched] = digits.astype("string").to_numpy()
         if "sep" in parts:  # no group in the pattern when no separator is accepted
-            grouped[rest.index] = ok & parts["sep"].notna()
-        parentheses[rest.index] = ok & opened
-        sign[rest.index] = before.fillna(after).fillna("").where(ok, "")
+            grouped[unmatched] = (ok & parts["sep"].notna()).to_numpy(dtype=bool)
+        parentheses[unmatched] = (ok & opened).to_numpy(dtype=bool)
+        sign[unmatched] = before.fillna(after).fillna("").where(ok, "").to_numpy(dtype=object)
         if fmt.ambiguous is not None:
             one_group = written.str.fullmatch(fmt.ambiguous.pattern).fillna(False).astype(bool)
-            ambiguous[rest.index] = ok & one_group
+            ambiguous[unmatched] = (ok & one_group).to_numpy(dtype=bool)
+    index = text.index
     return ParsedText(
-        number=number, grouped=grouped, sign=sign, parentheses=parentheses, ambiguous=ambiguous
+        number=number,
+        grouped=pd.Series(grouped, index=index),
+        sign=pd.Series(sign, index=index, dtype="string"),
+        parentheses=pd.Series(parentheses, index=index),
+        ambiguous=pd.Series(ambiguous, index=index),
     )
 
 
