@@ -42,7 +42,8 @@ class NormalizeReport:
     # Not in ``as_dict``: the zone of each column in ``to_utc`` ("UTC offsets" for text).
     zones: dict[str, str] = field(default_factory=dict)
     # Columns kept as text although their values look like numbers, with examples: values with
-    # leading zeros ("00123"), and values that are thousands or the other decimal mark ("1,535").
+    # leading zeros ("00123"), and "1,535"-like values (thousands, or the other decimal mark)
+    # while another column of the table shows the other decimal mark (see ``plan_normalization``).
     leading_zeros: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Columns kept as text although most of their values are yes/no (>= NEAR_BOOLEAN_SHARE):
@@ -84,9 +85,11 @@ def report_warnings(report: NormalizeReport) -> list[str]:
     column, became missing values: the message names the column, the count and up to EXAMPLES
     raw values. A column that stays text although most of its values are yes/no gets a message
     naming the values that kept it from being boolean. Text columns that are numbers written
-    with the other decimal mark get one message naming them and the params.yaml fix.
-    Date-times with a time zone were converted to UTC and the zone dropped: one message per
-    column, naming the zone.
+    with the other decimal mark get one message naming them and the params.yaml fix; so do
+    "1,535"-like columns, read with thousands or kept as text (see ``plan_normalization``), and
+    the columns of numbers kept as text for their signs or separators
+    (``number_text_warnings``). Date-times with a time zone were converted to UTC and the zone
+    dropped: one message per column, naming the zone.
     """
     messages = [
         f"column '{column}': {count} value(s) are not numbers and became missing values, "
