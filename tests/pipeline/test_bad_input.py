@@ -343,13 +343,18 @@ CASES = [
         TRAIN,
     ),
     Case(
-        "slice column not in the data",
+        "slice column not in the data (checked at ingest, before training)",
         _params(**{"evaluate.slices": ["region"]}),
-        "evaluate",
-        "evaluate.slices names columns that are not in the data: ['region']. Set "
-        "evaluate.slices in params.yaml to some of the categorical or boolean columns "
-        "['plan', 'city', 'member'], or to []",
-        EVALUATE,
+        "ingest",
+        "evaluate.slices names column 'region', which is not in the file; its 9 columns are: ",
+        INGEST,
+    ),
+    Case(
+        "gate metric the task does not have (checked at validate, before training)",
+        _params(**{"gate.rules": [{"metric": "rmse", "max": 1.0}]}),
+        "validate",
+        "params.yaml: gate.rules names metric 'rmse', which a binary model does not have (the "
+        "task is from the schema). Metrics of a binary model: rows, positive_rate, accuracy,",
     ),
     Case(
         "numeric slice column",
@@ -460,3 +465,23 @@ def test_extra_column_only_warns_by_default(byod_base: Repo, tmp_path: Path) -> 
     validation = repo.read_json("data/results/validation.json")
     assert validation["ok"] is True
     assert [w["column"] for w in validation["warnings"]] == ["notes"]
+
+
+def test_a_wrong_slice_name_stops_repro_at_ingest_before_training(
+    byod_base: Repo, tmp_path: Path
+) -> None:
+    repo = byod_base.copy(tmp_path / "repo")
+    repo.set_params(**{"evaluate.slices": ["plan", "regoin"]})
+    result = repo.dvc("repro", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert ran_stages(result.stdout) == ["ingest"]  # no split, train or evaluate ran
+    assert "failed to reproduce 'ingest'" in output
+    assert (
+        "data/raw/customers.csv: evaluate.slices names column 'regoin', which is not in the "
+        "file; its 9 columns are: "
+    ) in output
+    assert (
+        "Fix evaluate.slices in params.yaml (categorical or boolean columns, or [] for none)"
+        in (output)
+    )

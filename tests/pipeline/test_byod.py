@@ -18,6 +18,13 @@ from support.repo import Repo, make_repo, ran_stages
 pytestmark = pytest.mark.slow
 
 ALL_STAGES = ["generate", "ingest", "validate", "split", "train", "evaluate", "drift"]
+# The default gate and monitor metrics are a binary model's (roc_auc, ...): validate refuses
+# them for another task, so a multiclass or regression dataset names its own.
+MULTICLASS = {"gate.rules": [{"metric": "f1_macro", "min": 0.5}], "monitor.metrics": ["accuracy"]}
+REGRESSION = {
+    "gate.rules": [{"metric": "rmse", "max_drop_relative": 0.05}],
+    "monitor.metrics": ["mae"],
+}
 
 
 def _run(
@@ -70,7 +77,7 @@ def test_breast_cancer_csv_is_binary(tmp_path: Path) -> None:
 
 def test_wine_csv_is_multiclass(tmp_path: Path) -> None:
     data = datasets.load_wine(as_frame=True).frame
-    repo, log = _run(tmp_path, "wine.csv", data, "target")
+    repo, log = _run(tmp_path, "wine.csv", data, "target", **MULTICLASS)
     assert "decided 'multiclass' from target 'target' (3 distinct values: [0, 1, 2])" in log
     metrics = _common_checks(repo, 178)["test"]
     assert metrics["accuracy"] > 0.85 and metrics["f1_macro"] > 0.85
@@ -92,7 +99,9 @@ def test_wine_csv_is_multiclass(tmp_path: Path) -> None:
 
 def test_diabetes_csv_is_regression(tmp_path: Path) -> None:
     data = datasets.load_diabetes(as_frame=True, scaled=False).frame
-    repo, log = _run(tmp_path, "diabetes.csv", data, "target", **{"split.method": "random"})
+    repo, log = _run(
+        tmp_path, "diabetes.csv", data, "target", **{"split.method": "random"}, **REGRESSION
+    )
     assert "data.task is auto: decided 'regression' from target 'target'" in log
     schema = (repo.path / "data/schema.yaml").read_text()
     assert "task: regression" in schema and "classes:" not in schema
@@ -125,6 +134,7 @@ def test_palmer_penguins_mixed_types_and_missing_values(tmp_path: Path) -> None:
         "species",
         csv={"sep": ";", "na_rep": "NA"},
         **{"evaluate.slices": ["island"]},
+        **MULTICLASS,
     )
     assert "decided 'multiclass' from target 'species' (3 distinct values: " in log
     assert "['Adelie', 'Chinstrap', 'Gentoo']" in log

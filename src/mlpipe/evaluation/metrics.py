@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,35 @@ DIRECTIONS: dict[str, str] = {
     "positive_rate": HIGHER,  # informational; not gated by default
     "rows": HIGHER,
 }
+# The metrics ``compute_metrics`` produces for each task (when defined on the data): what
+# gate.rules and monitor.metrics may name (``check_metric_settings``).
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": (
+        "rows",
+        "positive_rate",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+    ),
+    "multiclass": (
+        "rows",
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "f1_weighted",
+        "precision_macro",
+        "recall_macro",
+        "log_loss",
+        "roc_auc_ovr_macro",
+        "roc_auc_ovr_weighted",
+    ),
+    "regression": ("rows", "rmse", "mae", "r2", "mape"),
+}
 DECIMALS = 6
 # scikit-learn UserWarnings on label sets that compute_metrics handles itself
 _LABEL_WARNINGS = ("A single label was found in", "y_pred contains classes not in y_true")
@@ -71,6 +101,27 @@ def positive_class(classes: tuple[str, ...], configured: str | None = None) -> s
             )
         return configured
     return sorted(classes)[-1]
+
+
+def check_metric_settings(
+    task: str, gate_metrics: Iterable[str], monitor_metrics: Iterable[str], where: str
+) -> None:
+    """Raise ConfigError when gate.rules or monitor.metrics names a metric the task's model
+    does not have (a regression gate on roc_auc), before anything is trained.
+
+    ``task`` is the schema's (binary, multiclass or regression); ``where`` names the params
+    file in the message.
+    """
+    available = TASK_METRICS[task]
+    for key, names in (("gate.rules", gate_metrics), ("monitor.metrics", monitor_metrics)):
+        for name in names:
+            if name not in available:
+                raise ConfigError(
+                    f"{where}: {key} names metric '{name}', which a {task} model does not "
+                    f"have (the task is from the schema). Metrics of a {task} model: "
+                    f"{', '.join(available)}. Fix {key} in {where}: use one of them, or remove "
+                    f"'{name}'"
+                )
 
 
 def compute_metrics(task: str, p: Predictions, positive: str | None = None) -> dict[str, float]:

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from mlpipe.config import load_params
+from mlpipe.config import Params, load_params
 from mlpipe.data.ingest import (
     check_roles,
+    check_slices,
     convert_chunk,
     iter_source,
     normalize_chunks,
@@ -24,6 +25,12 @@ from mlpipe.data.ingest import (
 from mlpipe.io import write_json, write_parquet_batches
 
 log = logging.getLogger(__name__)
+
+
+def _check_names(names: list[str], params: Params, source: str) -> None:
+    """Every column params.yaml names, checked on the header before anything is read."""
+    check_roles(names, params.data, source)
+    check_slices(names, params.evaluate.slices, params.data, source)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     plan = normalize_chunks(
         chunks,
         data.csv.na_values,
-        on_header=lambda names: check_roles(names, data, args.source),
+        on_header=lambda names: _check_names(names, params, args.source),
         decimal=data.csv.decimal,
+        thousands=data.csv.thousands,
         keep_text=data.id_columns,  # ids stay as written: "000123" keeps its zeros
         labels=(data.target,),  # a rare class is not a typo: yes/no only if all values are
     )

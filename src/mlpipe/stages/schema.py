@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         read_source(source, data.csv),
         data.csv.na_values,
         data.csv.decimal,
+        thousands=data.csv.thousands,
         keep_text=data.id_columns,
         labels=(data.target,),
     )

@@ -8,6 +8,7 @@ import logging
 from mlpipe.config import load_params
 from mlpipe.data.schema import load_schema
 from mlpipe.data.validate import validate_table
+from mlpipe.evaluation.metrics import check_metric_settings
 from mlpipe.io import ParquetColumns, write_json
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,14 @@ log = logging.getLogger(__name__)
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema = load_schema(args.schema)
+    # The gate and monitoring read metrics of the schema's task: a name the task does not have
+    # fails here, before split and train run.
+    check_metric_settings(
+        schema.task,
+        [rule.metric for rule in params.gate.rules],
+        params.monitor.metrics,
+        args.params,
+    )
     # Column by column: memory holds one column, not the table (validation is per column).
     frame = ParquetColumns(args.input)
     log.info("validating %s: %d rows x %d columns", args.input, *frame.shape)

@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlpipe.config import ConfigError
 from mlpipe.evaluation.metrics import (
     DIRECTIONS,
     HIGHER,
     LOWER,
+    TASK_METRICS,
     Predictions,
+    check_metric_settings,
     compute_metrics,
     per_class_report,
     positive_class,
@@ -246,3 +249,47 @@ def test_a_single_class_batch_gives_no_sklearn_warning_and_omits_undefined_metri
         values = compute_metrics(task, p)
     assert values["accuracy"] == 1.0 and values["rows"] == 10.0
     assert not {"roc_auc", "roc_auc_ovr_macro", "roc_auc_ovr_weighted"} & set(values)
+
+
+def _four_values() -> Predictions:
+    return Predictions(
+        y_true=np.array([1.0, 2.0, 3.0, 4.0]), y_pred=np.array([1.5, 2.0, 2.5, 4.5])
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "predictions"),
+    [("binary", _binary), ("multiclass", _multiclass), ("regression", _four_values)],
+)
+def test_task_metrics_lists_exactly_what_compute_metrics_gives(task: str, predictions) -> None:
+    positive = "1" if task == "binary" else None
+    assert set(compute_metrics(task, predictions(), positive)) == set(TASK_METRICS[task])
+    assert set(TASK_METRICS[task]) <= set(DIRECTIONS)
+
+
+def test_gate_and_monitor_metrics_of_the_task_pass() -> None:
+    check_metric_settings("binary", ["roc_auc", "log_loss"], ["average_precision"], "p.yaml")
+    check_metric_settings("regression", ["rmse"], ["mae", "r2"], "p.yaml")
+
+
+def test_a_gate_rule_on_a_metric_the_task_lacks_names_key_metric_task_and_fix() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_metric_settings("regression", ["rmse", "roc_auc"], [], "params.yaml")
+    assert str(caught.value) == (
+        "params.yaml: gate.rules names metric 'roc_auc', which a regression model does not "
+        "have (the task is from the schema). Metrics of a regression model: rows, rmse, mae, "
+        "r2, mape. Fix gate.rules in params.yaml: use one of them, or remove 'roc_auc'"
+    )
+
+
+def test_a_monitor_metric_the_task_lacks_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_metric_settings("multiclass", [], ["accuracy", "roc_auc"], "params.yaml")
+    assert str(caught.value).startswith(
+        "params.yaml: monitor.metrics names metric 'roc_auc', which a multiclass model does "
+        "not have (the task is from the schema). Metrics of a multiclass model: rows, "
+        "accuracy, balanced_accuracy,"
+    )
+    assert str(caught.value).endswith(
+        "Fix monitor.metrics in params.yaml: use one of them, or remove 'roc_auc'"
+    )

@@ -193,7 +193,10 @@ def test_decimal_comma_csv_ingests_as_numbers(tmp_path: Path, caplog) -> None:
     assert "decimal" not in caplog.text and json.loads(report.read_text())["normalized"] == {
         "stripped_whitespace": {},
         "became_missing": {},
-        "text_to_number": {},
+        "thousands_separator_to_number": {},
+        "currency_to_number": {},
+        "percent_to_number": {},
+        "parentheses_to_negative": {},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {},
         "unparseable_boolean_to_missing": {},
@@ -256,13 +259,13 @@ def test_ids_and_zero_padded_codes_keep_their_text_and_ambiguous_numbers_warn(
     assert {c: str(t) for c, t in written.dtypes.items()} == {
         "id": "string",
         "zip": "string",
-        "weight_kg": "string",
+        "weight_kg": "int64",
         "churned": "int64",
     }
     assert written["id"].iloc[:3].tolist() == ["000000", "000001", "000002"]
     assert pd.isna(written["id"].iloc[2000]) and written["id"].iloc[2001] == "002001"
     assert written["zip"].iloc[[0, 2400]].tolist() == ["10000", "00501"]
-    assert written["weight_kg"].iloc[-1] == "1,535"
+    assert written["weight_kg"].iloc[-1] == 1535  # thousands: auto, with a warning
     messages = [r.getMessage() for r in caplog.records]
     assert (
         "column 'zip': kept as text because its numbers have leading zeros, e.g. '00501' (a "
@@ -316,3 +319,23 @@ def test_a_yes_no_target_with_a_rare_class_stays_text(tmp_path: Path) -> None:
     written = pd.read_parquet(output)
     assert written["churned"].tolist() == label
     assert json.loads(report.read_text())["normalized"]["unparseable_boolean_to_missing"] == {}
+
+
+def test_a_wrong_slice_name_stops_ingest_before_anything_is_written(tmp_path: Path) -> None:
+    source = _messy_csv(tmp_path)
+    params = _params(tmp_path)
+    raw = yaml.safe_load(params.read_text())
+    params.write_text(yaml.safe_dump({**raw, "evaluate": {"slices": ["member", "regoin"]}}))
+    args = argparse.Namespace(
+        params=str(params),
+        source=str(source),
+        output=str(tmp_path / "ingested.parquet"),
+        report=str(tmp_path / "ingest.json"),
+    )
+    with pytest.raises(InputError) as caught:
+        run(args)
+    assert str(caught.value).startswith(
+        f"{source}: evaluate.slices names column 'regoin', which is not in the file; its 7 "
+        "columns are: id, amount, visits, member, joined, churned, note. Fix evaluate.slices"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", "source.csv"]
