@@ -27,8 +27,7 @@ is crossed only when the batch's count is *significantly* above it:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +123,7 @@ class BudgetTest:
         }
 
 
-def tested_rate(budget: float, train_rows: int | None, alpha: float) -> float:
+def widened_rate(budget: float, train_rows: int | None, alpha: float) -> float:
     """The rate a batch is tested against: the upper 1 - ``alpha`` Clopper-Pearson bound of
     ``budget * train_rows`` events in ``train_rows`` rows (``budget`` itself without them)."""
     if not train_rows:
@@ -145,7 +144,7 @@ def p_value(count: int, rows: int, rate: float) -> float:
     return float(stats.binom.sf(count - 1, rows, rate))
 
 
-def budget_tests(
+def evaluate_budgets(
     counts: Sequence[BudgetCount], rows: int, train_rows: int | None, alpha: float
 ) -> tuple[BudgetTest, ...]:
     """Test every budget of ``counts`` on a batch of ``rows`` rows at level alpha / len(counts)."""
@@ -154,7 +153,7 @@ def budget_tests(
     level = alpha / len(counts)
     out = []
     for c in counts:
-        rate = tested_rate(c.budget, train_rows, alpha)
+        rate = widened_rate(c.budget, train_rows, alpha)
         out.append(BudgetTest(c, rows, rate, p_value(c.count, rows, rate), level, train_rows))
     return tuple(out)
 
@@ -171,30 +170,32 @@ def invalid_rows(
     a category the schema does not list when ``unknown_fail``, and the raw text of
     ``unparsed`` (text that normalisation could not read as a number or yes/no; "" where none).
     Datetime ranges are warnings only (as in the validate stage) and are not checked here.
+    Reasons read "'abc' is not a number", "250 > max 90", "2.5 is not whole", "unknown
+    category 'gold'"; several are joined with "; ".
     """
-    reasons = pd.Series("", index=series.index, dtype=object)
+    reasons = np.full(len(series), "", dtype=object)
     if unparsed is not None:
-        bad = unparsed.fillna("").astype(str)
+        text = unparsed.fillna("").astype(str).to_numpy()
         word = "a number" if spec.kind == "numeric" else "yes/no"
-        reasons = reasons.where(bad == "", "'" + bad + f"' is not {word}")
-    present = series.notna()
-    if spec.kind == "numeric" and present.any() and pd.api.types.is_numeric_dtype(series):
-        values = series.astype(float)
-        for bound, name, outside in (
-            (spec.min, "min", values < _num(spec.min)),
-            (spec.max, "max", values > _num(spec.max)),
-        ):
-            if bound is not None:
-                text = values.map(lambda v: f"{v:g}") + f" {'<' if name == 'min' else '>'} "
-                reasons = _add(reasons, outside, text + f"{name} {float(bound):g}")
-        if spec.integer:
-            fractional = present & (values != np.round(values))
-            reasons = _add(reasons, fractional, values.map(lambda v: f"{v:g} is not whole"))
+        _add(reasons, text != "", lambda i: f"'{text[i]}' is not {word}")
+    if spec.kind == "numeric" and pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            if spec.min is not None:
+                low = float(spec.min)
+                _add(reasons, values < low, lambda i: f"{values[i]:g} < min {low:g}")
+            if spec.max is not None:
+                high = float(spec.max)
+                _add(reasons, values > high, lambda i: f"{values[i]:g} > max {high:g}")
+            if spec.integer:
+                fractional = np.isfinite(values) & (values != np.round(values))
+                _add(reasons, fractional, lambda i: f"{values[i]:g} is not whole")
     elif spec.kind == "categorical" and unknown_fail and spec.categories is not None:
         text = category_text(series)
-        unknown = present & ~text.isin(spec.categories)
-        reasons = _add(reasons, unknown, "unknown category '" + text.astype(str) + "'")
-    return reasons
+        unknown = (series.notna() & ~text.isin(spec.categories)).to_numpy()
+        shown = text.to_numpy()
+        _add(reasons, unknown, lambda i: f"unknown category '{shown[i]}'")
+    return pd.Series(reasons, index=series.index, dtype=object)
 
 
 def share(value: float) -> str:
@@ -211,14 +212,8 @@ def rule_of(reason: str) -> str:
     return "text" if reason.endswith((" is not a number", " is not yes/no")) else "range"
 
 
-def _add(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
-    mask = mask.fillna(False).astype(bool)
-    if not mask.any():
-        return reasons
-    new = text if isinstance(text, str) else text.astype(str)
-    joined = reasons.where(reasons == "", reasons + "; ") + new
-    return reasons.where(~mask, joined)
-
-
-def _num(value: float | str | None) -> float:
-    return float(value) if value is not None else math.nan
+def _add(reasons: np.ndarray, mask: np.ndarray, reason: Callable[[int], str]) -> None:
+    """Append ``reason(i)`` to ``reasons[i]`` for each row ``i`` of ``mask`` (in place)."""
+    for i in np.flatnonzero(mask):
+        text = reason(int(i))
+        reasons[i] = f"{reasons[i]}; {text}" if reasons[i] else text

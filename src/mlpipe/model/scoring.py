@@ -30,7 +30,7 @@ from mlpipe.data.budgets import (
     MISSING,
     BudgetCount,
     BudgetTest,
-    budget_tests,
+    evaluate_budgets,
     invalid_rows,
     rule_of,
 )
@@ -38,8 +38,10 @@ from mlpipe.data.ingest import (
     LEADING_ZEROS,
     NormalizeReport,
     clean_names,
+    convert_chunk,
     iter_source,
-    normalize,
+    plan_normalization,
+    profile_chunk,
     yes_no_categories,
 )
 from mlpipe.data.schema import Schema, category_text
@@ -284,7 +286,7 @@ def check_chunk(
             summary.warnings[f"{warning.column}: {warning.rule} — {warning.observed}"] += (
                 warning.rows
             )
-    unparsed = _unparsed_text(frame, raw, changes, na_values)
+    unparsed = _unparsed_text(frame, raw, schema, na_values)
     reasons = pd.Series("", index=frame.index, dtype=object)
     summary.rows_checked += len(frame)
     for column, kind in budget_columns(schema, frame, rules):
@@ -337,7 +339,7 @@ def check_budgets(
             )
         )
     rows = summary.rows_checked
-    summary.tests = budget_tests(counts, rows, schema.rows, rules.contract_alpha)
+    summary.tests = evaluate_budgets(counts, rows, schema.rows, rules.contract_alpha)
     crossed = [t for t in summary.tests if t.crossed]
     if crossed:
         lines = "\n".join(f"  - {t.message()}" for t in crossed)
@@ -375,26 +377,66 @@ def _is_row_rule(violation: Violation, schema: Schema) -> bool:
 
 
 def _unparsed_text(
-    frame: pd.DataFrame,
-    raw: pd.DataFrame | None,
-    changes: NormalizeReport | None,
-    na_values: tuple[str, ...],
+    frame: pd.DataFrame, raw: pd.DataFrame | None, schema: Schema, na_values: tuple[str, ...]
 ) -> dict[str, pd.Series]:
-    """Per column that ``normalize`` read as numbers or yes/no: the raw text of the values it
-    could not read (they became missing), "" elsewhere."""
-    if raw is None or changes is None:
+    """Per numeric or boolean schema column that was text in ``raw``: the raw text of the
+    values that normalisation could not read (they became missing), "" elsewhere."""
+    if raw is None:
         return {}
     raw = raw.reset_index(drop=True).set_axis(clean_names(raw.columns), axis=1)
     markers = {m.strip().lower() for m in na_values} | {""}
     out = {}
-    for column in set(changes.unparsed_numeric) | set(changes.unparsed_boolean):
-        if column not in frame.columns or column not in raw.columns:
+    for spec in schema.columns:
+        column = spec.name
+        if spec.kind not in ("numeric", "boolean") or column not in frame.columns:
+            continue
+        if column not in raw.columns or not _is_text(raw[column]):
             continue
         text = raw[column].astype("string").str.strip()
-        present = text.notna() & ~text.str.lower().isin(markers).fillna(False)
+        present = (text.notna() & ~text.str.lower().isin(markers)).fillna(False).to_numpy()
         lost = present & frame[column].isna().to_numpy()
-        out[column] = text.where(lost, "").fillna("").astype(object).set_axis(frame.index)
+        if lost.any():
+            values = np.where(lost, text.fillna("").to_numpy(dtype=object), "")
+            out[column] = pd.Series(values, index=frame.index, dtype=object)
     return out
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or series.dtype == object
+
+
+def normalize_batch(
+    raw: pd.DataFrame, schema: Schema, csv_config: CsvConfig, keep_text: tuple[str, ...]
+) -> tuple[pd.DataFrame, NormalizeReport]:
+    """One chunk of a batch to score, normalised as the ingest stage does (``normalize``), with
+    one difference: a column the schema declares numeric or boolean is read as numbers / yes-no
+    whatever share of its values are (ingest keeps a column with over 5 % text as text). The
+    values that are not become missing, and ``check_chunk`` counts them as invalid values, so
+    the outcome does not depend on how the file is cut into chunks. A column whose numbers use
+    the other decimal mark or an ambiguous thousands mark stays text: its type error names the
+    fix (data.csv.decimal).
+    """
+    profile = profile_chunk(raw, csv_config.na_values, decimal=csv_config.decimal)
+    plan = plan_normalization(
+        profile,
+        csv_config.na_values,
+        keep_text,
+        booleans=schema.features("boolean"),
+        labels=(schema.target,),
+    )
+    report = plan.report
+    forced: dict[str, Any] = {}
+    for column, conversion in plan.conversions.items():
+        if conversion != "text" or column in keep_text or column not in schema.names:
+            continue
+        if column == schema.target or column in report.other_decimal or column in report.ambiguous:
+            continue
+        kind = schema.column(column).kind
+        if kind in ("numeric", "boolean"):
+            forced[column] = "float" if kind == "numeric" else "boolean"
+    if forced:
+        plan = dataclasses.replace(plan, conversions={**plan.conversions, **forced})
+    return convert_chunk(raw, plan), report
 
 
 def _decimal_hint(changes: NormalizeReport) -> str:
@@ -551,14 +593,7 @@ def score_file(
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
                 raw = raw.reset_index(drop=True)
-                frame, changes = normalize(
-                    raw,
-                    csv_config.na_values,
-                    csv_config.decimal,
-                    keep_text=keep_text,
-                    booleans=schema.features("boolean"),
-                    labels=(schema.target,),
-                )
+                frame, changes = normalize_batch(raw, schema, csv_config, keep_text)
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():
                         summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count

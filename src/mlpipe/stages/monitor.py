@@ -50,6 +50,7 @@ from mlpipe.model.scoring import (
     check_chunk,
     check_model_features,
     iter_input,
+    normalize_batch,
     text_columns,
 )
 
@@ -102,14 +103,7 @@ def _read_batch(
     for raw in iter_input(path, csv_config, chunk_rows):
         first, last = summary.rows + 1, summary.rows + len(raw)
         raw = raw.reset_index(drop=True)
-        frame, changes = normalize(
-            raw,
-            csv_config.na_values,
-            csv_config.decimal,
-            keep_text,
-            booleans=schema.features("boolean"),
-            labels=(schema.target,),
-        )
+        frame, changes = normalize_batch(raw, schema, csv_config, keep_text)
         where = f"{path} rows {first}-{last}"
         check_chunk(frame, schema, spec, rules, where, summary, changes, raw, csv_config.na_values)
         frames.append(frame)
