@@ -1,10 +1,11 @@
 """Batch scoring: new rows in, predictions out, with the pipeline's own data contract.
 
 A file is read in chunks (Parquet row groups / CSV blocks of ``chunk_rows`` rows), each chunk
-goes through the ingest normalisation and the validate stage's checks (target optional), is
-scored, and is appended to the output, so memory does not grow with the file. The output is
-written to a temporary file and renamed at the end: bad input anywhere in the file leaves no
-output at all.
+goes through the ingest normalisation and the validate stage's column checks (target
+optional), is scored, and is appended to the output, so memory does not grow with the file.
+The budgets (missing and invalid values) are tested on the counts of the whole file with a
+binomial test (``mlpipe.data.budgets``), not chunk by chunk. The output is written to a
+temporary file and renamed at the end: bad input anywhere in the file leaves no output at all.
 
 Output columns: the id columns present in the input, then ``prediction`` (class label or
 value) and, for classifiers, ``proba_<class>`` per class (rows sum to 1).
@@ -258,9 +259,10 @@ def check_chunk(
     ``extra_columns: fail``) raise ScoringError at once. Budgets are not decided here: the
     chunk's missing and invalid values are added to ``summary`` and ``check_budgets`` tests
     them on the whole file, so the result does not depend on the chunk size. Invalid values
-    (see ``invalid_rows``) include text that ``normalize`` turned into a missing value in a
-    numeric or boolean column (``changes``; ``raw`` is the chunk before ``normalize``, read
-    with ``na_values``, to find those rows). ``where`` names the file and rows.
+    (see ``invalid_rows``) include text that ``normalize_batch`` turned into a missing value in
+    a numeric or boolean column (``raw`` is the chunk before it, read with ``na_values``, to
+    find those rows); ``changes`` (its report) names the decimal-mark fix in a type error.
+    ``where`` names the file and rows.
     """
     result = validate_table(
         frame,
