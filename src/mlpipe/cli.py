@@ -217,8 +217,14 @@ def _add_production_commands(sub: argparse._SubParsersAction) -> None:
         description="Validate the input against the schema (target optional), score it chunk by "
         "chunk and write id columns + prediction (+ proba_<class>) to --output.\n"
         "Reads: --model, --input, --schema, params.yaml [data, validate, evaluate (threshold), "
-        "predict]. Writes: "
-        "--output (.csv or .parquet), only if every row passed.",
+        "predict]. Writes: --output (.csv or .parquet), only if the file keeps the data "
+        "contract: a budget (max_missing, validate.max_invalid_fraction) is crossed when the "
+        "file's count is significantly above it (binomial test at predict.contract_alpha); "
+        "with predict.bad_rows: skip, rows breaking a row rule go with their reasons to "
+        "<output stem>.rejected.<suffix> instead of the output.\n"
+        "Exit 0: every row scored. Exit 4: scored, some rows set aside (bad_rows: skip). "
+        "Exit 2: bad input (nothing written).",
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     _params_option(predict)
     predict.add_argument("--model", required=True, help="model file (e.g. paths.model)")

@@ -266,6 +266,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.train_rows": (10, None),
     "predict.chunk_rows": (1, None),
     "predict.smoke_rows": (1, 100_000),
+    "predict.contract_alpha": (1e-12, 0.5),
     "evaluate.importance_max_features": (1, None),
     "drift.psi_threshold": (0.0, None),
     "drift.p_value_threshold": (0.0, 1.0),
@@ -471,6 +472,12 @@ class PredictConfig:
     chunk_rows: int = 100_000
     smoke_rows: int = 200
     seed: int = 42
+    # A batch is refused for a budget (max_missing, validate.max_invalid_fraction) only when its
+    # count is above it with a one-sided binomial p-value below contract_alpha / tests
+    # (mlpipe.data.budgets); rows breaking a row rule: fail (tolerated within the budget) or
+    # skip (set aside in a side file next to --output).
+    contract_alpha: float = 0.001
+    bad_rows: Literal["fail", "skip"] = "fail"
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def test_a_small_sample_of_the_training_data_is_ok_with_a_too_small_warning(
     4 columns drifted on PSI alone; too few rows for the tests means not tested, not drifted."""
     train = pd.read_parquet(reproduced.path / "data/processed/train.parquet")
     batch = tmp_path / "batch10.csv"
-    # complete rows: one missing value in 10 rows breaks the schema's missing-fraction limits
+    # complete rows: the data contract section then lists no budget (see the test below)
     train.dropna().sample(10, random_state=7).to_csv(batch, index=False)
     out = tmp_path / "out"
     result = reproduced.run("bash", ".github/scripts/monitor.sh", str(batch), str(out))
@@ -236,6 +236,52 @@ def test_reference_that_is_not_the_training_data_is_warned_about(
     assert len(report["warnings"]) == 1
     assert "is not the model's training data" in report["warnings"][0]
     assert "is not the model's training data" in result.stderr
+
+
+def test_the_data_contract_is_tested_on_the_whole_batch_with_p_values(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    """A 100-row sample of the training data with its missing values passes; its report lists
+    the binomial p-value of each budget with missing values. A column 30 % missing does not."""
+    train = pd.read_parquet(reproduced.path / "data/processed/train.parquet")
+    sample = train.sample(100, random_state=11)
+    missing = {c: int(n) for c, n in sample.isna().sum().items() if n}
+    assert missing  # the generator's missing values
+    sample.to_csv(tmp_path / "sample.csv", index=False)
+    out = tmp_path / "out"
+    args = ["monitor", "--current", str(tmp_path / "sample.csv"), *_outputs(out)]
+    result = reproduced.mlpipe(*args, "--params", str(_chunked(reproduced, tmp_path)), check=False)
+    assert result.returncode in (0, 3), result.stderr  # drift may alert; the contract holds
+    contract = json.loads((out / "m.json").read_text())["contract"]
+    assert contract["alpha"] == 0.001
+    found = {t["column"]: t for t in contract["tests"] if t["count"]}
+    assert {c: t["count"] for c, t in found.items()} == missing  # summed over 7 chunks of 16
+    assert all(t["budget"] == "missing" and not t["crossed"] for t in found.values())
+    assert all(t["rows"] == 100 and 0 < t["p_value"] <= 1 for t in found.values())
+    text = (out / "m.md").read_text()
+    for column, test in found.items():
+        assert f"| {column} | missing | {test['count']} | {test['count']:.2f}% |" in text
+
+    sample.loc[sample.index[:30], "total_charges"] = None
+    sample.to_csv(tmp_path / "shifted.csv", index=False)
+    out = tmp_path / "shifted"
+    result = reproduced.mlpipe(
+        "monitor", "--current", str(tmp_path / "shifted.csv"), *_outputs(out), check=False
+    )
+    assert result.returncode == 2
+    assert "shifted.csv (100 rows) breaks the data contract" in result.stderr
+    assert "total_charges: " in result.stderr and "missing values in 100 rows" in result.stderr
+    assert "binomial p-value" in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def _chunked(repo: Repo, tmp_path: Path) -> Path:
+    """params.yaml with predict.chunk_rows 16 (monitor reads batches in those chunks)."""
+    params = repo.params()
+    params["predict"]["chunk_rows"] = 16
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -98,55 +99,109 @@ def test_predict_scores_new_rows_like_the_model(
     assert params.predict.unknown_categories == "warn"
 
 
-def test_predict_refuses_unseen_categories_under_fail(
+def _predict(repo: Repo, source: Path, out: Path, tmp_path: Path, **params: object):
+    """`mlpipe predict` with the repo's params changed by ``params`` ("section.key": value)."""
+    values = repo.params()
+    for key, value in params.items():
+        section, name = key.split(".")
+        values[section][name] = value
+    path = tmp_path / f"params-{len(list(tmp_path.glob('params-*')))}.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return repo.mlpipe(
+        "predict", "--params", str(path), "--model", "data/model/model.skops",
+        "--input", str(source), "--output", str(out), check=False,
+    )  # fmt: skip
+
+
+def test_predict_accepts_random_samples_of_the_training_data(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    """The issue's case: 100-row samples of the training data, missing values included, were
+    refused at random by the exact missing-value budgets."""
+    train = pd.read_parquet(reproduced.path / "data/processed/train.parquet")
+    for seed in range(3):
+        sample = train.sample(100, random_state=seed)
+        assert sample.isna().any().any()  # the generator's missing values are in the samples
+        source, out = tmp_path / f"s{seed}.csv", tmp_path / f"o{seed}.csv"
+        sample.to_csv(source, index=False)
+        result = _predict(reproduced, source, out, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert len(pd.read_csv(out)) == 100
+
+
+def test_predict_under_unknown_fail_tolerates_a_few_and_refuses_many(
     reproduced: Repo, new_rows: Path, tmp_path: Path
 ) -> None:
-    params = reproduced.params()
-    params["predict"]["unknown_categories"] = "fail"
-    strict = tmp_path / "strict.yaml"
-    strict.write_text(yaml.safe_dump(params))
+    # 3 unseen plans in 4000 rows: within chance of a population that never showed one in
+    # 20 000 training rows; scored as unknown, with a warning that gives the p-value.
+    strict = {"predict.unknown_categories": "fail"}
     out = tmp_path / "scores.csv"
-    result = reproduced.mlpipe(
-        "predict",
-        "--params",
-        str(strict),
-        "--model",
-        "data/model/model.skops",
-        "--input",
-        str(new_rows),
-        "--output",
-        str(out),
-        check=False,
+    result = _predict(reproduced, new_rows, out, tmp_path, **strict)
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"schema warning: plan: invalid values within the contract for 4000 rows \(binomial "
+        r"p-value 0\.\d+ >= [\d.e-]+\), scored as they are \(text as a missing value\): "
+        r"unknown category 'platinum' x3 \(3 rows\)",
+        result.stderr,
     )
+    assert len(pd.read_csv(out)) == 4000
+
+    frame = pd.read_csv(new_rows)
+    frame.loc[:397, "plan"] = "platinum"  # and rows 2000, 3999: 400
+    frame.to_csv(tmp_path / "many.csv", index=False)
+    refused = tmp_path / "refused.csv"
+    result = _predict(reproduced, tmp_path / "many.csv", refused, tmp_path, **strict)
     assert result.returncode == 2
-    assert "column 'plan' has categories the model never saw: 'platinum'" in result.stderr
-    assert "No output was written" in result.stderr
-    assert not out.exists()
+    assert "plan: 400 invalid values in 4000 rows (10.0%: unknown category 'platinum' x400)" in (
+        result.stderr
+    )
+    assert "binomial p-value 0 < " in result.stderr and "No output was written" in result.stderr
+    assert not refused.exists()
 
 
-def test_predict_refuses_rows_that_break_the_contract(reproduced: Repo, tmp_path: Path) -> None:
+def test_predict_bad_rows_skip_sets_broken_rows_aside(reproduced: Repo, tmp_path: Path) -> None:
     frame = pd.read_parquet(reproduced.path / "data/processed/test.parquet").head(50)
     frame.loc[5, "tenure_months"] = -3
     source = tmp_path / "bad.parquet"
     frame.to_parquet(source, index=False)
-    out = tmp_path / "scores.csv"
-    result = reproduced.mlpipe(
-        "predict",
-        "--model",
-        "data/model/model.skops",
-        "--input",
-        str(source),
-        "--output",
-        str(out),
-        check=False,
-    )
+    # default (bad_rows: fail): one value out of range in 50 rows is within chance, scored
+    result = _predict(reproduced, source, tmp_path / "scores.csv", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "tenure_months: invalid values within the contract for 50 rows" in result.stderr
+    assert "-3 < min 0 x1 (1 rows)" in result.stderr
+    assert len(pd.read_csv(tmp_path / "scores.csv")) == 50
+
+    out = tmp_path / "skip" / "scores.csv"
+    result = _predict(reproduced, source, out, tmp_path, **{"predict.bad_rows": "skip"})
+    assert result.returncode == 4, result.stderr
+    side = tmp_path / "skip" / "scores.rejected.csv"
+    assert (
+        f"set aside 1 of 50 rows that break a row rule (predict.bad_rows: skip): {side} lists "
+        "them with the reasons; exit code 4"
+    ) in result.stderr
+    scores, rejected = pd.read_csv(out), pd.read_csv(side)
+    assert scores["customer_id"].tolist() == frame["customer_id"].drop(index=5).tolist()
+    assert rejected.to_dict("records") == [
+        {
+            "customer_id": frame.loc[5, "customer_id"],
+            "row": 6,
+            "reasons": "tenure_months: -3 < min 0",
+        }
+    ]
+
+    frame.loc[:19, "tenure_months"] = -3  # 20 of 50: a real shift, refused even with skip
+    frame.to_parquet(source, index=False)
+    out = tmp_path / "shift" / "scores.csv"
+    result = _predict(reproduced, source, out, tmp_path, **{"predict.bad_rows": "skip"})
     assert result.returncode == 2
-    assert "bad.parquet rows 1-50 violates the schema in 1 place(s)" in result.stderr
-    assert "tenure_months: min 0 — min seen -3 (1 rows)" in result.stderr
-    assert not out.exists()
+    assert "bad.parquet (50 rows) breaks the data contract" in result.stderr
+    assert "tenure_months: 20 invalid values in 50 rows (40.0%: -3 < min 0 x20)" in result.stderr
+    assert not (tmp_path / "shift").exists()
 
 
-def test_predict_refuses_numbers_written_as_words(reproduced: Repo, tmp_path: Path) -> None:
+def test_predict_numbers_written_as_words_are_tolerated_or_set_aside(
+    reproduced: Repo, tmp_path: Path
+) -> None:
     # The user review's case: 3 ages in the churn test rows replaced by words.
     frame = pd.read_parquet(reproduced.path / "data/processed/test.parquet")
     frame["age"] = frame["age"].astype(object)
@@ -154,35 +209,27 @@ def test_predict_refuses_numbers_written_as_words(reproduced: Repo, tmp_path: Pa
     source = tmp_path / "churn_bad.csv"
     frame.to_csv(source, index=False)
 
-    def predict(params: Path, out: Path):
-        return reproduced.mlpipe(
-            "predict", "--params", str(params), "--model", "data/model/model.skops",
-            "--input", str(source), "--output", str(out), check=False,
-        )  # fmt: skip
-
-    strict = tmp_path / "params.yaml"
-    strict.write_text(yaml.safe_dump(reproduced.params()))
-    result = predict(strict, tmp_path / "refused.csv")
-    assert result.returncode == 2
-    assert (
-        "age: parseable numbers — 3 value(s) that are not numbers: 'thirty', 'forty', "
-        "'unknown' (3 rows)"
-    ) in result.stderr
-    assert not (tmp_path / "refused.csv").exists()
-
-    params = reproduced.params()
-    params["validate"]["max_invalid_fraction"] = 0.001  # 3 of 4000 rows are tolerated
-    tolerant = tmp_path / "tolerant.yaml"
-    tolerant.write_text(yaml.safe_dump(params))
-    result = predict(tolerant, tmp_path / "scores.csv")
+    result = _predict(reproduced, source, tmp_path / "scores.csv", tmp_path)
     assert result.returncode == 0, result.stderr
-    warned = [line for line in result.stderr.splitlines() if "parseable numbers" in line]
+    warned = [line for line in result.stderr.splitlines() if "is not a number" in line]
     assert len(warned) == 1 and " WARNING " in warned[0]
     assert warned[0].endswith(
-        "schema warning: age: parseable numbers — 3 value(s) that are not numbers: "
-        "'thirty', 'forty', 'unknown' (3 rows)"
+        "scored as they are (text as a missing value): 'thirty' is not a number x1, 'forty' is "
+        "not a number x1, 'unknown' is not a number x1 (3 rows)"
     )
     assert len(pd.read_csv(tmp_path / "scores.csv")) == 4000
+
+    out = tmp_path / "skip.parquet"
+    result = _predict(reproduced, source, out, tmp_path, **{"predict.bad_rows": "skip"})
+    assert result.returncode == 4, result.stderr
+    rejected = pd.read_parquet(tmp_path / "skip.rejected.parquet")
+    assert rejected["row"].tolist() == [8, 1801, 3501]
+    assert rejected["reasons"].tolist() == [
+        "age: 'thirty' is not a number",
+        "age: 'forty' is not a number",
+        "age: 'unknown' is not a number",
+    ]
+    assert len(pd.read_parquet(out)) == 3997
 
 
 def test_smoke_test_of_the_pipeline_model(reproduced: Repo, tmp_path: Path) -> None:

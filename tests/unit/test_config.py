@@ -95,6 +95,14 @@ def test_open_sections_are_kept_as_mappings() -> None:
             "'validate.extra_columns' is 'ignore'; allowed values: 'warn', 'fail'",
         ),
         (
+            {"predict": {"bad_rows": "drop"}},
+            "'predict.bad_rows' is 'drop'; allowed values: 'fail', 'skip'",
+        ),
+        (
+            {"predict": {"contract_alpha": 0}},
+            "'predict.contract_alpha' is 0.0; allowed range: [1e-12, 0.5]",
+        ),
+        (
             {"train": {"logistic_regression": {"class_weight": "auto"}}},
             "'train.logistic_regression.class_weight' is 'auto'; allowed values: 'balanced'",
         ),

@@ -6,6 +6,7 @@ Format (version 1)::
     target: churned
     task: binary                  # binary | multiclass | regression
     classes: [false, true]        # classification only
+    rows: 20000                   # rows inferred from (optional; widens budgets at scoring)
     columns:
       tenure_months: {kind: numeric, integer: true, min: 0, max: 79.2, max_missing: 0.0}
       contract: {kind: categorical, categories: [...], unknown: fail, max_missing: 0.0}
@@ -70,6 +71,9 @@ class Schema:
     task: TaskName
     columns: tuple[ColumnSpec, ...]
     classes: tuple[Any, ...] | None = None
+    # The rows the schema was inferred from (None in schema files written before it existed):
+    # batch scoring widens the budgets for a sample of that size (mlpipe.data.budgets).
+    rows: int | None = None
 
     def column(self, name: str) -> ColumnSpec:
         for spec in self.columns:
@@ -220,7 +224,9 @@ def infer_schema(
     classes = None
     if resolved != "regression":
         classes = tuple(sorted((_plain(v) for v in frame[target].dropna().unique()), key=_order))
-    return Schema(target=target, task=resolved, columns=tuple(specs), classes=classes)
+    return Schema(
+        target=target, task=resolved, columns=tuple(specs), classes=classes, rows=len(frame)
+    )
 
 
 def feature_columns(
@@ -471,6 +477,8 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
     out: dict[str, Any] = {"version": SCHEMA_VERSION, "target": schema.target, "task": schema.task}
     if schema.classes is not None:
         out["classes"] = list(schema.classes)
+    if schema.rows is not None:
+        out["rows"] = schema.rows
     out["columns"] = columns
     return out
 
@@ -494,6 +502,9 @@ def dump_schema(schema: Schema) -> str:
             "               so new ones are expected; the model scores them as unknown, like a",
             "               missing value)",
             "  classes      the target's classes (classification); a new class fails validation",
+            "  rows         the rows it was inferred from: `mlpipe predict` and `monitor` test a",
+            "               batch's missing / invalid counts against the budgets widened for a",
+            "               sample of that size (the validate stage applies them exactly)",
             "  unique       id columns: false when values may repeat (by default a repeated id",
             "               fails validation: copies would land in both train and test)",
         )
@@ -525,7 +536,7 @@ def schema_from_dict(raw: Any) -> Schema:
     """Build a Schema from its YAML mapping (pure; raises ConfigError)."""
     if not isinstance(raw, dict):
         raise ConfigError("the schema must be a mapping")
-    allowed_top = {"version", "target", "task", "classes", "columns"}
+    allowed_top = {"version", "target", "task", "classes", "rows", "columns"}
     unknown = sorted(set(raw) - allowed_top)
     if unknown:
         raise ConfigError(f"unknown key '{unknown[0]}'; allowed: {', '.join(sorted(allowed_top))}")
@@ -579,9 +590,15 @@ def schema_from_dict(raw: Any) -> Schema:
     if target not in columns:
         raise ConfigError(f"'target' is {target!r}, which is not one of the schema's columns")
     classes = raw.get("classes")
+    rows = raw.get("rows")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise ConfigError(
+            f"'rows' must be a whole number >= 1 (the rows inferred from), got {rows!r}"
+        )
     return Schema(
         target=target,
         task=task,
         columns=tuple(specs),
         classes=None if classes is None else tuple(classes),
+        rows=rows,
     )

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
+from mlpipe.data.budgets import MISSING, BudgetTest
 from mlpipe.data.drift import DriftReport, FeatureDrift, drift_markdown
 from mlpipe.data.schema import category_value_text
 from mlpipe.evaluation.metrics import DIRECTIONS, HIGHER
@@ -284,8 +285,12 @@ class MonitorResult:
     labelled_rows: int | None = None
     label_shift: LabelShift | None = None
     unlabelled_rows: int | None = None
+    contract: tuple[BudgetTest, ...] = ()
+    contract_alpha: float | None = None
     """``labelled_rows`` / ``unlabelled_rows``: the batch's rows with / without a target value
-    (None when the batch has no target column)."""
+    (None when the batch has no target column). ``contract``: the data contract's budget tests
+    on the batch (none crossed, or the batch would have been refused), at level
+    ``contract_alpha`` over all of them."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stable keys)."""
@@ -309,6 +314,10 @@ class MonitorResult:
             else {m.metric: m.as_dict() for m in self.metrics},
             "unavailable_metrics": dict(self.unavailable_metrics),
             "label_shift": None if self.label_shift is None else self.label_shift.as_dict(),
+            "contract": {
+                "alpha": self.contract_alpha,
+                "tests": [t.as_dict() for t in self.contract],
+            },
             "warnings": list(self.warnings),
         }
 
@@ -496,8 +505,38 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
         lines.append("")
     if result.label_shift is not None:
         lines += _label_shift_markdown(result.label_shift)
+    lines += contract_markdown(result.contract, result.contract_alpha)
     lines.append(drift_markdown(result.drift))
     return "\n".join(lines)
+
+
+def contract_markdown(tests: Sequence[BudgetTest], alpha: float | None) -> list[str]:
+    """The data contract section: how many budget tests, and a row with the binomial p-value
+    for each budget the batch has bad values for (the others have p-value 1)."""
+    if not tests:
+        return []
+    found = [t for t in tests if t.count.count]
+    lines = [
+        f"**Data contract**: {len(tests)} budget tests (missing and invalid values per "
+        f"column), none crossed: a budget is crossed when the one-sided binomial p-value is "
+        f"below predict.contract_alpha {alpha:g} / {len(tests)} = {tests[0].level:.2g}."
+        + ("" if found else " No missing or invalid value in this batch."),
+        "",
+    ]
+    if found:
+        lines += [
+            "| column | budget | count | share | allowed | tested against | p-value |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for t in found:
+            c = t.count
+            kind = "missing" if c.kind == MISSING else "invalid"
+            lines.append(
+                f"| {c.column} | {kind} | {c.count} | {c.count / t.rows:.2%} | {c.budget:.2%} "
+                f"| {t.tested:.2%} | {t.p_value:.2g} |"
+            )
+        lines.append("")
+    return lines
 
 
 def _label_shift_markdown(shift: LabelShift) -> list[str]:

@@ -1,10 +1,11 @@
 """Batch scoring: new rows in, predictions out, with the pipeline's own data contract.
 
 A file is read in chunks (Parquet row groups / CSV blocks of ``chunk_rows`` rows), each chunk
-goes through the ingest normalisation and the validate stage's checks (target optional), is
-scored, and is appended to the output, so memory does not grow with the file. The output is
-written to a temporary file and renamed at the end: bad input anywhere in the file leaves no
-output at all.
+goes through the ingest normalisation and the validate stage's column checks (target
+optional), is scored, and is appended to the output, so memory does not grow with the file.
+The budgets (missing and invalid values) are tested on the counts of the whole file with a
+binomial test (``mlpipe.data.budgets``), not chunk by chunk. The output is written to a
+temporary file and renamed at the end: bad input anywhere in the file leaves no output at all.
 
 Output columns: the id columns present in the input, then ``prediction`` (class label or
 value) and, for classifiers, ``proba_<class>`` per class (rows sum to 1).
@@ -12,6 +13,7 @@ value) and, for classifiers, ``proba_<class>`` per class (rows sum to 1).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections import Counter
@@ -24,13 +26,24 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import CsvConfig
+from mlpipe.data.budgets import (
+    INVALID,
+    MISSING,
+    BudgetCount,
+    BudgetTest,
+    evaluate_budgets,
+    invalid_rows,
+    rule_of,
+)
 from mlpipe.data.ingest import (
     LEADING_ZEROS,
-    YES_NO,
     NormalizeReport,
+    clean_names,
+    convert_chunk,
     iter_source,
-    normalize,
     number_text_warnings,
+    plan_normalization,
+    profile_chunk,
     yes_no_categories,
 )
 from mlpipe.data.schema import Schema, category_text
@@ -62,17 +75,29 @@ class ScoringRules:
     id_columns: tuple[str, ...] = ()
     threshold: float = 0.5
     positive_class: str | None = None
+    contract_alpha: float = 0.001
+    bad_rows: str = "fail"
 
 
 @dataclass
 class ScoringSummary:
-    """What a scoring run did: rows and chunks, unseen categories and warnings, by column."""
+    """What a scoring run did: rows and chunks, unseen categories and warnings, by column.
+
+    ``counts``: per (column, budget kind) the bad values seen, by reason, over the chunks
+    checked so far (``rows_checked`` rows); ``tests``: the budget tests on the whole file
+    (``check_budgets``); ``set_aside``: rows written to the side file (``bad_rows: skip``).
+    """
 
     rows: int = 0
     chunks: int = 0
     unseen: dict[str, Counter[str]] = field(default_factory=dict)
     warnings: Counter[str] = field(default_factory=Counter)
     normalized: Counter[str] = field(default_factory=Counter)
+    rows_checked: int = 0
+    counts: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    tests: tuple[BudgetTest, ...] = ()
+    set_aside: int = 0
+    rejected: str | None = None
 
     def unseen_counts(self) -> dict[str, int]:
         """Rows with an unseen category, per column."""
@@ -189,9 +214,33 @@ def text_columns(schema: Schema, id_columns: tuple[str, ...] = ()) -> tuple[str,
 
 
 def relaxed_schema(schema: Schema) -> Schema:
-    """The schema with unknown categories as warnings: predict applies its own policy to them."""
-    columns = tuple(dataclasses.replace(c, unknown="warn") for c in schema.columns)
+    """The schema without its budgets: unknown categories are warnings (predict applies its own
+    policy to them) and no missing-value budget (tested on the whole file, see
+    ``check_budgets``)."""
+    columns = tuple(
+        dataclasses.replace(c, unknown="warn", max_missing=1.0) for c in schema.columns
+    )
     return dataclasses.replace(schema, columns=columns)
+
+
+def budget_columns(
+    schema: Schema, frame: pd.DataFrame, rules: ScoringRules
+) -> tuple[tuple[str, str], ...]:
+    """The (column, kind) budgets tested on a batch with ``frame``'s columns: every checked
+    column's missing values, and the invalid values of numeric and boolean columns and of
+    categorical ones under ``predict.unknown_categories: fail``."""
+    out: list[tuple[str, str]] = []
+    for spec in schema.columns:
+        if spec.kind == "id" or spec.name == schema.target or spec.name not in frame.columns:
+            continue
+        out.append((spec.name, MISSING))
+        if spec.kind in ("numeric", "boolean") or (
+            spec.kind == "categorical"
+            and spec.categories is not None
+            and rules.unknown_categories == "fail"
+        ):
+            out.append((spec.name, INVALID))
+    return tuple(out)
 
 
 def check_chunk(
@@ -202,13 +251,19 @@ def check_chunk(
     where: str,
     summary: ScoringSummary,
     changes: NormalizeReport | None = None,
-) -> None:
-    """Validate one normalised chunk; raise ScoringError listing every violation.
+    raw: pd.DataFrame | None = None,
+    na_values: tuple[str, ...] = (),
+) -> pd.Series:
+    """Check one normalised chunk; per row, why it breaks a row-level rule ("" if it does not).
 
-    Warnings and unseen categories are added to ``summary``. ``where`` names the file and rows
-    for the message. ``changes`` is what ``normalize`` did to the chunk: text that is not a
-    number in a numeric schema column became a missing value there, and is an invalid value
-    here (an error above ``rules.max_invalid_fraction`` of the rows, else a warning).
+    Column-level violations (a missing column, a wrong type, an unknown column under
+    ``extra_columns: fail``) raise ScoringError at once. Budgets are not decided here: the
+    chunk's missing and invalid values are added to ``summary`` and ``check_budgets`` tests
+    them on the whole file, so the result does not depend on the chunk size. Invalid values
+    (see ``invalid_rows``) include text that ``normalize_batch`` turned into a missing value in
+    a numeric or boolean column (``raw`` is the chunk before it, read with ``na_values``, to
+    find those rows); ``changes`` (its report) names the decimal-mark fix in a type error.
+    ``where`` names the file and rows.
     """
     result = validate_table(
         frame,
@@ -218,30 +273,10 @@ def check_chunk(
         max_invalid_fraction=rules.max_invalid_fraction,
         check_duplicates=False,  # scoring a record twice leaks nothing
     )
-    errors, unparsed = _with_unparsed(result.errors, changes, schema)
-    for issue in unparsed:
-        if len(frame) and issue.rows / len(frame) > rules.max_invalid_fraction:
-            errors.append(issue)
-        else:
-            summary.warnings[f"{issue.column}: {issue.rule} — {issue.observed}"] += issue.rows
+    errors = [v for v in result.errors if not _is_row_rule(v, schema)]
     if errors:
         lines = "\n".join(f"  - {v}" for v in errors)
         hint = ""
-        if unparsed:
-            kinds = {issue.rule for issue in unparsed}
-            invalid = " or ".join(
-                text
-                for rule, text in (
-                    ("parseable numbers", "text in a numeric column"),
-                    ("yes/no values", "a value other than yes/no in a boolean column"),
-                )
-                if rule in kinds
-            )
-            hint += (
-                f" {invalid[0].upper()}{invalid[1:]} is an invalid value: correct it, or leave "
-                "the cell empty for a missing value (validate.max_invalid_fraction tolerates a "
-                "share)."
-            )
         if changes is not None and (changes.other_decimal or changes.ambiguous):
             hint += " " + _decimal_hint(changes)
         if changes is not None:
@@ -256,50 +291,159 @@ def check_chunk(
             summary.warnings[f"{warning.column}: {warning.rule} — {warning.observed}"] += (
                 warning.rows
             )
+    unparsed = _unparsed_text(frame, raw, schema, na_values)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    summary.rows_checked += len(frame)
+    for column, kind in budget_columns(schema, frame, rules):
+        summary.counts.setdefault((column, kind), Counter())
+        if kind == MISSING:
+            missing = frame[column].isna()
+            if column in unparsed:
+                missing &= unparsed[column] == ""
+            if count := int(missing.sum()):
+                summary.counts[(column, kind)]["missing"] += count
+            continue
+        why = invalid_rows(
+            frame[column],
+            schema.column(column),
+            unparsed.get(column),
+            unknown_fail=rules.unknown_categories == "fail",
+        )
+        bad = why != ""
+        if bad.any():
+            summary.counts[(column, kind)].update(why[bad].tolist())
+            joined = reasons.where(reasons == "", reasons + "; ") + column + ": " + why
+            reasons = reasons.where(~bad, joined)
     for column, counts in unseen_categories(frame, schema, spec).items():
-        if rules.unknown_categories == "fail":
-            shown = ", ".join(f"{k!r} x{v}" for k, v in counts.most_common(5))
-            raise ScoringError(
-                f"{where}: column '{column}' has categories the model never saw: {shown}. "
-                "Map them to known categories, or set predict.unknown_categories: warn in "
-                "params.yaml to score them as unknown. No output was written"
-            )
         summary.unseen.setdefault(column, Counter()).update(counts)
+    return reasons
 
 
-def _with_unparsed(
-    errors: tuple[Violation, ...], changes: NormalizeReport | None, schema: Schema
-) -> tuple[list[Violation], list[Violation]]:
-    """The validation errors with unparseable text named, and one violation per column of it.
+def check_budgets(
+    summary: ScoringSummary, schema: Schema, rules: ScoringRules, where: str
+) -> None:
+    """Test the budgets on the counts of the whole file (see ``mlpipe.data.budgets``).
 
-    A missing-value budget error on a column where ``normalize`` turned text into missing values
-    says how many of them were that text, with examples.
+    Sets ``summary.tests``; raises ScoringError naming every budget crossed significantly;
+    adds a warning for every budget exceeded or invalid value tolerated by chance.
     """
-    if changes is None:
-        return list(errors), []
-    unparsed: dict[str, Violation] = {}
-    what: dict[str, str] = {}
-    for rule, counts, name in (
-        ("parseable numbers", changes.unparsed_numeric, "numbers"),
-        ("yes/no values", changes.unparsed_boolean, YES_NO),
-    ):
-        for column, count in counts.items():
-            if column in schema.names and column != schema.target:
-                examples = ", ".join(repr(v) for v in changes.unparsed_examples.get(column, ()))
-                observed = f"{count} value(s) that are not {name}: {examples}"
-                unparsed[column] = Violation(column, rule, observed, count)
-                what[column] = "a number" if rule == "parseable numbers" else "yes/no"
-    out = []
-    for error in errors:
-        found = unparsed.get(error.column)
-        if found is not None and error.rule.startswith("missing fraction"):
-            error = dataclasses.replace(
-                error,
-                observed=f"{error.observed}; {found.rows} of them were text that is not "
-                f"{what[error.column]} ({found.observed.split(': ', 1)[1]})",
+    counts = []
+    for (column, kind), found in summary.counts.items():
+        budget = schema.column(column).max_missing if kind == MISSING else None
+        counts.append(
+            BudgetCount(
+                column=column,
+                kind=kind,
+                budget=rules.max_invalid_fraction if budget is None else budget,
+                setting=f"max_missing {budget:g} in the schema"
+                if budget is not None
+                else f"validate.max_invalid_fraction {rules.max_invalid_fraction:g}",
+                count=sum(found.values()),
+                examples=tuple(found.most_common(5)) if kind == INVALID else (),
+                rules=tuple(sorted({rule_of(r) for r in found})) if kind == INVALID else (),
             )
-        out.append(error)
-    return out, list(unparsed.values())
+        )
+    rows = summary.rows_checked
+    summary.tests = evaluate_budgets(counts, rows, schema.rows, rules.contract_alpha)
+    crossed = [t for t in summary.tests if t.crossed]
+    if crossed:
+        lines = "\n".join(f"  - {t.message()}" for t in crossed)
+        raise ScoringError(
+            f"{where} ({rows} rows) breaks the data contract: {len(crossed)} of "
+            f"{len(summary.tests)} budget(s) crossed beyond chance (one-sided binomial test at "
+            f"predict.contract_alpha {rules.contract_alpha:g} over {len(summary.tests)} tests):"
+            f"\n{lines}\nFix the input (it must follow the same contract as the training "
+            "data). No output was written"
+        )
+    for test in summary.tests:
+        c = test.count
+        if not c.count:
+            continue
+        chance = f"binomial p-value {test.p_value:.2g} >= {test.level:.2g}"
+        if c.kind == INVALID and rules.bad_rows == "fail":
+            shown = ", ".join(f"{reason} x{n}" for reason, n in c.examples)
+            summary.warnings[
+                f"{c.column}: invalid values within the contract for {rows} rows ({chance}), "
+                f"scored as they are (text as a missing value): {shown}"
+            ] += c.count
+        elif c.kind == MISSING and c.count / rows > c.budget:
+            summary.warnings[
+                f"{c.column}: {c.count / rows:.1%} missing, above max_missing {c.budget:g} but "
+                f"within chance for {rows} rows ({chance})"
+            ] += c.count
+
+
+def _is_row_rule(violation: Violation, schema: Schema) -> bool:
+    """True for a validate error that ``invalid_rows`` checks row by row (numeric range and
+    integer rules): a budget decided on the whole file, not a column-level error."""
+    if violation.column not in schema.names or schema.column(violation.column).kind != "numeric":
+        return False
+    return violation.rule == "integer" or violation.rule.split(" ")[0] in ("min", "max")
+
+
+def _unparsed_text(
+    frame: pd.DataFrame, raw: pd.DataFrame | None, schema: Schema, na_values: tuple[str, ...]
+) -> dict[str, pd.Series]:
+    """Per numeric or boolean schema column that was text in ``raw``: the raw text of the
+    values that normalisation could not read (they became missing), "" elsewhere."""
+    if raw is None:
+        return {}
+    raw = raw.reset_index(drop=True).set_axis(clean_names(raw.columns), axis=1)
+    markers = {m.strip().lower() for m in na_values} | {""}
+    out = {}
+    for spec in schema.columns:
+        column = spec.name
+        if spec.kind not in ("numeric", "boolean") or column not in frame.columns:
+            continue
+        if column not in raw.columns or not _is_text(raw[column]):
+            continue
+        text = raw[column].astype("string").str.strip()
+        present = (text.notna() & ~text.str.lower().isin(markers)).fillna(False).to_numpy()
+        lost = present & frame[column].isna().to_numpy()
+        if lost.any():
+            values = np.where(lost, text.fillna("").to_numpy(dtype=object), "")
+            out[column] = pd.Series(values, index=frame.index, dtype=object)
+    return out
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or series.dtype == object
+
+
+def normalize_batch(
+    raw: pd.DataFrame, schema: Schema, csv_config: CsvConfig, keep_text: tuple[str, ...]
+) -> tuple[pd.DataFrame, NormalizeReport]:
+    """One chunk of a batch to score, normalised as the ingest stage does (``normalize``), with
+    one difference: a column the schema declares numeric or boolean is read as numbers / yes-no
+    whatever share of its values are (ingest keeps a column with over 5 % text as text). The
+    values that are not become missing, and ``check_chunk`` counts them as invalid values, so
+    the outcome does not depend on how the file is cut into chunks. A column whose numbers use
+    the other decimal mark or an ambiguous thousands mark stays text: its type error names the
+    fix (data.csv.decimal).
+    """
+    profile = profile_chunk(
+        raw, csv_config.na_values, decimal=csv_config.decimal, thousands=csv_config.thousands
+    )
+    plan = plan_normalization(
+        profile,
+        csv_config.na_values,
+        keep_text,
+        booleans=schema.features("boolean"),
+        labels=(schema.target,),
+    )
+    report = plan.report
+    forced: dict[str, Any] = {}
+    for column, conversion in plan.conversions.items():
+        if conversion != "text" or column in keep_text or column not in schema.names:
+            continue
+        if column == schema.target or column in report.other_decimal or column in report.ambiguous:
+            continue
+        kind = schema.column(column).kind
+        if kind in ("numeric", "boolean"):
+            forced[column] = "float" if kind == "numeric" else "boolean"
+    if forced:
+        plan = dataclasses.replace(plan, conversions={**plan.conversions, **forced})
+    return convert_chunk(raw, plan), report
 
 
 def _decimal_hint(changes: NormalizeReport) -> str:
@@ -358,6 +502,10 @@ class _TableWriter:
         self._schema: Any = None
         self._started = False
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
             mode, header = ("a", False) if self._started else ("w", True)
@@ -396,6 +544,25 @@ def check_output(source: str | Path, output: str | Path) -> str:
     return fmt
 
 
+def rejected_path(output: str | Path) -> Path:
+    """The side file of rows set aside under ``predict.bad_rows: skip``: next to the output,
+    in its format (``scores.csv`` -> ``scores.rejected.csv``)."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.rejected{output.suffix}")
+
+
+def rejected_rows(
+    frame: pd.DataFrame, reasons: pd.Series, first_row: int, id_columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """The side file's rows: the id columns, ``row`` (the row's number among the input's data
+    rows, from 1) and ``reasons`` (why, "; " between them)."""
+    bad = (reasons != "").to_numpy()
+    out = pd.DataFrame({c: frame[c].to_numpy()[bad] for c in id_columns if c in frame.columns})
+    out["row"] = (np.flatnonzero(bad) + first_row).astype(np.int64)
+    out["reasons"] = reasons.to_numpy()[bad].astype(str)
+    return out
+
+
 def score_file(
     model: Any,
     source: str | Path,
@@ -410,47 +577,70 @@ def score_file(
 ) -> ScoringSummary:
     """Score ``source`` into ``output`` chunk by chunk; nothing is written unless all succeed.
 
+    The chunks are scored into a temporary file; the budgets are tested on the counts of the
+    whole file (``check_budgets``) before it replaces ``output``, so the outcome does not depend
+    on ``chunk_rows``. With ``rules.bad_rows == "skip"`` the rows that break a row-level rule
+    are not scored but written with their reasons to ``rejected_path(output)`` (always written,
+    header only when none; see ``rejected_rows``); ``summary.set_aside`` counts them.
     ``on_chunk(rows)`` is called after each chunk (the CLI advances a progress bar with it).
     """
     fmt = check_output(source, output)
+    skip = rules.bad_rows == "skip"
+    side = rejected_path(output) if skip else None
+    check_outputs_are_not_inputs({"--input": source}, {"--output": output, "rejected rows": side})
     check_model_features(model, spec)
-    summary = ScoringSummary()
+    summary = ScoringSummary(rejected=None if side is None else str(side))
     keep_text = text_columns(schema, rules.id_columns)
     target_kind = schema.column(schema.target).kind if schema.target in schema.names else ""
-    with atomic_path(output) as tmp:
+    side_context = atomic_path(side) if side is not None else contextlib.nullcontext(None)
+    with atomic_path(output) as tmp, side_context as side_tmp:
         writer = _TableWriter(tmp, fmt)
+        rejected = _TableWriter(side_tmp, fmt) if side_tmp is not None else None
         try:
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
-                frame, changes = normalize(
-                    raw.reset_index(drop=True),
-                    csv_config.na_values,
-                    csv_config.decimal,
-                    thousands=csv_config.thousands,
-                    keep_text=keep_text,
-                    booleans=schema.features("boolean"),
-                    labels=(schema.target,),
-                )
+                raw = raw.reset_index(drop=True)
+                frame, changes = normalize_batch(raw, schema, csv_config, keep_text)
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():
                         summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
                 where = f"{source} rows {first}-{last}"
-                check_chunk(frame, schema, spec, rules, where, summary, changes)
-                writer.write(
-                    score_frame(
-                        model,
-                        frame,
-                        spec,
-                        schema.task,
-                        rules.id_columns,
-                        target_kind,
-                        rules.threshold,
-                        rules.positive_class,
-                    )
+                reasons = check_chunk(
+                    frame, schema, spec, rules, where, summary, changes, raw, csv_config.na_values
                 )
+                bad = (reasons != "").to_numpy()
+                if rejected is not None and bad.any():
+                    rejected.write(rejected_rows(frame, reasons, first, rules.id_columns))
+                    frame = frame[~bad].reset_index(drop=True)
+                    summary.set_aside += int(bad.sum())
+                if len(frame):
+                    writer.write(
+                        score_frame(
+                            model,
+                            frame,
+                            spec,
+                            schema.task,
+                            rules.id_columns,
+                            target_kind,
+                            rules.threshold,
+                            rules.positive_class,
+                        )
+                    )
                 summary.rows, summary.chunks = last, summary.chunks + 1
                 if on_chunk is not None:
                     on_chunk(len(raw))
+            check_budgets(summary, schema, rules, str(source))
+            if not writer.started:
+                raise ScoringError(
+                    f"{source}: every one of its {summary.rows} rows breaks a row-level rule, "
+                    "so nothing is left to score (see the warnings). No output was written"
+                )
+            if rejected is not None and not rejected.started:
+                ids = [c for c in rules.id_columns if c in schema.names]
+                empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ids})
+                rejected.write(empty.assign(row=pd.Series(dtype=np.int64), reasons=""))
         finally:
             writer.close()
+            if rejected is not None:
+                rejected.close()
     return summary

@@ -46,9 +46,11 @@ from mlpipe.model.predict import predictions
 from mlpipe.model.scoring import (
     ScoringRules,
     ScoringSummary,
+    check_budgets,
     check_chunk,
     check_model_features,
     iter_input,
+    normalize_batch,
     text_columns,
 )
 
@@ -95,22 +97,19 @@ def _read_batch(
     summary: ScoringSummary,
     keep_text: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """The batch, normalised and checked chunk by chunk as `mlpipe predict` does."""
+    """The batch, normalised and checked as `mlpipe predict` does: column rules chunk by chunk,
+    the budgets on the whole batch (``summary.tests``). Rows within the budgets that break a
+    row rule stay in the batch (their values are drift to report)."""
     frames = []
     for raw in iter_input(path, csv_config, chunk_rows):
         first, last = summary.rows + 1, summary.rows + len(raw)
-        frame, changes = normalize(
-            raw.reset_index(drop=True),
-            csv_config.na_values,
-            csv_config.decimal,
-            keep_text,
-            thousands=csv_config.thousands,
-            booleans=schema.features("boolean"),
-            labels=(schema.target,),
-        )
-        check_chunk(frame, schema, spec, rules, f"{path} rows {first}-{last}", summary, changes)
+        raw = raw.reset_index(drop=True)
+        frame, changes = normalize_batch(raw, schema, csv_config, keep_text)
+        where = f"{path} rows {first}-{last}"
+        check_chunk(frame, schema, spec, rules, where, summary, changes, raw, csv_config.na_values)
         frames.append(frame)
         summary.rows = last
+    check_budgets(summary, schema, rules, path)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -153,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         extra_columns=params.validate.extra_columns,
         max_invalid_fraction=params.validate.max_invalid_fraction,
         unknown_categories="warn",  # unseen categories are drift to report, not a failure
+        contract_alpha=params.predict.contract_alpha,
     )
     summary = ScoringSummary()
     keep_text = text_columns(schema, data.id_columns)
@@ -277,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
         labelled_rows=labelled_rows,
         label_shift=shift,
         unlabelled_rows=unlabelled_rows,
+        contract=summary.tests,
+        contract_alpha=params.predict.contract_alpha,
     )
     markdown = monitor_markdown(result, Path(args.current).name)
     png = monitor_figure(result) if args.output_png else b""

@@ -1,4 +1,8 @@
-"""`mlpipe predict`: score a CSV/Parquet file with a model file, chunk by chunk."""
+"""`mlpipe predict`: score a CSV/Parquet file with a model file, chunk by chunk.
+
+Exit codes: 0 every row scored, 4 (``SET_ASIDE_EXIT``) scored but some rows set aside
+(``predict.bad_rows: skip``; the side file lists them), 2 bad input (nothing written).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from mlpipe.model.persist import load_model
 from mlpipe.model.scoring import ScoringRules, input_rows, output_format, score_file
 
 log = logging.getLogger(__name__)
+
+SET_ASIDE_EXIT = 4
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         id_columns=ids,
         threshold=params.evaluate.threshold,
         positive_class=data.positive_class,
+        contract_alpha=params.predict.contract_alpha,
+        bad_rows=params.predict.bad_rows,
     )
     chunk_rows = args.chunk_rows or params.predict.chunk_rows
     with tqdm(total=input_rows(args.input), unit="rows", desc="scoring", disable=None) as bar:
@@ -67,5 +75,19 @@ def run(args: argparse.Namespace) -> int:
             sum(counts.values()),
             shown,
         )
-    log.info("wrote %s: %d rows in %d chunk(s)", args.output, summary.rows, summary.chunks)
-    return 0
+    scored = summary.rows - summary.set_aside
+    log.info("wrote %s: %d rows in %d chunk(s)", args.output, scored, summary.chunks)
+    if summary.rejected is None:
+        return 0
+    if not summary.set_aside:
+        log.info("no row set aside (%s has none)", summary.rejected)
+        return 0
+    log.warning(
+        "set aside %d of %d rows that break a row rule (predict.bad_rows: skip): %s lists them "
+        "with the reasons; exit code %d",
+        summary.set_aside,
+        summary.rows,
+        summary.rejected,
+        SET_ASIDE_EXIT,
+    )
+    return SET_ASIDE_EXIT

@@ -171,6 +171,15 @@ def test_dump_load_round_trip(frame: pd.DataFrame, tmp_path: Path) -> None:
     path.write_text(text)
     assert load_schema(path) == schema
     assert schema_to_dict(load_schema(path)) == yaml.safe_load(text)
+    assert schema.rows == len(frame) and f"\nrows: {len(frame)}\n" in text
+
+
+def test_a_schema_without_rows_still_loads() -> None:
+    """Schema files written before `rows` existed: budgets are then tested as they are."""
+    raw = _with()
+    assert "rows" not in raw
+    schema = schema_from_dict(raw)
+    assert schema.rows is None and "rows" not in schema_to_dict(schema)
 
 
 def test_inferred_free_text_id_with_repeats_is_marked_not_unique(tmp_path: Path) -> None:
@@ -193,6 +202,7 @@ def test_inferred_free_text_id_with_repeats_is_marked_not_unique(tmp_path: Path)
 def test_committed_schema_loads() -> None:
     schema = load_schema(PROJECT / "data" / "schema.yaml")
     assert schema.target == "churned" and schema.task == "binary"
+    assert schema.rows == 20000  # generate.rows: the table it was inferred from
     assert schema.column("customer_id").kind == "id"
     assert schema.column("contract").categories == ("month-to-month", "one-year", "two-year")
 
@@ -226,7 +236,7 @@ def _with(**changes: object) -> dict[str, object]:
         ([1], "the schema must be a mapping"),
         (
             _with(colums={}),
-            "unknown key 'colums'; allowed: classes, columns, target, task, version",
+            "unknown key 'colums'; allowed: classes, columns, rows, target, task, version",
         ),
         (_with(version=2), "'version' must be 1, got 2"),
         (
@@ -250,6 +260,12 @@ def _with(**changes: object) -> dict[str, object]:
         (_with(x_max_missing="a"), "'columns.x.max_missing' must be a number in [0, 1]"),
         (_with(x_unknown="ignore"), "'columns.x.unknown' must be 'fail' or 'warn'"),
         (_with(target="label"), "'target' is 'label', which is not one of the schema's columns"),
+        (_with(rows=0), "'rows' must be a whole number >= 1 (the rows inferred from), got 0"),
+        (_with(rows=2.5), "'rows' must be a whole number >= 1 (the rows inferred from), got 2.5"),
+        (
+            _with(rows=True),
+            "'rows' must be a whole number >= 1 (the rows inferred from), got True",
+        ),
     ],
 )
 def test_schema_errors_name_the_key(raw: object, message: str) -> None:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import ConfigError, DriftConfig, MonitorConfig, params_from_dict
+from mlpipe.data.budgets import INVALID, MISSING, BudgetCount, evaluate_budgets
 from mlpipe.data.drift import compute_drift
 from mlpipe.data.schema import ColumnSpec, Schema
 from mlpipe.evaluation.monitor import (
@@ -272,3 +273,42 @@ def test_the_metrics_panel_shows_the_metrics_state_not_the_verdict() -> None:
     fig = monitor_plot(ok)
     assert fig.get_suptitle() == "Model monitoring: ok" and len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_the_report_shows_the_data_contracts_p_values() -> None:
+    counts = [
+        BudgetCount("age", MISSING, 0.06, "max_missing 0.06 in the schema", 9),
+        BudgetCount("age", INVALID, 0.0, "validate.max_invalid_fraction 0", 0),
+        BudgetCount("plan", MISSING, 0.0, "max_missing 0 in the schema", 1),
+    ]
+    tests = evaluate_budgets(counts, 100, 20000, 0.001)
+    schema = Schema(columns=(ColumnSpec(name="x", kind="numeric"),), target="x", task="regression")
+    frame = pd.DataFrame({"x": np.arange(100.0)})
+    drift = compute_drift(frame, frame, schema, DriftConfig())
+    result = MonitorResult(
+        OK, (), drift, None, 100, MonitorConfig(), contract=tests, contract_alpha=0.001
+    )
+    text = monitor_markdown(result, "batch.csv")
+    assert (
+        "**Data contract**: 3 budget tests (missing and invalid values per column), none "
+        "crossed: a budget is crossed when the one-sided binomial p-value is below "
+        "predict.contract_alpha 0.001 / 3 = 0.00033."
+    ) in text
+    p_age, p_plan = tests[0].p_value, tests[2].p_value
+    assert f"| age | missing | 9 | 9.00% | 6.00% | 6.54% | {p_age:.2g} |" in text
+    assert f"| plan | missing | 1 | 1.00% | 0.00% | 0.03% | {p_plan:.2g} |" in text
+    assert "| age | invalid |" not in text  # no invalid value: p-value 1, not listed
+    contract = result.as_dict()["contract"]
+    assert contract["alpha"] == 0.001 and len(contract["tests"]) == 3
+    assert contract["tests"][2] == {
+        "column": "plan",
+        "budget": "missing",
+        "allowed": 0.0,
+        "setting": "max_missing 0 in the schema",
+        "rows": 100,
+        "count": 1,
+        "tested_rate": pytest.approx(0.000345, abs=1e-6),
+        "p_value": pytest.approx(p_plan, rel=1e-5),
+        "level": pytest.approx(0.001 / 3, rel=1e-5),
+        "crossed": False,
+    }

@@ -144,7 +144,11 @@ def test_unseen_categories_fail_under_the_fail_policy(binary_model, tmp_path: Pa
     rules = ScoringRules(id_columns=("cid",), unknown_categories="fail")
     with pytest.raises(ScoringError) as info:
         _score(binary_model, tmp_path / "in.parquet", tmp_path / "out.csv", rules=rules)
-    assert "column 'plan' has categories the model never saw: 'platinum' x2" in str(info.value)
+    assert (
+        "  - plan: 2 invalid values in 50 rows (4.0%: unknown category 'platinum' x2); the "
+        "contract expects 0% (validate.max_invalid_fraction 0), binomial p-value 0 < 0.00017: "
+        "map unknown categories to known ones, or set predict.unknown_categories: warn"
+    ) in str(info.value)
     assert "No output was written" in str(info.value)
     assert not (tmp_path / "out.csv").exists()
 
@@ -160,8 +164,11 @@ def test_bad_rows_in_a_late_chunk_leave_no_output(binary_model, tmp_path: Path) 
     with pytest.raises(ScoringError) as info:
         _score(binary_model, tmp_path / "in.csv", output, chunk_rows=200)
     message = str(info.value)
-    assert "in.csv rows 401-600 violates the schema" in message
-    assert "age: max 90 — max seen 250 (1 rows)" in message
+    assert "in.csv (600 rows) breaks the data contract: 1 of 5 budget(s)" in message
+    assert (
+        "age: 2 invalid values in 600 rows (0.3%: 'old' is not a number x1, 250 > max 90 x1)"
+        in (message)
+    )
     assert output.read_text() == "previous predictions\n"  # untouched: no partial output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]  # no temp file
 
@@ -323,14 +330,15 @@ def test_unparseable_numbers_stop_scoring_and_are_named(binary_model, tmp_path: 
         _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
     message = str(info.value)
     assert (
-        "in.csv rows 1-300 violates the schema in 1 place(s):\n"
-        "  - age: parseable numbers — 3 value(s) that are not numbers: 'thirty', 'forty', "
-        "'unknown' (3 rows)\n"
+        "in.csv (300 rows) breaks the data contract: 1 of 5 budget(s) crossed beyond chance "
+        "(one-sided binomial test at predict.contract_alpha 0.001 over 5 tests):\n"
+        "  - age: 3 invalid values in 300 rows (1.0%: 'thirty' is not a number x1, 'forty' is "
+        "not a number x1, 'unknown' is not a number x1); the contract expects 0% "
+        "(validate.max_invalid_fraction 0), binomial p-value 0 < 0.0002: correct the text, or "
+        "leave the cell empty for a missing value; validate.max_invalid_fraction tolerates a "
+        "share\n"
     ) in message
-    assert "Text in a numeric column is an invalid value: correct it, or leave the cell empty" in (
-        message
-    )
-    assert "validate.max_invalid_fraction" in message and "No output was written" in message
+    assert "No output was written" in message
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -342,25 +350,45 @@ def test_unparseable_numbers_within_max_invalid_fraction_are_a_warning(
     rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.01)  # 3/300 rows allowed
     summary = _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", rules=rules)
     assert dict(summary.warnings) == {
-        "age: parseable numbers — 3 value(s) that are not numbers: 'thirty', 'forty', 'unknown'": 3
+        "age: invalid values within the contract for 300 rows (binomial p-value 0.58 >= "
+        "0.0002), scored as they are (text as a missing value): 'thirty' is not a number x1, "
+        "'forty' is not a number x1, 'unknown' is not a number x1": 3
     }
     scored = pd.read_csv(tmp_path / "out.csv")
     assert len(scored) == 300 and scored["cid"].iloc[150] == "c00150"
 
 
-def test_missing_budget_error_names_the_text_that_became_missing(
-    binary_model, tmp_path: Path
-) -> None:
-    # 40 rows: 9 NA markers and one 'x' make 25 % missing (budget 20 %); 30/31 values parse.
+def test_text_in_a_numeric_column_is_invalid_not_missing(binary_model, tmp_path: Path) -> None:
+    # 40 rows: 9 NA markers (22.5 %, budget 20 %: within chance) and one 'x' (invalid, within
+    # max_invalid_fraction 0.1); the 'x' is not counted as a missing value as well.
     frame = _with_words_in_age(40, {i: "NA" for i in range(9)} | {20: "x"})
     frame.to_csv(tmp_path / "in.csv", index=False)
-    rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.1)  # 'x' alone is allowed
+    rules = ScoringRules(id_columns=("cid",), max_invalid_fraction=0.1)
+    summary = _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", rules=rules)
+    tests = {(t.count.column, t.count.kind): t for t in summary.tests}
+    assert tests[("age", "missing")].count.count == 9
+    assert tests[("age", "invalid")].count.count == 1
+    assert tests[("age", "missing")].p_value == pytest.approx(0.4069, abs=1e-4)
+    assert dict(summary.warnings) == {
+        "age: 22.5% missing, above max_missing 0.2 but within chance for 40 rows (binomial "
+        "p-value 0.41 >= 0.0002)": 9,
+        "age: invalid values within the contract for 40 rows (binomial p-value 0.99 >= "
+        "0.0002), scored as they are (text as a missing value): 'x' is not a number x1": 1,
+    }
+
+
+def test_a_column_mostly_missing_is_refused_with_the_p_value(binary_model, tmp_path: Path) -> None:
+    frame = _with_words_in_age(40, {i: "" for i in range(30)})
+    frame.to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(ScoringError) as info:
-        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv", rules=rules)
-    assert (
-        "  - age: missing fraction <= 0.2 — 0.2500 missing; 1 of them were text that is not a "
-        "number ('x') (10 rows)\n"
-    ) in str(info.value)
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
+    assert re.search(
+        r"  - age: 30 missing values in 40 rows \(75\.0%\); the contract expects 20\.0% "
+        r"\(max_missing 0\.2 in the schema\), binomial p-value 1\.\de-1\d < 0\.0002: fill "
+        r"them, or raise the column's max_missing in the schema",
+        str(info.value),
+    )
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_decimal_comma_csv_scores_like_the_typed_table(binary_model, tmp_path: Path) -> None:
@@ -469,16 +497,12 @@ def test_a_value_that_is_not_yes_no_is_named_with_its_row_count(
     with pytest.raises(ScoringError) as info:
         _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
     message = str(info.value)
-    assert (  # tech has max_missing 0: 'maybe', now missing, breaks it too
-        "in.csv rows 1-50 violates the schema in 2 place(s):\n"
-        "  - tech: missing fraction <= 0 — 0.0200 missing; 1 of them were text that is not "
-        "yes/no ('maybe') (1 rows)\n"
-        "  - tech: yes/no values — 1 value(s) that are not yes/no (true/false, y/n, t/f, 1/0, "
-        "any case): 'maybe' (1 rows)\n"
-    ) in message
-    assert (
-        "A value other than yes/no in a boolean column is an invalid value: correct it, or leave "
-        "the cell empty for a missing value (validate.max_invalid_fraction tolerates a share)."
+    assert (  # an invalid value, not also a missing one (tech has max_missing 0)
+        "in.csv (50 rows) breaks the data contract: 1 of 5 budget(s) crossed beyond chance "
+        "(one-sided binomial test at predict.contract_alpha 0.001 over 5 tests):\n"
+        "  - tech: 1 invalid values in 50 rows (2.0%: 'maybe' is not yes/no x1); the contract "
+        "expects 0% (validate.max_invalid_fraction 0), binomial p-value 0 < 0.0002: correct "
+        "the text, or leave the cell empty for a missing value;"
     ) in message
     assert not (tmp_path / "out.csv").exists()
 
@@ -495,8 +519,9 @@ def test_values_that_are_not_yes_no_within_max_invalid_fraction_are_scored_as_mi
         binary_model, tmp_path / "in.csv", tmp_path / "out.csv", schema=schema, rules=rules
     )
     assert dict(summary.warnings) == {
-        "tech: yes/no values — 2 value(s) that are not yes/no (true/false, y/n, t/f, 1/0, any "
-        "case): 'maybe', '?!'": 2
+        "tech: invalid values within the contract for 100 rows (binomial p-value 0.6 >= "
+        "0.0002), scored as they are (text as a missing value): 'maybe' is not yes/no x1, "
+        "'?!' is not yes/no x1": 2
     }
     scored = pd.read_csv(tmp_path / "out.csv")
     typed = _unlabelled(100).astype({"tech": "boolean"})
@@ -506,14 +531,15 @@ def test_values_that_are_not_yes_no_within_max_invalid_fraction_are_scored_as_mi
 
 
 def test_many_values_that_are_not_yes_no_are_named_too(binary_model, tmp_path: Path) -> None:
-    # 10 of 50 (below the 95 % that makes a column boolean): the column stays text.
+    # 10 of 50 (below the 95 % that makes a column boolean in ingest): still read as yes/no,
+    # the 10 counted as invalid values.
     words = {i: ("maybe", "unknown")[i % 2] for i in range(0, 50, 5)}
     _with_words_in_tech(50, words).to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(ScoringError) as info:
         _score(binary_model, tmp_path / "in.csv", tmp_path / "out.csv")
     assert (
-        "  - tech: type boolean — values that are not yes/no (true/false, y/n, t/f, 1/0, any "
-        "case), e.g. ['maybe', 'unknown'] (10 rows)\n"
+        "  - tech: 10 invalid values in 50 rows (20.0%: 'maybe' is not yes/no x5, 'unknown' is "
+        "not yes/no x5)"
     ) in str(info.value)
 
 
