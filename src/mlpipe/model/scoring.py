@@ -418,8 +418,8 @@ def normalize_batch(
     whatever share of its values are (ingest keeps a column with over 5 % text as text). The
     values that are not become missing, and ``check_chunk`` counts them as invalid values, so
     the outcome does not depend on how the file is cut into chunks. A column whose numbers use
-    the other decimal mark or an ambiguous thousands mark stays text: its type error names the
-    fix (data.csv.decimal).
+    the other decimal mark or an ambiguous thousands mark, or that mixes currency / percent
+    signs, stays text: its type error names the fix (data.csv.decimal, one unit).
     """
     profile = profile_chunk(
         raw, csv_config.na_values, decimal=csv_config.decimal, thousands=csv_config.thousands
@@ -438,6 +438,8 @@ def normalize_batch(
             continue
         if column == schema.target or column in report.other_decimal or column in report.ambiguous:
             continue
+        if len(report.mixed_signs.get(column, ((), 0, ()))[0]) > 1:
+            continue  # '$' and '€' in one column: amounts in two units, refused with the fix
         kind = schema.column(column).kind
         if kind in ("numeric", "boolean"):
             forced[column] = "float" if kind == "numeric" else "boolean"
