@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 f"are: {', '.join(names[:30])}{', ...' if len(names) > 30 else ''}"
             )
 
-    path, rows = root / source, params.memory.chunk_rows
+    path, rows = Path(args.source), params.memory.chunk_rows
     frame, report = read_normalized(path, data, rows, on_header=check_header)
     target = frame[args.target]
     task = roles.decide_task(target, args.task)
