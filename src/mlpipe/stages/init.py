@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,7 +196,11 @@ def _dvc_plan(root: Path, source: str, params: Params) -> tuple[bool, bool]:
         raise InputError(
             f"{root} is not a DVC project: run mlpipe init at the project root (or `dvc init`)"
         ) from None
-    outputs = {Path(out.def_path).as_posix() for stage in stages for out in stage.outs}
+    outputs = {
+        Path(os.path.relpath(out.fs_path, root)).as_posix()
+        for stage in stages
+        for out in stage.outs
+    }
     demo = any(getattr(stage, "name", None) == DEMO_STAGE for stage in stages)
     remove_demo = demo and source != Path(params.paths.raw).as_posix()
     in_git = subprocess.run(
