@@ -23,15 +23,13 @@ from mlpipe.config import ConfigError, Params, load_params, params_from_dict
 from mlpipe.data import roles
 from mlpipe.data.contract import infer_contract, read_normalized
 from mlpipe.data.schema import check_params
-from mlpipe.evaluation.monitor import SUGGESTED_METRICS
+from mlpipe.init_plan import InitOptions, decide, params_values
 from mlpipe.io import InputError, write_text
 from mlpipe.params_edit import remove_key, set_keys, unified_diff
-from mlpipe.report.gate import describe_rule, rule_mapping, suggested_rules
 
 log = logging.getLogger(__name__)
 DEMO_STAGE = "generate"
 _PIPELINE_FILES = ("dvc.yaml", "dvc.lock")
-_FEATURE_KEYS = ("numeric_features", "categorical_features", "boolean_features")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,16 +37,17 @@ def run(args: argparse.Namespace) -> int:
     root = params_path.resolve().parent
     params = load_params(params_path)
     source = _source(args.source, root)
-    given_ids = _names(args.id_columns)
-    data = dataclasses.replace(
-        params.data,
-        source=source,
+    options = InitOptions(
         target=args.target,
-        task="auto",
-        positive_class=None,
-        id_columns=given_ids or (),
-        date_column=None,
-        **dict.fromkeys(_FEATURE_KEYS),
+        task=args.task,
+        positive_class=args.positive_class,
+        id_columns=_names(args.id_columns),
+        date_column=None if _names(args.date_column) == () else args.date_column,
+        date_given=args.date_column is not None,
+        slices=_names(args.slices),
+    )
+    data = dataclasses.replace(  # for reading: the file's columns and the csv options
+        params.data, source=source, target=args.target, id_columns=options.id_columns or ()
     )
 
     def check_header(names: list[str]) -> None:
@@ -60,58 +59,16 @@ def run(args: argparse.Namespace) -> int:
 
     path, rows = Path(args.source), params.memory.chunk_rows
     frame, report = read_normalized(path, data, rows, on_header=check_header)
-    target = frame[args.target]
-    task = roles.decide_task(target, args.task)
-    ids = roles.decide_id_columns(frame, args.target, given_ids)
-    data = dataclasses.replace(data, id_columns=ids.value)
-    if any(not roles.is_text(frame[c]) for c in ids.value):  # ingest keeps ids as written
-        frame, report = read_normalized(path, data, rows)  # ("00123", not 123): read again
-    date_flag = args.date_column is not None
-    date = roles.decide_date_column(
-        frame, args.target, ids.value, _none(args.date_column), explicit=date_flag
-    )
-    roles.check_features(frame.columns, args.target, ids.value, date.value)
-    positive = roles.decide_positive_class(target, task.value, args.positive_class)
-    needed = roles.slice_rows_needed(params.evaluate.min_slice_rows, params.split.test_size)
-    excluded = {args.target, *ids.value, *([date.value] if date.value else [])}
-    slices = roles.decide_slices(frame, excluded, needed, _names(args.slices))
-    split = roles.decide_split_method(target, task.value, date.value, params.split.method)
-    rules = suggested_rules(task.value, int(target.nunique()))
-    data = dataclasses.replace(
-        data,
-        task=task.value,
-        positive_class=positive.value,
-        id_columns=ids.value,
-        date_column=date.value,
-    )
+    decisions = decide(frame, source, options, params)
+    old_text = params_path.read_text(encoding="utf-8")
+    new_text = set_keys(old_text, params_values(decisions))
+    data = _checked(new_text, params_path.name).data
+    if any(not roles.is_text(frame[c]) for c in data.id_columns):  # ingest keeps ids as
+        frame, report = read_normalized(path, data, rows)  # written ("00123"): read again
     contract = infer_contract(frame, data, report, source)
     for level, message in contract.messages:
         log.log(level, "%s", message)
-    decisions = {
-        "data.source": roles.Decision(source, f"{len(frame):,} rows x {frame.shape[1]} columns"),
-        "data.target": roles.Decision(args.target, "--target"),
-        "data.task": task,
-        "data.positive_class": positive,
-        "data.id_columns": ids,
-        "data.date_column": date,
-        **{
-            f"data.{key}": roles.Decision(None, f"the kinds come from {params.paths.schema}")
-            for key in _FEATURE_KEYS
-        },
-        "split.method": split,
-        "evaluate.slices": slices,
-        "gate.rules": roles.Decision(
-            [rule_mapping(r) for r in rules],
-            "; ".join(describe_rule(r) for r in rules) + " (loose floors, drops against the base)",
-        ),
-        "monitor.metrics": roles.Decision(
-            list(SUGGESTED_METRICS[task.value]), f"{task.value} metrics"
-        ),
-    }
-    old_text = params_path.read_text(encoding="utf-8")
-    new_text = set_keys(old_text, {k: _plain(d.value) for k, d in decisions.items()})
-    new_params = _checked(new_text, params_path.name)
-    check_params(contract.schema, new_params.data, params.paths.schema)
+    check_params(contract.schema, data, params.paths.schema)
     remove_demo, add = _dvc_plan(root, source, params)
     pipeline = {}  # dvc.yaml and dvc.lock: (text now, text after init)
     for name in _PIPELINE_FILES:
@@ -165,14 +122,6 @@ def _names(option: str | None) -> tuple[str, ...] | None:
     if option.strip().lower() == "none":
         return ()
     return tuple(name.strip() for name in option.split(",") if name.strip())
-
-
-def _none(option: str | None) -> str | None:
-    return None if option is None or option.strip().lower() == "none" else option.strip()
-
-
-def _plain(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def _checked(text: str, name: str) -> Params:
