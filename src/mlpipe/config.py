@@ -3,6 +3,12 @@
 Every section of params.yaml has a dataclass here. Loading checks known keys, types, enums
 (``Literal``) and ranges (``_RANGES``); a typo is an error naming the key and the allowed keys,
 never a silent default.
+
+A list setting left empty (``id_columns:`` with nothing after it, which is how DVC's writer
+spells null) is the empty list, except where null has a meaning of its own: the list is then
+typed ``tuple[...] | None`` and the field's docstring says what null means
+(``data.numeric_features`` / ``categorical_features`` / ``boolean_features``: take the kinds
+from the schema).
 """
 
 from __future__ import annotations
@@ -60,15 +66,21 @@ class CsvConfig:
     """How to read a CSV source.
 
     ``decimal`` is the decimal mark of numbers stored as text ("," for European exports such as
-    ``1.234,5``; the other mark is then the thousands separator). It applies to every text
-    value parsed as a number (CSV cells, text columns of Parquet) and must differ from the
-    delimiter.
+    ``1.234,5``). It applies to every text value parsed as a number (CSV cells, text columns of
+    Parquet) and must differ from the delimiter.
+
+    ``thousands`` is the separator between digit groups: ``auto`` accepts the character that
+    cannot be the decimal mark ("," with decimal "."; "." or a space, also a non-breaking one,
+    with decimal ","), ``none`` accepts none (a grouped value is text), and ``","``, ``"."``
+    or ``" "`` accept only that character. It must differ from the decimal mark; it may equal
+    the delimiter (a comma-delimited export quotes "1,234.5").
     """
 
     delimiter: str = "auto"
     encoding: str = "utf-8"
     na_values: tuple[str, ...] = ("", "NA", "N/A", "NaN", "null", "?")
     decimal: Literal[".", ","] = "."
+    thousands: Literal["auto", "none", ",", ".", " "] = "auto"
 
     def __post_init__(self) -> None:
         if self.delimiter == self.decimal:
@@ -77,11 +89,22 @@ class CsvConfig:
                 "file cannot use one character for both. Set data.csv.delimiter to the file's "
                 "delimiter (e.g. ';' for decimal-comma exports) or 'auto'"
             )
+        if self.thousands == self.decimal:
+            raise ConfigError(
+                f"'data.csv.thousands' is {self.thousands!r}, the same as 'data.csv.decimal'; a "
+                "number cannot use one character for both. Set data.csv.thousands to the "
+                "separator between digit groups (or auto, or none)"
+            )
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """What the data is: source file, target, task and column roles."""
+    """What the data is: source file, target, task and column roles.
+
+    ``id_columns`` left empty (null) means no id columns. ``numeric_features``,
+    ``categorical_features`` and ``boolean_features`` left empty (null) mean "take the kinds
+    from the schema" (data/schema.yaml), not "no such features"; ``[]`` means none.
+    """
 
     source: str = "data/raw/churn.parquet"
     target: str = "churned"
@@ -320,6 +343,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, prefix=f"{key}.")
     if origin is tuple:
+        if value is None:  # `key:` with nothing (DVC's writer spells null so): the empty list
+            return ()
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise ConfigError(f"'{key}' must be a list, got {_kind(value)}")
         return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))

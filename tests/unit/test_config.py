@@ -140,6 +140,16 @@ def test_open_sections_are_kept_as_mappings() -> None:
             "decimal-comma exports) or 'auto'",
         ),
         (
+            {"data": {"csv": {"thousands": "'"}}},
+            "'data.csv.thousands' is \"'\"; allowed values: 'auto', 'none', ',', '.', ' '",
+        ),
+        (
+            {"data": {"csv": {"thousands": "."}}},  # decimal '.' by default
+            "'data.csv.thousands' is '.', the same as 'data.csv.decimal'; a number cannot use "
+            "one character for both. Set data.csv.thousands to the separator between digit "
+            "groups (or auto, or none)",
+        ),
+        (
             {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed
             "unknown key 'generate.chunk_rows'. Allowed keys in 'generate': rows, seed",
         ),
@@ -232,3 +242,45 @@ def test_dvc_exp_run_set_param_changes_only_the_line_it_sets(tmp_path: Path) -> 
     assert len(old) == len(new)
     changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
     assert changed == [("    max_iter: 150", "    max_iter: 50")]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "read"),
+    [
+        ("data", "id_columns", lambda p: p.data.id_columns),
+        ("evaluate", "slices", lambda p: p.evaluate.slices),
+        ("monitor", "metrics", lambda p: p.monitor.metrics),
+        ("gate", "rules", lambda p: p.gate.rules),
+    ],
+)
+def test_an_empty_list_setting_is_the_empty_list(section: str, key: str, read: object) -> None:
+    # DVC's writer (`dvc exp run -S`) writes null as `key:` with nothing after it.
+    params = params_from_dict(yaml.safe_load(f"{section}:\n  {key}:\n"))
+    assert read(params) == ()  # type: ignore[operator]
+
+
+def test_empty_na_values_is_the_empty_list() -> None:
+    params = params_from_dict(yaml.safe_load("data:\n  csv:\n    na_values:\n"))
+    assert params.data.csv.na_values == ()
+
+
+@pytest.mark.parametrize("key", ["numeric_features", "categorical_features", "boolean_features"])
+def test_empty_feature_lists_mean_take_the_kinds_from_the_schema(key: str) -> None:
+    # null is not [] here: null takes the kinds from the schema, [] means no such features.
+    empty = params_from_dict(yaml.safe_load(f"data:\n  {key}:\n"))
+    none = params_from_dict({"data": {key: []}})
+    assert getattr(empty.data, key) is None
+    assert getattr(none.data, key) == ()
+
+
+def test_an_empty_scalar_setting_is_still_an_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        params_from_dict(yaml.safe_load("data:\n  source:\n"))
+    assert str(caught.value) == "'data.source' must be a non-empty string, got None"
+
+
+def test_thousands_may_equal_the_delimiter() -> None:
+    # A comma-delimited export quotes "1,234.5": ',' separates fields and thousands.
+    params = params_from_dict({"data": {"csv": {"delimiter": ",", "thousands": ","}}})
+    assert params.data.csv.thousands == ","
+    assert load_params(PROJECT / "params.yaml").data.csv.thousands == "auto"

@@ -31,6 +31,11 @@ a:
 """
 
 
+def _line(start: str) -> str:
+    """The project's params.yaml line that starts with ``start``."""
+    return next(line for line in PARAMS.splitlines() if line.startswith(start))
+
+
 def _changed_lines(old: str, new: str) -> list[str]:
     return [
         line
@@ -55,17 +60,17 @@ def test_only_the_lines_of_the_keys_set_change_and_comments_stay() -> None:
             "evaluate.slices": ["a", "b"],
         },
     )
+    ids = _line("  id_columns:")
+    positive = _line("  positive_class:")
     assert _changed_lines(PARAMS, new) == [
         "-  source: data/raw/churn.parquet         # CSV or Parquet file the ingest stage reads",
         "+  source: data/raw/x.csv                 # CSV or Parquet file the ingest stage reads",
-        "-  positive_class:                        # binary; empty (null): the last class in "
-        "sort order",
-        "-  id_columns:                            # identifiers: kept as text, never features",
+        f"-{positive}",
+        f"-{ids}",
         "-  - customer_id",
         "-  date_column: signup_date",
-        "+  positive_class: 'True'                 # binary; empty (null): the last class in "
-        "sort order",
-        "+  id_columns: []                         # identifiers: kept as text, never features",
+        "+  positive_class: 'True'" + positive[len("  positive_class: 'True'") :],
+        "+  id_columns: []" + ids[len("  id_columns: []") :],
         "+  date_column:",
         "-  - contract",
         "-  - region",

@@ -65,6 +65,7 @@ def read_normalized(
         data.csv.na_values,
         on_header=on_header,
         decimal=data.csv.decimal,
+        thousands=data.csv.thousands,
         keep_text=data.id_columns,
         labels=(data.target,),
     )

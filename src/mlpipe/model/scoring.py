@@ -30,6 +30,7 @@ from mlpipe.data.ingest import (
     NormalizeReport,
     iter_source,
     normalize,
+    number_text_warnings,
     yes_no_categories,
 )
 from mlpipe.data.schema import Schema, category_text
@@ -243,6 +244,8 @@ def check_chunk(
             )
         if changes is not None and (changes.other_decimal or changes.ambiguous):
             hint += " " + _decimal_hint(changes)
+        if changes is not None:
+            hint += "".join(f" {message}." for message in number_text_warnings(changes))
         raise ScoringError(
             f"{where} violates the schema in {len(errors)} place(s):\n{lines}\n"
             f"Fix the input (it must follow the same contract as the training data).{hint} "
@@ -423,6 +426,7 @@ def score_file(
                     raw.reset_index(drop=True),
                     csv_config.na_values,
                     csv_config.decimal,
+                    thousands=csv_config.thousands,
                     keep_text=keep_text,
                     booleans=schema.features("boolean"),
                     labels=(schema.target,),

@@ -33,6 +33,7 @@ def _read_table(path: str, csv_config: CsvConfig, schema: Schema) -> Any:
         read_source(path, csv_config),
         csv_config.na_values,
         csv_config.decimal,
+        thousands=csv_config.thousands,
         keep_text=text,
         booleans=schema.features("boolean"),
         labels=(schema.target,),

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         data.csv.na_values,
         on_header=lambda names: check_roles(names, data, args.source),
         decimal=data.csv.decimal,
+        thousands=data.csv.thousands,
         keep_text=data.id_columns,  # ids stay as written: "000123" keeps its zeros
         labels=(data.target,),  # a rare class is not a typo: yes/no only if all values are
     )

@@ -79,6 +79,7 @@ def _read_reference(
         csv_config.na_values,
         csv_config.decimal,
         keep_text,
+        thousands=csv_config.thousands,
         booleans=schema.features("boolean"),
         labels=(schema.target,),
     )[0]
@@ -103,6 +104,7 @@ def _read_batch(
             csv_config.na_values,
             csv_config.decimal,
             keep_text,
+            thousands=csv_config.thousands,
             booleans=schema.features("boolean"),
             labels=(schema.target,),
         )

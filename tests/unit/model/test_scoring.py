@@ -558,3 +558,59 @@ def test_a_yes_no_categorical_batch_is_scored_with_its_categories(tmp_path: Path
     expected = score_frame(model, batch, tiny_spec(schema), "binary", ("cid",))
     scored = pd.read_csv(tmp_path / "out.csv")
     np.testing.assert_allclose(scored["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)
+
+
+def _dollars(value: float) -> str:
+    return f"${value:,.2f}"  # '$1,200.50'
+
+
+def _euros(value: float) -> str:  # '1 200,50 €' with non-breaking spaces, as French exports
+    return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",") + "\u00a0€"
+
+
+@pytest.mark.parametrize(
+    ("csv", "written", "first"),
+    [
+        (CsvConfig(), _dollars, "$1,200.50"),
+        (CsvConfig(decimal=",", delimiter=";"), _euros, "1\u00a0200,50\u00a0€"),
+    ],
+)
+def test_currency_amounts_score_like_the_numbers(
+    binary_model, tmp_path: Path, csv: CsvConfig, written, first: str
+) -> None:
+    frame = _unlabelled(200)
+    frame["age"] = frame["age"] * 25 + 0.5  # 450.5 .. 2250.5: thousands separators
+    frame.loc[0, "age"] = 1200.5
+    schema = tiny_schema()
+    age = dataclasses.replace(schema.column("age"), integer=False, min=None, max=None)
+    schema = _with_column(schema, age)
+    text = frame.assign(age=[written(v) for v in frame["age"]])
+    assert text["age"].iloc[0] == first
+    text.to_csv(tmp_path / "in.csv", index=False, sep=csv.delimiter.replace("auto", ","))
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    summary = _score(
+        binary_model,
+        tmp_path / "in.csv",
+        tmp_path / "a.parquet",
+        schema=schema,
+        csv_config=csv,
+        chunk_rows=64,
+    )
+    _score(binary_model, tmp_path / "in.parquet", tmp_path / "b.parquet", schema=schema)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    )
+    assert summary.normalized["age: currency to number"] == 200
+
+
+def test_mixed_currencies_in_a_numeric_column_stop_scoring_with_the_fix(
+    binary_model, tmp_path: Path
+) -> None:
+    frame = _unlabelled(50)
+    frame["age"] = [f"${v:.0f}" if i % 2 else f"€{v:.0f}" for i, v in enumerate(frame["age"])]
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(ScoringError) as info:
+        _score(binary_model, tmp_path / "in.csv", tmp_path / "out.parquet")
+    assert "column 'age': its numbers carry different signs ('$' x25, '€' x25)" in str(info.value)
+    assert "Convert the values to one currency or unit in the source" in str(info.value)
+    assert not (tmp_path / "out.parquet").exists()

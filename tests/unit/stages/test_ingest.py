@@ -193,7 +193,10 @@ def test_decimal_comma_csv_ingests_as_numbers(tmp_path: Path, caplog) -> None:
     assert "decimal" not in caplog.text and json.loads(report.read_text())["normalized"] == {
         "stripped_whitespace": {},
         "became_missing": {},
-        "text_to_number": {},
+        "thousands_separator_to_number": {},
+        "currency_to_number": {},
+        "percent_to_number": {},
+        "parentheses_to_negative": {},
         "unparseable_number_to_missing": {},
         "text_to_boolean": {},
         "unparseable_boolean_to_missing": {},
@@ -256,13 +259,13 @@ def test_ids_and_zero_padded_codes_keep_their_text_and_ambiguous_numbers_warn(
     assert {c: str(t) for c, t in written.dtypes.items()} == {
         "id": "string",
         "zip": "string",
-        "weight_kg": "string",
+        "weight_kg": "int64",
         "churned": "int64",
     }
     assert written["id"].iloc[:3].tolist() == ["000000", "000001", "000002"]
     assert pd.isna(written["id"].iloc[2000]) and written["id"].iloc[2001] == "002001"
     assert written["zip"].iloc[[0, 2400]].tolist() == ["10000", "00501"]
-    assert written["weight_kg"].iloc[-1] == "1,535"
+    assert written["weight_kg"].iloc[-1] == 1535  # thousands: auto, with a warning
     messages = [r.getMessage() for r in caplog.records]
     assert (
         "column 'zip': kept as text because its numbers have leading zeros, e.g. '00501' (a "

@@ -170,3 +170,30 @@ def test_a_yes_no_column_kept_as_text_says_which_values_kept_it(
         "or add them to data.csv.na_values (missing values); a feature column whose values "
         "are at least 95% yes/no is read as boolean (the target only when all are)"
     ]
+
+
+def test_spreadsheet_numbers_are_numeric_features(tmp_path: Path, caplog) -> None:
+    source = tmp_path / "export.csv"
+    rows = range(1, 61)
+    pd.DataFrame(
+        {
+            "amount": [f"{i * 1000 + 200:,}" for i in rows],  # '1,200' .. '60,200', all unique
+            "price": [f"${i * 25.5:,.2f}" for i in rows],  # '$25.50' .. '$1,530.00'
+            "rate": [f"{i % 20}%" for i in rows],
+            "label": ["a", "b", "c"] * 20,
+        }
+    ).to_csv(source, index=False)
+    params = {"data": {"source": str(source), "target": "label", "csv": {"thousands": ","}}}
+    with caplog.at_level(logging.WARNING):
+        schema = load_schema(_run_infer(tmp_path, params))
+    kinds = {c.name: c.kind for c in schema.columns}
+    assert kinds == {
+        "amount": "numeric",
+        "price": "numeric",
+        "rate": "numeric",
+        "label": kinds["label"],
+    }
+    # The ranges (widened by the schema's margin) cover the values, so they were read whole.
+    assert schema.column("amount").min <= 1200 and schema.column("amount").max >= 60200
+    assert schema.column("price").max >= 1530.0 and schema.column("rate").max >= 19
+    assert "'12%' is 12, not 0.12" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +17,27 @@ from mlpipe.data.ingest import (
 )
 
 NA = CsvConfig().na_values
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["Yes", "yes", "Y", "no", "N"], [True, True, True, False, False]),
+        (["TRUE", "false", "t", "F"], [True, False, True, False]),
+        (["yes", "NA", "no"], [True, None, False]),
+    ],
+)
+def test_yes_no_text_becomes_boolean(values: list[str], expected: list[bool | None]) -> None:
+    out, report = normalize(pd.DataFrame({"b": values}), NA)
+    assert str(out["b"].dtype) == "boolean"
+    assert [None if pd.isna(v) else bool(v) for v in out["b"]] == expected
+    assert report.to_boolean == {"b": sum(v is not None for v in expected)}
+
+
+def test_zero_one_text_is_a_number_not_a_boolean() -> None:
+    out, report = normalize(pd.DataFrame({"flag": ["0", "1", "1"]}), NA)
+    assert out["flag"].tolist() == [0, 1, 1] and out["flag"].dtype == np.int64
+    assert report.to_boolean == {}
 
 
 def _values(series: pd.Series) -> list[bool | None]:
