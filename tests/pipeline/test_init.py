@@ -60,6 +60,11 @@ def _params(repo: Repo) -> dict:
     return yaml.safe_load((repo.path / "params.yaml").read_text())
 
 
+def _committed_params(repo: Repo) -> list[str]:
+    """The committed params.yaml's lines."""
+    return repo.git("show", "HEAD:params.yaml").stdout.splitlines()
+
+
 def _decision(stdout: str, key: str) -> str:
     lines = [line for line in stdout.splitlines() if line.startswith(f"{key}: ")]
     assert len(lines) == 1, stdout
@@ -128,8 +133,9 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
     assert status == "?? data/raw/messy.csv\n"
     out = repo.mlpipe("init", "--source", source, "--target", "churn", "--dry-run").stdout
     assert repo.git("status", "--porcelain", "--untracked-files=all").stdout == status
+    ids = next(line for line in _committed_params(repo) if line.startswith("  id_columns:"))
     assert (
-        "   id_columns:                            # identifiers: kept as text, never features\n"
+        f" {ids}\n"
         "-  - customer_id\n"
         "-  date_column: signup_date\n"
         "+  - customer\n"
@@ -173,6 +179,23 @@ def test_flags_override_every_decision(tmp_path: Path) -> None:
     assert "data.task: regression — --task regression" in regression
     assert [r["metric"] for r in _params(repo)["gate"]["rules"]] == ["r2", "rmse", "mae"]
     assert _params(repo)["split"]["method"] == "random"
+
+
+def test_a_numeric_id_is_read_again_as_text_like_ingest_does(tmp_path: Path) -> None:
+    frame = messy_table().drop(columns="customer")
+    frame.insert(0, "order_id", range(5001, 5001 + len(frame)))
+    repo, source = _project(tmp_path, "orders.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "churn").stdout
+    assert _decision(out, "data.id_columns") == (
+        "data.id_columns: [order_id] — order_id: a different whole number in every row, "
+        "named like an id"
+    )
+    schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())
+    assert schema["columns"]["order_id"] == {"kind": "id"}
+    repo.mlpipe("schema", "infer", "--output", "inferred.yaml")
+    assert (repo.path / "inferred.yaml").read_text() == (
+        repo.path / "data/schema.yaml"
+    ).read_text()
 
 
 def test_the_demo_data_keeps_the_generate_stage(tmp_path: Path) -> None:
