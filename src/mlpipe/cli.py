@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--output", help="schema file to write (default: paths.schema)")
     infer.set_defaults(handler=_module_runner("mlpipe.stages.schema"))
 
+    _add_init_command(sub)
     metrics = sub.add_parser(
         "metrics",
         help="print the metrics table",
@@ -141,6 +142,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_drift_commands(sub)
     _add_monitor_commands(sub)
     return parser
+
+
+def _add_init_command(sub: argparse._SubParsersAction) -> None:
+    init = sub.add_parser(
+        "init",
+        help="set up the pipeline for your table: roles, task, gate, schema, DVC",
+        description="Read --source as ingest will, decide the task, positive class, id and date "
+        "columns, slices, split method and gate rules, set them in params.yaml (comments "
+        "kept), write the schema as `mlpipe schema infer` does, `dvc add` the file and remove "
+        "the demo generate stage. Prints each decision with its reason and the next command. "
+        "Flags override a decision.\n"
+        "Reads: --source, params.yaml, dvc.yaml. Writes: params.yaml, paths.schema, dvc.yaml, "
+        "<source>.dvc (nothing with --dry-run).",
+    )
+    _params_option(init)
+    init.add_argument("--source", required=True, help="CSV or Parquet file of the project")
+    init.add_argument("--target", required=True, help="the column to predict")
+    init.add_argument(
+        "--task",
+        choices=("auto", "binary", "multiclass", "regression"),
+        default="auto",
+        help="default: decided from the target's values",
+    )
+    init.add_argument("--positive-class", help="binary: the class to detect (as text)")
+    init.add_argument("--id-columns", metavar="A,B|none", help="columns that identify rows")
+    init.add_argument("--date-column", metavar="C|none", help="the ISO date column")
+    init.add_argument("--slices", metavar="A,B|none", help="columns to report metrics per value")
+    init.add_argument(
+        "--dry-run", action="store_true", help="print the params.yaml diff; write nothing"
+    )
+    init.set_defaults(handler=_module_runner("mlpipe.stages.init"))
 
 
 def _add_report_commands(sub: argparse._SubParsersAction) -> None:

