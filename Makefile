@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint env clean-env docs docs-serve
+.PHONY: run test test-fast lint env clean-env docs docs-serve
 
 # Create the virtual environment from the pinned lock file (re-done when the lock changes).
 $(STAMP): requirements.lock pyproject.toml
@@ -21,11 +21,23 @@ run: $(STAMP)
 	$(VENV)/bin/dvc repro
 	$(VENV)/bin/mlpipe metrics
 
-# Lint, then the whole test suite (what CI runs).
-test: $(STAMP)
-	$(VENV)/bin/ruff check src tests $(wildcard benchmarks)
-	$(VENV)/bin/ruff format --check src tests $(wildcard benchmarks)
-	$(VENV)/bin/pytest
+# pytest-xdist workers: one per CPU ("auto"); TEST_WORKERS=0 runs the suite in one process.
+# worksteal: a worker that runs out of tests takes queued ones from the other (the pipeline
+# tests last seconds to minutes each, so an even split up front would leave a core idle).
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist worksteal
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests docs $(wildcard benchmarks)
+	$(VENV)/bin/ruff format --check src tests docs $(wildcard benchmarks)
+
+# Lint, then the whole test suite on every core (what CI runs).
+test: lint
+	$(VENV)/bin/pytest $(XDIST)
+
+# The edit loop: lint and the unit tests only (no git, no dvc; about a minute).
+test-fast: lint
+	$(VENV)/bin/pytest tests/unit $(XDIST)
 
 # The documentation site (mkdocs.yml, pages in docs/): regenerate the reference pages from the
 # code, then build into site/ (strict: a broken link or a missing page is an error).

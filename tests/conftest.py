@@ -1,23 +1,58 @@
-"""Shared fixtures. Pipeline fixtures build real git + dvc repositories in temp directories."""
+"""Shared fixtures. Pipeline fixtures build real git + dvc repositories in temp directories.
+
+The expensive repositories (a cold `dvc repro` of the default pipeline, the PR scenario built
+on it) are built once per test session, shared by every pytest-xdist worker, and copied: see
+tests/support/templates.py. A test that needs a reproduced repository to change takes
+``work_repo`` (its own copy, ~0.1 s) instead of running `dvc repro` on a fresh ``make_repo``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.pr_scenario import build_pr_scenario
 from support.repo import Repo, make_repo
+from support.templates import shared_template
+
+COLD_OUTPUT = "cold-repro.out"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_dvc_site_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """DVC keeps per-repository state (hashes by inode and mtime, indexes) in a site cache dir
+    shared by every process on the machine (/var/tmp/dvc), keyed by the repository's path.
+    Each test session (each xdist worker) gets its own, so a later run that reuses a path
+    (a fixed --basetemp) never reads an earlier run's state, and /var/tmp does not grow."""
+    with pytest.MonkeyPatch.context() as patch:
+        site = tmp_path_factory.getbasetemp() / "dvc-site-cache"
+        patch.setenv("DVC_SITE_CACHE_DIR", str(site))
+        yield
+
+
+def _cold_repro(dest: Path) -> None:
+    repo = make_repo(dest / "repo")
+    result = repo.dvc("repro")
+    (dest / COLD_OUTPUT).write_text(result.stdout)
+
+
+def _reproduced_template(factory: pytest.TempPathFactory) -> Path:
+    return shared_template(factory, "reproduced", _cold_repro)
 
 
 @pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Repo:
-    """A temporary repository on which a cold `dvc repro` (default params) has run once.
+    """A temporary repository on which a cold `dvc repro` (default params) has run.
 
-    Read-only for tests: copy it (``reproduced.copy(tmp_path / "r")``) before changing it.
+    The repro runs once per session (all xdist workers together); each worker gets its own
+    copy. Read-only for tests: copy it (``reproduced.copy(tmp_path / "r")``, or take
+    ``work_repo``) before changing it. ``reproduced.cold_output`` is that repro's stdout.
     """
-    repo = make_repo(tmp_path_factory.mktemp("reproduced") / "repo")
-    result = repo.dvc("repro")
-    repo.cold_output = result.stdout  # type: ignore[attr-defined]
+    template = _reproduced_template(tmp_path_factory)
+    repo = Repo(template / "repo").copy(tmp_path_factory.mktemp("reproduced") / "repo")
+    repo.cold_output = (template / COLD_OUTPUT).read_text()  # type: ignore[attr-defined]
     return repo
 
 
@@ -25,3 +60,15 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Repo:
 def work_repo(reproduced: Repo, tmp_path: Path) -> Repo:
     """A private copy of the reproduced repository (workspace and DVC cache included)."""
     return reproduced.copy(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """The PR history of support/pr_scenario.py (`main` with a committed run, `feature` with a
+    worse model), built once per session on the reproduced repository; this worker's copy,
+    checked out on `feature`. Read-only: copy it before changing the workspace or branches."""
+    reproduced = Repo(_reproduced_template(tmp_path_factory) / "repo")
+    template = shared_template(
+        tmp_path_factory, "pr-scenario", lambda dest: build_pr_scenario(reproduced, dest)
+    )
+    return Repo(template).copy(tmp_path_factory.mktemp("pr-scenario") / "repo")

@@ -19,6 +19,7 @@ import yaml
 
 from support.byod import messy_table, snapshot, temp_files, use_own_data, write_source
 from support.repo import Repo, make_repo, ran_stages
+from support.templates import copy_template
 
 pytestmark = pytest.mark.slow
 
@@ -88,10 +89,8 @@ VALIDATE = (
 )
 
 
-@pytest.fixture(scope="module")
-def byod_base(tmp_path_factory: pytest.TempPathFactory) -> Repo:
-    """A repository on the messy customer table, reproduced and committed (read-only)."""
-    repo = make_repo(tmp_path_factory.mktemp("byod") / "repo")
+def _build_byod_base(dest: Path) -> None:
+    repo = make_repo(dest)
     use_own_data(
         repo,
         "customers.csv",
@@ -105,7 +104,13 @@ def byod_base(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     )
     repo.dvc("repro")
     repo.commit("own data")
-    return repo
+
+
+@pytest.fixture(scope="session")
+def byod_base(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """A repository on the messy customer table, reproduced and committed (read-only): built
+    once per session for all xdist workers, this worker's copy."""
+    return copy_template(tmp_path_factory, "byod-messy", _build_byod_base)
 
 
 def _table_text(frame: pd.DataFrame) -> str:

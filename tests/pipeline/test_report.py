@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlpipe.report import charts
-from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE, build_pr_scenario
+from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE
 from support.repo import Repo
 
 pytestmark = pytest.mark.slow
@@ -21,10 +21,10 @@ ROC = "data/results/plots/roc.json"
 CONFUSION = "data/results/plots/confusion.json"
 
 
-@pytest.fixture(scope="module")
-def pr_repo(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Repo:
+@pytest.fixture
+def pr_repo(pr_scenario: Repo) -> Repo:
     """Read-only: copy it before changing the workspace or branches."""
-    return build_pr_scenario(reproduced, tmp_path_factory.mktemp("pr") / "repo")
+    return pr_scenario
 
 
 def _at(repo: Repo, ref: str, rel: str) -> object:

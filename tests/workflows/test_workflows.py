@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.pr_scenario import build_pr_scenario
 from support.repo import BIN, PROJECT, Repo, base_env
 
 WORKFLOWS = PROJECT / ".github" / "workflows"
@@ -375,10 +374,10 @@ def _child_venv(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def origin(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Repo:
+def origin(pr_scenario: Repo, tmp_path_factory: pytest.TempPathFactory) -> Repo:
     """main with a run; `feature` (worse model: the gate fails); `feature-ok` (same model,
     a gate relaxed in the PR's params: the gate passes)."""
-    repo = build_pr_scenario(reproduced, tmp_path_factory.mktemp("origin") / "repo")
+    repo = pr_scenario.copy(tmp_path_factory.mktemp("origin") / "repo")
     repo.git("checkout", "-q", "-b", "feature-ok")
     repo.set_params(**{"gate.rules": [{"metric": "roc_auc", "min": 0.6, "max_drop": 0.5}]})
     repo.commit("feature-ok: relax the gate")
