@@ -7,10 +7,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 .PHONY: run test test-fast lint env clean-env docs docs-serve
 
 # Create the virtual environment from the pinned lock file (re-done when the lock changes).
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 

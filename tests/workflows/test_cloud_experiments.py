@@ -84,7 +84,7 @@ def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() ->
     ]
 
     runs = [s["run"] for s in experiments["steps"] if "run" in s]
-    assert "pip install -r requirements.lock\npip install --no-deps -e .\n" in runs
+    assert "pip install -r requirements.txt\npip install --no-deps -e .\n" in runs
     assert runs[-2:] == [
         "bash .github/scripts/pipeline-outputs.sh",
         "bash .github/scripts/run-grid.sh",

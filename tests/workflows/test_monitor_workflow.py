@@ -55,7 +55,7 @@ def test_monitor_workflow_is_scheduled_least_privilege_and_uses_secrets() -> Non
     job = wf["jobs"]["monitor"]
     assert job["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.AWS_ACCESS_KEY_ID }}"
     runs = "\n".join(s.get("run", "") for s in job["steps"])
-    assert "pip install -r requirements.lock" in runs
+    assert "pip install -r requirements.txt" in runs
     assert "dvc pull train split" in runs
     assert f"bash {SCRIPT}" in runs
     uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]

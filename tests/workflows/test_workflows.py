@@ -244,18 +244,18 @@ def _pins(requirements: list[str]) -> dict[str, str]:
 
 
 def test_pyproject_pins_match_requirements_lock() -> None:
-    # Dependabot's pip updates edit pyproject.toml only (it does not read requirements.lock):
-    # such a PR fails here until the lock gets the same version.
+    # The direct dependencies' pins are written twice (pyproject.toml and the lock file
+    # requirements.txt): they must agree, whoever edits them (a person or Dependabot).
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
     direct = _pins(
         project["dependencies"]
         + [r for rs in project["optional-dependencies"].values() for r in rs]
     )
-    lock_lines = (PROJECT / "requirements.lock").read_text().splitlines()
+    lock_lines = (PROJECT / "requirements.txt").read_text().splitlines()
     lock = _pins([line for line in lock_lines if line.strip() and not line.startswith("#")])
     assert {"zizmor", "check-jsonschema", "dvc"} <= set(direct)
     differ = {name: (v, lock.get(name)) for name, v in direct.items() if lock.get(name) != v}
-    assert differ == {}, "pyproject.toml pin vs requirements.lock: " + repr(differ)
+    assert differ == {}, "pyproject.toml pin vs requirements.txt: " + repr(differ)
 
 
 def test_ci_runs_the_readme_test_command_on_push_and_pull_request() -> None:
@@ -279,7 +279,7 @@ def test_pr_report_is_least_privilege_and_pull_request_only() -> None:
     assert uses["actions/setup-python"]["with"] == {
         "python-version": "3.11",
         "cache": "pip",
-        "cache-dependency-path": "requirements.lock",
+        "cache-dependency-path": "requirements.txt",
     }
     assert "iterative/setup-cml" in uses
     # Secrets only through secrets.*, and only into env (never inlined into a script).
