@@ -15,6 +15,7 @@ import pandas as pd
 from mlpipe.config import Params
 from mlpipe.data import roles
 from mlpipe.data.roles import Decision
+from mlpipe.data.schema import missing_labels_warning
 from mlpipe.evaluation.monitor import SUGGESTED_METRICS
 from mlpipe.report.gate import describe_rule, rule_mapping, suggested_rules
 
@@ -48,6 +49,9 @@ def decide(
     target cannot be learned, a flag does not fit the table, or no column is left to learn from.
     """
     target = frame[options.target]
+    unlabelled = missing_labels_warning(target)
+    if unlabelled is not None:  # the schema gives the target max_missing: 0 (validate refuses)
+        raise roles.RoleError(f"{unlabelled}, then run mlpipe init again")
     task = roles.decide_task(target, options.task)
     ids = roles.decide_id_columns(frame, options.target, options.id_columns)
     date = roles.decide_date_column(

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import Params, params_from_dict
+from mlpipe.data.roles import RoleError
 from mlpipe.init_plan import InitOptions, decide, params_values
 
 
@@ -80,3 +81,12 @@ def test_flags_replace_the_rules() -> None:
     assert values["data.positive_class"] == "False"
     assert values["data.id_columns"] == [] and values["data.date_column"] is None
     assert values["evaluate.slices"] == ["region"]
+
+
+def test_a_target_with_missing_labels_is_refused_before_anything_is_decided() -> None:
+    table = _table()
+    table["returned"] = table["returned"].astype("boolean")
+    table.loc[[3, 7], "returned"] = pd.NA
+    with pytest.raises(RoleError, match="target 'returned' has 2 missing labels") as info:
+        decide(table, "data/raw/t.csv", InitOptions("returned"), Params())
+    assert "remove them from the source, then run mlpipe init again" in str(info.value)

@@ -150,6 +150,14 @@ def decide_id_columns(
         _check_columns(frame, names, "--id-columns")
         if target in names:
             raise RoleError(f"--id-columns names the target '{target}'; it cannot be an id")
+        for name in names:
+            repeated = int(frame[name].dropna().duplicated().sum())
+            if repeated:
+                raise RoleError(
+                    f"--id-columns names '{name}', whose values repeat ({repeated} row(s) share "
+                    "a value with an earlier row): an id column identifies rows, and validate "
+                    "refuses repeated ids. Leave it out of --id-columns (it is then a feature)"
+                )
         return Decision(names, "--id-columns" if names else "--id-columns none")
     found: list[str] = []
     why: list[str] = []
@@ -247,11 +255,28 @@ def decide_slices(
     distinct values of which at least two reach ``min_rows``; the ones whose reported values
     cover most rows come first (then table order).
     """
+    skip = set(exclude)
     if requested is not None:
         names = tuple(requested)
         _check_columns(frame, names, "--slices")
+        for name in names:
+            if name in skip:
+                raise RoleError(
+                    f"--slices names '{name}', the target, an id or the date column: slices "
+                    "are feature columns of a few categories"
+                )
+            if not (is_text(frame[name]) or pd.api.types.is_bool_dtype(frame[name])):
+                usable = [
+                    c
+                    for c in frame.columns
+                    if c not in skip
+                    and (is_text(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+                ]
+                raise RoleError(
+                    f"--slices names '{name}', which is not categorical or boolean (metrics are "
+                    f"reported per category); usable columns: {_preview(usable) or 'none'}"
+                )
         return Decision(names, "--slices" if names else "--slices none")
-    skip = set(exclude)
     scored: list[tuple[float, int, str, str]] = []
     for position, name in enumerate(frame.columns):
         values = frame[name]

@@ -113,7 +113,11 @@ def test_a_repeated_value_or_a_float_is_not_an_id() -> None:
 def test_id_flag_wins_and_is_checked() -> None:
     frame = _frame()
     assert roles.decide_id_columns(frame, "label", ()).value == ()
-    assert roles.decide_id_columns(frame, "label", ("plan",)).value == ("plan",)
+    assert roles.decide_id_columns(frame, "label", ("customer",)).value == ("customer",)
+    with pytest.raises(
+        RoleError, match=r"--id-columns names 'plan', whose values repeat \(\d+ row"
+    ):
+        roles.decide_id_columns(frame, "label", ("plan",))
     with pytest.raises(RoleError, match=r"--id-columns names \['nope'\], not columns"):
         roles.decide_id_columns(frame, "label", ("nope",))
     with pytest.raises(RoleError, match="--id-columns names the target 'label'"):
@@ -172,6 +176,12 @@ def test_slices_flag_is_checked() -> None:
     assert roles.decide_slices(_frame(), {"label"}, 30, ()).value == ()
     with pytest.raises(RoleError, match=r"--slices names \['region'\], not columns"):
         roles.decide_slices(_frame(), {"label"}, 30, ("region",))
+    assert roles.decide_slices(_frame(), {"label"}, 30, ("plan",)).value == ("plan",)
+    with pytest.raises(RoleError, match=r"--slices names 'income', which is not categorical") as e:
+        roles.decide_slices(_frame(), {"label", "customer", "signup"}, 30, ("income",))
+    assert "plan, city, member" in str(e.value)
+    with pytest.raises(RoleError, match="--slices names 'label', the target, an id or the date"):
+        roles.decide_slices(_frame(), {"label"}, 30, ("label",))
 
 
 def test_slice_rows_needed_scales_the_test_minimum_to_the_table() -> None:
