@@ -110,7 +110,10 @@ def test_make_docs_targets(
     stamp = tmp_path / "installed"
     stamp.touch()
     os.utime(stamp, (4_102_444_800, 4_102_444_800))
-    result = repo.run("make", "-n", target, f"VENV={sys.prefix}", f"STAMP={stamp}")
+    # --no-print-directory: under `make test` this is a sub-make, which would say so.
+    result = repo.run(
+        "make", "-n", "--no-print-directory", target, f"VENV={sys.prefix}", f"STAMP={stamp}"
+    )
     lines = result.stdout.splitlines()
     assert len(lines) == len(commands), result.stdout
     for line, command in zip(lines, commands, strict=True):

@@ -133,15 +133,14 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
     assert status == "?? data/raw/messy.csv\n"
     out = repo.mlpipe("init", "--source", source, "--target", "churn", "--dry-run").stdout
     assert repo.git("status", "--porcelain", "--untracked-files=all").stdout == status
-    ids = next(line for line in _committed_params(repo) if line.startswith("  id_columns:"))
-    assert (
-        f" {ids}\n"
-        "-  - customer_id\n"
-        "-  date_column: signup_date\n"
-        "+  - customer\n"
-        "+  date_column: signup\n"
-    ) in out
-    assert "-  target: churned\n" in out and "+  target: churn\n" in out
+    committed = _committed_params(repo)
+    ids = next(line for line in committed if line.startswith("  id_columns:"))
+    date = next(line for line in committed if line.startswith("  date_column:"))
+    target = next(line for line in committed if line.startswith("  target:"))
+    assert f" {ids}\n-  - customer_id\n-{date}\n+  - customer\n" in out
+    assert "+" + date.replace("signup_date", "signup     ", 1) + "\n" in out
+    assert f"-{target}\n" in out
+    assert "+" + target.replace("churned", "churn  ", 1) + "\n" in out
     assert "dvc.yaml: the 'generate' stage (the demo data generator) is removed" in out
     assert "dvc: `dvc add data/raw/messy.csv`" in out
     assert "data/schema.yaml: would write the schema (changed)" in out

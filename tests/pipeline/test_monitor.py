@@ -345,11 +345,10 @@ def fresh_customers(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) 
     """12 000 new customers from the embedded generator with another seed (the review used
     seed 7): the same population as the training data."""
     tmp = tmp_path_factory.mktemp("fresh")
-    params = (reproduced.path / "params.yaml").read_text()
-    assert "  rows: 20000\n  seed: 42\n" in params
-    (tmp / "params.yaml").write_text(
-        params.replace("rows: 20000\n  seed: 42", "rows: 12000\n  seed: 7")
-    )
+    params = yaml.safe_load((reproduced.path / "params.yaml").read_text())
+    assert params["generate"] == {"rows": 20000, "seed": 42}
+    params["generate"] = {"rows": 12000, "seed": 7}
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = tmp / "fresh.parquet"
     reproduced.mlpipe("generate", "--params", str(tmp / "params.yaml"), "--output", str(out))
     return pd.read_parquet(out)

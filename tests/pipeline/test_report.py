@@ -12,7 +12,7 @@ import pytest
 
 from mlpipe.report import charts
 from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE
-from support.repo import Repo
+from support.repo import Repo, ran_stages
 
 pytestmark = pytest.mark.slow
 
@@ -114,12 +114,15 @@ def test_gate_passes_within_the_tolerance(pr_repo: Repo, tmp_path: Path) -> None
     )
     rules = [{"metric": "roc_auc", "min": 0.5, "max_drop": round(drop + 0.01, 4)}]
     repo.set_params(**{"gate.rules": rules})
+    # validate checks the gate's metrics against the task, so it (alone) reruns.
+    assert ran_stages(repo.dvc("repro").stdout) == ["validate"]
     gate = repo.mlpipe("gate", "--base", "main")
     assert "PASS  roc_auc change" in gate.stdout and "gate passed" in gate.stdout
     text = _report(repo, "--fail-on-gate")
     assert "### Gate: ✅ passed" in text
     # A tighter tolerance than the actual drop fails again.
     repo.set_params(**{"gate.rules": [{"metric": "roc_auc", "max_drop": round(drop - 0.001, 4)}]})
+    repo.dvc("repro")
     assert repo.mlpipe("gate", "--base", "main", check=False).returncode == 1
 
 

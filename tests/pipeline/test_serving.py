@@ -247,9 +247,10 @@ def test_smoke_test_of_the_pipeline_model(reproduced: Repo, tmp_path: Path) -> N
 def big_batch(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """200 000 generated customers: scored in 20 chunks of 10 000, seconds of work to stop."""
     tmp = tmp_path_factory.mktemp("big")
-    params = (reproduced.path / "params.yaml").read_text()
-    assert "  rows: 20000\n" in params
-    (tmp / "params.yaml").write_text(params.replace("  rows: 20000\n", "  rows: 200000\n"))
+    params = yaml.safe_load((reproduced.path / "params.yaml").read_text())
+    assert params["generate"]["rows"] == 20000
+    params["generate"]["rows"] = 200_000
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = tmp / "b200k.parquet"
     reproduced.mlpipe("generate", "--params", str(tmp / "params.yaml"), "--output", str(out))
     return out
