@@ -238,7 +238,7 @@ def test_one_stray_value_in_a_column_never_missing_is_within_chance(churn) -> No
 
 @pytest.fixture(scope="module")
 def binary_model():
-    return tiny_model("binary")
+    return tiny_model("binary", max_iter=20)  # a fitted model; its quality is not under test
 
 
 def _broken_batch(path: Path) -> pd.DataFrame:
