@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import RandomForestConfig, TrainConfig
+from mlpipe.config import HistGradientBoostingConfig, RandomForestConfig, TrainConfig
 from mlpipe.data.schema import ColumnSpec, Schema
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
@@ -62,11 +64,21 @@ def tiny_spec(schema: Schema) -> FeatureSpec:
     return feature_spec(schema)
 
 
-def tiny_model(task: str = "binary", estimator: str = "hist_gradient_boosting", rows: int = 400):
-    """A real fitted Pipeline (preprocessing + estimator) on ``tiny_frame``."""
+def tiny_model(
+    task: str = "binary",
+    estimator: str = "hist_gradient_boosting",
+    rows: int = 400,
+    max_iter: int | None = None,
+):
+    """A real fitted Pipeline (preprocessing + estimator) on ``tiny_frame``; ``max_iter``: fewer
+    boosting rounds than the default, for tests that only need a fitted model of each kind."""
     schema = tiny_schema(task)
+    boosting = HistGradientBoostingConfig()
+    if max_iter is not None:
+        boosting = dataclasses.replace(boosting, max_iter=max_iter)
     config = TrainConfig(
         estimator=estimator,  # type: ignore[arg-type]
         random_forest=RandomForestConfig(n_estimators=10, n_jobs=1),
+        hist_gradient_boosting=boosting,
     )
     return fit_model(tiny_frame(rows, task), tiny_spec(schema), "y", task, config)

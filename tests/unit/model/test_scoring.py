@@ -33,7 +33,7 @@ RULES = ScoringRules(id_columns=("cid",))
 
 @pytest.fixture(scope="module")
 def binary_model():
-    return tiny_model("binary")
+    return tiny_model("binary", max_iter=20)  # a fitted model; its quality is not under test
 
 
 def _score(model, source: Path, output: Path, task: str = "binary", **kw):
@@ -216,7 +216,7 @@ def test_the_input_file_is_never_the_output(binary_model, tmp_path: Path, same: 
 
 
 def test_regression_output_is_one_value_column(tmp_path: Path) -> None:
-    model = tiny_model("regression")
+    model = tiny_model("regression", max_iter=20)
     frame = tiny_frame(80, "regression", seed=4).drop(columns=["y"])
     frame.to_parquet(tmp_path / "in.parquet", index=False)
     _score(model, tmp_path / "in.parquet", tmp_path / "out.parquet", task="regression")
@@ -227,7 +227,7 @@ def test_regression_output_is_one_value_column(tmp_path: Path) -> None:
 
 
 def test_score_frame_multiclass_columns_follow_model_classes() -> None:
-    model = tiny_model("multiclass")
+    model = tiny_model("multiclass", max_iter=20)
     frame = tiny_frame(30, "multiclass", seed=5)
     out = score_frame(model, frame, tiny_spec(tiny_schema("multiclass")), "multiclass", ("cid",))
     assert list(out.columns) == ["cid", "prediction", "proba_a", "proba_b", "proba_c"]

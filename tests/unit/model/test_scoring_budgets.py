@@ -38,7 +38,10 @@ from mlpipe.model.scoring import (
 from support.tiny import tiny_frame, tiny_model, tiny_schema, tiny_spec
 
 PROJECT = Path(__file__).resolve().parents[3]
-BATCHES = 200
+# 100 batches per size: the tolerance below (one in a million) then allows at most 18 of 100
+# at alpha 0.05 and 4 at 0.001, and a rule refusing a quarter of healthy batches (as the exact
+# rule does under the tightest budgets) still fails the check with probability 0.94.
+BATCHES = 100
 SIZES = (20, 100, 1000)
 CSV = CsvConfig()
 
@@ -71,11 +74,17 @@ def _check(batch: pd.DataFrame, schema: Schema, rules: ScoringRules, raw=None, c
 
 
 def _refusal_counts(
-    table: pd.DataFrame, schema: Schema, size: int, seed: int, alphas: tuple[float, ...]
-) -> tuple[dict[float, int], int]:
+    table: pd.DataFrame,
+    schema: Schema,
+    size: int,
+    seed: int,
+    alphas: tuple[float, ...],
+    exact_rule: bool = True,
+) -> tuple[dict[float, int], int | None]:
     """Out of BATCHES seeded batches of ``size`` rows drawn (with replacement) from ``table``:
     how many `mlpipe predict`'s checks refuse at each ``contract_alpha``, and how many the
-    exact rule of the validate stage refuses."""
+    exact rule of the validate stage refuses (None when ``exact_rule`` is off: it is a quarter
+    of the cost, so it runs only where a test asserts on it)."""
     ids = tuple(c.name for c in schema.columns if c.kind == "id")
     rules = ScoringRules(id_columns=ids, unknown_categories="fail")
     rng = np.random.default_rng(seed)
@@ -90,10 +99,11 @@ def _refusal_counts(
                 check_budgets(summary, schema, replace(rules, contract_alpha=alpha), "batch")
             except ScoringError:
                 refused[alpha] += 1
-        exact += bool(
-            validate_table(batch, schema, require_target=False, check_duplicates=False).errors
-        )
-    return refused, exact
+        if exact_rule:
+            exact += bool(
+                validate_table(batch, schema, require_target=False, check_duplicates=False).errors
+            )
+    return refused, exact if exact_rule else None
 
 
 def _at_most(alpha: float) -> int:
@@ -110,7 +120,9 @@ def test_batches_of_training_data_are_refused_at_most_at_the_level(
     table, schema = request.getfixturevalue(data)
     exact = {}
     for seed, size in enumerate(SIZES):
-        refused, exact[size] = _refusal_counts(table, schema, size, seed, (0.001, 0.05))
+        refused, exact[size] = _refusal_counts(
+            table, schema, size, seed, (0.001, 0.05), exact_rule=size == 20
+        )
         assert refused[0.001] <= _at_most(0.001), (size, refused)
         assert refused[0.05] <= _at_most(0.05), (size, refused)
     # The same batches under the exact rule (what predict did): small ones fail at random.
@@ -226,7 +238,7 @@ def test_one_stray_value_in_a_column_never_missing_is_within_chance(churn) -> No
 
 @pytest.fixture(scope="module")
 def binary_model():
-    return tiny_model("binary")
+    return tiny_model("binary", max_iter=20)  # a fitted model; its quality is not under test
 
 
 def _broken_batch(path: Path) -> pd.DataFrame:

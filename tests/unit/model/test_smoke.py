@@ -91,7 +91,7 @@ def test_latency_summary_units() -> None:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with a real model file, its schema and a params file."""
     root = tmp_path_factory.mktemp("smoke")
-    save_model(tiny_model("binary"), root / "model.skops")
+    save_model(tiny_model("binary", max_iter=20), root / "model.skops")
     (root / "schema.yaml").write_text(dump_schema(tiny_schema()))
     (root / "params.yaml").write_text("predict:\n  smoke_rows: 64\n  seed: 3\n")
     return root
