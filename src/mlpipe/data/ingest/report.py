@@ -125,8 +125,7 @@ def report_warnings(report: NormalizeReport) -> list[str]:
             f"(categorical). Set data.csv.decimal: {other!r} in params.yaml"
         )
     for column, examples in report.ambiguous.items():
-        first = examples[0] if examples else f"1{other}234"
-        whole, part = re.sub(r"[^\d,.]", "", first).split(other)
+        first, whole, part = _one_group(examples, other)
         messages.append(
             f"column '{column}': values like {_shown(examples)} have one {other!r} group and no "
             f"decimal part: {first!r} is {whole}{part} if {other!r} separates thousands, or "
@@ -137,8 +136,7 @@ def report_warnings(report: NormalizeReport) -> list[str]:
             f"data.csv.thousands: {other!r}"
         )
     for column, examples in report.assumed_thousands.items():
-        first = examples[0] if examples else f"1{other}234"
-        whole, part = re.sub(r"[^\d,.]", "", first).split(other)
+        first, whole, part = _one_group(examples, other)
         messages.append(
             f"column '{column}': values like {_shown(examples)} were read with {other!r} "
             f"separating thousands ({first!r} is {whole}{part}, not {whole}.{part}): "
@@ -206,3 +204,10 @@ def report_notes(report: NormalizeReport) -> list[str]:
 
 def _shown(examples: Iterable[str]) -> str:
     return ", ".join(repr(value) for value in examples) or "(none kept)"
+
+
+def _one_group(examples: tuple[str, ...], mark: str) -> tuple[str, str, str]:
+    """The first "1,535"-like example and its digits before and after ``mark``."""
+    first = examples[0] if examples else f"1{mark}234"
+    whole, part = re.sub(r"[^\d,.]", "", first).split(mark)
+    return first, whole, part
