@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mlpipe.data.schema import ColumnSpec, category_text
 
@@ -131,6 +130,8 @@ def widened_rate(budget: float, train_rows: int | None, alpha: float) -> float:
     events = min(budget * train_rows, float(train_rows))
     if events >= train_rows:
         return 1.0
+    from scipy import stats  # imported when used: ~1 s of start-up
+
     bound = float(stats.beta.ppf(1 - alpha, events + 1, train_rows - events))
     return max(budget, bound)
 
@@ -141,6 +142,8 @@ def p_value(count: int, rows: int, rate: float) -> float:
         return 1.0
     if rate <= 0:
         return 0.0
+    from scipy import stats  # imported when used: ~1 s of start-up
+
     return float(stats.binom.sf(count - 1, rows, rate))
 
 

@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mlpipe.config import DataConfig, DriftConfig
 from mlpipe.data.ingest import yes_no
@@ -334,6 +333,8 @@ def _numeric(
     test, statistic, p_value = "none", None, None
     untested = _too_few("present values", len(r_present), len(c_present), config.min_rows)
     if not untested:  # a constant column, the same on both sides, gives statistic 0, p-value 1
+        from scipy import stats  # imported when used: ~1 s of start-up
+
         result = stats.ks_2samp(r_present, c_present, method="asymp")
         test, statistic, p_value = "ks", float(result.statistic), float(result.pvalue)
     r_rows, c_rows = len(r_present), len(c_present)
@@ -377,6 +378,8 @@ def _categorical(
     untested = _too_few("present values", r_present, c_present, config.min_rows)
     if not untested:  # a single category on both sides gives statistic 0, p-value 1
         table = np.vstack([r_counts, c_counts])
+        from scipy import stats  # imported when used: ~1 s of start-up
+
         result = stats.chi2_contingency(table, correction=False)
         test, statistic, p_value = "chi2", float(result.statistic), float(result.pvalue)
     return _feature(

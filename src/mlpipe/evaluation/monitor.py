@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
 from mlpipe.data.budgets import MISSING, BudgetTest
@@ -208,6 +207,8 @@ def label_shift(
             for k, a, b in zip(keys, r_share, c_share, strict=True)
         )
         if len(keys) > 1 and r_counts.sum() and c_counts.sum():
+            from scipy import stats  # imported when used: ~1 s of start-up
+
             result = stats.chi2_contingency(np.vstack([r_counts, c_counts]), correction=False)
             test, statistic, p_value = "chi2", float(result.statistic), float(result.pvalue)
     elif target_drift is not None:
