@@ -15,6 +15,7 @@ import pytest
 
 from support.pr_scenario import build_pr_scenario
 from support.repo import Repo, make_repo
+from support.scheduling import long_first_shares
 from support.templates import shared_template
 
 COLD_OUTPUT = "cold-repro.out"
@@ -72,3 +73,18 @@ def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
         tmp_path_factory, "pr-scenario", lambda dest: build_pr_scenario(reproduced, dest)
     )
     return Repo(template).copy(tmp_path_factory.mktemp("pr-scenario") / "repo")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's ``worksteal``, start the tests marked ``long(seconds)`` first, spread
+    over the workers' shares (see support/scheduling.py). Every worker computes the same order,
+    as xdist requires."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 0)
+    if workers < 2 or config.getoption("dist", "no") != "worksteal":
+        return
+    seconds = {}
+    for item in items:
+        marker = item.get_closest_marker("long")
+        if marker is not None:
+            seconds[item.nodeid] = float(marker.args[0])
+    items[:] = long_first_shares(items, workers, lambda item: seconds.get(item.nodeid))

@@ -154,6 +154,7 @@ def test_palmer_penguins_mixed_types_and_missing_values(tmp_path: Path) -> None:
     assert drift["features"]["body_mass_g"]["test"] == "ks"
 
 
+@pytest.mark.long(120)
 def test_a_thousand_columns_end_to_end(tmp_path: Path) -> None:
     import numpy as np
 

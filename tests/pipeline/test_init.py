@@ -266,6 +266,7 @@ def test_wine_is_multiclass_gated_on_its_own_metrics(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long(48)
 def test_diabetes_is_regression_and_report_and_gate_work(tmp_path: Path) -> None:
     frame = datasets.load_diabetes(as_frame=True, scaled=False).frame
     repo, source = _project(tmp_path, "diabetes.csv", frame)

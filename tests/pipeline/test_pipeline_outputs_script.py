@@ -76,6 +76,7 @@ def test_unchanged_pipeline_runs_no_stage_and_pushes_nothing(
     assert SECRET_KEY not in output and s3.endpoint not in output
 
 
+@pytest.mark.long(44)
 def test_changed_params_same_repo_pushes_outputs_and_run_cache_for_the_reviewer(
     published: tuple[Repo, str], s3: S3Server, tmp_path: Path
 ) -> None:

@@ -38,6 +38,7 @@ def test_artifact_declaration_matches_params_and_gto_config() -> None:
     assert gto == {"types": ["model"], "stages": ["dev", "staging", "prod"]}
 
 
+@pytest.mark.long(40)
 def test_register_assign_show_and_get_from_remote(work_repo: Repo, tmp_path: Path) -> None:
     repo = work_repo
     remote = tmp_path / "remote"

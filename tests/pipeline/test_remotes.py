@@ -108,6 +108,7 @@ def test_fresh_clone_repro_pull_runs_no_stage_and_gets_the_run_cache(
     assert clone.git("status", "--porcelain", "--untracked-files=no").stdout == ""
 
 
+@pytest.mark.long(38)
 def test_uncommitted_lock_train_comes_from_the_run_cache(
     work_repo: Repo, s3: S3Server, tmp_path: Path
 ) -> None:

@@ -138,6 +138,7 @@ def test_experiment_run_and_show(work_repo: Repo) -> None:
     assert 0.7 < float(record["test.roc_auc"]) < 0.9
 
 
+@pytest.mark.long(39)
 def test_two_clones_and_a_forced_repro_give_identical_hashes(
     reproduced: Repo, tmp_path: Path
 ) -> None:

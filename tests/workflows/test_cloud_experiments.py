@@ -251,6 +251,14 @@ def test_a_bad_key_or_value_in_any_item_queues_nothing(
     assert plain_repo.git("status", "--porcelain").stdout == ""
 
 
+def _commit_base(repo: Repo) -> None:
+    """Commit the reproduced repository as the grid's base, with a cheaper permutation
+    importance (one shuffle of 500 rows instead of five of 5 000): every experiment of these
+    grids changes train params, so each reruns evaluate, and nothing here checks importances."""
+    repo.set_params(**{"evaluate.importance_repeats": 1, "evaluate.importance_rows": 500})
+    repo.commit("base")
+
+
 def _experiments(repo: Repo) -> dict[str, dict]:
     """name -> entry (executor state, revs with their data) of every experiment `dvc exp show`
     knows."""
@@ -269,8 +277,9 @@ def _table_row(summary: str, name: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.long(115)
 def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp_path: Path):
-    work_repo.commit("base")
+    _commit_base(work_repo)
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True, env=base_env())
     work_repo.git("remote", "add", "origin", str(origin))
@@ -393,7 +402,7 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
 
 @pytest.mark.slow
 def test_a_failing_experiment_fails_the_run_and_shows_why(work_repo: Repo, tmp_path: Path):
-    work_repo.commit("base")
+    _commit_base(work_repo)
     summary = tmp_path / "summary.md"
     # Valid params (the grid check passes them), but the ingest stage refuses them at run time.
     result = _run_grid(
@@ -417,7 +426,7 @@ def test_a_failing_experiment_fails_the_run_and_shows_why(work_repo: Repo, tmp_p
 def test_a_queueing_failure_part_way_takes_back_what_this_run_queued(
     work_repo: Repo, tmp_path: Path
 ) -> None:
-    work_repo.commit("base")
+    _commit_base(work_repo)
     work_repo.dvc("exp", "run", "--name", "t-2")  # a finished experiment: `t-2` is taken
     # Someone else's queued task, even of the same name as ours: it must stay queued.
     work_repo.dvc("exp", "run", "--queue", "--name", "t-1", "-S", "train.seed=7")
@@ -456,8 +465,9 @@ def _worker_log(repo: Repo) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.long(230)
 def test_consecutive_grids_in_one_checkout_run_every_experiment(work_repo: Repo, tmp_path: Path):
-    work_repo.commit("base")
+    _commit_base(work_repo)
     summary = tmp_path / "summary.md"
     # The reviewer's sequence: a 2-worker grid, then a 1-worker grid in the same checkout. The
     # first one's `dvc queue stop` used to stop the second one's worker after one experiment.
@@ -518,13 +528,14 @@ def test_consecutive_grids_in_one_checkout_run_every_experiment(work_repo: Repo,
 
 
 @pytest.mark.slow
+@pytest.mark.long(150)
 def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
     work_repo: Repo, tmp_path: Path
 ) -> None:
     """Someone runs `dvc queue stop` again and again while the grid runs: every worker takes one
     experiment and exits. After one restart of the workers the script gives up (instead of
     polling until MLPIPE_TIMEOUT_SECONDS) and removes what is left of its grid from the queue."""
-    work_repo.commit("base")
+    _commit_base(work_repo)
     env = base_env(work_repo.path / "src")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.pop(name, None)
@@ -574,8 +585,9 @@ def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
 
 
 @pytest.mark.slow
+@pytest.mark.long(38)
 def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp_path: Path):
-    work_repo.commit("base")
+    _commit_base(work_repo)
     started = time.monotonic()
     result = _run_grid(
         work_repo.path,

@@ -444,6 +444,7 @@ def _run_pr_job(origin: Repo, tmp: Path, branch: str, same_repo: bool) -> Job:
 
 
 @pytest.mark.slow
+@pytest.mark.long(39)
 def test_pr_workflow_posts_the_report_then_fails_on_the_gate(origin: Repo, tmp_path: Path) -> None:
     job = _run_pr_job(origin, tmp_path, "feature", same_repo=True)
     ran = [(r.name, r.returncode) for r in job.runs if not r.skipped]

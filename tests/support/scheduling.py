@@ -1,0 +1,49 @@
+"""The order pytest-xdist's ``worksteal`` gets the tests in, so that the long ones start first.
+
+worksteal deals the collection out in contiguous shares (the first N/n tests to the first
+worker, the next to the second...) and later moves tests only from the tail of a share to an
+idle worker. Collected in file order, the few tests that take minutes (DVC's experiment queue,
+the thousand-column table) sat in the last share and ran one after another at the end while
+the other cores were idle. ``long_first_shares`` spreads them over the shares, longest first
+onto the share with the least long work so far, at the head of their share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def share_sizes(count: int, workers: int) -> list[int]:
+    """The shares worksteal's first deal gives: the remaining tests over the remaining workers."""
+    sizes = []
+    for share in range(workers):
+        sizes.append(count // (workers - share))
+        count -= sizes[-1]
+    return sizes
+
+
+def long_first_shares(
+    items: Sequence[T], workers: int, seconds: Callable[[T], float | None]
+) -> list[T]:
+    """``items`` reordered: each long item (``seconds`` not None) at the head of a share, the
+    others in their order after them. With no long item, ``items`` unchanged."""
+    long = sorted((item for item in items if seconds(item) is not None), key=lambda i: -seconds(i))
+    if workers < 2 or not long:
+        return list(items)
+    heads: list[list[T]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for item in long:
+        share = load.index(min(load))
+        heads[share].append(item)
+        load[share] += seconds(item)
+    chosen = {id(item) for item in long}
+    rest = [item for item in items if id(item) not in chosen]
+    ordered: list[T] = []
+    for share, size in enumerate(share_sizes(len(items), workers)):
+        fill = max(0, size - len(heads[share]))
+        ordered += heads[share] + rest[:fill]
+        rest = rest[fill:]
+    return ordered + rest

@@ -1,0 +1,33 @@
+"""The long-first order of tests/support/scheduling.py, for pytest-xdist's worksteal."""
+
+from __future__ import annotations
+
+from support.scheduling import long_first_shares, share_sizes
+
+LONG = {"grid": 230.0, "stop": 150.0, "wide": 120.0, "push": 115.0}
+
+
+def _order(items: list[str], workers: int) -> list[str]:
+    return long_first_shares(items, workers, LONG.get)
+
+
+def test_share_sizes_are_worksteals_first_deal() -> None:
+    assert share_sizes(10, 3) == [3, 3, 4] and share_sizes(1154, 2) == [577, 577]
+    assert sum(share_sizes(1157, 3)) == 1157
+
+
+def test_long_tests_head_the_shares_longest_first_on_the_lightest_share() -> None:
+    items = [f"t{i}" for i in range(20)] + ["push", "wide", "stop", "grid"]
+    ordered = _order(items, 3)
+    assert sorted(ordered) == sorted(items)  # a permutation: nothing lost or repeated
+    first, second, third = ordered[0:8], ordered[8:16], ordered[16:24]
+    assert first[0] == "grid" and second[0] == "stop" and third[0] == "wide"
+    assert third[1] == "push"  # 120 s was the least long work when push (115 s) was placed
+    rest = [item for item in ordered if item not in LONG]
+    assert rest == [f"t{i}" for i in range(20)]  # the others keep their order
+
+
+def test_no_long_test_or_one_worker_keeps_the_order() -> None:
+    items = [f"t{i}" for i in range(7)]
+    assert _order(items, 3) == items
+    assert _order([*items, "grid"], 1) == [*items, "grid"]
