@@ -76,11 +76,12 @@ def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist's ``worksteal``, start the tests marked ``long(seconds)`` first, spread
-    over the workers' shares (see support/scheduling.py). Every worker computes the same order,
-    as xdist requires."""
+    """Under pytest-xdist (``make test``: ``--dist worksteal``), start the tests marked
+    ``long(seconds)`` first, spread over the workers' shares (see support/scheduling.py). Runs
+    in each worker (xdist sets a worker's own ``dist`` option to "no"), which all compute the
+    same order, as xdist requires."""
     workers = getattr(config, "workerinput", {}).get("workercount", 0)
-    if workers < 2 or config.getoption("dist", "no") != "worksteal":
+    if workers < 2:
         return
     seconds = {}
     for item in items:
