@@ -276,9 +276,10 @@ class ParquetColumns:
 
     Offers the part of the DataFrame API those checks use (``len``, ``.empty``, ``.shape``,
     ``.columns``, ``[name]`` -> Series). The columns are taken in fixed blocks of consecutive
-    columns holding at most ``block_values`` values (one column when a column alone is more),
-    and the last block read is kept: memory holds one block, never the whole table of a tall
-    file, and reading the columns in file order reads each block once.
+    columns holding at most ``block_values`` values, and the last block read is kept (a copy of
+    the column is returned): reading the columns in file order reads each block once. When one
+    column alone holds that many values (a tall table), each ``[name]`` reads that column and
+    nothing is kept: memory holds one column, never the whole table.
     """
 
     def __init__(self, path: str | Path, block_values: int = COLUMN_BLOCK_VALUES) -> None:
@@ -306,6 +307,8 @@ class ParquetColumns:
     def __getitem__(self, name: str) -> pd.Series:
         if name not in self.columns:
             raise KeyError(name)
+        if self._width == 1:  # a column alone fills the budget: read it, keep nothing
+            return read_parquet(self.path, columns=[name])[name]
         position = int(self.columns.get_loc(name))  # Parquet written by pandas: unique names
         start = position - position % self._width
         if start != self._block_start:

@@ -278,7 +278,7 @@ def test_parquet_columns_reads_one_column_at_a_time(tmp_path: Path) -> None:
         ParquetColumns(tmp_path / "missing.parquet")
 
 
-@pytest.mark.parametrize(("block_values", "reads"), [(12, 4), (24, 2), (36, 2), (10**6, 1)])
+@pytest.mark.parametrize(("block_values", "reads"), [(24, 2), (36, 2), (10**6, 1)])
 def test_parquet_columns_reads_blocks_of_columns_each_once_in_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_values: int, reads: int
 ) -> None:
@@ -296,12 +296,32 @@ def test_parquet_columns_reads_blocks_of_columns_each_once_in_file_order(
         pd.testing.assert_series_equal(table[column], frame[column])
         pd.testing.assert_series_equal(table[column], frame[column])
     assert len(calls) == reads
-    width = max(1, block_values // 12)  # whole columns only, never less than one
+    width = block_values // 12  # whole columns only
     assert all(len(names) == min(width, 4) or names == ["b"] for names in calls), calls
     assert [name for names in calls for name in names] == list(frame.columns)
     changed = table["x"]
     changed.iloc[0] = -1  # a caller's change does not reach the next read
     assert table["x"].iloc[0] == frame["x"].iloc[0]
+
+
+def test_parquet_columns_of_a_tall_table_reads_each_column_when_asked_and_keeps_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlpipe.io as io
+
+    frame = _mixed(12)
+    write_parquet(tmp_path / "t.parquet", frame)
+    calls: list[list[str]] = []
+    real = io.read_parquet
+    monkeypatch.setattr(
+        io, "read_parquet", lambda path, columns=None: calls.append(columns) or real(path, columns)
+    )
+    table = ParquetColumns(tmp_path / "t.parquet", block_values=11)  # less than one column
+    for column in frame.columns:
+        pd.testing.assert_series_equal(table[column], frame[column])
+        pd.testing.assert_series_equal(table[column], frame[column])
+    assert calls == [[c] for c in frame.columns for _ in range(2)]  # one column at a time
+    assert table._block is None
 
 
 def _numbered(tmp_path: Path, rows: int = 25) -> Path:

@@ -3,7 +3,7 @@
 ``DIRECTIONS`` says for each metric whether higher or lower is better; the PR report and the
 gate use it to mark improvements and regressions. scikit-learn is imported only by the
 functions that compute metrics: the stages that only check metric names (validate, report,
-gate) start without it (about 2 s of each process's start-up on the CI machine).
+gate) start without it (about 2 s of each process's start-up on a 2-core CI machine).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def _read_table(path: str, csv_config: CsvConfig, schema: Schema) -> Any:
-    """Parquet as written by the pipeline, read a column at a time as the comparison needs it;
+    """Parquet as written by the pipeline, read a block of columns at a time (``ParquetColumns``);
     CSV (or anything else) read whole and normalised as ingest does, the schema's boolean
     columns read as yes/no (values that are not become missing, with a warning) and its
     categorical columns with yes/no categories kept as text."""
