@@ -278,13 +278,15 @@ def test_parquet_columns_reads_one_column_at_a_time(tmp_path: Path) -> None:
         ParquetColumns(tmp_path / "missing.parquet")
 
 
-@pytest.mark.parametrize(("block_values", "reads"), [(24, 2), (36, 2), (10**6, 1)])
-def test_parquet_columns_reads_blocks_of_columns_each_once_in_file_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_values: int, reads: int
-) -> None:
+def _read_each_column_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_values: int
+) -> tuple[pd.DataFrame, ParquetColumns, list[list[str]]]:
+    """A 12-row, 4-column table read through ParquetColumns in file order, each column twice
+    and checked against the table; returns the table, the reader and the columns of each read
+    from disk."""
     import mlpipe.io as io
 
-    frame = _mixed(12)  # 4 columns of 12 rows
+    frame = _mixed(12)
     write_parquet(tmp_path / "t.parquet", frame)
     calls: list[list[str]] = []
     real = io.read_parquet
@@ -292,10 +294,18 @@ def test_parquet_columns_reads_blocks_of_columns_each_once_in_file_order(
         io, "read_parquet", lambda path, columns=None: calls.append(columns) or real(path, columns)
     )
     table = ParquetColumns(tmp_path / "t.parquet", block_values=block_values)
-    for column in frame.columns:  # file order, twice each: the block in memory is reused
+    for column in frame.columns:
         pd.testing.assert_series_equal(table[column], frame[column])
         pd.testing.assert_series_equal(table[column], frame[column])
-    assert len(calls) == reads
+    return frame, table, calls
+
+
+@pytest.mark.parametrize(("block_values", "reads"), [(24, 2), (36, 2), (10**6, 1)])
+def test_parquet_columns_reads_blocks_of_columns_each_once_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_values: int, reads: int
+) -> None:
+    frame, table, calls = _read_each_column_twice(tmp_path, monkeypatch, block_values)
+    assert len(calls) == reads  # the second read of a column reuses the block in memory
     width = block_values // 12  # whole columns only
     assert all(len(names) == min(width, 4) or names == ["b"] for names in calls), calls
     assert [name for names in calls for name in names] == list(frame.columns)
@@ -307,19 +317,8 @@ def test_parquet_columns_reads_blocks_of_columns_each_once_in_file_order(
 def test_parquet_columns_of_a_tall_table_reads_each_column_when_asked_and_keeps_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mlpipe.io as io
-
-    frame = _mixed(12)
-    write_parquet(tmp_path / "t.parquet", frame)
-    calls: list[list[str]] = []
-    real = io.read_parquet
-    monkeypatch.setattr(
-        io, "read_parquet", lambda path, columns=None: calls.append(columns) or real(path, columns)
-    )
-    table = ParquetColumns(tmp_path / "t.parquet", block_values=11)  # less than one column
-    for column in frame.columns:
-        pd.testing.assert_series_equal(table[column], frame[column])
-        pd.testing.assert_series_equal(table[column], frame[column])
+    # 11 values: less than one column of 12 rows
+    frame, table, calls = _read_each_column_twice(tmp_path, monkeypatch, 11)
     assert calls == [[c] for c in frame.columns for _ in range(2)]  # one column at a time
     assert table._block is None
 
