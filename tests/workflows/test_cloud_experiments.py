@@ -110,11 +110,16 @@ def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() ->
 # ---------------------------------------------------------------- the grid script
 
 
+# The grid script's poll interval here. Each poll is a `dvc queue status` (about a second of
+# CPU): polling every second kept half a core busy for the whole wait.
+POLL_SECONDS = "3"
+
+
 def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = base_env(cwd / "src")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         full_env.pop(name, None)  # the script's own default is under test
-    full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS="1", **env)
+    full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS=POLL_SECONDS, **env)
     script = cwd / SCRIPT if (cwd / SCRIPT).exists() else PROJECT / SCRIPT  # a repo's own copy
     return subprocess.run(
         ["bash", str(script)],
@@ -541,7 +546,7 @@ def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
         env.pop(name, None)
     env.update(
         MLPIPE_SUMMARY=str(tmp_path / "summary.md"),
-        MLPIPE_POLL_SECONDS="1",
+        MLPIPE_POLL_SECONDS=POLL_SECONDS,
         MLPIPE_GRID="train.hist_gradient_boosting.max_iter=10; "
         "train.hist_gradient_boosting.max_iter=11; train.hist_gradient_boosting.max_iter=12",
         MLPIPE_EXP_PREFIX="s",
