@@ -234,11 +234,30 @@ def _params_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _module_runner(module: str) -> Callable[[argparse.Namespace], int]:
+def _module_runner(
+    module: str, inputs: Sequence[str] = (), outputs: Sequence[str] = ()
+) -> Callable[[argparse.Namespace], int]:
+    """The handler running ``module``'s ``run(args)``. ``inputs`` / ``outputs`` name the file
+    options (argparse dests) that must not be the same file: the ones given on the command line
+    are compared before the module is imported (seconds of scikit-learn for some), so a wrong
+    option is refused at once; the stage checks again with the defaults from params.yaml."""
+
     def run(args: argparse.Namespace) -> int:
+        if outputs:
+            from mlpipe.io import check_outputs_are_not_inputs
+
+            check_outputs_are_not_inputs(
+                {_option(dest): getattr(args, dest) for dest in inputs},
+                {_option(dest): getattr(args, dest) for dest in outputs},
+            )
         return importlib.import_module(module).run(args)
 
     return run
+
+
+def _option(dest: str) -> str:
+    """The command-line option of an argparse dest ("output_md" -> "--output-md")."""
+    return "--" + dest.replace("_", "-")
 
 
 def _add_production_commands(sub: argparse._SubParsersAction) -> None:
@@ -266,7 +285,9 @@ def _add_production_commands(sub: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--chunk-rows", type=int, help="rows per chunk (default: predict.chunk_rows)"
     )
-    predict.set_defaults(handler=_module_runner("mlpipe.stages.predict"))
+    predict.set_defaults(
+        handler=_module_runner("mlpipe.stages.predict", ("input", "model", "schema"), ("output",))
+    )
 
     smoke = sub.add_parser(
         "smoke-test",
@@ -302,7 +323,11 @@ def _add_drift_commands(sub: argparse._SubParsersAction) -> None:
     drift.add_argument("--schema", help="schema contract (default: paths.schema)")
     drift.add_argument("--output-json", help="JSON report to write (paths.drift)")
     drift.add_argument("--output-md", help="markdown report to write (paths.drift_report)")
-    drift.set_defaults(handler=_module_runner("mlpipe.stages.drift"))
+    drift.set_defaults(
+        handler=_module_runner(
+            "mlpipe.stages.drift", ("reference", "current", "schema"), ("output_json", "output_md")
+        )
+    )
 
 
 def _add_monitor_commands(sub: argparse._SubParsersAction) -> None:
@@ -332,7 +357,13 @@ def _add_monitor_commands(sub: argparse._SubParsersAction) -> None:
     monitor.add_argument("--output-json", help="JSON result to write")
     monitor.add_argument("--output-md", help="markdown report to write (an issue body)")
     monitor.add_argument("--output-png", help="PNG summary to write")
-    monitor.set_defaults(handler=_module_runner("mlpipe.stages.monitor"))
+    monitor.set_defaults(
+        handler=_module_runner(
+            "mlpipe.stages.monitor",
+            ("current", "reference", "card", "model", "schema"),
+            ("output_json", "output_md", "output_png"),
+        )
+    )
 
 
 def quiet_openmp_waits() -> None:

@@ -10,11 +10,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from mlpipe.errors import MlpipeError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow.parquet as pq
 
 
@@ -178,6 +177,8 @@ def _produced(path: str | Path) -> Path:
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a Parquet table; a missing file is an InputError naming it."""
     path = _produced(path)
+    import pandas as pd  # imported when used: `mlpipe` checks its options before pandas loads
+
     return pd.read_parquet(path, columns=columns, engine="pyarrow")
 
 
@@ -283,6 +284,7 @@ class ParquetColumns:
     """
 
     def __init__(self, path: str | Path, block_values: int = COLUMN_BLOCK_VALUES) -> None:
+        import pandas as pd
         import pyarrow.parquet as pq
 
         self.path = _produced(path)

@@ -169,7 +169,8 @@ def test_openmp_waits_sleep_unless_the_user_chose(
 def test_an_output_that_is_the_input_batch_is_refused_and_the_batch_kept(
     command: list[str], option: str, tmp_path: Path
 ) -> None:
-    """The review's case: `--output-md batch.csv` replaced the batch with the markdown."""
+    """The review's case: `--output-md batch.csv` replaced the batch with the markdown. Refused
+    before the subcommand's module (pandas, scikit-learn: seconds) is imported."""
     from support.repo import PROJECT
 
     batch = tmp_path / "batch.csv"
@@ -180,8 +181,9 @@ def test_an_output_that_is_the_input_batch_is_refused_and_the_batch_kept(
         "--schema",
         str(PROJECT / "data/schema.yaml"),
     ]
+    argv = [*command, option, "batch.csv", *files]
     result = subprocess.run(
-        [str(BIN / "mlpipe"), *command, option, "batch.csv", *files],
+        [sys.executable, "-X", "importtime", str(BIN / "mlpipe"), *argv],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -190,6 +192,9 @@ def test_an_output_that_is_the_input_batch_is_refused_and_the_batch_kept(
     assert result.returncode == 2, result.stderr
     assert f"{option} batch.csv is the same file as --" in result.stderr
     assert batch.read_text() == "customer_id,tenure_months\nc1,3\n"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "mlpipe.io" in imported
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,7 @@ class BudgetTest:
         }
 
 
+@lru_cache(maxsize=4096)  # one value per (budget, schema, level): scipy's call costs ~0.1 ms
 def widened_rate(budget: float, train_rows: int | None, alpha: float) -> float:
     """The rate a batch is tested against: the upper 1 - ``alpha`` Clopper-Pearson bound of
     ``budget * train_rows`` events in ``train_rows`` rows (``budget`` itself without them)."""
@@ -136,6 +138,7 @@ def widened_rate(budget: float, train_rows: int | None, alpha: float) -> float:
     return max(budget, bound)
 
 
+@lru_cache(maxsize=4096)  # batches of one size share their small counts (monitor, predict)
 def p_value(count: int, rows: int, rate: float) -> float:
     """P(X >= count) for X ~ Binomial(rows, rate): how surprising ``count`` bad values are."""
     if count <= 0:

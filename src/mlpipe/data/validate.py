@@ -238,16 +238,22 @@ def _check_column(
             errors.append(Violation(spec.name, f"type {spec.kind}", observed, n))
         return errors, warnings, checks
 
+    bounded = spec.min is not None or spec.max is not None
+    ruled = {
+        "numeric": bounded or spec.integer,
+        "datetime": bounded,
+        "categorical": spec.categories is not None,
+    }.get(spec.kind, False)
+    if not ruled:  # no range, integer rule or category list to check (e.g. scoring's schema)
+        return errors, warnings, checks
     present = series.dropna()
     if spec.kind == "numeric" and len(present):
         values = present.astype(float)
-        for bound, name, outside in (
-            (spec.min, "min", values < _num(spec.min)),
-            (spec.max, "max", values > _num(spec.max)),
-        ):
+        for bound, name in ((spec.min, "min"), (spec.max, "max")):
             if bound is None:
                 continue
             checks += 1
+            outside = values < _num(bound) if name == "min" else values > _num(bound)
             count = int(outside.sum())
             if count and count / n > tolerance:
                 extreme = values[outside].min() if name == "min" else values[outside].max()

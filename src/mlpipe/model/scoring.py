@@ -47,7 +47,7 @@ from mlpipe.data.ingest import (
     yes_no_categories,
 )
 from mlpipe.data.schema import Schema, category_text
-from mlpipe.data.validate import Violation, validate_table
+from mlpipe.data.validate import validate_table
 from mlpipe.errors import MlpipeError
 from mlpipe.io import InputError, atomic_path, check_outputs_are_not_inputs
 from mlpipe.model.features import FeatureSpec, model_frame
@@ -214,11 +214,16 @@ def text_columns(schema: Schema, id_columns: tuple[str, ...] = ()) -> tuple[str,
 
 
 def relaxed_schema(schema: Schema) -> Schema:
-    """The schema without its budgets: unknown categories are warnings (predict applies its own
-    policy to them) and no missing-value budget (tested on the whole file, see
-    ``check_budgets``)."""
+    """The schema for the column-level checks of a chunk (``check_chunk``: columns present,
+    types, extra columns, datetime ranges as warnings), without what predict decides itself:
+    no missing-value budget (tested on the whole file, see ``check_budgets``), and no numeric
+    range, integer rule or category list (checked row by row by ``invalid_rows``, unseen
+    categories by ``unseen_categories``), so they are not computed twice per chunk."""
     columns = tuple(
-        dataclasses.replace(c, unknown="warn", max_missing=1.0) for c in schema.columns
+        dataclasses.replace(c, max_missing=1.0, unknown="warn", categories=None)
+        if c.kind != "numeric"
+        else dataclasses.replace(c, max_missing=1.0, min=None, max=None, integer=False)
+        for c in schema.columns
     )
     return dataclasses.replace(schema, columns=columns)
 
@@ -273,7 +278,7 @@ def check_chunk(
         max_invalid_fraction=rules.max_invalid_fraction,
         check_duplicates=False,  # scoring a record twice leaks nothing
     )
-    errors = [v for v in result.errors if not _is_row_rule(v, schema)]
+    errors = result.errors
     if errors:
         lines = "\n".join(f"  - {v}" for v in errors)
         hint = ""
@@ -371,14 +376,6 @@ def check_budgets(
                 f"{c.column}: {c.count / rows:.1%} missing, above max_missing {c.budget:g} but "
                 f"within chance for {rows} rows ({chance})"
             ] += c.count
-
-
-def _is_row_rule(violation: Violation, schema: Schema) -> bool:
-    """True for a validate error that ``invalid_rows`` checks row by row (numeric range and
-    integer rules): a budget decided on the whole file, not a column-level error."""
-    if violation.column not in schema.names or schema.column(violation.column).kind != "numeric":
-        return False
-    return violation.rule == "integer" or violation.rule.split(" ")[0] in ("min", "max")
 
 
 def _unparsed_text(

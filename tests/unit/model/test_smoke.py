@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from mlpipe.cli import main
 from mlpipe.data.schema import dump_schema
 from mlpipe.data.validate import validate_table
 from mlpipe.model.persist import save_model
@@ -98,6 +101,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _smoke(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mlpipe smoke-test` through the installed command, in a new process."""
     return subprocess.run(
         [str(BIN / "mlpipe"), "smoke-test", "--params", "params.yaml", *args],
         cwd=root,
@@ -109,7 +113,25 @@ def _smoke(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.fixture
+def smoke(
+    served: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str]]:
+    """`mlpipe smoke-test` through the command's entry point (``mlpipe.cli.main``) in this
+    process, run in ``served``: the exit status and stdout. The model is still loaded by the
+    fresh worker process the smoke test starts; the log lines are in ``caplog``."""
+    monkeypatch.chdir(served)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # main sets it; put back after the test
+
+    def run(*args: str) -> tuple[int, str]:
+        code = main(["smoke-test", "--params", "params.yaml", *args])
+        return code, capsys.readouterr().out
+
+    return run
+
+
 def test_smoke_test_passes_and_reports_shape_and_timings(served: Path) -> None:
+    """End to end through the installed `mlpipe` command: the JSON report and the exit code."""
     result = _smoke(served, "--model", "model.skops", "--schema", "schema.yaml")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -127,56 +149,67 @@ def test_smoke_test_passes_and_reports_shape_and_timings(served: Path) -> None:
     assert "smoke test passed: 64 rows" in result.stderr
 
 
-def test_smoke_test_writes_report_file_with_rows_option(served: Path, tmp_path: Path) -> None:
+def test_smoke_test_writes_report_file_with_rows_option(
+    smoke: Callable[..., tuple[int, str]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "smoke.json"
-    result = _smoke(
-        served,
-        "--model",
-        "model.skops",
-        "--schema",
-        "schema.yaml",
-        "--rows",
-        "5",
-        "--output",
-        str(out),
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
+    with caplog.at_level(logging.INFO):
+        code, stdout = smoke(
+            "--model",
+            "model.skops",
+            "--schema",
+            "schema.yaml",
+            "--rows",
+            "5",
+            "--output",
+            str(out),
+        )
+    assert code == 0, caplog.text
+    assert stdout == ""
     assert json.loads(out.read_text())["output"]["shape"] == [5, 2]
+    assert "smoke test passed: 5 rows" in caplog.text
 
 
-def test_smoke_test_fails_when_model_and_schema_disagree(served: Path) -> None:
+def test_smoke_test_fails_when_model_and_schema_disagree(
+    served: Path, smoke: Callable[..., tuple[int, str]], caplog: pytest.LogCaptureFixture
+) -> None:
     schema = tiny_schema()
     without_tech = dataclasses.replace(
         schema, columns=tuple(c for c in schema.columns if c.name != "tech")
     )
     (served / "other.yaml").write_text(dump_schema(without_tech))
-    result = _smoke(served, "--model", "model.skops", "--schema", "other.yaml")
-    assert result.returncode == 1
-    report = json.loads(result.stdout)
+    code, stdout = smoke("--model", "model.skops", "--schema", "other.yaml")
+    assert code == 1
+    report = json.loads(stdout)
     assert report["ok"] is False
     assert "the model needs ['tech']" in report["problems"][0]
-    assert "smoke test FAILED" in result.stderr and "the model needs ['tech']" in result.stderr
+    assert "smoke test FAILED" in caplog.text and "the model needs ['tech']" in caplog.text
 
 
-def test_smoke_test_fails_on_class_mismatch(served: Path) -> None:
+def test_smoke_test_fails_on_class_mismatch(
+    served: Path, smoke: Callable[..., tuple[int, str]]
+) -> None:
     schema = dataclasses.replace(tiny_schema(), classes=("churn", "stay"))
     (served / "classes.yaml").write_text(dump_schema(schema))
-    result = _smoke(served, "--model", "model.skops", "--schema", "classes.yaml")
-    assert result.returncode == 1
-    assert json.loads(result.stdout)["problems"] == [
+    code, stdout = smoke("--model", "model.skops", "--schema", "classes.yaml")
+    assert code == 1
+    assert json.loads(stdout)["problems"] == [
         "model classes ['no', 'yes'] differ from the schema's ['churn', 'stay']"
     ]
 
 
-def test_smoke_test_refuses_an_unsafe_file(served: Path) -> None:
+def test_smoke_test_refuses_an_unsafe_file(
+    served: Path, smoke: Callable[..., tuple[int, str]]
+) -> None:
     (served / "model.pkl").write_bytes(b"\x80\x04N.")
-    result = _smoke(served, "--model", "model.pkl", "--schema", "schema.yaml")
-    assert result.returncode == 1
-    assert "refusing to load a pickle file" in json.loads(result.stdout)["problems"][0]
+    code, stdout = smoke("--model", "model.pkl", "--schema", "schema.yaml")
+    assert code == 1
+    assert "refusing to load a pickle file" in json.loads(stdout)["problems"][0]
 
 
-def test_smoke_test_missing_model_is_a_user_error(served: Path) -> None:
-    result = _smoke(served, "--model", "absent.skops", "--schema", "schema.yaml")
-    assert result.returncode == 2
-    assert "absent.skops: model file not found" in result.stderr
+def test_smoke_test_missing_model_is_a_user_error(
+    smoke: Callable[..., tuple[int, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    code, _ = smoke("--model", "absent.skops", "--schema", "schema.yaml")
+    assert code == 2
+    assert "absent.skops: model file not found" in caplog.text
