@@ -13,6 +13,11 @@ for memory is normalised in two passes over its chunks: ``profile_chunk`` accumu
 per-column counts, ``plan_normalization`` fixes each column's conversion from them, and
 ``convert_chunk`` applies it to each chunk. ``normalize`` runs the same three steps on one
 whole frame, so the chunked and the whole-table results are identical.
+
+The text columns of a chunk are cleaned, profiled and converted together, stacked into one
+Series (``_Stack``): a pandas string operation has a fixed cost per call, which a table of a
+thousand columns would otherwise pay a thousand times. Every test works value by value and
+the counts are summed per column, so the result is the one column by column.
 """
 
 from __future__ import annotations
@@ -403,7 +408,7 @@ def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     converted: dict[str, Any] = {}
     for conversion, columns in by_conversion.items():
         # Columns of one conversion are cleaned (and parsed) together; see ``_stacks``.
-        for stack in _stacks(out, columns, text_only=False):
+        for stack in _stacks(out, columns):
             values, _, _ = _clean(stack.values, plan.markers)
             parts = _convert_stack(stack, values, conversion, fmt)
             converted.update(zip(stack.columns, parts, strict=True))
@@ -726,6 +731,7 @@ class _Stack:
         return [array[i * self.rows : (i + 1) * self.rows] for i in range(len(self.columns))]
 
     def split_series(self, stacked: pd.Series) -> list[pd.Series]:
+        """Each column's part of ``stacked`` as a Series (index: positions in the stack)."""
         return [
             stacked.iloc[i * self.rows : (i + 1) * self.rows] for i in range(len(self.columns))
         ]
@@ -736,11 +742,11 @@ class _Stack:
 _STACK_VALUES = 1 << 20
 
 
-def _stacks(frame: pd.DataFrame, columns: list[str], text_only: bool = True) -> Iterator[_Stack]:
+def _stacks(frame: pd.DataFrame, columns: list[str]) -> Iterator[_Stack]:
     """``columns`` of ``frame`` in stacks of at most ``_STACK_VALUES`` values (or one column).
 
-    Only text columns (str / object) are stacked together; with ``text_only`` false any other
-    column is a stack of its own, so it is converted as it would be alone.
+    Only text columns (``_is_text``) are stacked together; any other column is a stack of its
+    own, so it is cleaned and converted as it would be alone.
     """
     rows = len(frame)
     group: list[str] = []
@@ -751,7 +757,7 @@ def _stacks(frame: pd.DataFrame, columns: list[str], text_only: bool = True) -> 
         return _Stack(tuple(names), values.reset_index(drop=True), rows)
 
     for column in columns:
-        if not text_only and not _is_text(frame[column]):
+        if not _is_text(frame[column]):
             yield stack([column])
             continue
         if group and (len(group) + 1) * rows > _STACK_VALUES:
