@@ -417,6 +417,7 @@ def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
             {column: converted.get(column, out[column].array) for column in out.columns},
             index=out.index,
             columns=out.columns,
+            copy=False,
         )
     for column, dtype in plan.dtypes.items():
         if isinstance(dtype, pd.DatetimeTZDtype):
@@ -549,11 +550,17 @@ def _profile_text(
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(code[mask], minlength=width)
 
-    def where(mask: np.ndarray, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
-        """``test`` run on the present values ``mask`` selects (False elsewhere)."""
+    def where(
+        mask: np.ndarray,
+        test: Callable[[pd.Series], pd.Series],
+        selected: pd.Series | None = None,
+    ) -> np.ndarray:
+        """``test`` run on the present values ``mask`` selects (False elsewhere);
+        ``selected``: those values when already at hand."""
         out = np.zeros(size, dtype=bool)
         if mask.any():
-            out[mask] = test(present[mask]).to_numpy(dtype=bool)
+            chosen = present[mask] if selected is None else selected
+            out[mask] = test(chosen).to_numpy(dtype=bool)
         return out
 
     present_count = count(np.ones(size, dtype=bool))
@@ -565,37 +572,43 @@ def _profile_text(
     parsed = parse_text(present, fmt)
     is_numeric = parsed.numbers.to_numpy(dtype=bool)
     other = ~is_numeric
+    number_texts, other_texts = present[is_numeric], present[other]
     # Yes/no values: "1"/"0" among the numbers, words and letters among the rest, found by
     # exact match with every spelling (no lower-cased copy of a large text column).
-    ones = count(where(is_numeric, lambda v: v == "1"))
-    noughts = count(where(is_numeric, lambda v: v == "0"))
-    is_word = where(other, lambda v: v.isin(YES_NO_SPELLINGS))
+    ones = count(where(is_numeric, lambda v: v == "1", number_texts))
+    noughts = count(where(is_numeric, lambda v: v == "0", number_texts))
+    is_word = where(other, lambda v: v.isin(YES_NO_SPELLINGS), other_texts)
     true_words = count(where(is_word, lambda v: v.str.lower().isin(TRUE_WORDS)))
     false_words = count(is_word) - true_words
-    is_boolean = where(is_numeric, lambda v: v.isin(("0", "1"))) | is_word
+    is_boolean = where(is_numeric, lambda v: v.isin(("0", "1")), number_texts) | is_word
     # Only the values that failed are tried with the other mark, and with the separators the
     # setting rejects (cheap for numeric columns).
-    other_numbers = count(where(other, lambda v: is_number(v, fmt.other)))
+    other_numbers = count(where(other, lambda v: is_number(v, fmt.other), other_texts))
     rejected = np.zeros(size, dtype=bool)
     if fmt.lenient != fmt:
-        rejected = where(other, lambda v: is_number(v, fmt.lenient))
+        rejected = where(other, lambda v: is_number(v, fmt.lenient), other_texts)
     # Integral: every value of the column present and a finite whole number.
     numbers = count(is_numeric)
     whole = np.array([prior.integral for prior in priors], dtype=bool)
     whole &= (present_count == rows) & (numbers == present_count)
-    not_whole = where(whole[code], lambda v: ~_whole(parsed.number[v.index]))
-    integral = whole & (count(not_whole) == 0)
-    zeros = where(is_numeric, lambda v: v.str.match(LEADING_ZEROS.pattern))
+    # Such a column's values are all present: the first 64 of each fail a float column fast.
+    position = np.tile(np.arange(rows), width)[keep]
+    for part in (position < 64, position >= 64):
+        not_whole = where(whole[code] & part, lambda v: ~_whole(parsed.number[v.index]))
+        whole &= count(not_whole) == 0
+    integral = whole
+    zeros = where(is_numeric, lambda v: v.str.match(LEADING_ZEROS.pattern), number_texts)
     ambiguous = is_numeric & parsed.ambiguous.to_numpy(dtype=bool)
     grouped = is_numeric & parsed.grouped.to_numpy(dtype=bool)
     with_fraction = where(
-        is_numeric, lambda v: parsed.number[v.index].str.contains(".", regex=False)
+        is_numeric,
+        lambda v: v.str.contains(".", regex=False),
+        parsed.number[is_numeric],
     )
-    sign = parsed.sign.to_numpy(dtype=object)
-    signed = is_numeric & (sign != "")
+    signed = is_numeric & (parsed.sign != "").to_numpy(dtype=bool)
     signs: list[dict[str, int]] = [dict(prior.signs) for prior in priors]
     if signed.any():
-        pairs = pd.DataFrame({"column": code[signed], "sign": sign[signed]})
+        pairs = pd.DataFrame({"column": code[signed], "sign": parsed.sign[signed].array})
         for (column, symbol), n in pairs.value_counts(sort=False).items():
             signs[column][str(symbol)] = signs[column].get(str(symbol), 0) + int(n)
 
@@ -693,7 +706,8 @@ def _first_distinct(
     out: list[list[str]] = [[] for _ in range(width)]
     if not mask.any():
         return out
-    found = pd.DataFrame({"column": code[mask], "value": values[mask].to_numpy(dtype=object)})
+    # Distinct pairs first (on the Arrow strings): only they become Python strings.
+    found = pd.DataFrame({"column": code[mask], "value": values[mask].array})
     found = found.drop_duplicates().groupby("column", sort=False).head(EXAMPLES * 2)
     for column, value in zip(found["column"].tolist(), found["value"].tolist(), strict=True):
         out[column].append(str(value))
@@ -739,7 +753,7 @@ class _Stack:
 
 # At most this many values in a ``_Stack`` (unless one column holds more): a long table's
 # chunk is handled column by column, as before, so its memory does not grow with its width.
-_STACK_VALUES = 1 << 20
+_STACK_VALUES = 1 << 18
 
 
 def _stacks(frame: pd.DataFrame, columns: list[str]) -> Iterator[_Stack]:
