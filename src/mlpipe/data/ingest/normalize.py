@@ -13,12 +13,17 @@ for memory is normalised in two passes over its chunks: ``profile_chunk`` accumu
 per-column counts, ``plan_normalization`` fixes each column's conversion from them, and
 ``convert_chunk`` applies it to each chunk. ``normalize`` runs the same three steps on one
 whole frame, so the chunked and the whole-table results are identical.
+
+The text columns of a chunk are cleaned, profiled and converted together, stacked into one
+Series (``_Stack``): a pandas string operation has a fixed cost per call, which a table of a
+thousand columns would otherwise pay a thousand times. Every test works value by value and
+the counts are summed per column, so the result is the one column by column.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,8 +44,8 @@ from mlpipe.data.ingest.numbers import (
     NumberFormat,
     Thousands,
     is_number,
+    number_values,
     parse_text,
-    to_numbers,
 )
 from mlpipe.data.ingest.report import EXAMPLES, NormalizeReport
 from mlpipe.io import InputError
@@ -266,21 +271,26 @@ def profile_chunk(
     new_dtypes: dict[str, tuple[Any, ...]] = {}
     new_text: dict[str, TextProfile] = {}
     new_zoned: dict[str, int] = {}
-    for column in columns:
-        series = frame[column]
+    text_columns = []
+    for column, dtype in frame.dtypes.items():
         before = seen.get(column, ())
-        new_dtypes[column] = before if series.dtype in before else (*before, series.dtype)
-        if _is_text(series):
-            values, stripped, missing = _clean(series, markers)
-            new_text[column] = _profile_text(
-                values, stripped, missing, text.get(column, TextProfile()), fmt
-            )
+        new_dtypes[column] = before if dtype in before else (*before, dtype)
+        if _is_text(frame[column]):
+            text_columns.append(column)
         elif column in text:
             new_text[column] = text[column]
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            new_zoned[column] = zoned.get(column, 0) + int(series.notna().sum())
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            new_zoned[column] = zoned.get(column, 0) + int(frame[column].notna().sum())
         elif column in zoned:
             new_zoned[column] = zoned[column]
+    for stack in _stacks(frame, text_columns):
+        values, stripped, missing = _clean(stack.values, markers)
+        priors = [text.get(column, TextProfile()) for column in stack.columns]
+        profiles = _profile_text(
+            values, stack.counts(stripped), stack.counts(missing), priors, fmt
+        )
+        new_text.update(zip(stack.columns, profiles, strict=True))
+    new_text = {column: new_text[column] for column in columns if column in new_text}
     rows = len(frame) + (0 if so_far is None else so_far.rows)
     return Profile(
         columns=columns,
@@ -391,9 +401,24 @@ def plan_normalization(
 def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """One chunk converted with the plan's fixed decisions (a new frame; the input is kept)."""
     out = _with_dtypes(frame, plan.dtypes)
+    fmt = NumberFormat(plan.decimal, plan.thousands)
+    by_conversion: dict[Conversion, list[str]] = {}
     for column, conversion in plan.conversions.items():
-        values, _, _ = _clean(out[column], plan.markers)
-        out[column] = _convert(values, conversion, NumberFormat(plan.decimal, plan.thousands))
+        by_conversion.setdefault(conversion, []).append(column)
+    converted: dict[str, Any] = {}
+    for conversion, columns in by_conversion.items():
+        # Columns of one conversion are cleaned (and parsed) together; see ``_stacks``.
+        for stack in _stacks(out, columns):
+            values, _, _ = _clean(stack.values, plan.markers)
+            parts = _convert_stack(stack, values, conversion, fmt)
+            converted.update(zip(stack.columns, parts, strict=True))
+    if converted:
+        out = pd.DataFrame(
+            {column: converted.get(column, out[column].array) for column in out.columns},
+            index=out.index,
+            columns=out.columns,
+            copy=False,
+        )
     for column, dtype in plan.dtypes.items():
         if isinstance(dtype, pd.DatetimeTZDtype):
             out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
@@ -483,100 +508,163 @@ def _decide(
     return "text"
 
 
-def _convert(values: pd.Series, conversion: Conversion, fmt: NumberFormat) -> pd.Series:
+def _convert_stack(
+    stack: _Stack, values: pd.Series, conversion: Conversion, fmt: NumberFormat
+) -> list[Any]:
+    """The converted values (arrays) of each column of ``stack``; ``values`` are its cleaned
+    values. Text, yes/no and number parsing work value by value, so they run once on the
+    stack; the steps whose result type depends on a whole column (``pd.to_numeric``,
+    ``pd.to_datetime``) run column by column, as on a single column."""
     if conversion == "boolean":
-        return yes_no(values)
+        return stack.split(yes_no(values))
+    if conversion == "text":
+        return stack.split(values)
     if conversion == "date":
-        return to_utc_dates(values)
-    if conversion in ("integer", "float"):
-        return to_numbers(values, fmt).astype(np.int64 if conversion == "integer" else np.float64)
-    return values
+        return [to_utc_dates(part).array for part in stack.split_series(values)]
+    dtype = np.int64 if conversion == "integer" else np.float64
+    number = parse_text(values, fmt).number
+    return [number_values(part).astype(dtype).array for part in stack.split_series(number)]
 
 
 def _profile_text(
-    values: pd.Series, stripped: int, missing: int, prior: TextProfile, fmt: NumberFormat
-) -> TextProfile:
-    present = values.dropna()
-    all_dates = prior.all_dates and bool(present.str.fullmatch(ISO_DATE.pattern).all())
-    offsets = int(present.str.fullmatch(ZONED_DATE.pattern).sum()) if all_dates else 0
+    values: pd.Series,
+    stripped: list[int],
+    missing: list[int],
+    priors: list[TextProfile],
+    fmt: NumberFormat,
+) -> list[TextProfile]:
+    """``priors`` merged with the counts of their columns' cleaned ``values``.
+
+    ``values`` holds len(priors) columns of equal length one after another (a ``_Stack``),
+    ``stripped`` and ``missing`` the counts ``_clean`` found per column. Every test below
+    works value by value, so each runs once over all the columns; the counts are then summed
+    per column (``np.bincount`` on the column numbers).
+    """
+    width = len(priors)
+    rows = len(values) // width
+    keep = values.notna().to_numpy(dtype=bool)
+    present = values[keep].reset_index(drop=True)
+    code = np.repeat(np.arange(width), rows)[keep]
+    size = len(present)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(code[mask], minlength=width)
+
+    def where(
+        mask: np.ndarray,
+        test: Callable[[pd.Series], pd.Series],
+        selected: pd.Series | None = None,
+    ) -> np.ndarray:
+        """``test`` run on the present values ``mask`` selects (False elsewhere);
+        ``selected``: those values when already at hand."""
+        out = np.zeros(size, dtype=bool)
+        if mask.any():
+            chosen = present[mask] if selected is None else selected
+            out[mask] = test(chosen).to_numpy(dtype=bool)
+        return out
+
+    present_count = count(np.ones(size, dtype=bool))
+    # Dates: only the columns that are all dates so far (the rest can never become dates).
+    dated = np.array([prior.all_dates for prior in priors], dtype=bool)
+    not_date = where(dated[code], lambda v: ~v.str.fullmatch(ISO_DATE.pattern))
+    all_dates = dated & (count(not_date) == 0)
+    offsets = count(where(all_dates[code], lambda v: v.str.fullmatch(ZONED_DATE.pattern)))
     parsed = parse_text(present, fmt)
-    is_numeric = parsed.numbers
-    other = present[~is_numeric]
-    numbers = present[is_numeric]
+    is_numeric = parsed.numbers.to_numpy(dtype=bool)
+    other = ~is_numeric
+    number_texts, other_texts = present[is_numeric], present[other]
     # Yes/no values: "1"/"0" among the numbers, words and letters among the rest, found by
     # exact match with every spelling (no lower-cased copy of a large text column).
-    ones, noughts = int((numbers == "1").sum()), int((numbers == "0").sum())
-    is_word = other.isin(YES_NO_SPELLINGS).to_numpy(dtype=bool)
-    true_words = int(other[is_word].str.lower().isin(TRUE_WORDS).sum())
-    false_words = int(is_word.sum()) - true_words
-    boolean_examples = prior.boolean_examples
-    if len(boolean_examples) < EXAMPLES:
-        is_boolean = np.zeros(len(present), dtype=bool)
-        number_mask = is_numeric.to_numpy(dtype=bool)
-        is_boolean[number_mask] = numbers.isin(("0", "1")).to_numpy(dtype=bool)
-        is_boolean[~number_mask] = is_word
-        boolean_examples = _more_examples(boolean_examples, present[~is_boolean])
+    ones = count(where(is_numeric, lambda v: v == "1", number_texts))
+    noughts = count(where(is_numeric, lambda v: v == "0", number_texts))
+    is_word = where(other, lambda v: v.isin(YES_NO_SPELLINGS), other_texts)
+    true_words = count(where(is_word, lambda v: v.str.lower().isin(TRUE_WORDS)))
+    false_words = count(is_word) - true_words
+    is_boolean = where(is_numeric, lambda v: v.isin(("0", "1")), number_texts) | is_word
     # Only the values that failed are tried with the other mark, and with the separators the
     # setting rejects (cheap for numeric columns).
-    other_numbers = int(is_number(other, fmt.other).sum())
-    rejected = other[is_number(other, fmt.lenient)] if fmt.lenient != fmt else other[:0]
-    examples = prior.examples
-    if len(examples) < EXAMPLES and len(other):
-        for value in other.unique():
-            if len(examples) == EXAMPLES:
-                break
-            if value not in examples:
-                examples = (*examples, str(value))
-    integral = (
-        prior.integral
-        and len(present) == len(values)
-        and bool(is_numeric.all())
-        and _whole(parsed.number)
+    other_numbers = count(where(other, lambda v: is_number(v, fmt.other), other_texts))
+    rejected = np.zeros(size, dtype=bool)
+    if fmt.lenient != fmt:
+        rejected = where(other, lambda v: is_number(v, fmt.lenient), other_texts)
+    # Integral: every value of the column present and a finite whole number.
+    numbers = count(is_numeric)
+    whole = np.array([prior.integral for prior in priors], dtype=bool)
+    whole &= (present_count == rows) & (numbers == present_count)
+    # Such a column's values are all present: the first 64 of each fail a float column fast.
+    position = np.tile(np.arange(rows), width)[keep]
+    for part in (position < 64, position >= 64):
+        not_whole = where(whole[code] & part, lambda v: ~_whole(parsed.number[v.index]))
+        whole &= count(not_whole) == 0
+    integral = whole
+    zeros = where(is_numeric, lambda v: v.str.match(LEADING_ZEROS.pattern), number_texts)
+    ambiguous = is_numeric & parsed.ambiguous.to_numpy(dtype=bool)
+    grouped = is_numeric & parsed.grouped.to_numpy(dtype=bool)
+    with_fraction = where(
+        is_numeric,
+        lambda v: v.str.contains(".", regex=False),
+        parsed.number[is_numeric],
     )
-    zeros = numbers[numbers.str.match(LEADING_ZEROS.pattern)]
-    ambiguous = numbers[parsed.ambiguous[is_numeric]]
-    grouped = parsed.grouped[is_numeric]
-    with_fraction = parsed.number[is_numeric].str.contains(".", regex=False)
-    sign = parsed.sign[is_numeric]
-    signed = numbers[(sign != "").to_numpy(dtype=bool)]
-    signs = dict(prior.signs)
-    for symbol, count in sign[sign != ""].value_counts().items():
-        signs[str(symbol)] = signs.get(str(symbol), 0) + int(count)
-    return TextProfile(
-        present=prior.present + len(present),
-        stripped=prior.stripped + stripped,
-        to_missing=prior.to_missing + missing,
-        numbers=prior.numbers + int(is_numeric.sum()),
-        other_numbers=prior.other_numbers + other_numbers,
-        separators=prior.separators + int(grouped.sum()),
-        offsets=prior.offsets + offsets,
-        examples=examples,
-        ambiguous=prior.ambiguous + len(ambiguous),
-        unambiguous=prior.unambiguous + int((with_fraction | grouped).sum()) - len(ambiguous),
-        leading_zeros=prior.leading_zeros + len(zeros),
-        zero_examples=_more_examples(prior.zero_examples, zeros),
-        ambiguous_examples=_more_examples(prior.ambiguous_examples, ambiguous),
-        trues=prior.trues + ones + true_words,
-        falses=prior.falses + noughts + false_words,
-        digit_booleans=prior.digit_booleans + ones + noughts,
-        boolean_examples=boolean_examples,
-        parentheses=prior.parentheses + int(parsed.parentheses.sum()),
-        signs=tuple(sorted(signs.items())),
-        sign_examples=_more_examples(prior.sign_examples, signed),
-        rejected=prior.rejected + len(rejected),
-        rejected_examples=_more_examples(prior.rejected_examples, rejected),
-        all_dates=all_dates,
-        integral=integral,
-    )
+    signed = is_numeric & (parsed.sign != "").to_numpy(dtype=bool)
+    signs: list[dict[str, int]] = [dict(prior.signs) for prior in priors]
+    if signed.any():
+        pairs = pd.DataFrame({"column": code[signed], "sign": parsed.sign[signed].array})
+        for (column, symbol), n in pairs.value_counts(sort=False).items():
+            signs[column][str(symbol)] = signs[column].get(str(symbol), 0) + int(n)
+
+    def first(mask: np.ndarray, have: Callable[[TextProfile], tuple[str, ...]]) -> list[list[str]]:
+        """Per column, the first EXAMPLES * 2 distinct values ``mask`` selects (only for the
+        columns whose examples are not complete)."""
+        wanted = np.array([len(have(prior)) < EXAMPLES for prior in priors], dtype=bool)
+        return _first_distinct(present, code, mask & wanted[code], width)
+
+    examples = first(other, lambda p: p.examples)
+    boolean_examples = first(~is_boolean, lambda p: p.boolean_examples)
+    zero_examples = first(zeros, lambda p: p.zero_examples)
+    ambiguous_examples = first(ambiguous, lambda p: p.ambiguous_examples)
+    sign_examples = first(signed, lambda p: p.sign_examples)
+    rejected_examples = first(rejected, lambda p: p.rejected_examples)
+    counts = {
+        "present": present_count,
+        "numbers": numbers,
+        "other_numbers": other_numbers,
+        "separators": count(grouped),
+        "offsets": offsets,
+        "ambiguous": count(ambiguous),
+        "unambiguous": count(with_fraction | grouped) - count(ambiguous),
+        "leading_zeros": count(zeros),
+        "trues": ones + true_words,
+        "falses": noughts + false_words,
+        "digit_booleans": ones + noughts,
+        "parentheses": count(parsed.parentheses.to_numpy(dtype=bool)),
+        "rejected": count(rejected),
+        "stripped": np.asarray(stripped),
+        "to_missing": np.asarray(missing),
+    }
+    per_column = {key: value.tolist() for key, value in counts.items()}
+    out = []
+    for i, prior in enumerate(priors):
+        out.append(
+            TextProfile(
+                **{key: getattr(prior, key) + value[i] for key, value in per_column.items()},
+                examples=_add_examples(prior.examples, examples[i]),
+                zero_examples=_add_examples(prior.zero_examples, zero_examples[i]),
+                ambiguous_examples=_add_examples(prior.ambiguous_examples, ambiguous_examples[i]),
+                boolean_examples=_add_examples(prior.boolean_examples, boolean_examples[i]),
+                signs=tuple(sorted(signs[i].items())),
+                sign_examples=_add_examples(prior.sign_examples, sign_examples[i]),
+                rejected_examples=_add_examples(prior.rejected_examples, rejected_examples[i]),
+                all_dates=bool(all_dates[i]),
+                integral=bool(integral[i]),
+            )
+        )
+    return out
 
 
-def _whole(numbers: pd.Series) -> bool:
-    """True when every number text parses to a finite whole number (fails fast on a few)."""
-    for part in (numbers.iloc[:64], numbers):
-        values = pd.to_numeric(part, errors="coerce").astype(np.float64).to_numpy()
-        if not (np.isfinite(values).all() and (values == np.floor(values)).all()):
-            return False
-    return True
+def _whole(numbers: pd.Series) -> pd.Series:
+    """Which number texts parse to a finite whole number (a boolean Series)."""
+    values = pd.to_numeric(numbers, errors="coerce").astype(np.float64).to_numpy()
+    return pd.Series(np.isfinite(values) & (values == np.floor(values)), index=numbers.index)
 
 
 def _sign_problem(counts: TextProfile) -> bool:
@@ -596,25 +684,102 @@ def _rejected_separators(counts: TextProfile) -> bool:
     )
 
 
-def _more_examples(examples: tuple[str, ...], values: pd.Series) -> tuple[str, ...]:
-    """``examples`` plus the first distinct ``values`` not in it, at most EXAMPLES in all."""
-    if len(examples) >= EXAMPLES or not len(values):
-        return examples
-    for value in values.unique()[: EXAMPLES * 2]:
-        if len(examples) == EXAMPLES:
+def _add_examples(examples: tuple[str, ...], values: list[str]) -> tuple[str, ...]:
+    """``examples`` plus the first ``values`` not in it, at most EXAMPLES in all."""
+    for value in values:
+        if len(examples) >= EXAMPLES:
             break
         if value not in examples:
-            examples = (*examples, str(value))
+            examples = (*examples, value)
     return examples
 
 
-def _clean(series: pd.Series, markers: frozenset[str]) -> tuple[pd.Series, int, int]:
-    """Stripped text with NA markers as missing; how many values were stripped / marked."""
+def _first_distinct(
+    values: pd.Series, code: np.ndarray, mask: np.ndarray, width: int
+) -> list[list[str]]:
+    """For each of ``width`` columns (``code``: each value's column), the first EXAMPLES * 2
+    distinct ``values`` that ``mask`` selects, in their order.
+
+    EXAMPLES * 2 are enough to complete a column's examples: fewer than EXAMPLES of them are
+    there already.
+    """
+    out: list[list[str]] = [[] for _ in range(width)]
+    if not mask.any():
+        return out
+    # Distinct pairs first (on the Arrow strings): only they become Python strings.
+    found = pd.DataFrame({"column": code[mask], "value": values[mask].array})
+    found = found.drop_duplicates().groupby("column", sort=False).head(EXAMPLES * 2)
+    for column, value in zip(found["column"].tolist(), found["value"].tolist(), strict=True):
+        out[column].append(str(value))
+    return out
+
+
+def _clean(series: pd.Series, markers: frozenset[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Stripped text with NA markers as missing; which values were stripped / marked."""
     text = series.astype("string")
     stripped = text.str.strip()
-    changed = int(((stripped != text) & text.notna()).sum())
-    is_marker = stripped.str.lower().isin(markers) & stripped.notna()
-    return stripped.mask(is_marker), changed, int(is_marker.sum())
+    changed = ((stripped != text) & text.notna()).to_numpy(dtype=bool)
+    is_marker = (stripped.str.lower().isin(markers) & stripped.notna()).to_numpy(dtype=bool)
+    return stripped.mask(is_marker), changed, is_marker
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """Columns of one chunk stacked into one Series, one column after another (index 0..n-1).
+
+    A pandas string operation costs about the same for 1 value as for a thousand: run once on
+    a stack, not once per column, a wide table's normalisation costs what a long one's does.
+    """
+
+    columns: tuple[str, ...]
+    values: pd.Series
+    rows: int
+
+    def counts(self, mask: np.ndarray) -> list[int]:
+        """How many values ``mask`` (aligned with ``values``) selects in each column."""
+        return mask.reshape(len(self.columns), self.rows).sum(axis=1).tolist()
+
+    def split(self, stacked: pd.Series) -> list[Any]:
+        """The arrays of each column's values in ``stacked`` (aligned with ``values``)."""
+        array = stacked.array
+        return [array[i * self.rows : (i + 1) * self.rows] for i in range(len(self.columns))]
+
+    def split_series(self, stacked: pd.Series) -> list[pd.Series]:
+        """Each column's part of ``stacked`` as a Series (index: positions in the stack)."""
+        return [
+            stacked.iloc[i * self.rows : (i + 1) * self.rows] for i in range(len(self.columns))
+        ]
+
+
+# At most this many values in a ``_Stack`` (unless one column holds more): a long table's
+# chunk is handled column by column, as before, so its memory does not grow with its width.
+_STACK_VALUES = 1 << 18
+
+
+def _stacks(frame: pd.DataFrame, columns: list[str]) -> Iterator[_Stack]:
+    """``columns`` of ``frame`` in stacks of at most ``_STACK_VALUES`` values (or one column).
+
+    Only text columns (``_is_text``) are stacked together; any other column is a stack of its
+    own, so it is cleaned and converted as it would be alone.
+    """
+    rows = len(frame)
+    group: list[str] = []
+
+    def stack(names: list[str]) -> _Stack:
+        parts = [frame[name] for name in names]
+        values = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        return _Stack(tuple(names), values.reset_index(drop=True), rows)
+
+    for column in columns:
+        if not _is_text(frame[column]):
+            yield stack([column])
+            continue
+        if group and (len(group) + 1) * rows > _STACK_VALUES:
+            yield stack(group)
+            group = []
+        group.append(column)
+    if group:
+        yield stack(group)
 
 
 def _markers(na_values: tuple[str, ...]) -> frozenset[str]:

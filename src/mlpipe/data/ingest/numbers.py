@@ -218,4 +218,9 @@ def to_numbers(values: pd.Series, fmt: NumberFormat) -> pd.Series:
     A grouped value that is not a number ("0,432" with decimal '.') is missing, never read
     with its separator dropped.
     """
-    return pd.to_numeric(parse_text(values, fmt).number, errors="coerce").astype(np.float64)
+    return number_values(parse_text(values, fmt).number)
+
+
+def number_values(number: pd.Series) -> pd.Series:
+    """Plain number text (``ParsedText.number``) as float numbers; missing stays missing."""
+    return pd.to_numeric(number, errors="coerce").astype(np.float64)
