@@ -23,26 +23,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from _common import BIN, machine, make_repo, median, run_timed
-
-
-def wide_table(rows: int = 300, seed: int = 3) -> pd.DataFrame:
-    """The test's table: 700 numbers, 200 categories, 99 Yes/no flags and a label."""
-    rng = np.random.default_rng(seed)
-    columns: dict[str, object] = {}
-    for i in range(700):
-        columns[f"num_{i:03d}"] = rng.normal(0, 1, rows).round(3)
-    for i in range(200):
-        columns[f"cat_{i:03d}"] = rng.choice(["red", "green", "blue", "grey"], rows)
-    for i in range(99):
-        columns[f"flag_{i:02d}"] = rng.choice(["Yes", "no"], rows)
-    frame = pd.DataFrame(columns)
-    signal = frame["num_000"] + (frame["cat_000"] == "red") + rng.normal(0, 0.5, rows)
-    frame["label"] = np.where(signal > 0.3, "high", "low")
-    return frame
+from support.byod import wide_table
 
 
 def long_table(rows: int = 30_000, seed: int = 3) -> pd.DataFrame:

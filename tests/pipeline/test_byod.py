@@ -12,7 +12,7 @@ import pytest
 from sklearn import datasets
 
 from mlpipe.evaluation.metrics import DIRECTIONS
-from support.byod import FAST, output_paths, use_own_data
+from support.byod import FAST, output_paths, use_own_data, wide_table
 from support.repo import Repo, make_repo, ran_stages
 
 pytestmark = pytest.mark.slow
@@ -156,20 +156,8 @@ def test_palmer_penguins_mixed_types_and_missing_values(tmp_path: Path) -> None:
 
 @pytest.mark.long(120)
 def test_a_thousand_columns_end_to_end(tmp_path: Path) -> None:
-    import numpy as np
-
-    rng = np.random.default_rng(3)
     rows = 300
-    columns: dict[str, object] = {}
-    for i in range(700):
-        columns[f"num_{i:03d}"] = rng.normal(0, 1, rows).round(3)
-    for i in range(200):
-        columns[f"cat_{i:03d}"] = rng.choice(["red", "green", "blue", "grey"], rows)
-    for i in range(99):
-        columns[f"flag_{i:02d}"] = rng.choice(["Yes", "no"], rows)
-    frame = pd.DataFrame(columns)
-    signal = frame["num_000"] + (frame["cat_000"] == "red") + rng.normal(0, 0.5, rows)
-    frame["label"] = np.where(signal > 0.3, "high", "low")
+    frame = wide_table(rows)
     assert frame.shape == (rows, 1000)
     # The checks are about width: fewer boosting rounds and importance repeats (support.byod
     # FAST) train and rank the same 1 000 columns in a fraction of the time.

@@ -135,3 +135,21 @@ def temp_files(repo: Repo) -> list[str]:
 
 def output_paths(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def wide_table(rows: int = 300, seed: int = 3) -> pd.DataFrame:
+    """A table of a thousand columns: 700 numbers, 200 categories as text, 99 Yes/no flags and
+    a label that depends on num_000 and cat_000 (test_a_thousand_columns_end_to_end and
+    benchmarks/wide_ingest.py)."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, object] = {}
+    for i in range(700):
+        columns[f"num_{i:03d}"] = rng.normal(0, 1, rows).round(3)
+    for i in range(200):
+        columns[f"cat_{i:03d}"] = rng.choice(["red", "green", "blue", "grey"], rows)
+    for i in range(99):
+        columns[f"flag_{i:02d}"] = rng.choice(["Yes", "no"], rows)
+    frame = pd.DataFrame(columns)
+    signal = frame["num_000"] + (frame["cat_000"] == "red") + rng.normal(0, 0.5, rows)
+    frame["label"] = np.where(signal > 0.3, "high", "low")
+    return frame
