@@ -111,8 +111,8 @@ def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() ->
 
 
 # The grid script's poll interval here. Each poll is a `dvc queue status` (about a second of
-# CPU): polling every second kept half a core busy for the whole wait.
-POLL_SECONDS = "3"
+# CPU): polling every second kept half a core busy for the whole wait, every 3 s a third.
+POLL_SECONDS = "5"
 
 
 def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -282,7 +282,7 @@ def _table_row(summary: str, name: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.long(115)
+@pytest.mark.long(140)
 def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp_path: Path):
     _commit_base(work_repo)
     origin = tmp_path / "origin.git"
@@ -372,37 +372,52 @@ def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp
         assert (dvc_remote / "files" / "md5" / md5[:2] / md5[2:]).is_file(), name
     assert (dvc_remote / "runs").is_dir()  # run records pushed with --run-cache
 
-    # The same names again (a re-run with the prefix unchanged): the remote has other
-    # experiments under them, `dvc exp push` pushes nothing and exits 0; the script must say so.
-    remote_t1 = re.search(r"^(\w+)\s+refs/exps/\S+/t-1$", refs, re.M).group(1)
-    work_repo.dvc("exp", "remove", "t-1")
+    # A second grid in the same checkout, one worker this time, with the same names (the prefix
+    # unchanged). The first grid's workers must not stop this one's after one experiment (a
+    # `dvc queue stop` at the end of a grid used to): both run with no worker restart. The
+    # remote has other experiments under these names, so `dvc exp push` pushes nothing and
+    # exits 0; the script must say so.
+    remote_refs = {
+        name: sha for sha, name in re.findall(r"^(\w+)\s+refs/exps/\S+/(t-\w+)$", refs, re.M)
+    }
+    work_repo.dvc("exp", "remove", "t-1", "t-2")
     again = _run_grid(
         work_repo.path,
         tmp_path / "summary2.md",
-        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=21",
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=21; "
+        "train.hist_gradient_boosting.max_iter=22",
         MLPIPE_EXP_PREFIX="t",
         MLPIPE_EXP_PUSH="origin",
     )
     out = again.stdout + again.stderr
     assert again.returncode == 1, out
+    assert "Started '1' new experiments task queue worker." in out
+    assert "no queue worker alive" not in out  # the second grid's worker ran both
+    statuses = _statuses(work_repo)
+    assert (statuses["t-1"], statuses["t-2"]) == ("Success", "Success"), statuses
+    exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
+    for name, max_iter in {"t-1": 21, "t-2": 22}.items():
+        train = exps[name]["params"]["params.yaml"]["data"]["train"]
+        assert train["hist_gradient_boosting"]["max_iter"] == max_iter
     assert "No experiments to push" in out  # DVC's message, with exit 0
-    assert re.search(
-        r"run-grid: error: t-1 was NOT pushed: git remote 'origin' already has a different "
-        rf"experiment of that name \({remote_t1[:7]}, this one is [0-9a-f]{{7}}\); run the grid "
-        r"again with another MLPIPE_EXP_PREFIX, or replace the remote's: dvc exp push --force "
-        r"--run-cache origin t-1",
-        again.stderr,
-    ), again.stderr
+    for name in ("t-1", "t-2"):
+        assert re.search(
+            rf"run-grid: error: {name} was NOT pushed: git remote 'origin' already has a "
+            rf"different experiment of that name \({remote_refs[name][:7]}, this one is "
+            r"[0-9a-f]{7}\); run the grid again with another MLPIPE_EXP_PREFIX, or replace the "
+            rf"remote's: dvc exp push --force --run-cache origin {name}",
+            again.stderr,
+        ), again.stderr
     assert "run-grid: pushed" not in again.stdout
-    assert "run-grid: experiment(s) not pushed: t-1" in again.stdout
-    assert "all 1 experiment(s) succeeded" not in out
+    assert "run-grid: experiment(s) not pushed: t-1 t-2" in again.stdout
+    assert "all 2 experiment(s) succeeded" not in out
     after = subprocess.run(
         ["git", "ls-remote", str(origin), "refs/exps/*"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert after == refs  # the remote still has the first t-1, nothing else changed
+    assert after == refs  # the remote still has the first t-1 and t-2, nothing else changed
 
 
 @pytest.mark.slow
@@ -470,46 +485,25 @@ def _worker_log(repo: Repo) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.long(230)
-def test_consecutive_grids_in_one_checkout_run_every_experiment(work_repo: Repo, tmp_path: Path):
+@pytest.mark.long(100)
+def test_a_stale_queue_stop_costs_one_restart_of_the_workers(work_repo: Repo, tmp_path: Path):
+    """A shutdown left in DVC's broker (what `dvc queue stop` leaves when no worker is alive):
+    the next worker takes one experiment and exits, the other one stays queued with no worker
+    alive. The script notices and starts the workers again. (Two grids in a row in one
+    checkout, 2 workers then 1, are in test_grid_runs_in_the_queue_writes_the_table_and_pushes.)
+    """
     _commit_base(work_repo)
     summary = tmp_path / "summary.md"
-    # The reviewer's sequence: a 2-worker grid, then a 1-worker grid in the same checkout. The
-    # first one's `dvc queue stop` used to stop the second one's worker after one experiment.
-    first = _run_grid(
-        work_repo.path,
-        summary,
-        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=10; "
-        "train.hist_gradient_boosting.max_iter=11",
-        MLPIPE_JOBS="2",
-        MLPIPE_EXP_PREFIX="r3",
-    )
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "run-grid: all 2 experiment(s) succeeded" in first.stdout
-    second = _run_grid(
-        work_repo.path,
-        summary,
-        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=12; "
-        "train.hist_gradient_boosting.max_iter=13",
-        MLPIPE_EXP_PREFIX="r4",
-        MLPIPE_TIMEOUT_SECONDS="600",
-    )
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert "run-grid: all 2 experiment(s) succeeded" in second.stdout
-    statuses = _statuses(work_repo)
-    assert {n: statuses[n] for n in ("r3-1", "r3-2", "r4-1", "r4-2")} == dict.fromkeys(
-        ("r3-1", "r3-2", "r4-1", "r4-2"), "Success"
-    ), statuses
-    exps = {n: e["revs"][0]["data"] for n, e in _experiments(work_repo).items()}
-    for name, max_iter in {"r3-1": 10, "r3-2": 11, "r4-1": 12, "r4-2": 13}.items():
-        train = exps[name]["params"]["params.yaml"]["data"]["train"]
-        assert train["hist_gradient_boosting"]["max_iter"] == max_iter
-
-    # A shutdown left in DVC's broker (what `dvc queue stop` leaves when no worker is alive):
-    # the next worker takes one experiment and exits, the other one stays queued with no worker
-    # alive. The script notices and starts the workers again.
+    # A worker that found the queue empty and exited: its control queue stays in the broker,
+    # so the `dvc queue stop` below, with no worker alive, is left there for the next worker.
+    started = work_repo.dvc("queue", "start").stdout
+    assert "Started '1' new experiments task queue worker." in started
+    deadline = time.monotonic() + 120
+    while "Worker status: 0 active, 0 idle" not in work_repo.dvc("queue", "status").stdout:
+        assert time.monotonic() < deadline, "the queue worker did not exit on an empty queue"
+        time.sleep(2)
     work_repo.dvc("queue", "stop")
-    third = _run_grid(
+    result = _run_grid(
         work_repo.path,
         summary,
         MLPIPE_GRID="train.hist_gradient_boosting.max_iter=14; "
@@ -518,8 +512,8 @@ def test_consecutive_grids_in_one_checkout_run_every_experiment(work_repo: Repo,
         MLPIPE_WORKER_GRACE_SECONDS="30",
         MLPIPE_TIMEOUT_SECONDS="600",
     )
-    out = third.stdout + third.stderr
-    assert third.returncode == 0, out
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
     assert re.search(
         r"run-grid: 1 experiment\(s\) queued but no queue worker alive for \d+ s; "
         r"starting the workers again",
@@ -564,8 +558,9 @@ def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
     )
     try:
         while grid.poll() is None and time.monotonic() - started < 900:
+            # About a second of CPU each: one every ~5 s is still several per experiment.
             work_repo.dvc("queue", "stop")
-            time.sleep(3)
+            time.sleep(4)
     finally:
         if grid.poll() is None:
             grid.kill()
