@@ -3,6 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Python caches compiled modules (and pytest its rewritten test modules) in __pycache__; some
+# shells set PYTHONDONTWRITEBYTECODE, and then every process compiles them again: each of the
+# test suite's workers spent ~6 s of its ~14 s collection on that (benchmarks/test-suite.md).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint env clean-env docs docs-serve
 
