@@ -76,7 +76,7 @@ def test_batch_from_the_same_population_is_ok(reproduced: Repo, tmp_path: Path) 
 def test_shifted_batch_raises_an_alert_naming_features_and_metrics(
     reproduced: Repo, shifted_batch: Path, tmp_path: Path
 ) -> None:
-    result = reproduced.mlpipe(
+    result = reproduced.mlpipe_in_process(
         "monitor", "--current", str(shifted_batch), "--labels", *_outputs(tmp_path), check=False
     )
     assert result.returncode == 3, result.stderr
@@ -111,7 +111,7 @@ def test_without_labels_the_target_is_not_needed(reproduced: Repo, tmp_path: Pat
     batch = tmp_path / "unlabelled.parquet"
     frame.to_parquet(batch)
     out = tmp_path / "out"
-    reproduced.mlpipe("monitor", "--current", str(batch), *_outputs(out))
+    reproduced.mlpipe_in_process("monitor", "--current", str(batch), *_outputs(out))
     report = json.loads((out / "m.json").read_text())
     assert report["verdict"] == "ok" and report["metrics"] is None
     assert "churned" not in report["drift"]["features"]
@@ -164,7 +164,9 @@ def test_a_small_labelled_batch_reports_metrics_without_comparing_them(
     test = pd.read_parquet(reproduced.path / "data/processed/test.parquet").dropna()
     batch = tmp_path / "tiny.csv"
     test[~test["churned"].astype(bool)].head(10).to_csv(batch, index=False)  # one class only
-    result = reproduced.mlpipe("monitor", "--current", str(batch), "--labels", *_outputs(tmp_path))
+    result = reproduced.mlpipe_in_process(
+        "monitor", "--current", str(batch), "--labels", *_outputs(tmp_path)
+    )
     assert "verdict ok" in result.stderr and "UserWarning" not in result.stderr
     report = json.loads((tmp_path / "m.json").read_text())
     assert report["verdict"] == "ok" and report["reasons"] == [] and report["labelled_rows"] == 10
@@ -189,7 +191,7 @@ def test_a_small_labelled_batch_reports_metrics_without_comparing_them(
     mixed = pd.concat([test[test["churned"].astype(bool)].head(5), test.head(10)]).head(12)
     mixed.to_csv(batch, index=False)
     out = tmp_path / "mixed"
-    reproduced.mlpipe("monitor", "--current", str(batch), "--labels", *_outputs(out))
+    reproduced.mlpipe_in_process("monitor", "--current", str(batch), "--labels", *_outputs(out))
     report = json.loads((out / "m.json").read_text())
     assert report["verdict"] == "ok" and set(report["metrics"]) == {
         "roc_auc", "average_precision", "log_loss"
@@ -207,7 +209,7 @@ def test_live_metrics_need_the_model_the_card_describes(reproduced: Repo, tmp_pa
     other.write_text(card.replace(md5, "f" * 32))
     test_split = str(reproduced.path / "data/processed/test.parquet")
     out = tmp_path / "out"
-    result = reproduced.mlpipe(
+    result = reproduced.mlpipe_in_process(
         "monitor",
         "--current",
         test_split,
@@ -229,7 +231,7 @@ def test_reference_that_is_not_the_training_data_is_warned_about(
     reproduced: Repo, tmp_path: Path
 ) -> None:
     test_split = str(reproduced.path / "data/processed/test.parquet")
-    result = reproduced.mlpipe(
+    result = reproduced.mlpipe_in_process(
         "monitor", "--current", test_split, "--reference", test_split, *_outputs(tmp_path)
     )
     report = json.loads((tmp_path / "m.json").read_text())
@@ -250,7 +252,9 @@ def test_the_data_contract_is_tested_on_the_whole_batch_with_p_values(
     sample.to_csv(tmp_path / "sample.csv", index=False)
     out = tmp_path / "out"
     args = ["monitor", "--current", str(tmp_path / "sample.csv"), *_outputs(out)]
-    result = reproduced.mlpipe(*args, "--params", str(_chunked(reproduced, tmp_path)), check=False)
+    result = reproduced.mlpipe_in_process(
+        *args, "--params", str(_chunked(reproduced, tmp_path)), check=False
+    )
     assert result.returncode in (0, 3), result.stderr  # drift may alert; the contract holds
     contract = json.loads((out / "m.json").read_text())["contract"]
     assert contract["alpha"] == 0.001
@@ -265,7 +269,7 @@ def test_the_data_contract_is_tested_on_the_whole_batch_with_p_values(
     sample.loc[sample.index[:30], "total_charges"] = None
     sample.to_csv(tmp_path / "shifted.csv", index=False)
     out = tmp_path / "shifted"
-    result = reproduced.mlpipe(
+    result = reproduced.mlpipe_in_process(
         "monitor", "--current", str(tmp_path / "shifted.csv"), *_outputs(out), check=False
     )
     assert result.returncode == 2
@@ -301,7 +305,7 @@ def test_bad_input_exits_2_and_writes_nothing(
     frame.to_csv(batch, index=False)
     out = tmp_path / "out"
     args = ["monitor", "--current", str(batch), *_outputs(out)] + (["--labels"] if labels else [])
-    result = reproduced.mlpipe(*args, check=False)
+    result = reproduced.mlpipe_in_process(*args, check=False)
     assert result.returncode == 2
     assert "monitor failed:" in result.stderr and message in result.stderr
     assert not out.exists() or list(out.iterdir()) == []
@@ -310,7 +314,7 @@ def test_bad_input_exits_2_and_writes_nothing(
 def test_missing_reference_exits_2_with_the_fix(reproduced: Repo, tmp_path: Path) -> None:
     test_split = str(reproduced.path / "data/processed/test.parquet")
     out = tmp_path / "out"
-    result = reproduced.mlpipe(
+    result = reproduced.mlpipe_in_process(
         "monitor", "--current", test_split, "--reference", str(tmp_path / "gone.parquet"),
         *_outputs(out), check=False,
     )  # fmt: skip
@@ -350,14 +354,16 @@ def fresh_customers(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) 
     params["generate"] = {"rows": 12000, "seed": 7}
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = tmp / "fresh.parquet"
-    reproduced.mlpipe("generate", "--params", str(tmp / "params.yaml"), "--output", str(out))
+    reproduced.mlpipe_in_process(
+        "generate", "--params", str(tmp / "params.yaml"), "--output", str(out)
+    )
     return pd.read_parquet(out)
 
 
 def _monitor_json(repo: Repo, frame: pd.DataFrame, out: Path, *extra: str) -> tuple[int, dict]:
     out.mkdir(parents=True)
     frame.sort_values("customer_id").to_parquet(out / "batch.parquet")
-    result = repo.mlpipe(
+    result = repo.mlpipe_in_process(
         "monitor", "--current", str(out / "batch.parquet"), "--labels", *_outputs(out), *extra,
         check=False,
     )  # fmt: skip
@@ -460,7 +466,7 @@ def test_labels_not_known_yet_raise_no_alert_and_are_counted(
             batch.to_csv(path, index=False)
         else:
             batch.to_parquet(path, index=False)
-        result = reproduced.mlpipe(
+        result = reproduced.mlpipe_in_process(
             "monitor", "--current", str(path), "--labels", *_outputs(out), check=False
         )
         assert result.returncode == 0, result.stderr

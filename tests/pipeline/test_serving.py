@@ -100,14 +100,15 @@ def test_predict_scores_new_rows_like_the_model(
 
 
 def _predict(repo: Repo, source: Path, out: Path, tmp_path: Path, **params: object):
-    """`mlpipe predict` with the repo's params changed by ``params`` ("section.key": value)."""
+    """`mlpipe predict` with the repo's params changed by ``params`` ("section.key": value), in
+    this process (test_predict_scores_new_rows_like_the_model runs the installed command)."""
     values = repo.params()
     for key, value in params.items():
         section, name = key.split(".")
         values[section][name] = value
     path = tmp_path / f"params-{len(list(tmp_path.glob('params-*')))}.yaml"
     path.write_text(yaml.safe_dump(values))
-    return repo.mlpipe(
+    return repo.mlpipe_in_process(
         "predict", "--params", str(path), "--model", "data/model/model.skops",
         "--input", str(source), "--output", str(out), check=False,
     )  # fmt: skip
@@ -234,7 +235,7 @@ def test_predict_numbers_written_as_words_are_tolerated_or_set_aside(
 
 def test_smoke_test_of_the_pipeline_model(reproduced: Repo, tmp_path: Path) -> None:
     report_path = tmp_path / "smoke.json"
-    reproduced.mlpipe(
+    reproduced.mlpipe_in_process(
         "smoke-test", "--model", "data/model/model.skops", "--output", str(report_path)
     )
     report = json.loads(report_path.read_text())
@@ -252,7 +253,9 @@ def big_batch(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Pat
     params["generate"]["rows"] = 200_000
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = tmp / "b200k.parquet"
-    reproduced.mlpipe("generate", "--params", str(tmp / "params.yaml"), "--output", str(out))
+    reproduced.mlpipe_in_process(
+        "generate", "--params", str(tmp / "params.yaml"), "--output", str(out)
+    )
     return out
 
 

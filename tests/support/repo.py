@@ -8,12 +8,16 @@ the copy's own ``src`` first on PYTHONPATH.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,8 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# The format of the log lines `mlpipe` writes on stderr (mlpipe.cli.main).
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Outputs of the pipeline that a clean clone does not have (they come from dvc repro).
 _GENERATED = ("data/raw/", "data/interim/", "data/processed/", "data/model/")
 
@@ -93,6 +99,55 @@ class Repo:
         self, *args: str, check: bool = True, **kw: Any
     ) -> subprocess.CompletedProcess[str]:
         return self.run(str(BIN / "mlpipe"), *args, check=check, **kw)
+
+    def mlpipe_in_process(
+        self, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """``mlpipe ARGS`` through the command's entry point (``mlpipe.cli.main``) in this
+        process, run in this repository: what it prints, what it logs (on stderr, in the
+        command's format) and its exit status, as ``mlpipe`` would give them.
+
+        For tests of what a command computes and writes: a new process spends ~3 s of CPU
+        importing scikit-learn and skops before it reads a byte. What only a process shows
+        (the installed command, signals, start-up, Python's own warnings) stays with
+        ``mlpipe``, and each test file keeps at least one run of it.
+        """
+        from mlpipe.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        handler = logging.StreamHandler(err)
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        )
+        root = logging.getLogger()
+        level, environ, cwd = root.level, dict(os.environ), os.getcwd()
+        root.addHandler(handler)  # main's logging.basicConfig is then a no-op, as in pytest
+        root.setLevel(logging.INFO)
+        try:
+            os.chdir(self.path)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main(list(args))
+                except SystemExit as exit_:  # argparse's usage errors
+                    code = exit_.code if isinstance(exit_.code, int) else 1
+                except Exception:  # what the process would die of: a traceback, status 1
+                    traceback.print_exc()
+                    code = 1
+        finally:
+            os.chdir(cwd)
+            root.removeHandler(handler)
+            root.setLevel(level)
+            os.environ.clear()
+            os.environ.update(environ)  # main sets OMP_WAIT_POLICY for its own process
+        result = subprocess.CompletedProcess(
+            ["mlpipe", *args], code, out.getvalue(), err.getvalue()
+        )
+        if check and code != 0:
+            raise AssertionError(
+                f"mlpipe {' '.join(args)} (in process) exited {code}\n"
+                f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+            )
+        return result
 
     def read_json(self, rel: str) -> Any:
         return json.loads((self.path / rel).read_text())
