@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import traceback
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,13 +106,14 @@ class Repo:
         self, *args: str, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """``mlpipe ARGS`` through the command's entry point (``mlpipe.cli.main``) in this
-        process, run in this repository: what it prints, what it logs (on stderr, in the
-        command's format) and its exit status, as ``mlpipe`` would give them.
+        process, run in this repository: what it prints, what it logs and Python's warnings
+        (on stderr, in the command's format and with a new interpreter's warning filters) and
+        its exit status, as ``mlpipe`` would give them.
 
         For tests of what a command computes and writes: a new process spends ~3 s of CPU
         importing scikit-learn and skops before it reads a byte. What only a process shows
-        (the installed command, signals, start-up, Python's own warnings) stays with
-        ``mlpipe``, and each test file keeps at least one run of it.
+        (the installed command, signals, start-up) stays with ``mlpipe``, and each test file
+        keeps at least one run of it.
         """
         from mlpipe.cli import main
 
@@ -125,7 +128,11 @@ class Repo:
         root.setLevel(logging.INFO)
         try:
             os.chdir(self.path)
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with (
+                contextlib.redirect_stdout(out),
+                contextlib.redirect_stderr(err),
+                _process_warnings(err),
+            ):
                 try:
                     code = main(list(args))
                 except SystemExit as exit_:  # argparse's usage errors
@@ -180,6 +187,32 @@ class Repo:
         """A byte copy, workspace and DVC cache included (fast way to reuse a repro)."""
         shutil.copytree(self.path, dest, symlinks=True)
         return Repo(dest)
+
+
+@contextlib.contextmanager
+def _process_warnings(stream: io.StringIO) -> Iterator[None]:
+    """Python's warnings as a new process shows them: on its stderr (``stream``), with the
+    interpreter's default filters (DeprecationWarning, PendingDeprecationWarning, ImportWarning
+    and ResourceWarning ignored, the others once per place), not recorded by pytest."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: object = None,
+        line: str | None = None,
+    ) -> None:
+        stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():  # a fresh filter list: places warned before warn again
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        quiet = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+        for category in quiet:
+            warnings.simplefilter("ignore", category)
+        warnings.showwarning = show
+        yield
 
 
 def ran_stages(output: str) -> list[str]:
