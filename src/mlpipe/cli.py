@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterator, Sequence
 from mlpipe.errors import MlpipeError
 
 log = logging.getLogger("mlpipe")
+# The log lines every command writes on stderr.
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%H:%M:%S"
 
 DESCRIPTION = """\
 mlpipe: a cached DVC pipeline (generate -> ingest -> validate -> split -> train -> evaluate,
@@ -424,8 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+        format=LOG_FORMAT,
+        datefmt=LOG_DATE_FORMAT,
         stream=sys.stderr,
     )
     start = time.perf_counter()

@@ -28,8 +28,6 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# The format of the log lines `mlpipe` writes on stderr (mlpipe.cli.main).
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Outputs of the pipeline that a clean clone does not have (they come from dvc repro).
 _GENERATED = ("data/raw/", "data/interim/", "data/processed/", "data/model/")
 
@@ -115,13 +113,11 @@ class Repo:
         (the installed command, signals, start-up) stays with ``mlpipe``, and each test file
         keeps at least one run of it.
         """
-        from mlpipe.cli import main
+        from mlpipe.cli import LOG_DATE_FORMAT, LOG_FORMAT, main
 
         out, err = io.StringIO(), io.StringIO()
         handler = logging.StreamHandler(err)
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-        )
+        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT))
         root = logging.getLogger()
         level, environ, cwd = root.level, dict(os.environ), os.getcwd()
         root.addHandler(handler)  # main's logging.basicConfig is then a no-op, as in pytest
