@@ -143,19 +143,24 @@ ours() {  # ours STATE <<<"$status": "id name" of this run's tasks in that state
 }
 # Take back what this run queued (after a queueing failure part-way, a timeout, or a queue
 # without workers), so that the next `dvc queue start` does not run half a grid.
+# A worker may start one of them between the status and the remove; DVC then removes none
+# ("not a valid experiment name"): read the status again and remove what is still queued (the
+# started one is interrupted by abandon).
 unqueue() {
     [[ ${#queued[@]} -gt 0 ]] || return 0
-    local found ids=() left=()
-    found="$(dvc queue status | ours Queued)"
-    [[ -n "$found" ]] || return 0
-    mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
-    mapfile -t left < <(cut -d' ' -f2 <<<"$found")
-    if dvc queue remove "${ids[@]}" >/dev/null; then
-        log "removed the experiment(s) this run had queued: ${left[*]}"
-    else
-        log "error: could not remove ${left[*]} from the queue: run 'dvc queue remove" \
-            "${ids[*]}'" >&2
-    fi
+    local found ids=() names=() err=""
+    for _ in 1 2 3; do
+        found="$(dvc queue status | ours Queued)"
+        [[ -n "$found" ]] || return 0
+        mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
+        mapfile -t names < <(cut -d' ' -f2 <<<"$found")
+        if err="$(dvc queue remove "${ids[@]}" 2>&1 >/dev/null)"; then
+            log "removed the experiment(s) this run had queued: ${names[*]}"
+            return 0
+        fi
+    done
+    log "error: could not remove ${names[*]} from the queue (DVC: ${err}): run 'dvc queue" \
+        "remove ${ids[*]}'" >&2
 }
 # Unqueue this run's waiting experiments first (killing a running one frees its worker, which
 # would take the next one), then interrupt the running ones (`dvc queue kill`, like Ctrl-C).

@@ -165,10 +165,15 @@ def test_bad_grid_input_is_refused_before_anything_is_queued(
     assert not summary.exists()
 
 
+def _tasks(repo: Repo) -> list[tuple[str, str, str]]:
+    """(task id, name, status) of every task `dvc queue status` lists."""
+    lines = repo.dvc("queue", "status").stdout.splitlines()
+    return [(f[0], f[1], f[-1]) for f in (ln.split() for ln in lines[1:]) if len(f) >= 4]
+
+
 def _queued(repo: Repo) -> list[tuple[str, str]]:
     """(task id, name) of every task `dvc queue status` lists as Queued."""
-    lines = repo.dvc("queue", "status").stdout.splitlines()
-    return [(f[0], f[1]) for f in (ln.split() for ln in lines[1:]) if f and f[-1] == "Queued"]
+    return [(task, name) for task, name, status in _tasks(repo) if status == "Queued"]
 
 
 @pytest.fixture(scope="module")
@@ -475,8 +480,7 @@ def test_a_queueing_failure_part_way_takes_back_what_this_run_queued(
 
 def _statuses(repo: Repo) -> dict[str, str]:
     """name -> status of every task `dvc queue status` lists."""
-    lines = repo.dvc("queue", "status").stdout.splitlines()
-    return {f[1]: f[-1] for f in (ln.split() for ln in lines[1:]) if len(f) >= 4}
+    return {name: status for _, name, status in _tasks(repo)}
 
 
 def _worker_log(repo: Repo) -> str:
@@ -584,10 +588,39 @@ def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
     assert time.monotonic() - started < 600  # not the 3000 s timeout
 
 
+# A `dvc` first on PATH for the grid script: it holds the script's first `dvc queue remove`
+# until a worker has started one of the tasks to remove, which is the race between the status
+# the script read and its remove (DVC then removes none of them). Everything else, and then the
+# remove itself, is the real dvc.
+RACING_DVC = """#!/usr/bin/env bash
+if [[ "$1 $2" == "queue remove" && ! -e "$RACE_MARK" ]]; then
+    for _ in $(seq 240); do
+        started="$("$REAL_DVC" queue status | awk '$NF == "Running" {print $1}')"
+        for id in "${@:3}"; do
+            if grep -qx "$id" <<<"$started"; then
+                echo "$id" >"$RACE_MARK"
+                break 2
+            fi
+        done
+        sleep 1
+    done
+fi
+exec "$REAL_DVC" "$@"
+"""
+
+
 @pytest.mark.slow
-@pytest.mark.long(38)
+@pytest.mark.long(60)
 def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp_path: Path):
+    """On a timeout the script removes its queued experiments and interrupts its running one,
+    even when a worker starts a queued one between the script's `dvc queue status` and its
+    `dvc queue remove` (forced here by RACING_DVC)."""
     _commit_base(work_repo)
+    racing = tmp_path / "bin" / "dvc"
+    racing.parent.mkdir()
+    racing.write_text(RACING_DVC)
+    racing.chmod(0o755)
+    mark = tmp_path / "raced"
     started = time.monotonic()
     result = _run_grid(
         work_repo.path,
@@ -595,6 +628,9 @@ def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp
         MLPIPE_GRID="train.seed=5; train.seed=6",
         MLPIPE_EXP_PREFIX="k",
         MLPIPE_TIMEOUT_SECONDS="8",
+        PATH=f"{racing.parent}{os.pathsep}{base_env()['PATH']}",
+        REAL_DVC=str(BIN / "dvc"),
+        RACE_MARK=str(mark),
     )
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
@@ -604,17 +640,25 @@ def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp
         result.stderr,
     )
     assert elapsed and 8 <= int(elapsed.group(1)) < 60, out  # wall-clock seconds, not sleeps
+    assert mark.exists(), "the first `dvc queue remove` did not wait for a task to start"
+    tasks = _tasks(work_repo)
+    statuses = {name: status for _, name, status in tasks}
+    raced = {task: name for task, name, _ in tasks}[mark.read_text().strip()]
+    # k-2 waits for k-1 (one worker). At the timeout k-1 was running and the remove waited for
+    # k-2 to start; or, on a slow start, both were queued and it waited for k-1.
+    assert raced in ("k-1", "k-2"), raced
+    assert "could not remove" not in out
     removed = re.search(r"run-grid: removed the experiment\(s\) this run had queued: (.+)", out)
-    assert removed, out
-    # k-2 waits for k-1 (one worker); k-1 is running (killed) or, on a slow start, queued too.
-    left = set(removed.group(1).split())
-    assert left in ({"k-2"}, {"k-1", "k-2"}), left
-    # k-1, if it was running, is interrupted (`dvc queue kill`), or ends on its own while a task
-    # that has just started cannot be killed yet: either way nothing of this run stays queued.
+    if raced == "k-1":
+        assert removed and removed.group(1) == "k-2", out
+    else:
+        assert not removed, out  # nothing of it was still queued
+        assert statuses["k-1"] == "Success", statuses
+    assert f"run-grid: interrupted the experiment(s) this run had running: {raced}" in out
     assert time.monotonic() - started < 300
     deadline = time.monotonic() + 120
-    while _statuses(work_repo).get("k-1") == "Running" and time.monotonic() < deadline:
+    while _statuses(work_repo).get(raced) == "Running" and time.monotonic() < deadline:
         time.sleep(2)  # `dvc queue kill` interrupts it like Ctrl-C
     statuses = _statuses(work_repo)
-    assert "k-2" not in statuses and statuses.get("k-1") != "Running", statuses
+    assert statuses.get(raced) != "Running", statuses
     assert _queued(work_repo) == []
