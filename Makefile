@@ -42,9 +42,10 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/pytest $(XDIST)
 
-# The edit loop: lint and the unit tests only (no git, no dvc; about a minute).
+# The edit loop: lint and the unit tests that run in pytest's process (no git, no dvc, no
+# processes that import scikit-learn: the 10 unit tests marked slow are left to `make test`).
 test-fast: lint
-	$(VENV)/bin/pytest tests/unit -n auto --dist worksteal
+	$(VENV)/bin/pytest tests/unit -m "not slow" -n auto --dist worksteal
 
 # The documentation site (mkdocs.yml, pages in docs/): regenerate the reference pages from the
 # code, then build into site/ (strict: a broken link or a missing page is an error).

@@ -130,6 +130,7 @@ def test_installed_command_help_with_importtime() -> None:
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
 
 
+@pytest.mark.slow  # a stage process that imports scikit-learn
 @pytest.mark.parametrize(("given", "spin"), [(None, "0"), ("active", "30000000000")])
 def test_openmp_waits_sleep_unless_the_user_chose(
     given: str | None, spin: str, tmp_path: Path

@@ -130,6 +130,7 @@ def smoke(
     return run
 
 
+@pytest.mark.slow  # the smoke test's worker process imports scikit-learn
 def test_smoke_test_passes_and_reports_shape_and_timings(served: Path) -> None:
     """End to end through the installed `mlpipe` command: the JSON report and the exit code."""
     result = _smoke(served, "--model", "model.skops", "--schema", "schema.yaml")
@@ -149,6 +150,7 @@ def test_smoke_test_passes_and_reports_shape_and_timings(served: Path) -> None:
     assert "smoke test passed: 64 rows" in result.stderr
 
 
+@pytest.mark.slow  # the smoke test's worker process imports scikit-learn
 def test_smoke_test_writes_report_file_with_rows_option(
     smoke: Callable[..., tuple[int, str]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -170,6 +172,7 @@ def test_smoke_test_writes_report_file_with_rows_option(
     assert "smoke test passed: 5 rows" in caplog.text
 
 
+@pytest.mark.slow  # the smoke test's worker process imports scikit-learn
 def test_smoke_test_fails_when_model_and_schema_disagree(
     served: Path, smoke: Callable[..., tuple[int, str]], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -186,6 +189,7 @@ def test_smoke_test_fails_when_model_and_schema_disagree(
     assert "smoke test FAILED" in caplog.text and "the model needs ['tech']" in caplog.text
 
 
+@pytest.mark.slow  # the smoke test's worker process imports scikit-learn
 def test_smoke_test_fails_on_class_mismatch(
     served: Path, smoke: Callable[..., tuple[int, str]]
 ) -> None:
@@ -198,6 +202,7 @@ def test_smoke_test_fails_on_class_mismatch(
     ]
 
 
+@pytest.mark.slow  # the smoke test's worker process imports scikit-learn
 def test_smoke_test_refuses_an_unsafe_file(
     served: Path, smoke: Callable[..., tuple[int, str]]
 ) -> None:
