@@ -1,6 +1,11 @@
 """`mlpipe init` in real git + dvc repositories: decisions, files, idempotence, and (slow) real
 tables from packages that ship them offline, each taken from `mlpipe init` to metrics by
-`git add ... && dvc repro` with no other edit."""
+`git add ... && dvc repro` with no other edit.
+
+The first test runs the installed `mlpipe` command; the others call its entry point in the
+test's process (`Repo.mlpipe_in_process`: the same output, log lines and exit status, without a
+new process importing pandas, scikit-learn and DVC), while `dvc repro` runs the stages as
+processes."""
 
 from __future__ import annotations
 
@@ -131,7 +136,9 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
     repo, source = _project(tmp_path, "messy.csv", messy_table())
     status = repo.git("status", "--porcelain", "--untracked-files=all").stdout
     assert status == "?? data/raw/messy.csv\n"
-    out = repo.mlpipe("init", "--source", source, "--target", "churn", "--dry-run").stdout
+    out = repo.mlpipe_in_process(
+        "init", "--source", source, "--target", "churn", "--dry-run"
+    ).stdout
     assert repo.git("status", "--porcelain", "--untracked-files=all").stdout == status
     committed = _committed_params(repo)
     ids = next(line for line in committed if line.startswith("  id_columns:"))
@@ -149,7 +156,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_flags_override_every_decision(tmp_path: Path) -> None:
     repo, source = _project(tmp_path, "messy.csv", messy_table())
-    out = repo.mlpipe(
+    out = repo.mlpipe_in_process(
         "init",
         "--source",
         source,
@@ -172,7 +179,7 @@ def test_flags_override_every_decision(tmp_path: Path) -> None:
     schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())
     assert schema["columns"]["signup"]["kind"] == "datetime"
     assert schema["columns"]["customer"]["kind"] == "id"  # > 200 distinct texts: not a feature
-    regression = repo.mlpipe(
+    regression = repo.mlpipe_in_process(
         "init", "--source", source, "--target", "age", "--task", "regression"
     ).stdout
     assert "data.task: regression — --task regression" in regression
@@ -184,14 +191,14 @@ def test_a_numeric_id_is_read_again_as_text_like_ingest_does(tmp_path: Path) -> 
     frame = messy_table().drop(columns="customer")
     frame.insert(0, "order_id", range(5001, 5001 + len(frame)))
     repo, source = _project(tmp_path, "orders.csv", frame)
-    out = repo.mlpipe("init", "--source", source, "--target", "churn").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "churn").stdout
     assert _decision(out, "data.id_columns") == (
         "data.id_columns: [order_id] — order_id: a different whole number in every row, "
         "named like an id"
     )
     schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())
     assert schema["columns"]["order_id"] == {"kind": "id"}
-    repo.mlpipe("schema", "infer", "--output", "inferred.yaml")
+    repo.mlpipe_in_process("schema", "infer", "--output", "inferred.yaml")
     assert (repo.path / "inferred.yaml").read_text() == (
         repo.path / "data/schema.yaml"
     ).read_text()
@@ -201,7 +208,9 @@ def test_the_demo_data_keeps_the_generate_stage(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", rows=500)
     repo.dvc("repro", "generate")
     dvc_yaml = (repo.path / "dvc.yaml").read_text()
-    out = repo.mlpipe("init", "--source", "data/raw/churn.parquet", "--target", "churned").stdout
+    out = repo.mlpipe_in_process(
+        "init", "--source", "data/raw/churn.parquet", "--target", "churned"
+    ).stdout
     assert (repo.path / "dvc.yaml").read_text() == dvc_yaml
     assert not (repo.path / "data/raw/churn.parquet.dvc").exists()
     assert "dvc: data/raw/churn.parquet is already tracked" in out
@@ -235,7 +244,7 @@ def _check_task_metrics(repo: Repo, metrics: dict[str, float]) -> None:
 def test_breast_cancer_is_binary_with_1_as_positive(tmp_path: Path) -> None:
     frame = datasets.load_breast_cancer(as_frame=True).frame
     repo, source = _project(tmp_path, "breast_cancer.csv", frame)
-    out = repo.mlpipe("init", "--source", source, "--target", "target").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "target").stdout
     data = _params(repo)["data"]
     assert (data["task"], data["positive_class"]) == ("binary", "1")
     assert (data["id_columns"], data["date_column"]) == ([], None)
@@ -249,7 +258,7 @@ def test_breast_cancer_is_binary_with_1_as_positive(tmp_path: Path) -> None:
 def test_wine_is_multiclass_gated_on_its_own_metrics(tmp_path: Path) -> None:
     frame = datasets.load_wine(as_frame=True).frame
     repo, source = _project(tmp_path, "wine.csv", frame)
-    out = repo.mlpipe("init", "--source", source, "--target", "target").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "target").stdout
     assert _decision(out, "data.task") == (
         "data.task: multiclass — target 'target' has 3 distinct whole numbers: 0, 1, 2"
     )
@@ -270,7 +279,7 @@ def test_wine_is_multiclass_gated_on_its_own_metrics(tmp_path: Path) -> None:
 def test_diabetes_is_regression_and_report_and_gate_work(tmp_path: Path) -> None:
     frame = datasets.load_diabetes(as_frame=True, scaled=False).frame
     repo, source = _project(tmp_path, "diabetes.csv", frame)
-    out = repo.mlpipe("init", "--source", source, "--target", "target").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "target").stdout
     params = _params(repo)
     assert params["data"]["task"] == "regression" and params["split"]["method"] == "random"
     assert [r["metric"] for r in params["gate"]["rules"]] == ["r2", "rmse", "mae"]
@@ -288,13 +297,13 @@ def test_diabetes_is_regression_and_report_and_gate_work(tmp_path: Path) -> None
     repo.dvc("repro")
     repo.commit("feature: 5 boosting iterations")
     pr = repo.read_json("data/results/metrics.json")["test"]
-    gate = repo.mlpipe("gate", "--base", base, check=False)
+    gate = repo.mlpipe_in_process("gate", "--base", base, check=False)
     expected_fail = (pr["rmse"] - metrics["rmse"]) / metrics["rmse"] > 0.05
     assert gate.returncode == (1 if expected_fail else 0), gate.stdout + gate.stderr
     text = gate.stdout + gate.stderr
     assert f"r2 {pr['r2']:.4f} is at or above the floor 0" in text
     assert "rmse" in text and "mae" in text and "roc_auc" not in text
-    report = repo.mlpipe("report", "--base", base).stdout
+    report = repo.mlpipe_in_process("report", "--base", base).stdout
     assert re.search(r"\| r2 \| " + f"{metrics['r2']:.4f}" + r" \| " + f"{pr['r2']:.4f}", report)
 
 
@@ -304,7 +313,7 @@ def test_palmer_penguins_with_missing_values_gets_slices(tmp_path: Path) -> None
 
     frame = load_penguins()
     repo, source = _project(tmp_path, "penguins.csv", frame, sep=";", na_rep="NA")
-    out = repo.mlpipe("init", "--source", source, "--target", "species").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "species").stdout
     params = _params(repo)
     assert params["data"]["task"] == "multiclass"
     assert params["evaluate"]["slices"] == ["island", "sex"]
@@ -326,7 +335,7 @@ def test_seattle_weather_finds_the_date_column(tmp_path: Path) -> None:
     frame = local_data.seattle_weather()  # shipped in the package: no download
     frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
     repo, source = _project(tmp_path, "seattle_weather.csv", frame)
-    out = repo.mlpipe("init", "--source", source, "--target", "weather").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "weather").stdout
     data = _params(repo)["data"]
     assert data["date_column"] == "date" and data["id_columns"] == []
     assert _decision(out, "data.date_column") == (
@@ -365,7 +374,7 @@ def test_a_spreadsheet_export_with_currency_and_thousands_is_a_regression(
     frame = _spreadsheet_houses()
     assert frame["price"].iloc[0] == "$300,000.00" and frame["lot_sqft"].iloc[0] == "6,126"
     repo, source = _project(tmp_path, "houses.csv", frame)
-    out = repo.mlpipe("init", "--source", source, "--target", "price").stdout
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "price").stdout
     data = _params(repo)["data"]
     assert data["task"] == "regression" and data["id_columns"] == ["Listing ID"]
     schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())["columns"]
