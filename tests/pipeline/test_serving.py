@@ -259,6 +259,13 @@ def big_batch(reproduced: Repo, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return out
 
 
+def _signals_not_ignored() -> None:
+    """In the child before exec: SIGINT and SIGTERM at their default actions. A suite started as
+    a shell's background job inherits SIGINT ignored, which mlpipe rightly keeps ignored."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("signum", "previous"),
     [(signal.SIGTERM, False), (signal.SIGINT, True)],
@@ -278,7 +285,7 @@ def test_predict_stopped_by_a_signal_leaves_no_partial_file(
         [str(BIN / "mlpipe"), "predict", "--model", "data/model/model.skops",
          "--input", str(big_batch), "--output", str(output), "--chunk-rows", "10000"],
         cwd=reproduced.path, env=reproduced.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
+        text=True, preexec_fn=_signals_not_ignored,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120

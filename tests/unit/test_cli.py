@@ -203,7 +203,19 @@ def test_a_signal_unwinds_an_atomic_write_and_the_handlers_come_back(
     tmp_path: Path, signum: int
 ) -> None:
     """SIGTERM's default action skips `finally`, leaving an atomic write's temporary file; while
-    a subcommand runs, both signals raise instead (a real signal to this process)."""
+    a subcommand runs, both signals raise instead (a real signal to this process). A run
+    started as a shell's background job inherits SIGINT ignored, which `_stop_cleanly` keeps
+    (see the next tests): Python's own handler is put back for this test."""
+    restore = signal.signal(
+        signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+    )
+    try:
+        _unwinds_and_restores(tmp_path, signum)
+    finally:
+        signal.signal(signum, restore)
+
+
+def _unwinds_and_restores(tmp_path: Path, signum: int) -> None:
     before = signal.getsignal(signum)
     started = time.monotonic()
     with (
