@@ -1,5 +1,9 @@
 """`mlpipe report` / `mlpipe gate` in a real git + dvc history: main with a run, a PR branch with
-a changed param and its own run. Base values come from git, never from the workspace."""
+a changed param and its own run. Base values come from git, never from the workspace.
+
+The first test runs the installed `mlpipe` command; the others call its entry point in the
+test's process (``Repo.mlpipe_in_process``: the same output, log lines and exit status); git and
+`dvc status`, which the commands run, are real processes either way."""
 
 from __future__ import annotations
 
@@ -32,12 +36,12 @@ def _at(repo: Repo, ref: str, rel: str) -> object:
 
 
 def _report(repo: Repo, *args: str, check: bool = True) -> str:
-    result = repo.mlpipe("report", "--base", "main", *args, check=check)
+    result = repo.mlpipe_in_process("report", "--base", "main", *args, check=check)
     return result.stdout
 
 
 def test_report_holds_base_and_pr_values_and_changes_for_every_metric(pr_repo: Repo) -> None:
-    text = _report(pr_repo)
+    text = pr_repo.mlpipe("report", "--base", "main").stdout  # the installed command
     base = _at(pr_repo, "main", METRICS)["test"]
     pr = pr_repo.read_json(METRICS)["test"]
     assert base["roc_auc"] != pr["roc_auc"]  # the model really changed
@@ -91,11 +95,11 @@ def test_gate_fails_when_the_drop_exceeds_the_tolerance(pr_repo: Repo, tmp_path:
     base = _at(repo, "main", METRICS)["test"]["roc_auc"]
     pr = repo.read_json(METRICS)["test"]["roc_auc"]
     assert base - pr > 0.015  # the default tolerance
-    gate = repo.mlpipe("gate", "--base", "main", check=False)
+    gate = repo.mlpipe_in_process("gate", "--base", "main", check=False)
     assert gate.returncode == 1
     assert f"FAIL  roc_auc worsened by {base - pr:.4f} ({base:.4f} → {pr:.4f})" in gate.stdout
     assert gate.stdout.rstrip().endswith("gate FAILED")
-    result = repo.mlpipe(
+    result = repo.mlpipe_in_process(
         "report", "--base", "main", "--output", "report.md", "--fail-on-gate", check=False
     )
     assert result.returncode == 1
@@ -104,7 +108,7 @@ def test_gate_fails_when_the_drop_exceeds_the_tolerance(pr_repo: Repo, tmp_path:
     assert "### Gate: ❌ failed" in text
     assert f"- ❌ roc_auc worsened by {base - pr:.4f}" in text
     # Without --fail-on-gate the report still exits 0 (CI posts it, then runs the gate).
-    assert repo.mlpipe("report", "--base", "main").returncode == 0
+    assert repo.mlpipe_in_process("report", "--base", "main").returncode == 0
 
 
 def test_gate_passes_within_the_tolerance(pr_repo: Repo, tmp_path: Path) -> None:
@@ -116,14 +120,14 @@ def test_gate_passes_within_the_tolerance(pr_repo: Repo, tmp_path: Path) -> None
     repo.set_params(**{"gate.rules": rules})
     # validate checks the gate's metrics against the task, so it (alone) reruns.
     assert ran_stages(repo.dvc("repro").stdout) == ["validate"]
-    gate = repo.mlpipe("gate", "--base", "main")
+    gate = repo.mlpipe_in_process("gate", "--base", "main")
     assert "PASS  roc_auc change" in gate.stdout and "gate passed" in gate.stdout
     text = _report(repo, "--fail-on-gate")
     assert "### Gate: ✅ passed" in text
     # A tighter tolerance than the actual drop fails again.
     repo.set_params(**{"gate.rules": [{"metric": "roc_auc", "max_drop": round(drop - 0.001, 4)}]})
     repo.dvc("repro")
-    assert repo.mlpipe("gate", "--base", "main", check=False).returncode == 1
+    assert repo.mlpipe_in_process("gate", "--base", "main", check=False).returncode == 1
 
 
 def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
@@ -132,25 +136,27 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     repo.git("rm", "-q", "-r", "data/results")
     repo.commit("a base from before the first run")
     repo.git("checkout", "-q", "feature")
-    text = repo.mlpipe("report", "--base", "bare").stdout
+    text = repo.mlpipe_in_process("report", "--base", "bare").stdout
     assert "No baseline: `bare` has no test metrics (no committed run)." in text
     pr = repo.read_json(METRICS)["test"]
     assert f"| roc_auc | {pr['roc_auc']:.4f} |" in text
     assert "`bare` has no curves to compare." in text
-    gate = repo.mlpipe("gate", "--base", "bare")  # floors only: the PR's model is above them
+    gate = repo.mlpipe_in_process(
+        "gate", "--base", "bare"
+    )  # floors only: the PR's model is above them
     assert "SKIP  roc_auc: `bare` has no test metrics, drop check skipped" in gate.stdout
     assert "gate passed" in gate.stdout
     # A PR that predicts another target (here only the params say so) is not compared either;
     # and since nothing was reproduced after the change, the report says so first and the
     # gate refuses (it would judge the old model).
     repo.set_params(**{"data.target": "plan"})
-    text = repo.mlpipe("report", "--base", "main").stdout
+    text = repo.mlpipe_in_process("report", "--base", "main").stdout
     stale = "`drift`, `evaluate`, `ingest`, `split`, `train`"
     assert f"> ⚠️ **Not reproduced**: `dvc status` lists {stale} as changed" in text
     why = "the base predicts `churned`, the PR `plan`"
     assert f"No baseline (not comparable: {why}): only the absolute bounds" in text
     assert f"No baseline: not compared with `main`, {why}. Showing the PR's values only." in text
-    gate = repo.mlpipe("gate", "--base", "main", check=False)
+    gate = repo.mlpipe_in_process("gate", "--base", "main", check=False)
     assert gate.returncode == 2
     assert "the workspace is not reproduced: dvc status lists drift, evaluate, ingest" in (
         gate.stderr
@@ -158,13 +164,13 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
 
 
 def test_unknown_base_and_missing_head_results(pr_repo: Repo, tmp_path: Path) -> None:
-    bad = pr_repo.mlpipe("report", "--base", "no-such-branch", check=False)
+    bad = pr_repo.mlpipe_in_process("report", "--base", "no-such-branch", check=False)
     assert bad.returncode == 2
     assert "base revision 'no-such-branch' not found" in bad.stderr
     assert "git fetch origin main" in bad.stderr
     repo = pr_repo.copy(tmp_path / "r")
     (repo.path / METRICS).unlink()
-    missing = repo.mlpipe("report", "--base", "main", "--output", "out.md", check=False)
+    missing = repo.mlpipe_in_process("report", "--base", "main", "--output", "out.md", check=False)
     assert missing.returncode == 2
     assert "no test metrics in the workspace. Run `dvc repro` first." in missing.stderr
     assert not (repo.path / "out.md").exists()
