@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import Repo, make_repo, ran_stages
+from support.repo import CHEAP_IMPORTANCE, Repo, make_repo, ran_stages
 from support.s3 import SECRET_KEY, S3Server, data_md5s, new_bucket, use_s3
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,7 @@ def test_changed_params_same_repo_pushes_outputs_and_run_cache_for_the_reviewer(
     published: tuple[Repo, str], s3: S3Server, tmp_path: Path
 ) -> None:
     main, bucket = published
-    main.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    main.set_params(**{"train.hist_gradient_boosting.max_iter": 20, **CHEAP_IMPORTANCE})
     main.commit("PR: fewer boosting rounds (dvc.lock not updated)")
     before = s3.objects(bucket)
 
@@ -116,7 +116,7 @@ def test_changed_params_from_another_repo_reproduces_but_does_not_push(
     published: tuple[Repo, str], s3: S3Server, tmp_path: Path
 ) -> None:
     main, bucket = published
-    main.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    main.set_params(**{"train.hist_gradient_boosting.max_iter": 20, **CHEAP_IMPORTANCE})
     main.commit("PR from a fork")
     before = s3.objects(bucket)
     ci = main.clone(tmp_path / "ci")
@@ -201,7 +201,7 @@ def test_a_failed_push_is_a_warning_and_the_results_stay(work_repo: Repo, tmp_pa
     for prefix in (f"{i:02x}" for i in range(256)):
         if not (store / "files/md5" / prefix).exists():
             (store / "files/md5" / prefix).write_text("not a directory\n")
-    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20, **CHEAP_IMPORTANCE})
     work_repo.commit("PR: fewer boosting rounds")
     ci = work_repo.clone(tmp_path / "ci")
     ci.dvc("remote", "modify", "--local", "local", "url", str(store))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import BIN, PROJECT, Repo
+from support.repo import BIN, CHEAP_IMPORTANCE, PROJECT, Repo
 from support.s3 import S3Server, new_bucket, use_s3
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_register_assign_show_and_get_from_remote(work_repo: Repo, tmp_path: Pat
     assert f"Created git tag '{NAME}#prod#1' that assigns stage to version 'v1.0.0'" in out
 
     # A second model version (other seed), registered but not promoted.
-    repo.set_params(**{"train.seed": 7})
+    repo.set_params(**{"train.seed": 7, **CHEAP_IMPORTANCE})
     repo.dvc("repro")
     repo.commit("model v2: train.seed 7")
     repo.dvc("push")

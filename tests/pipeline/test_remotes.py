@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import PROJECT, Repo, make_repo, ran_stages
+from support.repo import CHEAP_IMPORTANCE, PROJECT, Repo, make_repo, ran_stages
 from support.s3 import SECRET_KEY, S3Server, data_md5s, new_bucket, no_aws_config_env, use_s3
 
 pytestmark = pytest.mark.slow
@@ -121,7 +121,7 @@ def test_uncommitted_lock_train_comes_from_the_run_cache(
     """
     bucket = new_bucket(s3)
     use_s3(work_repo, s3, bucket)
-    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20, **CHEAP_IMPORTANCE})
     work_repo.git("commit", "-q", "-am", "fewer boosting rounds (lock not committed)")
     reproduced = work_repo.dvc("repro")
     assert ran_stages(reproduced.stdout) == ["train", "evaluate"]

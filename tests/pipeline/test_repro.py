@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import PROJECT, Repo, ran_stages
+from support.repo import CHEAP_IMPORTANCE, PROJECT, Repo, ran_stages
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def test_chunk_rows_reruns_nothing_and_any_value_gives_the_same_files(work_repo:
 def test_time_split_puts_the_latest_signups_in_test(work_repo: Repo) -> None:
     import pandas as pd
 
-    work_repo.set_params(**{"split.method": "time"})
+    work_repo.set_params(**{"split.method": "time", **CHEAP_IMPORTANCE})
     work_repo.dvc("repro")
     train = pd.read_parquet(work_repo.path / "data/processed/train.parquet")
     test = pd.read_parquet(work_repo.path / "data/processed/test.parquet")

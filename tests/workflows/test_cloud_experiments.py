@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import BIN, PROJECT, Repo, base_env, make_repo
+from support.repo import BIN, CHEAP_IMPORTANCE, PROJECT, Repo, base_env, make_repo
 
 WORKFLOW = PROJECT / ".github" / "workflows" / "cloud-experiments.yml"
 SCRIPT = Path(".github") / "scripts" / "run-grid.sh"
@@ -265,7 +265,7 @@ def _commit_base(repo: Repo) -> None:
     """Commit the reproduced repository as the grid's base, with a cheaper permutation
     importance (one shuffle of 500 rows instead of five of 5 000): every experiment of these
     grids changes train params, so each reruns evaluate, and nothing here checks importances."""
-    repo.set_params(**{"evaluate.importance_repeats": 1, "evaluate.importance_rows": 500})
+    repo.set_params(**CHEAP_IMPORTANCE)
     repo.commit("base")
 
 
