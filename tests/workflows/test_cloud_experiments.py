@@ -490,7 +490,7 @@ def _worker_log(repo: Repo) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.long(100)
+@pytest.mark.long(130)
 def test_a_stale_queue_stop_costs_one_restart_of_the_workers(work_repo: Repo, tmp_path: Path):
     """A shutdown left in DVC's broker (what `dvc queue stop` leaves when no worker is alive):
     the next worker takes one experiment and exits, the other one stays queued with no worker
