@@ -33,6 +33,25 @@ def _private_dvc_site_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread_per_process() -> Iterator[None]:
+    """One OpenMP/BLAS thread in every process the suite starts, and in its own.
+
+    `make test` runs 3 workers on 2 cores, so a stage process's extra threads (the histogram
+    booster's fit and predictions) only contend for cores that are busy already: with the
+    library default (one per core), `mlpipe train` on the default data spent ~0.8 s more CPU
+    (~25 %) and `mlpipe evaluate` ~0.6 s more than with one (benchmarks/test-suite.md). No result
+    depends on it: tests/unit/model/test_train.py checks that the model file and predictions
+    are the same at 1 and 2 threads, and the grid tests unset these variables to check the
+    grid script's own choice."""
+    from threadpoolctl import threadpool_limits
+
+    with pytest.MonkeyPatch.context() as patch, threadpool_limits(limits=1):
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            patch.setenv(name, "1")
+        yield
+
+
 def _cold_repro(dest: Path) -> None:
     repo = make_repo(dest / "repo")
     result = repo.dvc("repro")
