@@ -120,7 +120,8 @@ def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProce
     full_env = base_env(cwd / "src")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         full_env.pop(name, None)  # the script's own default is under test
-    full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS=POLL_SECONDS, **env)
+    full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS=POLL_SECONDS)
+    full_env.update(env)
     script = cwd / SCRIPT if (cwd / SCRIPT).exists() else PROJECT / SCRIPT  # a repo's own copy
     return subprocess.run(
         ["bash", str(script)],
@@ -628,7 +629,10 @@ def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp
         tmp_path / "summary.md",
         MLPIPE_GRID="train.seed=5; train.seed=6",
         MLPIPE_EXP_PREFIX="k",
-        MLPIPE_TIMEOUT_SECONDS="8",
+        # The timeout must come while one of the two is still queued: k-1 takes ~10 s once
+        # the worker has started, so a timeout of 3 s, checked every 2 s, always does.
+        MLPIPE_TIMEOUT_SECONDS="3",
+        MLPIPE_POLL_SECONDS="2",
         PATH=f"{racing.parent}{os.pathsep}{base_env()['PATH']}",
         REAL_DVC=str(BIN / "dvc"),
         RACE_MARK=str(mark),
@@ -637,10 +641,10 @@ def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp
     assert result.returncode == 1, out
     elapsed = re.search(
         r"run-grid: error: experiments still queued or running after (\d+) s "
-        r"\(MLPIPE_TIMEOUT_SECONDS=8\); stopping this run's experiments",
+        r"\(MLPIPE_TIMEOUT_SECONDS=3\); stopping this run's experiments",
         result.stderr,
     )
-    assert elapsed and 8 <= int(elapsed.group(1)) < 60, out  # wall-clock seconds, not sleeps
+    assert elapsed and 3 <= int(elapsed.group(1)) < 60, out  # wall-clock seconds, not sleeps
     assert mark.exists(), "the first `dvc queue remove` did not wait for a task to start"
     tasks = _tasks(work_repo)
     statuses = {name: status for _, name, status in tasks}
