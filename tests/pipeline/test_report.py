@@ -141,9 +141,8 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     pr = repo.read_json(METRICS)["test"]
     assert f"| roc_auc | {pr['roc_auc']:.4f} |" in text
     assert "`bare` has no curves to compare." in text
-    gate = repo.mlpipe_in_process(
-        "gate", "--base", "bare"
-    )  # floors only: the PR's model is above them
+    # floors only: the PR's model is above them
+    gate = repo.mlpipe_in_process("gate", "--base", "bare")
     assert "SKIP  roc_auc: `bare` has no test metrics, drop check skipped" in gate.stdout
     assert "gate passed" in gate.stdout
     # A PR that predicts another target (here only the params say so) is not compared either;

@@ -264,9 +264,9 @@ def test_a_bad_key_or_value_in_any_item_queues_nothing(
 
 
 def _commit_base(repo: Repo) -> None:
-    """Commit the reproduced repository as the grid's base, with a cheaper permutation
-    importance (one shuffle of 500 rows instead of five of 5 000): every experiment of these
-    grids changes train params, so each reruns evaluate, and nothing here checks importances."""
+    """Commit the reproduced repository as the grid's base, with CHEAP_IMPORTANCE: every
+    experiment of these grids changes train params, so each reruns evaluate, and nothing here
+    checks importances."""
     repo.set_params(**CHEAP_IMPORTANCE)
     repo.commit("base")
 
