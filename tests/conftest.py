@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from support.pr_scenario import build_pr_scenario
-from support.repo import Repo, make_repo
+from support.repo import THREAD_VARIABLES, Repo, make_repo
 from support.scheduling import long_first_shares
 from support.templates import shared_template
 
@@ -47,7 +47,7 @@ def _one_thread_per_process() -> Iterator[None]:
     from threadpoolctl import threadpool_limits
 
     with pytest.MonkeyPatch.context() as patch, threadpool_limits(limits=1):
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        for name in THREAD_VARIABLES:
             patch.setenv(name, "1")
         yield
 

@@ -49,6 +49,9 @@ def project_files() -> list[str]:
 # the stages that rerun are the same ones.
 CHEAP_IMPORTANCE = {"evaluate.importance_repeats": 1, "evaluate.importance_rows": 500}
 
+# The variables that set the thread count of OpenMP (the histogram booster) and BLAS.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 
 def base_env(src: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)

@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.repo import BIN, CHEAP_IMPORTANCE, PROJECT, Repo, base_env, make_repo
+from support.repo import (
+    BIN,
+    CHEAP_IMPORTANCE,
+    PROJECT,
+    THREAD_VARIABLES,
+    Repo,
+    base_env,
+    make_repo,
+)
 
 WORKFLOW = PROJECT / ".github" / "workflows" / "cloud-experiments.yml"
 SCRIPT = Path(".github") / "scripts" / "run-grid.sh"
@@ -118,7 +126,7 @@ POLL_SECONDS = "10"
 
 def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = base_env(cwd / "src")
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in THREAD_VARIABLES:
         full_env.pop(name, None)  # the script's own default is under test
     full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS=POLL_SECONDS)
     full_env.update(env)
@@ -542,7 +550,7 @@ def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
     polling until MLPIPE_TIMEOUT_SECONDS) and removes what is left of its grid from the queue."""
     _commit_base(work_repo)
     env = base_env(work_repo.path / "src")
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in THREAD_VARIABLES:
         env.pop(name, None)
     env.update(
         MLPIPE_SUMMARY=str(tmp_path / "summary.md"),
