@@ -96,15 +96,20 @@ def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``make test``: ``--dist worksteal``), start the tests marked
-    ``long(seconds)`` first, spread over the workers' shares (see support/scheduling.py). Runs
-    in each worker (xdist sets a worker's own ``dist`` option to "no"), which all compute the
-    same order, as xdist requires."""
+    ``long(seconds)`` first, spread over the workers' shares; those marked ``long(seconds,
+    waits=True)`` (mostly waiting on DVC's queue) on all shares but the last (see
+    support/scheduling.py). Runs in each worker (xdist sets a worker's own ``dist`` option to
+    "no"), which all compute the same order, as xdist requires."""
     workers = getattr(config, "workerinput", {}).get("workercount", 0)
     if workers < 2:
         return
-    seconds = {}
+    seconds, waiting = {}, set()
     for item in items:
         marker = item.get_closest_marker("long")
         if marker is not None:
             seconds[item.nodeid] = float(marker.args[0])
-    items[:] = long_first_shares(items, workers, lambda item: seconds.get(item.nodeid))
+            if marker.kwargs.get("waits", False):
+                waiting.add(item.nodeid)
+    items[:] = long_first_shares(
+        items, workers, lambda item: seconds.get(item.nodeid), lambda item: item.nodeid in waiting
+    )

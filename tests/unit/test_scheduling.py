@@ -31,3 +31,19 @@ def test_no_long_test_or_one_worker_keeps_the_order() -> None:
     items = [f"t{i}" for i in range(7)]
     assert _order(items, 3) == items
     assert _order([*items, "grid"], 1) == [*items, "grid"]
+
+
+def test_long_tests_that_wait_go_to_every_share_but_the_last() -> None:
+    # The queue tests mostly wait: the last share starts with the long tests that compute.
+    waiting = {"grid", "stop"}
+    items = [f"t{i}" for i in range(20)] + ["push", "wide", "stop", "grid"]
+    ordered = long_first_shares(items, 3, LONG.get, waiting.__contains__)
+    assert sorted(ordered) == sorted(items)
+    first, second, third = ordered[0:8], ordered[8:16], ordered[16:24]
+    assert first[0] == "grid" and second[0] == "stop"
+    assert third[:2] == ["wide", "push"] and third[2] == "t14"
+    # Two shares, waiting tests only: all on the first; the second starts with the others.
+    ordered = long_first_shares(
+        ["t0", "t1", "grid", "stop"], 2, LONG.get, {"grid", "stop"}.__contains__
+    )
+    assert ordered == ["grid", "stop", "t0", "t1"]

@@ -297,7 +297,7 @@ def _table_row(summary: str, name: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.long(140)
+@pytest.mark.long(140, waits=True)
 def test_grid_runs_in_the_queue_writes_the_table_and_pushes(work_repo: Repo, tmp_path: Path):
     _commit_base(work_repo)
     origin = tmp_path / "origin.git"
@@ -499,7 +499,7 @@ def _worker_log(repo: Repo) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.long(130)
+@pytest.mark.long(130, waits=True)
 def test_a_stale_queue_stop_costs_one_restart_of_the_workers(work_repo: Repo, tmp_path: Path):
     """A shutdown left in DVC's broker (what `dvc queue stop` leaves when no worker is alive):
     the next worker takes one experiment and exits, the other one stays queued with no worker
@@ -541,7 +541,7 @@ def test_a_stale_queue_stop_costs_one_restart_of_the_workers(work_repo: Repo, tm
 
 
 @pytest.mark.slow
-@pytest.mark.long(150)
+@pytest.mark.long(150, waits=True)
 def test_a_queue_whose_workers_keep_stopping_fails_fast_and_unqueues(
     work_repo: Repo, tmp_path: Path
 ) -> None:
@@ -620,7 +620,7 @@ exec "$REAL_DVC" "$@"
 
 
 @pytest.mark.slow
-@pytest.mark.long(60)
+@pytest.mark.long(60, waits=True)
 def test_a_timeout_kills_and_unqueues_this_runs_experiments(work_repo: Repo, tmp_path: Path):
     """On a timeout the script removes its queued experiments and interrupts its running one,
     even when a worker starts a queued one between the script's `dvc queue status` and its
