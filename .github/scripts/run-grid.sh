@@ -25,6 +25,8 @@
 #   MLPIPE_WORKER_GRACE_SECONDS  how long experiments may wait in the queue with no worker
 #                      alive before the workers are started again (once; the second time the
 #                      run fails): default 90
+#   MLPIPE_KILL_WAIT_SECONDS  on a timeout (or a queue without workers), how long to wait for
+#                      this run's running experiments to be interrupted and end: default 300
 #   OMP_NUM_THREADS    threads per experiment for OpenMP/BLAS (gradient boosting, numpy);
 #                      default: the runner's cores / MLPIPE_JOBS (at least 1), so parallel
 #                      experiments do not start one thread per core each and spin against
@@ -36,8 +38,8 @@
 # sends `dvc queue stop` (its shutdown broadcast stays in DVC's file broker and stops the next
 # run's new worker right after it starts). If this run's experiments wait with no worker alive
 # (`Worker status: 0 active, 0 idle`), the workers are started again once, then the run fails.
-# On a timeout or that failure, this run's running experiments are killed and its queued ones
-# removed, so that nothing of it runs later.
+# On a timeout or that failure, this run's queued experiments are removed and its running ones
+# interrupted, and the script waits until they have ended, so that nothing of it runs later.
 # Push: an experiment counts as pushed only if the git remote then has its ref at the same
 # commit; `dvc exp push` skips (and exits 0) when the remote has a different experiment of that
 # name, and run-grid.sh then fails (exit 1) naming it.
@@ -58,6 +60,7 @@ rows="${MLPIPE_ROWS:-}"
 poll="${MLPIPE_POLL_SECONDS:-10}"
 timeout="${MLPIPE_TIMEOUT_SECONDS:-21600}"
 grace="${MLPIPE_WORKER_GRACE_SECONDS:-90}"
+kill_wait="${MLPIPE_KILL_WAIT_SECONDS:-300}"
 prefix="${MLPIPE_EXP_PREFIX:-grid-$(date -u +%Y%m%d-%H%M%S)}"
 summary="${MLPIPE_SUMMARY:-${GITHUB_STEP_SUMMARY:-}}"
 
@@ -65,7 +68,7 @@ summary="${MLPIPE_SUMMARY:-${GITHUB_STEP_SUMMARY:-}}"
 [[ -z "$rows" || "$rows" =~ ^[1-9][0-9]*$ ]] ||
     fail "MLPIPE_ROWS must be a positive integer (or empty), got '${rows}'"
 for setting in "MLPIPE_POLL_SECONDS=${poll}" "MLPIPE_TIMEOUT_SECONDS=${timeout}" \
-    "MLPIPE_WORKER_GRACE_SECONDS=${grace}"; do
+    "MLPIPE_WORKER_GRACE_SECONDS=${grace}" "MLPIPE_KILL_WAIT_SECONDS=${kill_wait}"; do
     [[ "${setting#*=}" =~ ^[0-9]+$ ]] ||
         fail "${setting%%=*} must be a whole number of seconds, got '${setting#*=}'"
 done
@@ -163,25 +166,58 @@ unqueue() {
         "remove ${ids[*]}'" >&2
 }
 # Unqueue this run's waiting experiments first (killing a running one frees its worker, which
-# would take the next one), then interrupt the running ones (`dvc queue kill`, like Ctrl-C).
+# would take the next one), then interrupt the running ones (`dvc queue kill`, like Ctrl-C) and
+# wait until none of them runs, so that nothing of this run goes on after the script exits.
+# A task a worker has only just taken has no experiment process yet: `dvc queue kill` then
+# finds nothing to signal and (when the worker does not list the task yet) marks it failed
+# while the worker goes on to run it. So a task is killed only once `dvc queue logs` finds its
+# process, and the status is read again until it has ended. The end says what happened to
+# each: interrupted, or finished (or failed) on its own before it could be.
 abandon() {
-    local found ids=() running=() attempt err=""
+    local found status id name ids=() deadline=$((SECONDS + kill_wait))
+    local -A seen=() killed=()
     unqueue
-    # A task that has just started is not yet one `dvc queue kill` can find: try a few times.
-    for attempt in 1 2 3 4 5; do
-        found="$(dvc queue status | ours Running)"
-        [[ -n "$found" ]] || return 0
-        mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
-        mapfile -t running < <(cut -d' ' -f2 <<<"$found")
-        if err="$(dvc queue kill "${ids[@]}" 2>&1 >/dev/null)"; then
-            log "interrupted the experiment(s) this run had running: ${running[*]}"
+    while true; do
+        status="$(dvc queue status)"
+        found="$(ours Running <<<"$status")"
+        [[ -n "$found" ]] || break
+        if [[ "$SECONDS" -ge "$deadline" ]]; then
+            mapfile -t ids < <(cut -d' ' -f1 <<<"$found")
+            log "error: $(cut -d' ' -f2 <<<"$found" | paste -sd' ') still running" \
+                "${kill_wait} s after this run began stopping its experiments" \
+                "(MLPIPE_KILL_WAIT_SECONDS); run 'dvc queue kill ${ids[*]}'" >&2
             return 0
         fi
-        [[ "$attempt" -eq 5 ]] || sleep 3
+        while read -r id name; do
+            seen[$id]="$name"
+            [[ -z "${killed[$id]:-}" ]] || continue
+            # its process exists (else there is nothing to signal yet): interrupt it
+            if dvc queue logs "$id" >/dev/null 2>&1 && dvc queue kill "$id" >/dev/null 2>&1; then
+                killed[$id]=1
+            fi
+        done <<<"$found"
+        sleep 2
     done
-    log "error: could not interrupt ${running[*]} (DVC: ${err}): run 'dvc queue kill" \
-        "${ids[*]}'" >&2
+    [[ ${#seen[@]} -gt 0 ]] || return 0
+    local interrupted=() finished=() failed=() state
+    for id in "${!seen[@]}"; do
+        state="$(awk -v id="$id" 'NR > 1 && $1 == id {print $NF}' <<<"$status")"
+        if [[ "$state" == Success ]]; then
+            finished+=("${seen[$id]}")
+        elif [[ -n "${killed[$id]:-}" ]]; then
+            interrupted+=("${seen[$id]}")
+        else
+            failed+=("${seen[$id]}")
+        fi
+    done
+    [[ ${#interrupted[@]} -eq 0 ]] ||
+        log "interrupted the experiment(s) this run had running: $(sort_words "${interrupted[@]}")"
+    [[ ${#finished[@]} -eq 0 ]] ||
+        log "finished before it could be interrupted: $(sort_words "${finished[@]}")"
+    [[ ${#failed[@]} -eq 0 ]] ||
+        log "failed before it could be interrupted: $(sort_words "${failed[@]}")"
 }
+sort_words() { printf '%s\n' "$@" | sort | paste -sd' '; }
 
 i=0
 for spec in "${specs[@]}"; do
