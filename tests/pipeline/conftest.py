@@ -15,4 +15,4 @@ def s3() -> Iterator[S3Server]:
     server = S3Server()
     server.start()
     yield server
-    server.stop()
+    server.stop(keep_port=False)

@@ -7,8 +7,6 @@ that exist only in the subprocess environment.
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -152,6 +150,7 @@ def test_push_to_a_missing_bucket_is_a_clear_error(work_repo: Repo, s3: S3Server
     assert SECRET_KEY not in result.stdout + result.stderr
 
 
+@pytest.mark.timing
 def test_push_interrupted_by_a_server_stop_fails_then_a_retry_completes(
     work_repo: Repo, s3: S3Server, tmp_path: Path
 ) -> None:
@@ -159,12 +158,12 @@ def test_push_interrupted_by_a_server_stop_fails_then_a_retry_completes(
 
     How "in the middle" is made real: besides the pipeline's 5 outputs, the repository tracks
     a directory of 100 small files (`dvc add`), pushed with `-j 1` so uploads are sequential.
-    A thread lists the bucket every 10 ms and stops the server as soon as one object has
-    arrived; the test then checks that the bucket holds some but not all objects, so a push
-    that finished before the stop would fail the test instead of passing silently. That push
-    runs with AWS_MAX_ATTEMPTS=1 so each remaining file fails at once instead of after
-    retries (which only makes the failure slower). The restarted server keeps moto's
-    in-process state, on the same port.
+    The server lets the first upload through and holds the second (``hold_uploads_after``);
+    the test waits for that event, stops the server, then lets the held request fail. So the
+    bucket holds exactly one object, whatever the speed of the push. That push runs with
+    AWS_MAX_ATTEMPTS=1 so each remaining file fails at once instead of after retries (which
+    only makes the failure slower). The restarted server keeps moto's in-process state, on
+    the same port.
     """
     extra = work_repo.path / "data/extra"
     extra.mkdir()
@@ -176,31 +175,18 @@ def test_push_interrupted_by_a_server_stop_fails_then_a_retry_completes(
     use_s3(work_repo, s3, bucket)
     total = 5 + 100 + 1  # pipeline outputs, the files, the directory listing (.dir)
 
-    stopped = threading.Event()
-
-    def stop_after_first_object() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if s3.objects(bucket):
-                s3.stop()
-                stopped.set()
-                return
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=stop_after_first_object, daemon=True)
-    watcher.start()
+    gate = s3.hold_uploads_after(1, then=s3.stop)
     first = work_repo.dvc(
         "push", "-j", "1", check=False, env={**s3.env(), "AWS_MAX_ATTEMPTS": "1"}
     )
-    watcher.join()
-    assert stopped.is_set()
+    assert gate.held.is_set() and gate.done.wait(timeout=60)
     assert first.returncode != 0
     assert "Could not connect to the endpoint URL" in first.stderr
     assert "failed to push data to the cloud" in first.stderr
 
     s3.start()
     partial = s3.objects(bucket, "mlpipe/")
-    assert 1 <= len(partial) < total
+    assert len(partial) == 1  # the first upload, and nothing after the stop
     second = work_repo.dvc("push", env=s3.env())
     assert f"{total - len(partial)} files pushed" in second.stdout
     assert len(s3.objects(bucket, "mlpipe/")) == total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,9 +20,11 @@ from mlpipe.data.schema import load_schema
 from mlpipe.evaluation.card import read_card
 from mlpipe.model.features import feature_spec, model_frame
 from mlpipe.model.persist import load_model
-from support.repo import BIN, Repo
+from support.repo import BIN, PROJECT, Repo
 
 pytestmark = pytest.mark.slow
+
+PAUSE_PREDICT = PROJECT / "tests" / "support" / "pause_predict"
 
 
 def _lock_md5(repo: Repo, path: str) -> str:
@@ -266,6 +269,7 @@ def _signals_not_ignored() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize(
     ("signum", "previous"),
     [(signal.SIGTERM, False), (signal.SIGINT, True)],
@@ -281,22 +285,27 @@ def test_predict_stopped_by_a_signal_leaves_no_partial_file(
     if previous:
         folder.mkdir(parents=True)
         output.write_bytes(b"yesterday's scores")
+    # The process pauses after writing its first chunk (support/pause_predict/sitecustomize.py)
+    # and says so with a file: the test waits for that event, then signals.
+    paused = tmp_path / "paused"
+    env = {
+        **reproduced.env,
+        "PYTHONPATH": os.pathsep.join([str(PAUSE_PREDICT), reproduced.env["PYTHONPATH"]]),
+        "MLPIPE_TEST_PAUSED": str(paused),
+    }
     process = subprocess.Popen(
         [str(BIN / "mlpipe"), "predict", "--model", "data/model/model.skops",
          "--input", str(big_batch), "--output", str(output), "--chunk-rows", "10000"],
-        cwd=reproduced.path, env=reproduced.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=reproduced.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, preexec_fn=_signals_not_ignored,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        partial: list[Path] = []
-        while time.monotonic() < deadline and process.poll() is None:
-            # the first chunk is in the temporary file: predict is writing
-            partial = [p for p in folder.glob(".s.parquet.*.tmp") if p.stat().st_size > 0]
-            if partial:
-                break
+        deadline = time.monotonic() + 300
+        while not paused.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert partial and process.poll() is None, "predict never started writing"
+        assert paused.exists(), "predict never wrote its first chunk"
+        partial = [p for p in folder.glob(".s.parquet.*.tmp") if p.stat().st_size > 0]
+        assert partial and process.poll() is None  # mid-write: the first chunk is in the file
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
     finally:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
+import threading
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ class S3Server:
     def __init__(self) -> None:
         self.port = 0
         self._server: ThreadedMotoServer | None = None
+        self._placeholder: socket.socket | None = None
 
     @property
     def endpoint(self) -> str:
@@ -39,20 +43,45 @@ class S3Server:
     def start(self) -> None:
         """Start on a free port the first time, on the same port after a stop."""
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+        if self._placeholder is not None:  # the port kept while stopped
+            self._placeholder.close()
+            self._placeholder = None
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self.port = server.get_host_and_port()[1]
         self._server = server
 
-    def stop(self) -> None:
-        """Stop serving and close the listening socket (so clients get 'connection refused')."""
+    def stop(self, keep_port: bool = True) -> None:
+        """Stop serving and close the listening socket (so clients get 'connection refused');
+        the port stays reserved for ``start`` unless ``keep_port`` is false."""
         if self._server is None:
+            if not keep_port and self._placeholder is not None:
+                self._placeholder.close()
+                self._placeholder = None
             return
         self._server.stop()
         # ThreadedMotoServer.stop() only ends serve_forever(); close the socket as well so
         # the port can be bound again by start().
         self._server._server.server_close()  # type: ignore[union-attr]
         self._server = None
+        if not keep_port:
+            return
+        # Keep the port while stopped: a socket bound to it but not listening, so clients are
+        # refused and no other process of the test run can take the port before start().
+        placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        placeholder.bind(("127.0.0.1", self.port))
+        self._placeholder = placeholder
+
+    def hold_uploads_after(self, count: int, then: Callable[[], None]) -> UploadGate:
+        """Let ``count`` object uploads (PUT of a key) through; hold the next one, run ``then``
+        (in a thread of its own, e.g. ``self.stop``), and answer the held request 503 once it
+        returns. Installed on the running server; a restart serves without it."""
+        assert self._server is not None and self._server._server is not None, "start() first"
+        wsgi = self._server._server
+        gate = UploadGate(wsgi.app, count, then)
+        wsgi.app = gate
+        return gate
 
     def client(self) -> Any:
         return boto3.client(
@@ -82,6 +111,44 @@ class S3Server:
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         }
+
+
+class UploadGate:
+    """WSGI middleware of the S3 server (see ``S3Server.hold_uploads_after``): "the server went
+    down right after the first upload" happens exactly so, however fast the client is, because
+    the server itself holds the next upload while it is taken down."""
+
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], count: int, then: Callable[[], None]
+    ) -> None:
+        self._app = app
+        self._left = count
+        self._then = then
+        self._lock = threading.Lock()
+        self.held = threading.Event()  # an upload beyond ``count`` arrived
+        self.done = threading.Event()  # ``then`` has returned
+
+    def _run_then(self) -> None:
+        try:
+            self._then()
+        finally:
+            self.done.set()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "").strip("/")
+        if environ.get("REQUEST_METHOD") == "PUT" and "/" in path:  # an object, not a bucket
+            with self._lock:
+                first_held = self._left == 0
+                self._left -= 1
+                hold = self._left < 0
+            if hold:
+                if first_held:
+                    self.held.set()
+                    threading.Thread(target=self._run_then, daemon=True).start()
+                self.done.wait(timeout=300)
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return [b""]
+        return self._app(environ, start_response)
 
 
 def no_aws_config_env() -> dict[str, str]:

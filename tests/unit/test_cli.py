@@ -198,6 +198,7 @@ def test_an_output_that_is_the_input_batch_is_refused_and_the_batch_kept(
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_unwinds_an_atomic_write_and_the_handlers_come_back(
     tmp_path: Path, signum: int
@@ -217,7 +218,7 @@ def test_a_signal_unwinds_an_atomic_write_and_the_handlers_come_back(
 
 def _unwinds_and_restores(tmp_path: Path, signum: int) -> None:
     before = signal.getsignal(signum)
-    started = time.monotonic()
+    slept = False
     with (
         pytest.raises(_Stopped) as caught,
         _stop_cleanly(),
@@ -225,8 +226,9 @@ def _unwinds_and_restores(tmp_path: Path, signum: int) -> None:
     ):
         tmp.write_text("half of the scores")
         os.kill(os.getpid(), signum)
-        time.sleep(30)  # the handler raises in this sleep
-    assert caught.value.signum == signum and time.monotonic() - started < 10
+        time.sleep(30)  # the handler raises before or in this sleep
+        slept = True
+    assert caught.value.signum == signum and not slept
     assert not (tmp_path / "out").exists()  # no temporary file, no directory it created
     assert signal.getsignal(signum) is before
 
