@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from mlpipe.config import ConfigError
+from mlpipe.predictions import Predictions, positive_class
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -76,32 +76,6 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 DECIMALS = 6
 # scikit-learn UserWarnings on label sets that compute_metrics handles itself
 _LABEL_WARNINGS = ("A single label was found in", "y_pred contains classes not in y_true")
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """Model outputs on one dataset.
-
-    ``y_true``/``y_pred`` are class labels (text) or values; ``proba`` has one column per entry
-    of ``classes`` (classification only), rows aligned with ``y_true``.
-    """
-
-    y_true: np.ndarray
-    y_pred: np.ndarray
-    proba: np.ndarray | None = None
-    classes: tuple[str, ...] = ()
-
-
-def positive_class(classes: tuple[str, ...], configured: str | None = None) -> str:
-    """The class treated as positive in binary metrics: configured, else the last sorted."""
-    if configured is not None:
-        if configured not in classes:
-            raise ConfigError(
-                f"data.positive_class {configured!r} is not one of the classes {list(classes)}; "
-                "set it to one of them (as text) or to null"
-            )
-        return configured
-    return sorted(classes)[-1]
 
 
 def check_metric_settings(

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-from mlpipe.evaluation.metrics import DECIMALS, Predictions
+from mlpipe.evaluation.metrics import DECIMALS
+from mlpipe.predictions import Predictions
 
 
 def _thin(n: int, points: int) -> np.ndarray:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlpipe.evaluation.metrics import Predictions, positive_class
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.train import target_values
+from mlpipe.predictions import Predictions, positive_class
 
 
 def class_index(

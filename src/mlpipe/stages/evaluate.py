@@ -19,7 +19,6 @@ from mlpipe.evaluation.evaluate import (
     train_sample,
 )
 from mlpipe.evaluation.figures import render_figures
-from mlpipe.evaluation.metrics import positive_class
 from mlpipe.io import (
     atomic_dir,
     parquet_columns,
@@ -31,6 +30,7 @@ from mlpipe.io import (
 )
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.persist import load_model
+from mlpipe.predictions import positive_class
 
 log = logging.getLogger(__name__)
 
