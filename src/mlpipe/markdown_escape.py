@@ -131,7 +131,7 @@ def code_span(value: Any) -> str:
     a message that is rendered with ``md_text`` later and printed as it is in a terminal."""
     text = _text(value)
     ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
