@@ -50,7 +50,8 @@ SUMMARY_LIMIT = 1_048_576
 SUMMARY_BUDGET = 1_000_000
 # Sections shortened (their tables cut to TABLE_ROWS rows, a diff to DIFF_LINES lines), then
 # left out, in this order, while the text is over its budget (least important first). The
-# header, the gate, the metrics and the reproduce advice are always kept.
+# header, the gate, the metrics and the reproduce advice are always kept. A new section that
+# can grow with the data gets a key here (and in _FIT_NAMES), or only the last resort cuts it.
 FIT_ORDER = ("values", "figures", "plots", "drift", "slices", "params", "data")
 _FIT_NAMES = {
     "values": "the shortened values in full",
