@@ -8,6 +8,10 @@ of every overridden param (as the experiment recorded it) and every `test.*` met
 metrics when there is no `test` section). An experiment that failed (DVC lists it with an
 error; its metrics are the baseline's) or is missing is listed as failed. Exit status: 0, or 1
 when an experiment failed.
+
+Param keys and values come from the user and experiment names from the environment: every one
+is written through `mlpipe.markdown_escape` (the job summary renders as markdown), so none can
+mention anyone, inject HTML or shift the table's columns.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import json
 import re
 import sys
 from typing import Any
+
+from mlpipe.markdown_escape import md, md_code
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -89,9 +95,10 @@ def summarize(show: list[dict], experiments: list[tuple[str, str]]) -> tuple[str
     lines = [
         "## Experiment grid",
         "",
-        f"Baseline commit `{str(base.get('rev', '?'))[:7]}`; {len(experiments)} experiment(s).",
+        f"Baseline commit {md_code(str(base.get('rev', '?'))[:7])}; {len(experiments)} "
+        "experiment(s).",
         "",
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(md(h) for h in header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
     ]
 
@@ -105,7 +112,7 @@ def summarize(show: list[dict], experiments: list[tuple[str, str]]) -> tuple[str
                 cells.append(given.get(key, ""))
         metrics = _metrics(data) if data else {}
         cells += [_cell(metrics[k]) if k in metrics else "" for k in metric_keys]
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+        return "| " + " | ".join(md(c) for c in cells) + " |"
 
     lines.append(row("baseline", "", base, ""))
     failed = []
@@ -115,7 +122,8 @@ def summarize(show: list[dict], experiments: list[tuple[str, str]]) -> tuple[str
             failed.append(name)
         lines.append(row(name, "ok" if data else "FAILED", data, spec))
     if failed:
-        lines += ["", f"Failed: {', '.join(failed)} (see `dvc queue logs <name>`)."]
+        names = ", ".join(md(name) for name in failed)
+        lines += ["", f"Failed: {names} (see `dvc queue logs <name>`)."]
     return "\n".join(lines) + "\n", failed
 
 

@@ -187,7 +187,21 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
         "Reads: params.yaml, result files of the workspace and of --base (via git show). "
         "Writes: --output (default: stdout). No image is linked unless --images is given.",
     )
-    report.add_argument("--output", help="markdown file to write (default: stdout)")
+    report.add_argument(
+        "--output",
+        help="markdown file to write (default: stdout): the comment, kept under GitHub's "
+        "65,536-character limit (tables shortened, then sections left out, when over)",
+    )
+    report.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="also write the report for the job summary (kept under its 1 MiB limit) to FILE",
+    )
+    report.add_argument(
+        "--summary-url",
+        metavar="URL",
+        help="link to the job summary for the comment's note when it had to shorten",
+    )
     report.add_argument(
         "--fail-on-gate", action="store_true", help="exit 1 when the gate fails (after writing)"
     )

@@ -100,11 +100,23 @@ def test_gate_fails_when_the_drop_exceeds_the_tolerance(pr_repo: Repo, tmp_path:
     assert f"FAIL  roc_auc worsened by {base - pr:.4f} ({base:.4f} → {pr:.4f})" in gate.stdout
     assert gate.stdout.rstrip().endswith("gate FAILED")
     result = repo.mlpipe_in_process(
-        "report", "--base", "main", "--output", "report.md", "--fail-on-gate", check=False
+        "report",
+        "--base",
+        "main",
+        "--output",
+        "report.md",
+        "--summary",
+        "summary.md",
+        "--summary-url",
+        "https://github.com/acme/mlpipe/actions/runs/7",
+        "--fail-on-gate",
+        check=False,
     )
     assert result.returncode == 1
     assert "gate failed: roc_auc worsened by" in result.stderr
     text = (repo.path / "report.md").read_text()
+    # a report that fits the comment is the job summary's too
+    assert (repo.path / "summary.md").read_text() == text
     assert "### Gate: ❌ failed" in text
     assert f"- ❌ roc_auc worsened by {base - pr:.4f}" in text
     # Without --fail-on-gate the report still exits 0 (CI posts it, then runs the gate).
@@ -167,6 +179,11 @@ def test_unknown_base_and_missing_head_results(pr_repo: Repo, tmp_path: Path) ->
     assert bad.returncode == 2
     assert "base revision 'no-such-branch' not found" in bad.stderr
     assert "git fetch origin main" in bad.stderr
+    bad_url = pr_repo.mlpipe_in_process(
+        "report", "--base", "main", "--summary-url", "javascript:alert(1)", check=False
+    )
+    assert bad_url.returncode == 2
+    assert "--summary-url 'javascript:alert(1)' is not an http(s) URL" in bad_url.stderr
     repo = pr_repo.copy(tmp_path / "r")
     (repo.path / METRICS).unlink()
     missing = repo.mlpipe_in_process("report", "--base", "main", "--output", "out.md", check=False)

@@ -8,7 +8,18 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from mlpipe.markdown_escape import CELL_LIMIT, ELLIPSIS, fence, md, md_code, shortened
+from mlpipe.markdown_escape import (
+    CELL_LIMIT,
+    ELLIPSIS,
+    TEXT_LIMIT,
+    code_span,
+    fence,
+    md,
+    md_code,
+    md_text,
+    record_shortened,
+    shortened,
+)
 
 HOSTILE = [
     "@octocat",
@@ -91,3 +102,76 @@ def test_a_fence_cannot_be_closed_by_its_text(text: str) -> None:
     assert rendered.count("<pre>") == 1
     assert html.unescape(re.search(r"<code[^>]*>(.*?)</code>", rendered, re.S)[1]) == text + "\n"
     assert rendered.rstrip().endswith("<p>after</p>")
+
+
+@pytest.mark.parametrize(
+    "value", ["roc_auc", "gate.rules[0].max_drop", "(missing)", "-0.5", "train.seed"]
+)
+def test_names_mlpipe_writes_stay_plain(value: str) -> None:
+    assert md(value) == value
+
+
+@pytest.mark.parametrize("value", ["_it_", "a[0](x)", "a[0]: x", "[0]", "- x", "a _b_ c"])
+def test_what_would_be_markup_is_code(value: str) -> None:
+    assert md(value).startswith("<code>")
+    rendered = _render(f"- x {md(value)}\n")
+    assert _visible(re.search(r"<li>x (.*)</li>", rendered)[1]) == value
+
+
+# A message with mlpipe's own code spans and data in it.
+MESSAGES = [
+    *HOSTILE,
+    "run `dvc pull` for @octocat's commit #12",
+    "values <b>bold</b> &#64;x &amp; a|b **b** [l](u) ![i](u) [r]: u [^1] ~~s~~ _e_ end\\",
+    "``x`y`` then ` alone",
+    "see <http://example.com> and <!-- c -->",
+    "GH-12 and owner/repo#3 and @org/team, then (#4).",
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_a_message_shows_its_text_in_a_cell_and_a_list(message: str) -> None:
+    table = f"| before | message | after |\n| --- | --- | --- |\n| 1 | {md_text(message)} | 2 |\n"
+    rendered = _render(table)
+    cells = _cells(rendered)
+    assert len(cells) == 3 and cells[0] == "1" and cells[2] == "2", rendered
+    expected = re.sub(
+        r"``(.*?)``|`([^`]*)`", lambda m: m[1] or m[2], " ".join(message.split("\n"))
+    )
+    # the text as written (a cell or a paragraph drops spaces at its ends)
+    assert _visible(cells[1]).replace("`", "") == expected.replace("`", "").strip()
+    listed = _render(f"- {md_text(message)}\n")
+    outside = html.unescape(re.sub(r"<code>.*?</code>", "", listed, flags=re.S))
+    assert not re.search(r"@\w|#\d|GH-\d", outside), listed
+    markup = re.sub(r"</?(code|ul|li|p)>", "", listed)
+    assert "<" not in markup.replace("&lt;", ""), listed  # no tag, link, emphasis or image
+
+
+def test_a_messages_own_code_spans_stay_code_and_plain_text_stays_as_written() -> None:
+    assert md_text("run `dvc pull` first") == "run `dvc pull` first"
+    assert md_text("roc_auc 0.8 is below the floor 0.9 (x < y)") == (
+        "roc_auc 0.8 is below the floor 0.9 (x < y)"
+    )
+    assert md_text("a `b|c` d") == "a <code>b&#124;c</code> d"
+    assert md_text("one ` alone") == "one \\` alone"
+
+
+@pytest.mark.parametrize("value", ["main", "a`b", "`x", "``", " ", "@octocat"])
+def test_a_code_span_in_a_message_shows_the_value_exactly(value: str) -> None:
+    rendered = _render(f"the base {md_text(code_span(value))} end\n")
+    (inner,) = re.findall(r"<code>(.*?)</code>", rendered)
+    assert html.unescape(inner) == value
+    assert code_span("main") == "`main`"
+
+
+def test_shortened_values_are_recorded_while_recording() -> None:
+    long, longer = "a" * (CELL_LIMIT + 1), "b" * (TEXT_LIMIT + 1)
+    md(long)  # outside a recorder: nothing kept
+    with record_shortened() as values:
+        md("short")
+        md(long)
+        md_code(long)  # once
+        md_text(longer)
+        md_text("short message")
+    assert values == [long, longer]
+    assert md_text(longer).endswith(ELLIPSIS) and len(md_text(longer)) == TEXT_LIMIT

@@ -51,6 +51,7 @@ from mlpipe.data.ingest import yes_no
 from mlpipe.data.schema import Schema, category_value_text, feature_columns
 from mlpipe.errors import MlpipeError
 from mlpipe.io import ParquetColumns
+from mlpipe.markdown_escape import CELL_LIMIT, md, md_text, shortened
 
 # PSI smoothing: every bin gets this many extra rows on both sides (Laplace), so an empty bin
 # never gives log(0) and small samples are not flagged for a bin that happens to be empty.
@@ -433,7 +434,10 @@ def _round(value: float) -> float:
 
 
 def drift_markdown(report: DriftReport) -> str:
-    """A markdown summary: a headline, then one row per column, flagged columns first."""
+    """A markdown summary: a headline, then one row per column, flagged columns first.
+
+    Column names are written through ``mlpipe.markdown_escape`` (a name can hold any text);
+    one longer than ``CELL_LIMIT`` characters is shortened, and a line says so."""
     flagged = report.drifted
     lines = [
         f"**Data drift**: {len(flagged)} of {len(report.features)} columns drifted "
@@ -459,9 +463,9 @@ def drift_markdown(report: DriftReport) -> str:
         p = "-" if f.p_value is None else f"{f.p_value:.2e}"
         marks = ", ".join(f.flags) if f.flags else ""
         drifted = "**yes**" if f.drifted else ""
-        test = f"not tested ({f.not_tested})" if f.not_tested else f.test
+        test = f"not tested ({md_text(f.not_tested)})" if f.not_tested else md(f.test)
         lines.append(
-            f"| {f.column} | {f.kind} | {f.psi:.4f} | {test} | {stat} | {p} | {marks} "
+            f"| {md(f.column)} | {md(f.kind)} | {f.psi:.4f} | {test} | {stat} | {p} | {marks} "
             f"| {drifted} |"
         )
     coarse = [f for f in report.features if f.bins is not None and f.bins < (report.bins or 0)]
@@ -470,18 +474,26 @@ def drift_markdown(report: DriftReport) -> str:
             "",
             f"PSI over fewer than drift.bins {report.bins} quantile bins (the smaller table has "
             f"fewer than {MIN_ROWS_PER_BIN} present values per bin, or the reference's values "
-            "tie): " + ", ".join(f"{f.column} {f.bins}" for f in coarse),
+            "tie): " + ", ".join(f"{md(f.column)} {f.bins}" for f in coarse),
         ]
     if report.missing_columns:
         lines += [
             "",
             "Not compared (the target, absent from a table: unlabelled data): "
-            + ", ".join(report.missing_columns),
+            + ", ".join(md(c) for c in report.missing_columns),
         ]
     if report.not_compared:
         lines += [
             "",
             "Not compared (the model does not read them): "
-            + ", ".join(f"{column} ({why})" for column, why in report.not_compared),
+            + ", ".join(f"{md(column)} ({md_text(why)})" for column, why in report.not_compared),
+        ]
+    names = [f.column for f in report.features] + list(report.missing_columns)
+    names += [column for column, _ in report.not_compared]
+    if any(shortened(name) for name in names):
+        lines += [
+            "",
+            f"Column names longer than {CELL_LIMIT} characters are shortened here (ending in "
+            "…); the JSON drift report holds them in full.",
         ]
     return "\n".join(lines) + "\n"

@@ -12,15 +12,17 @@ every run: wall-clock training time is deliberately left out (the train stage lo
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import yaml
 
 from mlpipe.errors import MlpipeError
+from mlpipe.markdown_escape import CELL_LIMIT, md, md_code, record_shortened
 
 CARD_VERSION = 1
 _FENCE = "---\n"
@@ -54,6 +56,28 @@ def file_md5(path: str | Path, block: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+_P = ParamSpec("_P")
+
+
+def _noting_shortened(render: Callable[_P, str]) -> Callable[_P, str]:
+    """``render`` with a closing line when it shortened a value (``CELL_LIMIT``) for markdown."""
+
+    @functools.wraps(render)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> str:
+        with record_shortened() as long_values:
+            text = render(*args, **kwargs)
+        if not long_values:
+            return text
+        return (
+            f"{text}\nValues longer than {CELL_LIMIT} characters are shortened above (ending in "
+            "…): the front matter holds names, classes and parameters in full, the evaluate "
+            "stage's slice report the slice values.\n"
+        )
+
+    return wrapper
+
+
+@_noting_shortened
 def model_card(
     *,
     model: FileVersion,
@@ -99,22 +123,24 @@ def model_card(
         _FENCE.rstrip("\n"),
         yaml.safe_dump(front, sort_keys=True, default_flow_style=False, width=99).rstrip("\n"),
         _FENCE.rstrip("\n"),
-        f"# Model card: `{target}` ({task}), {estimator}",
+        f"# Model card: {md_code(target)} ({md(task)}), {md(estimator)}",
         "",
         "Written by the evaluate stage (`mlpipe evaluate`) from the committed inputs; the block "
         "above is the same information for programs (`mlpipe.evaluation.card.read_card`).",
         "",
         "## Model",
         "",
-        f"- file: `{model.path}` (md5 `{model.md5}`), a scikit-learn Pipeline in skops format",
-        f"- predicts `{target}`, task {task}"
-        + (f", classes {', '.join(f'`{c}`' for c in classes)}" if classes else ""),
-        f"- estimator `{estimator}`, seed {train_params.get('seed')}",
+        f"- file: {md_code(model.path)} (md5 {md_code(model.md5)}), a scikit-learn Pipeline "
+        "in skops format",
+        f"- predicts {md_code(target)}, task {md(task)}"
+        + (f", classes {', '.join(md_code(c) for c in classes)}" if classes else ""),
+        f"- estimator {md_code(estimator)}, seed {md(train_params.get('seed'))}",
         *(
             [
-                f"- predicts `{decision['positive_class']}` when its probability is at least "
-                f"{decision['threshold']:g} (params `evaluate.threshold`); accuracy, precision, "
-                "recall, F1, the confusion matrix and `mlpipe predict` use this threshold"
+                f"- predicts {md_code(decision['positive_class'])} when its probability is at "
+                f"least {decision['threshold']:g} (params `evaluate.threshold`); accuracy, "
+                "precision, recall, F1, the confusion matrix and `mlpipe predict` use this "
+                "threshold"
             ]
             if decision is not None
             else []
@@ -127,18 +153,18 @@ def model_card(
         "",
         "| split | path | rows | md5 |",
         "| --- | --- | ---: | --- |",
-        f"| train | `{train.path}` | {train.rows} | `{train.md5}` |",
-        f"| test | `{test.path}` | {test.rows} | `{test.md5}` |",
+        f"| train | {md_code(train.path)} | {train.rows} | {md_code(train.md5)} |",
+        f"| test | {md_code(test.path)} | {test.rows} | {md_code(test.md5)} |",
         "",
         "## Features",
         "",
     ]
     for kind, columns in features.items():
-        shown = ", ".join(f"`{c}`" for c in columns) if columns else "(none)"
-        lines.append(f"- {kind}: {shown}")
+        shown = ", ".join(md_code(c) for c in columns) if columns else "(none)"
+        lines.append(f"- {md(kind)}: {shown}")
     lines += ["", "## Parameters", "", "| parameter | value |", "| --- | --- |"]
     for key in sorted(hyper):
-        lines.append(f"| `{key}` | {_value(hyper[key])} |")
+        lines.append(f"| {md_code(key)} | {md(_value(hyper[key]))} |")
     lines += ["", "## Metrics", ""]
     lines += _metrics_table(metrics)
     scored = metrics.get("train", {}).get("rows")
@@ -178,10 +204,13 @@ def _value(value: Any) -> str:
 def _metrics_table(metrics: Mapping[str, Mapping[str, float]]) -> list[str]:
     names = sorted({name for values in metrics.values() for name in values})
     splits = list(metrics)
-    out = ["| metric | " + " | ".join(splits) + " |", "| --- |" + " ---: |" * len(splits)]
+    out = [
+        "| metric | " + " | ".join(md(s) for s in splits) + " |",
+        "| --- |" + " ---: |" * len(splits),
+    ]
     for name in names:
         cells = [_number(metrics[s].get(name)) for s in splits]
-        out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append(f"| {md(name)} | " + " | ".join(cells) + " |")
     return out
 
 
@@ -207,13 +236,19 @@ def _slices_section(test_slices: Mapping[str, Any], min_rows: int) -> list[str]:
     for column in sorted(test_slices):
         values = test_slices[column]
         if not values:
-            out += [f"- `{column}`: no slice has {min_rows} rows", ""]
+            out += [f"- {md_code(column)}: no slice has {min_rows} rows", ""]
             continue
         metric = _headline(next(iter(values.values())))
-        out += [f"`{column}`:", "", f"| value | rows | {metric} |", "| --- | ---: | ---: |"]
+        out += [
+            f"{md_code(column)}:",
+            "",
+            f"| value | rows | {md(metric)} |",
+            "| --- | ---: | ---: |",
+        ]
         for value in sorted(values):
             row = values[value]
-            out.append(f"| {value} | {_number(row.get('rows'))} | {_number(row.get(metric))} |")
+            rows, score = _number(row.get("rows")), _number(row.get(metric))
+            out.append(f"| {md(value)} | {rows} | {score} |")
         out.append("")
     return out[:-1] if out[-1] == "" else out
 
@@ -255,7 +290,7 @@ def _limitations(
     worst = _worst_slice(slices.get("test", {}))
     if worst is not None:
         column, value, name, score = worst
-        items.append(f"Weakest slice: `{column}` = {value} ({name} {score:.4f}).")
+        items.append(f"Weakest slice: {md_code(column)} = {md(value)} ({md(name)} {score:.4f}).")
     return items
 
 

@@ -35,6 +35,7 @@ from mlpipe.data.budgets import MISSING, BudgetTest
 from mlpipe.data.drift import DriftReport, FeatureDrift, drift_markdown
 from mlpipe.data.schema import category_value_text
 from mlpipe.evaluation.metrics import DIRECTIONS, HIGHER
+from mlpipe.markdown_escape import md, md_code, md_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -462,9 +463,12 @@ def untested_warning(drift: DriftReport, min_rows: int) -> str | None:
 
 
 def monitor_markdown(result: MonitorResult, batch: str) -> str:
-    """A markdown report (an issue body): verdict, reasons, metric table, drift table."""
+    """A markdown report (an issue body): verdict, reasons, metric table, drift table. Names,
+    labels and messages are escaped (``mlpipe.markdown_escape``): an issue body renders as the
+    PR comment does."""
     icon = "🚨 alert" if result.verdict == ALERT else "✅ ok"
-    lines = [f"## Model monitoring: {icon}", "", f"Batch `{batch}`: {result.rows} rows.", ""]
+    batch = md_code(batch)
+    lines = [f"## Model monitoring: {icon}", "", f"Batch {batch}: {result.rows} rows.", ""]
     if result.unlabelled_rows:
         uses = (
             "the label shift, the target's drift and the live metrics"
@@ -472,16 +476,16 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
             else "the label shift and the target's drift"
         )
         lines[-2] = (
-            f"Batch `{batch}`: {result.rows} rows, {result.labelled_rows} labelled, "
+            f"Batch {batch}: {result.rows} rows, {result.labelled_rows} labelled, "
             f"{result.unlabelled_rows} without a label yet (left out of {uses})."
         )
     if result.reasons:
         lines += ["Thresholds crossed (params.yaml `monitor:`):", ""]
-        lines += [f"- {r}" for r in result.reasons] + [""]
+        lines += [f"- {md_text(r)}" for r in result.reasons] + [""]
     else:
         lines += ["No threshold crossed.", ""]
     for warning in result.warnings:
-        lines += [f"> **Warning**: {warning}", ""]
+        lines += [f"> **Warning**: {md_text(warning)}", ""]
     if result.metrics is None:
         lines += ["**Live metrics**: not computed (run with `--labels` on a labelled batch).", ""]
     else:
@@ -489,7 +493,7 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
         rows = "" if result.labelled_rows is None else f" ({result.labelled_rows} labelled rows)"
         lines += [
             f"**Live metrics**{rows} against the model card's test metrics"
-            + (f", not compared: {held_back}:" if held_back else ":"),
+            + (f", not compared: {md_text(held_back)}:" if held_back else ":"),
             "",
             "| metric | better | model card | this batch | worse by | alert |",
             "| --- | --- | ---: | ---: | ---: | --- |",
@@ -497,12 +501,12 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
         for m in result.metrics:
             alert = "not compared" if m.not_compared else "**yes**" if m.worse else ""
             lines.append(
-                f"| {m.metric} | {m.direction} | {m.base:.4f} | {m.current:.4f} "
+                f"| {md(m.metric)} | {m.direction} | {m.base:.4f} | {m.current:.4f} "
                 f"| {m.worsening:+.1%} | {alert} |"
             )
         if result.unavailable_metrics:
             lines += ["", "Not available:", ""]
-            lines += [f"- {line}" for line in grouped_reasons(result.unavailable_metrics)]
+            lines += [f"- {md_text(line)}" for line in grouped_reasons(result.unavailable_metrics)]
         lines.append("")
     if result.label_shift is not None:
         lines += _label_shift_markdown(result.label_shift)
@@ -533,7 +537,7 @@ def contract_markdown(tests: Sequence[BudgetTest], alpha: float | None) -> list[
             c = t.count
             kind = "missing" if c.kind == MISSING else "invalid"
             lines.append(
-                f"| {c.column} | {kind} | {c.count} | {c.count / t.rows:.2%} | {c.budget:.2%} "
+                f"| {md(c.column)} | {kind} | {c.count} | {c.count / t.rows:.2%} | {c.budget:.2%} "
                 f"| {t.tested:.2%} | {t.p_value:.2g} |"
             )
         lines.append("")
@@ -543,7 +547,7 @@ def contract_markdown(tests: Sequence[BudgetTest], alpha: float | None) -> list[
 def _label_shift_markdown(shift: LabelShift) -> list[str]:
     """The label-shift section: the rule, the outcome, and per class the two shares."""
     if shift.not_compared:
-        outcome = f"not compared: {shift.not_compared}"
+        outcome = f"not compared: {md_text(shift.not_compared)}"
     elif shift.shifted:
         fired = " and ".join(
             {CLASS_SHARE: "class share rule", DRIFT_RULE: "drift rule"}[r] for r in shift.fired
@@ -564,8 +568,8 @@ def _label_shift_markdown(shift: LabelShift) -> list[str]:
     else:
         rule = f"the drift rule ({drift_rule})"
     lines = [
-        f"**Label shift** of `{shift.column}`: {outcome}. {shift.labelled_rows} labelled rows, "
-        f"{shift.reference_rows} in training; alert when {rule}.",
+        f"**Label shift** of {md_code(shift.column)}: {outcome}. {shift.labelled_rows} labelled "
+        f"rows, {shift.reference_rows} in training; alert when {rule}.",
         "",
     ]
     if shift.classes:
@@ -578,7 +582,7 @@ def _label_shift_markdown(shift: LabelShift) -> list[str]:
             # bold only when it alerted: a small or too noisy batch may move past the limit
             mark = "" if c.label not in beyond else "**yes**" if shift.shifted else "yes"
             lines.append(
-                f"| {c.label} | {c.reference:.1%} | {c.batch:.1%} | {100 * c.change:+.1f} "
+                f"| {md(c.label)} | {c.reference:.1%} | {c.batch:.1%} | {100 * c.change:+.1f} "
                 f"| {mark} |"
             )
         lines.append("")

@@ -17,7 +17,9 @@ _EPS = 1e-12  # metrics are rounded to 6 decimals; a change equal to the toleran
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of one bound of one rule; ``message`` is the sentence shown to reviewers."""
+    """The outcome of one bound of one rule; ``message`` is the sentence shown to reviewers,
+    plain text (``mlpipe gate`` prints it); the PR comment writes it through
+    ``markdown_escape.md_text``, since a metric name comes from params.yaml."""
 
     metric: str
     rule: str

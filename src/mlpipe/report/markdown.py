@@ -2,16 +2,27 @@
 
 Pure and deterministic: the same revisions give byte-identical text (no clock, no paths of the
 machine), so a local preview equals the CI comment.
+
+Every string that comes from data or from the user (column names, category values, class labels,
+param keys and values, branch names, messages) is written through ``mlpipe.markdown_escape``, so
+no value can mention someone, inject HTML or break a table. A value longer than
+``markdown_escape.CELL_LIMIT`` characters is shortened where it is shown and written in full in
+a collapsed block near the end. The comment is kept under a size budget (``COMMENT_BUDGET``,
+GitHub's limit is ``COMMENT_LIMIT``): when it is over, ``fit`` shortens the tables of, then
+leaves out, sections in the order ``FIT_ORDER`` (least important first) and says so at the top.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.data.drift import drift_markdown, report_from_dict
+from mlpipe.markdown_escape import fence, md, md_code, md_text, record_shortened
 from mlpipe.report import charts
 from mlpipe.report.diff import (
     MISSING,
@@ -28,6 +39,36 @@ _MARKS = {"better": "✅ better", "worse": "🔻 worse", "same": "= same", "info
 # Slice tables show these metrics (the first three a task has).
 _SLICE_METRICS = ("roc_auc", "average_precision", "f1", "accuracy", "f1_macro", "rmse", "mae")
 _SLICE_METRICS += ("r2",)
+
+# GitHub refuses a comment body longer than this (characters).
+COMMENT_LIMIT = 65_536
+# What the comment is kept under, in UTF-8 bytes (never fewer than its characters), leaving
+# room for CML's watermark.
+COMMENT_BUDGET = 60_000
+# GitHub's limit on one step's job summary (bytes), and what the summary is kept under.
+SUMMARY_LIMIT = 1_048_576
+SUMMARY_BUDGET = 1_000_000
+# Sections shortened (their tables cut to TABLE_ROWS rows, a diff to DIFF_LINES lines), then
+# left out, in this order, while the text is over its budget (least important first). The
+# header, the gate, the metrics and the reproduce advice are always kept. A new section that
+# can grow with the data gets a key here (and in _FIT_NAMES), or only the last resort cuts it.
+FIT_ORDER = ("values", "figures", "plots", "drift", "slices", "params", "data")
+_FIT_NAMES = {
+    "values": "the shortened values in full",
+    "figures": "figures",
+    "plots": "plots",
+    "drift": "drift",
+    "slices": "slice metrics",
+    "params": "params",
+    "data": "data",
+}
+TABLE_ROWS = 20
+DIFF_LINES = 40
+# Values shortened in tables, written in full at the end: at most this many, of at most this
+# many characters each (the comment keeps fewer and shorter ones when it must).
+FULL_VALUES = 50
+FULL_VALUE_CHARS = 20_000
+_FULL_VALUES_SHORT = (10, 1_000)
 
 
 @dataclass(frozen=True)
@@ -56,34 +97,205 @@ def build_report(
     all_params: bool = False,
     figures: Sequence[Figure] = (),
     source: PullRequest | None = None,
+    budget: int | None = COMMENT_BUDGET,
+    full_report: str = "",
 ) -> str:
     """The whole comment. ``gate.dataset`` chooses the metrics table's dataset; ``source``
-    (from CI) makes the reproduce advice work for a PR from a fork."""
+    (from CI) makes the reproduce advice work for a PR from a fork.
+
+    ``budget``: the most UTF-8 bytes the text may have (None: no limit); see ``fit``.
+    ``full_report`` (markdown) says where the whole report is, for the note ``fit`` writes when
+    it shortens or leaves out a section (e.g. a link to the job summary)."""
     dataset = gate.dataset
-    parts = [
-        f"## {TITLE}",
-        f"Base `{base.label}` (`{base.commit}`) → PR `{head.label}` (`{head.commit}`"
-        + (", with uncommitted changes)" if head.dirty else ")"),
-        _stale_warning(head),
-        _gate_section(gate),
-        _metrics_section(base, head, dataset),
-        _slices_section(base, head, dataset),
-        _params_section(base, head, all_params),
-        _data_section(base, head),
-        _drift_section(head),
-        _plots_section(base, head),
+    with record_shortened() as long_values:
+        sections = [
+            ("header", f"## {TITLE}"),
+            (
+                "revisions",
+                f"Base {md_code(base.label)} ({md_code(base.commit)}) → PR {md_code(head.label)} "
+                f"({md_code(head.commit)}"
+                + (", with uncommitted changes)" if head.dirty else ")"),
+            ),
+            ("stale", _stale_warning(head)),
+            ("gate", _gate_section(gate)),
+            ("metrics", _metrics_section(base, head, dataset)),
+            ("slices", _slices_section(base, head, dataset)),
+            ("params", _params_section(base, head, all_params)),
+            ("data", _data_section(base, head)),
+            ("drift", _drift_section(head)),
+            ("plots", _plots_section(base, head)),
+        ]
+        if figures:
+            sections.append(("figures", _figures_section(figures)))
+    values = list(long_values)
+    sections.append(("values", _values_section(values, FULL_VALUES, FULL_VALUE_CHARS)))
+    sections.append(("reproduce", _reproduce_section(base, head, source)))
+    compact = {"values": _values_section(values, *_FULL_VALUES_SHORT)}
+    return fit(sections, budget, full_report, compact)
+
+
+def _join(sections: Sequence[tuple[str, str]]) -> str:
+    return "\n\n".join(text for _, text in sections if text) + "\n"
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def fit(
+    sections: Sequence[tuple[str, str]],
+    budget: int | None,
+    full_report: str = "",
+    compact: dict[str, str] | None = None,
+) -> str:
+    """The sections joined, in at most ``budget`` UTF-8 bytes (None: no limit).
+
+    Over budget, the sections named in ``FIT_ORDER`` are first shortened in that order (their
+    tables cut to ``TABLE_ROWS`` rows and diffs to ``DIFF_LINES`` lines, or the text given in
+    ``compact``), then left out in that order, until the text fits; then each is given back
+    as much as still fits, most important first. A note after the first section says what was
+    shortened or left out and where the full report is (``full_report``). Should the sections
+    that are always kept be over budget on their own, the text is cut at a line.
+    """
+    text = _join(sections)
+    if budget is None or _size(text) <= budget:
+        return text
+    texts = dict(sections)
+    forms = {
+        key: [texts[key], (compact or {}).get(key) or _cap(texts[key]), ""]
+        for key in FIT_ORDER
+        if texts.get(key)
+    }
+    level = dict.fromkeys(forms, 0)
+
+    def render() -> str:
+        shortened = [k for k in forms if level[k] == 1 and forms[k][1] != forms[k][0]]
+        dropped = [k for k in forms if level[k] == 2]
+        kept = [(k, forms[k][level[k]] if k in forms else t) for k, t in sections]
+        note = _fit_note(shortened, dropped, full_report)
+        return _join([kept[0], ("note", note), *kept[1:]])
+
+    steps = [(k, 1) for k in FIT_ORDER if k in forms] + [(k, 2) for k in FIT_ORDER if k in forms]
+    for key, to in steps:
+        level[key] = to
+        if _size(render()) <= budget:
+            break
+    for key in reversed([k for k in FIT_ORDER if k in forms]):  # give back what fits
+        while level[key] > 0:
+            level[key] -= 1
+            if _size(render()) > budget:
+                level[key] += 1
+                break
+    text = render()
+    return text if _size(text) <= budget else _cut(text, budget, full_report)
+
+
+def _fit_note(shortened: Sequence[str], dropped: Sequence[str], full_report: str) -> str:
+    parts = []
+    if shortened:
+        names = ", ".join(_FIT_NAMES[k] for k in shortened)
+        parts.append(
+            f"shortened {names} (tables to their first {TABLE_ROWS} rows, diffs to "
+            f"{DIFF_LINES} lines)"
+        )
+    if dropped:
+        parts.append("left out " + ", ".join(_FIT_NAMES[k] for k in dropped))
+    where = full_report or "`mlpipe report --summary FILE` writes it"
+    return (
+        "> ℹ️ **Shortened to fit GitHub's size limit** (a comment holds at most "
+        f"{COMMENT_LIMIT:,} characters, a job summary 1 MiB): {'; '.join(parts)}. "
+        f"The full report: {where}."
+    )
+
+
+_SEPARATOR = re.compile(r"^\|(?: *:?-+:? *\|)+$")
+_FENCE_LINE = re.compile(r"^(`{3,}|~{3,})(.*)$")
+
+
+def _cap(text: str) -> str:
+    """``text`` with every table cut to its first ``TABLE_ROWS`` rows and every diff block to
+    its first ``DIFF_LINES`` lines, each cut said where it is."""
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        line = lines[i]
+        opening = _FENCE_LINE.match(line)
+        if opening:  # a fenced block: copied, a diff cut
+            ticks = opening.group(1)
+            end = next(
+                (j for j in range(i + 1, len(lines)) if lines[j].startswith(ticks)), len(lines)
+            )
+            body = lines[i + 1 : end]
+            if opening.group(2) == "diff" and len(body) > DIFF_LINES:
+                out += [line, *body[:DIFF_LINES], ticks, ""]
+                out.append(f"({len(body) - DIFF_LINES} more lines of the diff in the full report)")
+            else:
+                out += lines[i : end + 1]
+            i = end + 1
+            continue
+        if line.startswith("|") and i + 1 < len(lines) and _SEPARATOR.match(lines[i + 1]):
+            end = i + 2
+            while end < len(lines) and lines[end].startswith("|"):
+                end += 1
+            rows = lines[i + 2 : end]
+            out += lines[i : i + 2] + rows[:TABLE_ROWS]
+            if len(rows) > TABLE_ROWS:
+                out += ["", f"({len(rows) - TABLE_ROWS} more rows in the full report)"]
+                if end < len(lines) and lines[end]:
+                    out.append("")
+            i = end
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _cut(text: str, budget: int, full_report: str) -> str:
+    """The last resort: ``text`` cut at a line so that it fits, open blocks closed."""
+    where = full_report or "`mlpipe report --summary FILE` writes it"
+    tail = f"\n\n(cut here: over GitHub's size limit; the full report: {where})\n"
+    room = budget - _size(tail) - 200
+    kept = text.encode("utf-8")[: max(room, 0)].decode("utf-8", "ignore")
+    kept = kept[: kept.rfind("\n")] if "\n" in kept else ""
+    ticks = None
+    for line in kept.split("\n"):
+        opening = _FENCE_LINE.match(line)
+        if opening and ticks is None:
+            ticks = opening.group(1)
+        elif ticks is not None and line.startswith(ticks):
+            ticks = None
+    if ticks is not None:
+        kept += "\n" + ticks
+    kept += "\n</details>" * max(kept.count("<details>") - kept.count("</details>"), 0)
+    return kept + tail
+
+
+def _values_section(values: Sequence[str], count: int, chars: int) -> str:
+    """The values shortened in the tables above, in full (the first ``count``, each at most
+    ``chars`` characters), each in a block that nothing in it can break out of."""
+    if not values:
+        return ""
+    lines = [
+        f"<details><summary>{len(values)} value(s) longer than the tables show "
+        "(shortened there, ending in …), in full</summary>",
+        "",
     ]
-    if figures:
-        parts.append(_figures_section(figures))
-    parts.append(_reproduce_section(base, head, source))
-    return "\n\n".join(p for p in parts if p) + "\n"
+    for value in values[:count]:
+        shown = value if len(value) <= chars else value[:chars]
+        opening, closing = fence(shown, "text")
+        if len(value) > chars:
+            lines += [f"The first {chars:,} of {len(value):,} characters:", ""]
+        lines += [opening, shown, closing, ""]
+    if len(values) > count:
+        lines += [f"({len(values) - count} more not shown here.)", ""]
+    lines.append("</details>")
+    return "\n".join(lines)
 
 
 def _stale_warning(head: Revision) -> str:
     if not head.stale:
         return ""
     return (
-        f"> ⚠️ **Not reproduced**: `dvc status` lists {', '.join(f'`{s}`' for s in head.stale)} "
+        f"> ⚠️ **Not reproduced**: `dvc status` lists {', '.join(md_code(s) for s in head.stale)} "
         "as changed since the last `dvc repro`, so the PR's results below are from older code, "
         "params or data. Run `dvc repro` and report again."
     )
@@ -102,14 +314,14 @@ def _gate_section(gate: GateResult) -> str:
     failures = gate.failures
     if failures:
         lines.append("")
-        lines += [f"- ❌ {m}" for m in failures]
+        lines += [f"- ❌ {md_text(m)}" for m in failures]
     if not gate.has_baseline:
-        why = f" ({gate.no_baseline})" if gate.no_baseline else ""
+        why = f" ({md_text(gate.no_baseline)})" if gate.no_baseline else ""
         lines += ["", f"No baseline{why}: only the absolute bounds were checked."]
     if gate.checks:
         lines += ["", "<details><summary>All gate checks</summary>", ""]
         icon = {"pass": "✅", "fail": "❌", "skip": "➖"}
-        lines += [f"- {icon[c.status]} {c.message}" for c in gate.checks]
+        lines += [f"- {icon[c.status]} {md_text(c.message)}" for c in gate.checks]
         lines += ["", "</details>"]
     else:
         lines += ["", "No gate rules are configured (params.yaml `gate.rules`)."]
@@ -117,17 +329,17 @@ def _gate_section(gate: GateResult) -> str:
 
 
 def _metrics_section(base: Revision, head: Revision, dataset: str) -> str:
-    title = f"### Metrics ({dataset} set)"
+    title = f"### Metrics ({md(dataset)} set)"
     pr = (head.metrics or {}).get(dataset)
     if pr is None:
-        return f"{title}\n\nThe PR has no {dataset} metrics: run `dvc repro` first."
+        return f"{title}\n\nThe PR has no {md(dataset)} metrics: run `dvc repro` first."
     base_values = None if base.metrics is None else base.metrics.get(dataset)
     reason = incomparable(base, head)
     if base_values is None or reason is not None:
         why = (
-            f"`{base.label}` has no {dataset} metrics (no committed run)"
+            f"{md_code(base.label)} has no {md(dataset)} metrics (no committed run)"
             if base_values is None
-            else f"not compared with `{base.label}`, {reason}"
+            else f"not compared with {md_code(base.label)}, {md_text(reason)}"
         )
         lines = [
             title,
@@ -137,7 +349,7 @@ def _metrics_section(base: Revision, head: Revision, dataset: str) -> str:
             "| metric | PR |",
             "| --- | ---: |",
         ]
-        lines += [f"| {name} | {_num(v, name)} |" for name, v in sorted(pr.items())]
+        lines += [f"| {md(name)} | {_num(v, name)} |" for name, v in sorted(pr.items())]
         return "\n".join(lines)
     lines = [
         title,
@@ -158,7 +370,8 @@ def _metric_row(c: MetricChange) -> str:
         delta = f"{round(c.pr, 4) - round(c.base, 4):+.4f}"
     rel = "—" if c.relative is None else f"{c.relative:+.2%}"
     base, pr = _num(c.base, c.name), _num(c.pr, c.name)
-    return f"| {c.name} | {base} | {pr} | {delta} | {rel} | {_MARKS.get(c.verdict, c.verdict)} |"
+    mark = _MARKS.get(c.verdict, c.verdict)
+    return f"| {md(c.name)} | {base} | {pr} | {delta} | {rel} | {mark} |"
 
 
 def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
@@ -166,14 +379,14 @@ def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
     if not pr:
         return ""
     old = (base.slices or {}).get(dataset) or {}
-    lines = [f"<details><summary>Slice metrics ({dataset} set)</summary>", ""]
+    lines = [f"<details><summary>Slice metrics ({md(dataset)} set)</summary>", ""]
     min_rows = ((head.params or {}).get("evaluate") or {}).get("min_slice_rows")
     for column in sorted(pr):
         values = pr[column]
         if not values:  # every value of the column has fewer test rows than the minimum
-            at_least = f"{min_rows} " if min_rows is not None else ""
+            at_least = f"{md(min_rows)} " if min_rows is not None else ""
             lines += [
-                f"**{column}**: no value has {at_least}rows in the {dataset} set "
+                f"**{md(column)}**: no value has {at_least}rows in the {md(dataset)} set "
                 "(`evaluate.min_slice_rows`), so no slice is reported.",
                 "",
             ]
@@ -181,16 +394,16 @@ def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
         present = {m for v in values.values() for m in v}
         shown = [m for m in _SLICE_METRICS if m in present][:3]
         lines += [
-            f"**{column}**",
+            f"**{md(column)}**",
             "",
-            "| value | rows |" + "".join(f" {m} base → PR (change) |" for m in shown),
+            "| value | rows |" + "".join(f" {md(m)} base → PR (change) |" for m in shown),
             "| --- | ---: |" + " ---: |" * len(shown),
         ]
         for value in sorted(values):
             new = values[value]
             prev = (old.get(column) or {}).get(value) or {}
             cells = "".join(f" {_slice_cell(prev.get(m), new.get(m))} |" for m in shown)
-            lines.append(f"| {value} | {_num(new.get('rows'), 'rows')} |{cells}")
+            lines.append(f"| {md(value)} | {_num(new.get('rows'), 'rows')} |{cells}")
         lines.append("")
     lines.append("</details>")
     return "\n".join(lines)
@@ -207,7 +420,7 @@ def _slice_cell(old: float | None, new: float | None) -> str:
 def _value(v: Any) -> str:
     if v is MISSING:
         return "(absent)"
-    return f"`{json.dumps(v)}`"
+    return md_code(json.dumps(v, ensure_ascii=False))
 
 
 def _params_section(base: Revision, head: Revision, all_params: bool) -> str:
@@ -217,13 +430,13 @@ def _params_section(base: Revision, head: Revision, all_params: bool) -> str:
         lines += ["", "No params changed."]
     else:
         lines += ["", "| param | base | PR |", "| --- | --- | --- |"]
-        lines += [f"| {c.key} | {_value(c.old)} | {_value(c.new)} |" for c in changes]
+        lines += [f"| {md(c.key)} | {_value(c.old)} | {_value(c.new)} |" for c in changes]
     if all_params:
         from mlpipe.report.diff import flatten
 
         lines += ["", "<details><summary>All PR params</summary>", "", "| param | value |"]
         lines += ["| --- | --- |"]
-        lines += [f"| {k} | {_value(v)} |" for k, v in sorted(flatten(head.params).items())]
+        lines += [f"| {md(k)} | {_value(v)} |" for k, v in sorted(flatten(head.params).items())]
         lines += ["", "</details>"]
     return "\n".join(lines)
 
@@ -231,8 +444,11 @@ def _params_section(base: Revision, head: Revision, all_params: bool) -> str:
 def _violation(entry: Any) -> str:
     """One entry of validation.json's warnings/errors as the validate stage words it."""
     if isinstance(entry, dict) and {"column", "rule", "observed", "rows"} <= set(entry):
-        return f"{entry['column']}: {entry['rule']} — {entry['observed']} ({entry['rows']} rows)"
-    return str(entry)
+        return (
+            f"{md(entry['column'])}: {md_text(entry['rule'])} — {md_text(entry['observed'])} "
+            f"({md_text(entry['rows'])} rows)"
+        )
+    return md_text(entry)
 
 
 def _data_section(base: Revision, head: Revision) -> str:
@@ -245,16 +461,17 @@ def _data_section(base: Revision, head: Revision) -> str:
     errors = new.get("errors") or []
     lines += [
         "",
-        f"Validation {'passed' if new.get('ok') else 'FAILED'}: {new.get('rows')} rows, "
-        f"{new.get('columns')} columns, {new.get('checks_passed')}/{new.get('checks_run')} "
-        f"checks passed, {len(warnings)} warning(s), {len(errors)} error(s).",
+        f"Validation {'passed' if new.get('ok') else 'FAILED'}: {md(new.get('rows'))} rows, "
+        f"{md(new.get('columns'))} columns, {md(new.get('checks_passed'))}/"
+        f"{md(new.get('checks_run'))} checks passed, {len(warnings)} warning(s), "
+        f"{len(errors)} error(s).",
     ]
     lines += [f"- ⚠️ {_violation(w)}" for w in warnings[:20]]
     lines += [f"- ❌ {_violation(e)}" for e in errors[:20]]
     schema_diff = text_diff(base.schema_text, head.schema_text, "schema.yaml")
     changed = bool(schema_diff) or base.data_hash != head.data_hash
     if base.validation is None and base.data_hash is None:
-        lines += ["", f"`{base.label}` has no data run to compare with."]
+        lines += ["", f"{md_code(base.label)} has no data run to compare with."]
         return "\n".join(lines)
     if not changed:
         lines += ["", "The data did not change (same ingested table and schema.yaml as the base)."]
@@ -269,7 +486,7 @@ def _data_section(base: Revision, head: Revision) -> str:
     for key in ("rows", "columns"):
         a, b = old.get(key), new.get(key)
         delta = f"{b - a:+d}" if isinstance(a, int) and isinstance(b, int) else "—"
-        lines.append(f"| {key} | {a if a is not None else '—'} | {b} | {delta} |")
+        lines.append(f"| {key} | {md(a) if a is not None else '—'} | {md(b)} | {delta} |")
     counts_new = new.get("target_counts") or {}
     reason = incomparable(base, head)
     if reason is None:
@@ -278,16 +495,21 @@ def _data_section(base: Revision, head: Revision) -> str:
             a, b = counts_old.get(label), counts_new.get(label)
             delta = f"{b - a:+d}" if a is not None and b is not None else "—"
             lines.append(
-                f"| target = {label} | {a if a is not None else '—'} | {b or 0} | {delta} |"
+                f"| target = {md(label)} | {md(a) if a is not None else '—'} | {md(b or 0)} "
+                f"| {delta} |"
             )
     else:  # another target or other classes: the base's counts are not a baseline
         target = (head.params.get("data") or {}).get("target") or "target"
-        lines += ["", f"Target counts not compared with `{base.label}`: {reason}."]
+        lines += [
+            "",
+            f"Target counts not compared with {md_code(base.label)}: {md_text(reason)}.",
+        ]
         if counts_new:
-            lines += ["", f"| {target} | PR rows |", "| --- | ---: |"]
-            lines += [f"| {label} | {n} |" for label, n in sorted(counts_new.items())]
+            lines += ["", f"| {md(target)} | PR rows |", "| --- | ---: |"]
+            lines += [f"| {md(label)} | {md(n)} |" for label, n in sorted(counts_new.items())]
     if schema_diff:
-        lines += ["", "schema.yaml changed:", "", "```diff", schema_diff.rstrip("\n"), "```"]
+        opening, closing = fence(schema_diff, "diff")
+        lines += ["", "schema.yaml changed:", "", opening, schema_diff.rstrip("\n"), closing]
     else:
         lines += ["", "schema.yaml is unchanged."]
     return "\n".join(lines)
@@ -301,7 +523,7 @@ def _drift_section(head: Revision) -> str:
     drifted = report.drifted
     verdict = (
         f"{len(drifted)} of {len(report.features)} columns drifted: "
-        + ", ".join(f"`{c}`" for c in drifted)
+        + ", ".join(md_code(c) for c in drifted)
         if drifted
         else f"no drift in {len(report.features)} columns"
     )
@@ -350,11 +572,20 @@ def _plots_section(base: Revision, head: Revision) -> str:
     caption = ""
     if blocks:  # a colour caption only above charts that are drawn
         if reason:
-            caption = f"Orange: PR (`{head.commit}`); not compared with `{base.label}`: {reason}."
+            caption = (
+                f"Orange: PR ({md_code(head.commit)}); not compared with {md_code(base.label)}: "
+                f"{md_text(reason)}."
+            )
         elif not base_plots.get("roc") and not base_plots.get("precision_recall"):
-            caption = f"Orange: PR (`{head.commit}`); `{base.label}` has no curves to compare."
+            caption = (
+                f"Orange: PR ({md_code(head.commit)}); {md_code(base.label)} has no curves to "
+                "compare."
+            )
         else:
-            caption = f"Blue: base `{base.label}` (`{base.commit}`), orange: PR (`{head.commit}`)."
+            caption = (
+                f"Blue: base {md_code(base.label)} ({md_code(base.commit)}), orange: PR "
+                f"({md_code(head.commit)})."
+            )
         caption += " Curves resampled on a 0.05 grid."
     if "confusion" in head.plots:
         if reason:
@@ -362,8 +593,8 @@ def _plots_section(base: Revision, head: Revision) -> str:
                 _confusion_table(
                     None,
                     head.plots["confusion"],
-                    f"Confusion matrix (test set) of the PR only; `{base.label}`'s is not shown: "
-                    f"{reason}.",
+                    f"Confusion matrix (test set) of the PR only; {md_code(base.label)}'s is not "
+                    f"shown: {md_text(reason)}.",
                 )
             )
         else:
@@ -388,7 +619,7 @@ def _confusion_table(
     sides = [("base", old), ("PR", new)] if base else [("PR", new)]
     header = ["actual ↓ / predicted →"]
     for side, _ in sides:
-        header += [f"{side}: {p}" for p in labels]
+        header += [f"{side}: {md(p)}" for p in labels]
     if not intro:
         intro = (
             "Confusion matrix (test set), base and PR side by side:"
@@ -402,7 +633,7 @@ def _confusion_table(
         "| --- |" + " ---: |" * (len(header) - 1),
     ]
     for actual in labels:
-        cells = [f"**{actual}**"]
+        cells = [f"**{md(actual)}**"]
         for _, matrix in sides:
             cells += [str(matrix.get((actual, p), 0)) for p in labels]
         lines.append("| " + " | ".join(cells) + " |")
@@ -412,9 +643,19 @@ def _confusion_table(
 def _figures_section(figures: Sequence[Figure]) -> str:
     lines = ["### Figures (uploaded by CML)", "", "| | base | PR |", "| --- | --- | --- |"]
     for f in figures:
-        old = f"![base {f.title}]({f.base_path})" if f.base_path else "—"
-        lines.append(f"| {f.title} | {old} | ![PR {f.title}]({f.pr_path}) |")
+        old = _image(f"base {f.title}", f.base_path) if f.base_path else "—"
+        lines.append(f"| {md(f.title)} | {old} | {_image(f'PR {f.title}', f.pr_path)} |")
     return "\n".join(lines)
+
+
+_LINKABLE = re.compile(r"[\w./-]+")
+
+
+def _image(alt: str, path: str) -> str:
+    """An image CML uploads; a path a link cannot hold as it is is shown, not linked."""
+    if _LINKABLE.fullmatch(path) and _LINKABLE.fullmatch(alt.replace(" ", "")):
+        return f"![{alt}]({path})"
+    return md_code(path)
 
 
 def _reproduce_section(base: Revision, head: Revision, source: PullRequest | None) -> str:
@@ -425,20 +666,20 @@ def _reproduce_section(base: Revision, head: Revision, source: PullRequest | Non
         fetch = (
             f"git fetch origin pull/{source.number}/head:{branch}"
             if source.number
-            else "git fetch <the fork's URL> " + head.label + f":{branch}"
+            else "git fetch <the fork's URL> " + shlex.quote(f"{head.label}:{branch}")
         )
         lines += [
             "The PR comes from a fork: CI pushed none of its outputs, so the stages it changes "
             "run on your machine.",
             "",
-            "```bash",
-            f"{fetch} && git checkout {branch} && dvc pull && dvc repro",
         ]
+        commands = [f"{fetch} && git checkout {shlex.quote(branch)} && dvc pull && dvc repro"]
     else:
-        lines += [
-            "```bash",
-            # --pull fetches the run-cache too: stages CI already ran are checked out, not rerun.
-            f"git fetch origin && git checkout {head.label} && dvc repro --pull",
+        # --pull fetches the run-cache too: stages CI already ran are checked out, not rerun.
+        commands = [
+            f"git fetch origin && git checkout {shlex.quote(head.label)} && dvc repro --pull"
         ]
-    lines += [f"mlpipe report --base {base.label}", "```"]
-    return "\n".join(lines)
+    commands.append(f"mlpipe report --base {shlex.quote(base.label)}")
+    # Branch names are quoted for the shell; the fence is longer than any backtick run in them.
+    opening, closing = fence("\n".join(commands), "bash")
+    return "\n".join([*lines, opening, *commands, closing])

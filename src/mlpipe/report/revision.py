@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlpipe.markdown_escape import code_span
+
 # Plot files (in paths.plots) the report draws; others are ignored.
 PLOT_NAMES = ("roc", "precision_recall", "confusion")
 
@@ -37,7 +39,8 @@ class Revision:
 
 
 def incomparable(base: Revision, head: Revision) -> str | None:
-    """Why the base's metrics cannot be compared with the PR's, or None when they can.
+    """Why the base's metrics cannot be compared with the PR's, or None when they can: a
+    message with code spans (``code_span``), rendered in markdown with ``md_text``.
 
     They cannot when the two predict different things: another target column (e.g. a PR that
     points the pipeline at a new dataset), or, for classifiers, other classes. A change in rows
@@ -46,7 +49,7 @@ def incomparable(base: Revision, head: Revision) -> str | None:
     old = (base.params.get("data") or {}).get("target")
     new = (head.params.get("data") or {}).get("target")
     if old is not None and new is not None and old != new:
-        return f"the base predicts `{old}`, the PR `{new}`"
+        return f"the base predicts {code_span(old)}, the PR {code_span(new)}"
     old_classes = sorted((base.validation or {}).get("target_counts") or {})
     new_classes = sorted((head.validation or {}).get("target_counts") or {})
     if old_classes and new_classes and old_classes != new_classes:

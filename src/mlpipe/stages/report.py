@@ -1,6 +1,9 @@
 """`mlpipe report`: the pull-request comment (markdown) comparing the workspace with a base ref.
 
 Also `mlpipe gate`: the same gate, printed as text, exit 1 when it fails.
+
+The comment (--output, or stdout) is kept under GitHub's comment limit; --summary writes the
+same report with the job summary's larger budget, so what the comment had to leave out is there.
 """
 
 from __future__ import annotations
@@ -8,16 +11,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import re
 from pathlib import Path
 
 from mlpipe.config import load_params
 from mlpipe.io import InputError, write_text
+from mlpipe.markdown_escape import code_span, md_code
 from mlpipe.report.gate import GateResult, evaluate_gate
-from mlpipe.report.markdown import PullRequest, build_report
+from mlpipe.report.markdown import COMMENT_BUDGET, SUMMARY_BUDGET, PullRequest, build_report
 from mlpipe.report.revision import Revision, incomparable
 from mlpipe.report.sources import extract_figures, git_revision, stale_stages, workspace_revision
 
 log = logging.getLogger(__name__)
+# A link the note of a shortened comment may hold as it is.
+_URL = re.compile(r"https?://[\w.:/%?=&#~+-]+")
 
 
 def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
@@ -39,7 +46,7 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
             "Run `dvc repro` first."
         )
     base_metrics = None if base.metrics is None else base.metrics.get(dataset)
-    no_baseline = f"`{args.base}` has no {dataset} metrics"
+    no_baseline = f"{code_span(args.base)} has no {dataset} metrics"
     if base_metrics is not None and (reason := incomparable(base, head)) is not None:
         base_metrics, no_baseline = None, f"not comparable: {reason}"
     gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics, no_baseline)
@@ -53,16 +60,50 @@ def _log_gate(gate: GateResult) -> None:
         log.error("gate failed: %s", message)
 
 
+def _full_report(args: argparse.Namespace) -> str:
+    """Where the comment's note sends a reader for what it left out (markdown)."""
+    url = getattr(args, "summary_url", None)
+    if url:
+        if not _URL.fullmatch(url):
+            raise InputError(
+                f"--summary-url {url!r} is not an http(s) URL of plain characters; pass the "
+                "run's page, e.g. "
+                "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"
+            )
+        return f"[the job summary of this run]({url})"
+    if getattr(args, "summary", None):
+        return f"the job summary ({md_code(args.summary)})"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
+    full_report = _full_report(args)
     base, head, gate = _load(args)
     figures = []
+    params = load_params(args.params)
     if args.images:
-        figures_dir = load_params(args.params).paths.figures
-        figures = extract_figures(Path.cwd(), base.commit, figures_dir, Path(args.images))
+        figures = extract_figures(Path.cwd(), base.commit, params.paths.figures, Path(args.images))
     source = PullRequest(args.pull_request or 0, args.fork)
-    text = build_report(
-        base, head, gate, all_params=args.all_params, figures=figures, source=source
-    )
+
+    def report(budget: int, where: str) -> str:
+        return build_report(
+            base,
+            head,
+            gate,
+            all_params=args.all_params,
+            figures=figures,
+            source=source,
+            budget=budget,
+            full_report=where,
+        )
+
+    text = report(COMMENT_BUDGET, full_report)
+    summary_path = getattr(args, "summary", None)
+    if summary_path:
+        files = (params.paths.metrics, params.paths.slices, params.paths.drift)
+        where = "the result files (" + ", ".join(md_code(f) for f in files) + ")"
+        write_text(summary_path, report(SUMMARY_BUDGET, where))
+        log.info("wrote %s (the job summary's version)", summary_path)
     if args.output:
         write_text(args.output, text)
         log.info("wrote %s (gate %s)", args.output, "passed" if gate.passed else "failed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,12 +12,15 @@ import pytest
 from mlpipe.config import DataConfig, DriftConfig
 from mlpipe.data.drift import (
     DriftError,
+    DriftReport,
+    FeatureDrift,
     compute_drift,
     drift_markdown,
     psi,
     report_from_dict,
 )
 from mlpipe.data.schema import infer_schema
+from support.markdown import cell_counts_match, foreign_html, mentions, tables
 
 CONFIG = DriftConfig()
 
@@ -643,3 +647,35 @@ def test_missing_values_of_a_regression_target_are_left_out() -> None:
         reference, current.assign(x=current["x"].where(current["y"].notna())), schema, CONFIG
     ).features[0]
     assert x.psi > 0.2  # a feature's missing values are their own bin
+
+
+def test_markdown_escapes_column_names_and_says_when_it_shortens() -> None:
+    """Column names are data: drift.md renders on GitHub, so none may mention, inject HTML or
+    shift the table; a very long one is shortened and the report says so."""
+    long = "@octocat " + "z" * 100
+
+    def feature(name: str, psi: float) -> FeatureDrift:
+        flags = ("psi", "test") if psi >= 0.2 else ()
+        return FeatureDrift(name, "categorical", psi, "chi2", 3.5, 0.001, 80, 20, flags)
+
+    report = DriftReport(
+        80,
+        20,
+        0.2,
+        0.01,
+        (feature("income | net", 0.4512), feature("<img src=x>", 0.3), feature(long, 0.01)),
+        missing_columns=("@octocat",),
+        not_compared=(("#12", "id column: changes by design"),),
+    )
+    text = drift_markdown(report)
+    cell_counts_match(text)
+    assert foreign_html(text) == [] and mentions(text) == []
+    (table,) = tables(text)
+    assert table.row("income | net")[table.column("PSI")] == "0.4512"
+    assert table.row("<img src=x>")[table.column("drifted")] == "yes"
+    assert table.row(long[:79] + "…")[table.column("PSI")] == "0.0100"
+    assert text.endswith(
+        "Column names longer than 80 characters are shortened here (ending in …); the JSON "
+        "drift report holds them in full.\n"
+    )
+    assert "shortened" not in drift_markdown(dataclasses.replace(report, features=()))

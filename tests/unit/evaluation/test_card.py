@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlpipe.evaluation.card import FileVersion, ModelCardError, file_md5, model_card, read_card
+from support.markdown import cell_counts_match, foreign_html, mentions, tables
 
 METRICS = {
     "test": {"accuracy": 0.8, "recall": 0.3778, "roc_auc": 0.8219, "rows": 4000.0},
@@ -150,3 +151,48 @@ def test_card_states_the_binary_decision_rule_and_its_threshold(tmp_path: Path) 
     ) in body
     assert "Recall of the positive class is 0.3778 at the 0.3 threshold" in body
     assert "decision" not in _card(task="multiclass", classes=("a", "b", "c"))
+
+
+def test_names_and_values_from_data_cannot_break_the_card(tmp_path: Path) -> None:
+    """The card renders on GitHub: a target, class, column, slice value or parameter holding a
+    mention, HTML, a pipe or a backtick shows as text; a long one is shortened, and said so."""
+    long = "x" * 120
+    classes = ("@octocat", "a|b")
+    card = _card(
+        target="<img src=x onerror=alert(1)>",
+        classes=classes,
+        features={"numeric": ("income | net",), "categorical": ("`tick`", long)},
+        train_params={
+            "seed": 42,
+            "hist_gradient_boosting": {"@org/team": "a|b", "learning_rate": 0.05},
+        },
+        slices={
+            "test": {
+                "income | net": {
+                    "@octocat": {"roc_auc": 0.82, "rows": 700.0},
+                    "a|b": {"roc_auc": 0.59, "rows": 46.0},
+                    long: {"roc_auc": 0.7, "rows": 31.0},
+                }
+            }
+        },
+        decision={"positive_class": "a|b", "threshold": 0.3},
+    )
+    body = card.split("\n---\n", 1)[1]
+    cell_counts_match(body)
+    assert foreign_html(body) == [] and mentions(body) == []
+    slices = next(t for t in tables(body) if t.header[0] == "value")
+    assert slices.row("a|b") == ["a|b", "46", "0.5900"]
+    assert slices.row("@octocat") == ["@octocat", "700", "0.8200"]
+    params = next(t for t in tables(body) if t.header[0] == "parameter")
+    assert params.row("@org/team") == ["@org/team", "a|b"]
+    assert "- predicts `<img src=x onerror=alert(1)>`, task binary, classes `@octocat`, " in body
+    assert "- predicts <code>a&#124;b</code> when its probability is at least 0.3" in body
+    assert body.endswith(
+        "Values longer than 80 characters are shortened above (ending in …): the front matter "
+        "holds names, classes and parameters in full, the evaluate stage's slice report the "
+        "slice values.\n"
+    )
+    (tmp_path / "card.md").write_text(card)
+    front = read_card(tmp_path / "card.md")  # the front matter keeps every value whole
+    assert front["classes"] == list(classes) and long in front["features"]["categorical"]
+    assert "shortened above" not in _card()

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlpipe.config import ConfigError, DriftConfig, MonitorConfig, params_from_dict
 from mlpipe.data.budgets import INVALID, MISSING, BudgetCount, evaluate_budgets
-from mlpipe.data.drift import compute_drift
+from mlpipe.data.drift import DriftReport, FeatureDrift, compute_drift
 from mlpipe.data.schema import ColumnSpec, Schema
 from mlpipe.evaluation.monitor import (
     ALERT,
     OK,
     MonitorResult,
     compare_metrics,
+    label_shift,
     metrics_panel_title,
     monitor_figure,
     monitor_markdown,
@@ -24,6 +27,7 @@ from mlpipe.evaluation.monitor import (
     unavailable_reasons,
     untested_warning,
 )
+from support.markdown import cell_counts_match, foreign_html, mentions, tables
 
 CONFIG = MonitorConfig(
     max_drifted_features=1, metrics=("roc_auc", "log_loss"), max_metric_drop_relative=0.05
@@ -312,3 +316,37 @@ def test_the_report_shows_the_data_contracts_p_values() -> None:
         "level": pytest.approx(0.001 / 3, rel=1e-5),
         "crossed": False,
     }
+
+
+def test_the_issue_body_escapes_names_labels_and_messages() -> None:
+    """The monitoring issue renders on GitHub like the PR comment: a column, a class or a
+    warning from the batch cannot mention anyone, inject HTML or break a table."""
+
+    def feature(name: str, psi: float) -> FeatureDrift:
+        flags = ("psi", "test") if psi >= 0.2 else ()
+        return FeatureDrift(name, "categorical", psi, "chi2", 3.5, 0.001, 80, 20, flags)
+
+    drift = DriftReport(
+        80, 20, 0.2, 0.01, (feature("income | net", 0.45), feature("@octocat", 0.3))
+    )
+    reference = pd.Series(["@octocat"] * 60 + ["a|b"] * 40)
+    batch = pd.Series(["@octocat"] * 20 + ["a|b"] * 80)
+    shift = label_shift(reference, batch, "binary", None, MonitorConfig(), DriftConfig())
+    assert shift.shifted
+    verdict, reasons = monitor_verdict(drift.drifted, None, MonitorConfig(), shift)
+    warning = "unseen categories in '<img src=x>': 3 rows (#12)"
+    result = MonitorResult(verdict, reasons, drift, None, 100, MonitorConfig(), (warning,))
+    result = dataclasses.replace(result, label_shift=shift)
+    text = monitor_markdown(result, "@team|batch.csv")
+    cell_counts_match(text)
+    assert foreign_html(text) == [] and mentions(text) == []
+    assert "Batch <code>&#64;team&#124;batch&#46;csv</code>: 100 rows." in text
+    assert "- 2 column(s) drifted (allowed: 0): income \\| net, <code>&#64;octocat</code>" in text
+    assert (
+        "> **Warning**: unseen categories in '\\<img src=x>': 3 rows (<code>&#35;12</code>)"
+        in text
+    )
+    classes = next(t for t in tables(text) if t.header[0] == "class")
+    assert classes.row("a|b")[1:3] == ["40.0%", "80.0%"]
+    (columns,) = [t for t in tables(text) if t.header[0] == "column"]
+    assert columns.row("income | net")[columns.column("PSI")] == "0.4500"
