@@ -53,7 +53,11 @@ def _whole_table(tmp_path: Path, source: Path) -> tuple[pd.DataFrame, NormalizeR
 def _run(tmp_path: Path, source: Path, params: Path) -> tuple[Path, Path]:
     output, report = tmp_path / "out" / "ingested.parquet", tmp_path / "out" / "ingest.json"
     args = argparse.Namespace(
-        params=str(params), source=str(source), output=str(output), report=str(report)
+        params=str(params),
+        source=str(source),
+        output=str(output),
+        report=str(report),
+        unlabelled=str(tmp_path / "out" / "unlabelled.parquet"),
     )
     assert run(args) == 0
     return output, report
@@ -80,6 +84,9 @@ def test_streamed_csv_equals_the_whole_table(tmp_path: Path) -> None:
         "rows": ROWS,
         "columns": 7,
         "normalized": changes.as_dict(),
+        "unlabelled_rows": 0,
+        "row_index": None,
+        "date_formats": {},
     }
     assert changes.as_dict()["became_missing"] == {"visits": 1}
     assert changes.as_dict()["stripped_whitespace"] == {"note": ROWS}
@@ -123,7 +130,11 @@ def test_a_bad_row_late_in_the_file_leaves_the_previous_output(tmp_path: Path) -
     output.parent.mkdir()
     output.write_bytes(b"previous table")
     args = argparse.Namespace(
-        params=str(_params(tmp_path)), source=str(source), output=str(output), report=str(report)
+        params=str(_params(tmp_path)),
+        source=str(source),
+        output=str(output),
+        report=str(report),
+        unlabelled=str(output.parent / "unlabelled.parquet"),
     )
     with pytest.raises(InputError) as caught:
         run(args)
@@ -331,6 +342,7 @@ def test_a_wrong_slice_name_stops_ingest_before_anything_is_written(tmp_path: Pa
         source=str(source),
         output=str(tmp_path / "ingested.parquet"),
         report=str(tmp_path / "ingest.json"),
+        unlabelled=str(tmp_path / "unlabelled.parquet"),
     )
     with pytest.raises(InputError) as caught:
         run(args)
