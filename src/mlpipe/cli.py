@@ -182,7 +182,7 @@ def _add_init_command(sub: argparse._SubParsersAction) -> None:
     )
     init.add_argument("--positive-class", help="binary: the class to detect (as text)")
     init.add_argument("--id-columns", metavar="A,B|none", help="columns that identify rows")
-    init.add_argument("--date-column", metavar="C|none", help="the ISO date column")
+    init.add_argument("--date-column", metavar="C|none", help="the date column")
     init.add_argument("--slices", metavar="A,B|none", help="columns to report metrics per value")
     init.add_argument(
         "--dry-run", action="store_true", help="print the params.yaml diff; write nothing"

@@ -339,7 +339,7 @@ def test_seattle_weather_finds_the_date_column(tmp_path: Path) -> None:
     data = _params(repo)["data"]
     assert data["date_column"] == "date" and data["id_columns"] == []
     assert _decision(out, "data.date_column") == (
-        "data.date_column: date — the only ISO date column (2012-01-01 to 2015-12-31)"
+        "data.date_column: date — the only date column (2012-01-01 to 2015-12-31)"
     )
     assert data["task"] == "multiclass"
     metrics = _repro(repo, out)

@@ -87,6 +87,9 @@ def test_a_target_with_missing_labels_is_refused_before_anything_is_decided() ->
     table = _table()
     table["returned"] = table["returned"].astype("boolean")
     table.loc[[3, 7], "returned"] = pd.NA
+    params = params_from_dict({"data": {"unlabelled": "fail"}})
     with pytest.raises(RoleError, match="target 'returned' has 2 missing labels") as info:
-        decide(table, "data/raw/t.csv", InitOptions("returned"), Params())
-    assert "remove them from the source, then run mlpipe init again" in str(info.value)
+        decide(table, "data/raw/t.csv", InitOptions("returned"), params)
+    assert "(ingest sets them aside, to score later), then run mlpipe init again" in str(
+        info.value
+    )

@@ -488,7 +488,7 @@ def plan_normalization(
         examples = ", ".join(repr(v) for v in profile.text[date_column].examples)
         raise InputError(
             f"{where}: data.date_format {date_format!r} does not read data.date_column "
-            f"'{date_column}': values such as {examples or '(none)'} do not parse with it. "
+            f"'{date_column}': its values (e.g. {examples or '(none)'}) do not all parse with it. "
             "Set data.date_format to the form the column is written in (strftime codes, "
             "e.g. '%d/%m/%Y' for 31/01/2020), or to null (empty) to recognise ISO and "
             "common forms"
