@@ -520,7 +520,8 @@ def _row_index(found: RowNumbers | None, where: str) -> tuple[str, ...]:
         return (found.column,)
     if found.column:
         return ()  # 'Unnamed: 0' with other values: a column like any other
-    at = "" if found.row is None else f" (data row {found.row + 1} holds {found.value!r})"
+    value = "is empty" if found.value is None else f"holds {found.value!r}"
+    at = "" if found.row is None else f" (data row {found.row + 1} {value})"
     raise InputError(
         f"{where}: column 1 has an empty name in the header and does not hold the row numbers "
         f"(0, 1, 2, ... or 1, 2, 3, ...){at}, so it cannot be left out as the file's saved row "

@@ -64,7 +64,7 @@ def check_row_numbers(values: pd.Series, first_row: int, so_far: RowNumbers) -> 
     if len(wrong):
         at = int(wrong[0])
         value = values.iloc[at]
-        shown = "(empty)" if pd.isna(value) else str(value)
+        shown = None if pd.isna(value) or not str(value).strip() else str(value)
         return dataclasses.replace(so_far, ok=False, row=first_row + at, value=shown)
     return dataclasses.replace(so_far, start=start)
 

@@ -39,7 +39,8 @@ def set_aside(
         )
     labelled = chunk[~missing].reset_index(drop=True)
     rows = (np.flatnonzero(missing) + first_row).astype(np.int64)
-    unlabelled = chunk.loc[missing, [c for c in chunk.columns if c != target]]
+    # (a source column named ROW is refused above when a row is set aside: empty here)
+    unlabelled = chunk.loc[missing, [c for c in chunk.columns if c not in (target, ROW)]]
     unlabelled = unlabelled.reset_index(drop=True)
     unlabelled.insert(0, ROW, rows)
     return labelled, unlabelled
