@@ -156,7 +156,7 @@ def _date_format_problem(fmt: str) -> str | None:
     sample = datetime.datetime(2021, 11, 27, 13, 45, 30)
     try:
         back = datetime.datetime.strptime(sample.strftime(fmt), fmt)
-    except ValueError:
+    except (ValueError, re.error):  # re.error: a code used twice
         back = None
     if back is None or back.date() != sample.date():
         return "it does not read back the dates it writes (are two codes run together?)"

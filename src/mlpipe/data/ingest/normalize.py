@@ -385,7 +385,7 @@ def plan_normalization(
     ``date_formats`` (the schema's, for a batch) is a date only in ISO or in its own form.
     A first column without a name that is not the file's row numbers is an InputError naming
     ``where``; one with row numbers is left out (``Plan.dropped``). So is a text
-    ``date_column`` (data.date_column) that ``date_format`` does not read.
+    ``date_column`` (data.date_column) that ``date_format`` does not read (nor ISO).
 
     Columns in ``keep_text`` (id columns) stay text whatever their values look like. Columns in
     ``booleans`` (declared boolean by a schema) and ``labels`` (the target) follow their own
@@ -483,7 +483,10 @@ def plan_normalization(
     if (
         date_format is not None
         and date_column in profile.text
-        and conversions.get(date_column) != "date"
+        and (
+            conversions.get(date_column) != "date"
+            or forms.get(date_column, date_format) != date_format
+        )
     ):
         examples = ", ".join(repr(v) for v in profile.text[date_column].examples)
         raise InputError(

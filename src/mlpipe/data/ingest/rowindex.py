@@ -57,8 +57,8 @@ def check_row_numbers(values: pd.Series, first_row: int, so_far: RowNumbers) -> 
         return so_far
     numbers = _whole_numbers(values)
     start = so_far.start
-    if start is None and first_row == 0 and not np.isnan(numbers[0]):
-        start = int(numbers[0]) if numbers[0] in (0, 1) else None
+    if start is None and not np.isnan(numbers[0]):  # (a batch's chunk: checked on its own)
+        start = int(numbers[0]) - first_row if numbers[0] - first_row in (0, 1) else None
     expected = np.arange(first_row, first_row + len(values), dtype=np.float64) + (start or 0)
     wrong = np.flatnonzero(~(numbers == expected)) if start is not None else np.array([0])
     if len(wrong):
