@@ -100,20 +100,21 @@ def infer_contract(
     data: DataConfig,
     report: NormalizeReport,
     source: str | Path,
-    paths: PathsConfig | None = None,
+    unlabelled_path: str | None = None,
 ) -> InferredContract:
     """The schema of ``frame``'s labelled rows (``labelled_rows``) for params.yaml [data], and
     the messages `schema infer` shows: ingest's notes (a saved row index left out first) and
     warnings, the rows without a target set aside, the decided task, missing labels (under
     data.unlabelled: fail), a date column that holds no dates, column hints and the count of
     each kind. Raises InputError / ConfigError when a column named in [data] is missing or the
-    target cannot be learned. ``paths`` names the unlabelled rows' table in the message."""
+    target cannot be learned. ``unlabelled_path`` (paths.unlabelled) names the unlabelled rows'
+    table in the message."""
     messages = [(logging.WARNING, m) for m in report_notes(report) + report_warnings(report)]
     check_roles(frame, data, source)
     total = len(frame)
     frame, unlabelled = labelled_rows(frame, data)
     if unlabelled:
-        where = (paths or PathsConfig()).unlabelled
+        where = unlabelled_path or PathsConfig().unlabelled
         messages.append((logging.INFO, unlabelled_message(unlabelled, total, data.target, where)))
         warning = unlabelled_warning(unlabelled, total, data.target)
         messages += [(logging.WARNING, warning)] if warning else []
