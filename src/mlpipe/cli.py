@@ -32,7 +32,7 @@ Normally run through `dvc repro`, which calls these subcommands with the paths f
 
 # name -> (module with run(args), help, description of files read and written, options)
 # Each option: (flag, help). All options are required paths unless noted.
-_STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
+_STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, bool]]]] = {
     "generate": (
         "mlpipe.stages.generate",
         "write the embedded churn dataset (the default raw data)",
@@ -42,11 +42,17 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
     "ingest": (
         "mlpipe.stages.ingest",
         "read the source CSV/Parquet table and normalise it",
-        "Reads: --source, params.yaml [data]. Writes: --output (Parquet), --report (JSON).",
+        "Reads: --source, params.yaml [data]. Writes: --output (Parquet), --report (JSON), "
+        "--unlabelled (Parquet: rows without a target, data.unlabelled: drop).",
         [
             ("--source", "CSV or Parquet file to read (data.source)"),
             ("--output", "typed table to write (paths.ingested)"),
             ("--report", "JSON report of normalisations (paths.ingest_report)"),
+            (
+                "--unlabelled",
+                "rows without a target, with their source row numbers (default: paths.unlabelled)",
+                False,
+            ),
         ],
     ),
     "validate": (
@@ -97,6 +103,12 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
             ("--plots", "directory of plot data to write (paths.plots)"),
             ("--figures", "directory of PNG figures to write (paths.figures)"),
             ("--card", "model card to write (paths.model_card)"),
+            (
+                "--ingest-report",
+                "ingest report: the card counts the unlabelled rows (default: "
+                "paths.ingest_report; skipped when absent)",
+                False,
+            ),
         ],
     ),
 }
@@ -111,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text, files, options) in _STAGES.items():
         p = sub.add_parser(name, help=help_text, description=f"{help_text}.\n{files}")
         _params_option(p)
-        for flag, flag_help in options:
-            p.add_argument(flag, required=True, help=flag_help)
+        for flag, flag_help, *optional in options:  # (flag, help, False): not required
+            p.add_argument(flag, required=not optional, help=flag_help)
         p.set_defaults(handler=_module_runner(module))
 
     schema = sub.add_parser("schema", help="infer the schema contract from data")
@@ -170,7 +182,7 @@ def _add_init_command(sub: argparse._SubParsersAction) -> None:
     )
     init.add_argument("--positive-class", help="binary: the class to detect (as text)")
     init.add_argument("--id-columns", metavar="A,B|none", help="columns that identify rows")
-    init.add_argument("--date-column", metavar="C|none", help="the ISO date column")
+    init.add_argument("--date-column", metavar="C|none", help="the date column")
     init.add_argument("--slices", metavar="A,B|none", help="columns to report metrics per value")
     init.add_argument(
         "--dry-run", action="store_true", help="print the params.yaml diff; write nothing"

@@ -51,6 +51,7 @@ class PathsConfig:
     model_card: str = "data/results/model_card.md"
     drift: str = "data/results/drift.json"
     drift_report: str = "data/results/drift.md"
+    unlabelled: str = "data/interim/unlabelled.parquet"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,12 @@ class DataConfig:
     ``id_columns`` left empty (null) means no id columns. ``numeric_features``,
     ``categorical_features`` and ``boolean_features`` left empty (null) mean "take the kinds
     from the schema" (data/schema.yaml), not "no such features"; ``[]`` means none.
+
+    ``unlabelled``: what ingest does with rows whose target is missing. ``drop`` sets them
+    aside in ``paths.unlabelled`` (to score later with `mlpipe predict`), out of training and
+    test; ``fail`` keeps them, so validate refuses the table (``target present``).
+    ``date_format``: how dates are written in text columns, a strftime format such as
+    ``%d/%m/%Y``; null (empty) recognises ISO dates and unambiguous common forms by themselves.
     """
 
     source: str = "data/raw/churn.parquet"
@@ -116,6 +123,44 @@ class DataConfig:
     categorical_features: tuple[str, ...] | None = None
     boolean_features: tuple[str, ...] | None = None
     csv: CsvConfig = field(default_factory=CsvConfig)
+    unlabelled: Literal["drop", "fail"] = "drop"
+    date_format: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_format is not None:
+            problem = _date_format_problem(self.date_format)
+            if problem is not None:
+                raise ConfigError(
+                    f"'data.date_format' is {self.date_format!r}: {problem}. Use strftime codes, "
+                    "e.g. '%d/%m/%Y' for 31/01/2020 or '%m/%d/%Y' for 01/31/2020 (null: recognise "
+                    "the form by itself)"
+                )
+
+
+# The strftime codes a data.date_format may use (dates, optionally with a time).
+_DATE_CODES = frozenset("dmbBYyHIMSpfjaAz%")
+
+
+def _date_format_problem(fmt: str) -> str | None:
+    """Why ``fmt`` is not a usable date format (None when it is): unknown codes, no year, month
+    or day, or a format that does not read back the date it writes."""
+    import datetime
+    import re
+
+    codes = re.findall(r"%(.)", fmt)
+    unknown = sorted({c for c in codes if c not in _DATE_CODES})
+    if unknown:
+        return f"unknown code(s) {', '.join('%' + c for c in unknown)}"
+    if not {"Y", "y"} & set(codes) or not {"m", "b", "B"} & set(codes) or "d" not in codes:
+        return "it needs a year (%Y), a month (%m, %b or %B) and a day (%d)"
+    sample = datetime.datetime(2021, 11, 27, 13, 45, 30)
+    try:
+        back = datetime.datetime.strptime(sample.strftime(fmt), fmt)
+    except (ValueError, re.error):  # re.error: a code used twice
+        back = None
+    if back is None or back.date() != sample.date():
+        return "it does not read back the dates it writes (are two codes run together?)"
+    return None
 
 
 @dataclass(frozen=True)

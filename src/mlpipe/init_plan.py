@@ -8,12 +8,14 @@ replaces the rule for its key, after a check against the table.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
 
 from mlpipe.config import Params
 from mlpipe.data import roles
+from mlpipe.data.contract import labelled_rows
 from mlpipe.data.roles import Decision
 from mlpipe.data.schema import missing_labels_warning
 from mlpipe.evaluation.monitor import SUGGESTED_METRICS
@@ -45,9 +47,13 @@ def decide(
     """params.yaml key -> decision, for ``frame`` (the source normalised as ingest does).
 
     ``params`` gives the settings the decisions depend on (evaluate.min_slice_rows,
-    split.test_size and split.method, paths.schema). Raises ConfigError / RoleError when the
+    split.test_size and split.method, paths.schema, data.unlabelled). Under data.unlabelled
+    ``drop`` the rows without a target are left out (ingest sets them aside; data.source's
+    reason counts them); under ``fail`` they are refused. Raises ConfigError / RoleError when the
     target cannot be learned, a flag does not fit the table, or no column is left to learn from.
     """
+    total = len(frame)
+    frame, aside = labelled_rows(frame, dataclasses.replace(params.data, target=options.target))
     target = frame[options.target]
     unlabelled = missing_labels_warning(target)
     if unlabelled is not None:  # the schema gives the target max_missing: 0 (validate refuses)
@@ -62,7 +68,7 @@ def decide(
     excluded = {options.target, *ids.value, *([date.value] if date.value else [])}
     rules = suggested_rules(task.value, int(target.nunique()))
     return {
-        "data.source": Decision(source, f"{len(frame):,} rows x {frame.shape[1]} columns"),
+        "data.source": Decision(source, _source_reason(total, frame.shape[1], aside, params)),
         "data.target": Decision(options.target, "--target"),
         "data.task": task,
         "data.positive_class": roles.decide_positive_class(
@@ -84,6 +90,16 @@ def decide(
         ),
         "monitor.metrics": Decision(list(SUGGESTED_METRICS[task.value]), f"{task.value} metrics"),
     }
+
+
+def _source_reason(rows: int, columns: int, aside: int, params: Params) -> str:
+    reason = f"{rows:,} rows x {columns} columns"
+    if aside:
+        reason += (
+            f"; {aside:,} row(s) have no value in the target: data.unlabelled: drop sets them "
+            f"aside in {params.paths.unlabelled} (score them with `mlpipe predict`)"
+        )
+    return reason
 
 
 def params_values(decisions: dict[str, Decision]) -> dict[str, object]:

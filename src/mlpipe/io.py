@@ -191,52 +191,98 @@ def write_parquet_batches(path: str | Path, batches: Iterable[pd.DataFrame]) -> 
     the columns and dtypes of the first (its Arrow schema); a batch that does not, or no batch
     at all, is an InputError and nothing is written.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    with ParquetBatchWriter(path) as writer:
+        for batch in batches:
+            writer.write(batch)
+    return writer.rows
 
-    rows = 0
-    with atomic_path(path) as tmp:
-        writer = None
-        waiting: list[
-            pa.Table
-        ] = []  # rows not written yet: fewer than ROW_GROUP_ROWS between batches
-        held = 0  # their count
 
-        def flush(count: int) -> None:
-            nonlocal waiting, held
-            joined = pa.concat_tables(waiting)
-            writer.write_table(joined.slice(0, count).combine_chunks(), row_group_size=count or 1)
-            rest = joined.slice(count)
-            waiting, held = ([rest] if rest.num_rows else []), rest.num_rows
+class ParquetBatchWriter:
+    """``write_parquet_batches`` as a writer that batches are pushed to (``write``), so one pass
+    over a source can fill several files. Used as a context manager: the file replaces
+    ``path`` when the block ends without an error, and nothing is written otherwise.
 
+    The Arrow schema is taken from the first batch with rows (empty batches before it are
+    skipped), so the bytes do not depend on where the batches were cut; a file of no rows gets
+    the schema of the first (empty) batch.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: Any = None
+        self._empty: Any = None  # the first batch while every batch so far was empty
+        self._waiting: list[Any] = []  # rows not written yet: fewer than ROW_GROUP_ROWS
+        self._held = 0  # their count
+        self._atomic: Any = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> ParquetBatchWriter:
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        return self
+
+    def write(self, batch: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            if not len(batch):
+                if self._empty is None:
+                    self._empty = batch
+                return
+            table = pa.Table.from_pandas(batch, preserve_index=False)
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="snappy")
+        else:
+            try:
+                table = pa.Table.from_pandas(
+                    batch, schema=self._writer.schema, preserve_index=False
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+                raise InputError(
+                    f"{self.path}: rows {self.rows + 1}-{self.rows + len(batch)} do not have the "
+                    f"types of the first rows ({exc})"
+                ) from None
+        self._waiting.append(table)
+        self._held += table.num_rows
+        self.rows += len(batch)
+        while self._held >= ROW_GROUP_ROWS:
+            self._flush(ROW_GROUP_ROWS)
+
+    def _flush(self, count: int) -> None:
+        import pyarrow as pa
+
+        joined = pa.concat_tables(self._waiting)
+        self._writer.write_table(
+            joined.slice(0, count).combine_chunks(), row_group_size=count or 1
+        )
+        rest = joined.slice(count)
+        self._waiting, self._held = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def _finish(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None and self._empty is not None:  # no rows: the schema only
+            table = pa.Table.from_pandas(self._empty, preserve_index=False)
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="snappy")
+            self._waiting = [table]
+        if self._writer is None:
+            raise InputError(f"{self.path}: no rows to write")
+        if self._held or not self.rows:
+            self._flush(self._held)  # the last, shorter group (or no rows)
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         try:
-            for batch in batches:
-                if writer is None:
-                    table = pa.Table.from_pandas(batch, preserve_index=False)
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
-                else:
-                    try:
-                        table = pa.Table.from_pandas(
-                            batch, schema=writer.schema, preserve_index=False
-                        )
-                    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-                        raise InputError(
-                            f"{path}: rows {rows + 1}-{rows + len(batch)} do not have the types "
-                            f"of the first rows ({exc})"
-                        ) from None
-                waiting.append(table)
-                held += table.num_rows
-                rows += len(batch)
-                while held >= ROW_GROUP_ROWS:
-                    flush(ROW_GROUP_ROWS)
-            if writer is not None and (held or not rows):  # the last, shorter group (or no rows)
-                flush(held)
+            if error is None:
+                self._finish()
+        except BaseException as exc:
+            kind, error, trace = type(exc), exc, exc.__traceback__
+            raise
         finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            raise InputError(f"{path}: no rows to write")
-    return rows
+            if self._writer is not None:
+                self._writer.close()
+            self._atomic.__exit__(kind, error, trace)  # the file replaces path only on success
 
 
 def open_parquet_stream(path: str | Path) -> pq.ParquetFile:

@@ -184,13 +184,14 @@ def _ragged(repo: Repo) -> None:
 
 def _time_split_on_text_dates(repo: Repo) -> None:
     frame = messy_table()
-    frame["signup"] = pd.to_datetime(frame["signup"]).dt.strftime("%d/%m/%Y")  # not ISO
+    frame["signup"] = pd.to_datetime(frame["signup"]).dt.strftime("%d-%m-%Y")  # no known form
     write_source(repo, "customers.csv", _table_text(frame))
     repo.set_params(**{"split.method": "time"})
     expected = (
         f"data.date_column 'signup' holds text like '{frame['signup'].iloc[0]}', not dates: "
-        "ingest reads ISO dates (2020-01-13); convert the column to ISO dates or use "
-        "split.method: random/stratified"
+        "ingest reads ISO dates (2020-01-13) and common forms such as 31/01/2020 or Jan 31, "
+        "2020 (data.date_format sets another); convert the column or use split.method: "
+        "random/stratified"
     )
     # The user re-infers the schema, as the README says: it warns, validate then passes.
     assert expected in repo.mlpipe_in_process("schema", "infer").stderr
@@ -251,11 +252,10 @@ CASES = [
     Case(
         "target all empty",
         _rewrite(lambda f: _with(f, churn="")),
-        "validate",
-        "churn: target present — missing labels; rows without a label cannot be used to train "
-        "or evaluate: remove them from the source (300 rows)",
+        "ingest",
+        "target 'churn' has no values: all 300 rows are empty. Choose another data.target or "
+        "fill in the labels",
         ("schema", "infer"),
-        "target 'churn' has no values: all 300 rows are empty",
     ),
     Case(
         "target single class",

@@ -339,7 +339,7 @@ def test_seattle_weather_finds_the_date_column(tmp_path: Path) -> None:
     data = _params(repo)["data"]
     assert data["date_column"] == "date" and data["id_columns"] == []
     assert _decision(out, "data.date_column") == (
-        "data.date_column: date — the only ISO date column (2012-01-01 to 2015-12-31)"
+        "data.date_column: date — the only date column (2012-01-01 to 2015-12-31)"
     )
     assert data["task"] == "multiclass"
     metrics = _repro(repo, out)
@@ -384,3 +384,82 @@ def test_a_spreadsheet_export_with_currency_and_thousands_is_a_regression(
     metrics = _repro(repo, out)
     _check_task_metrics(repo, metrics)
     assert metrics["r2"] > 0.3 and metrics["rows"] == 18
+
+
+def _real_export(rows: int = 200) -> pd.DataFrame:
+    """A table as a spreadsheet user has it: day-first dates, a target missing in some rows."""
+    rng = np.random.default_rng(7)
+    hits = rng.integers(20, 200, rows)
+    years = rng.integers(1, 20, rows)
+    league = rng.choice(["A", "N"], rows)
+    salary = (hits * 3 + years * 40 + rng.normal(0, 60, rows)).round(1)
+    frame = pd.DataFrame(
+        {
+            "joined": pd.date_range("2015-01-01", periods=rows, freq="7D").strftime("%d/%m/%Y"),
+            "Hits": hits,
+            "Years": years,
+            "League": league,
+            "Salary": salary,
+        }
+    )
+    frame.loc[frame.index % 7 == 3, "Salary"] = np.nan  # 29 of 200 unlabelled
+    return frame
+
+
+@pytest.mark.slow
+def test_a_real_export_with_its_index_unlabelled_rows_and_day_first_dates(
+    tmp_path: Path,
+) -> None:
+    """pandas' to_csv() with its index, 29 of 200 targets missing, dd/mm/yyyy dates and a time
+    split: init, `dvc repro` with no edit, and the unlabelled rows scored by `mlpipe predict`."""
+    frame = _real_export()
+    repo, source = _project(tmp_path, "hitters.csv", frame)
+    frame.to_csv(repo.path / source)  # as pandas writes it by default: its index kept
+    params = repo.path / "params.yaml"
+    params.write_text(set_keys(params.read_text(), {"split.method": "time"}))
+    repo.commit("time split")
+    out = repo.mlpipe_in_process("init", "--source", source, "--target", "Salary")
+    assert _decision(out.stdout, "data.source") == (
+        "data.source: data/raw/hitters.csv — 200 rows x 5 columns; 29 row(s) have no value in "
+        "the target: data.unlabelled: drop sets them aside in data/interim/unlabelled.parquet "
+        "(score them with `mlpipe predict`)"
+    )
+    assert _decision(out.stdout, "data.date_column") == (
+        "data.date_column: joined — the only date column (2015-01-01 to 2018-10-18)"
+    )
+    assert _decision(out.stdout, "split.method").startswith("split.method: time — kept")
+    assert "column 1 (no name): the file's row numbers, not used" in out.stderr
+    assert "column 'joined': dates written as %d/%m/%Y (e.g. 31/01/2020), read as dates" in (
+        out.stderr
+    )
+    schema = yaml.safe_load((repo.path / "data/schema.yaml").read_text())
+    assert schema["rows"] == 171 and "" not in schema["columns"]
+    assert schema["columns"]["joined"]["format"] == "%d/%m/%Y"
+    _repro(repo, out.stdout)
+    ingest = repo.read_json("data/results/ingest.json")
+    assert (ingest["rows"], ingest["unlabelled_rows"]) == (171, 29)
+    assert ingest["row_index"] == "column 1 (no name)"
+    assert ingest["date_formats"] == {"joined": "%d/%m/%Y"}
+    test = pd.read_parquet(repo.path / "data/processed/test.parquet")
+    train = pd.read_parquet(repo.path / "data/processed/train.parquet")
+    assert test["joined"].min() > train["joined"].max()  # the time split ordered real dates
+    card = (repo.path / "data/results/model_card.md").read_text()
+    assert (
+        "Rows without a value in `Salary`, set aside by ingest (in neither train nor test; "
+        in (card)
+    )
+    assert "`data.unlabelled`): 29." in card
+    scored = repo.mlpipe_in_process(
+        "predict",
+        "--model",
+        "data/model/model.skops",
+        "--input",
+        "data/interim/unlabelled.parquet",
+        "--output",
+        "scores.csv",
+    )
+    assert "known column" not in scored.stderr  # 'row' is carried, not an unknown column
+    scores = pd.read_csv(repo.path / "scores.csv")
+    assert list(scores.columns) == ["row", "prediction"]
+    assert scores["row"].tolist() == [i for i in range(200) if i % 7 == 3]
+    assert scores["prediction"].between(0, 2000).all()

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 CACHED = (
     "data/raw/churn.parquet",
     "data/interim/ingested.parquet",
+    "data/interim/unlabelled.parquet",
     "data/processed/train.parquet",
     "data/processed/test.parquet",
     "data/model/model.skops",
@@ -58,7 +59,7 @@ def test_s3_push_then_fresh_clone_pull_is_byte_identical(
     bucket = new_bucket(s3)
     use_s3(work_repo, s3, bucket)
     pushed = work_repo.dvc("push", "-r", "s3", env=s3.env())
-    assert "5 files pushed" in pushed.stdout
+    assert "6 files pushed" in pushed.stdout
     stored = s3.objects(bucket, "mlpipe/")
     lock = yaml.safe_load((work_repo.path / "dvc.lock").read_text())
     cached_md5s = {
@@ -74,7 +75,7 @@ def test_s3_push_then_fresh_clone_pull_is_byte_identical(
     assert not (clone.path / "data/model/model.skops").exists()
     use_s3(clone, s3, bucket)
     pulled = clone.dvc("pull", env=s3.env())
-    assert "5 files added" in pulled.stdout
+    assert "6 files added" in pulled.stdout
     before, after = data_md5s(work_repo), data_md5s(clone)
     assert set(CACHED) <= set(after)
     assert after == before

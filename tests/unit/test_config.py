@@ -17,6 +17,11 @@ from mlpipe.config import (
 )
 from support.repo import PROJECT
 
+DATE_FIX = (
+    "Use strftime codes, e.g. '%d/%m/%Y' for 31/01/2020 or '%m/%d/%Y' for 01/31/2020 (null: "
+    "recognise the form by itself)"
+)
+
 
 def test_committed_params_load_into_typed_frozen_config() -> None:
     params = load_params(PROJECT / "params.yaml")
@@ -161,6 +166,29 @@ def test_open_sections_are_kept_as_mappings() -> None:
             {"generate": {"chunk_rows": 5000}},  # the generator's blocks are fixed
             "unknown key 'generate.chunk_rows'. Allowed keys in 'generate': rows, seed",
         ),
+        (
+            {"data": {"unlabelled": "keep"}},
+            "'data.unlabelled' is 'keep'; allowed values: 'drop', 'fail'",
+        ),
+        (
+            {"data": {"date_format": "%d/%m"}},
+            "'data.date_format' is '%d/%m': it needs a year (%Y), a month (%m, %b or %B) and a "
+            f"day (%d). {DATE_FIX}",
+        ),
+        (
+            {"data": {"date_format": "%d/%m/%Y %Q"}},
+            f"'data.date_format' is '%d/%m/%Y %Q': unknown code(s) %Q. {DATE_FIX}",
+        ),
+        (
+            {"data": {"date_format": "%d%m%Y%d"}},
+            "'data.date_format' is '%d%m%Y%d': it does not read back the dates it writes (are "
+            f"two codes run together?). {DATE_FIX}",
+        ),
+        (
+            {"data": {"date_format": 5}},
+            "'data.date_format' must be a non-empty string, got 5; if you mean the text '5', "
+            "quote it in params.yaml: '5'",
+        ),
         ({"train": 3}, "'train' must be a mapping, got int"),
         ({"gate": [1]}, "'gate' must be a mapping, got list"),
         ([1, 2], "the top level must be a mapping of sections"),
@@ -170,6 +198,11 @@ def test_bad_params_name_the_key_and_what_is_allowed(raw: object, message: str) 
     with pytest.raises(ConfigError) as caught:
         params_from_dict(raw)
     assert str(caught.value) == message
+
+
+def test_date_formats_people_use_are_accepted() -> None:
+    for form in ("%d/%m/%Y", "%m/%d/%Y", "%Y%m%d", "%d %b %Y", "%B %d, %Y", "%d.%m.%Y %H:%M"):
+        assert params_from_dict({"data": {"date_format": form}}).data.date_format == form
 
 
 def test_list_items_may_be_empty_strings() -> None:

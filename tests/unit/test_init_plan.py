@@ -83,10 +83,26 @@ def test_flags_replace_the_rules() -> None:
     assert values["evaluate.slices"] == ["region"]
 
 
+def test_rows_without_a_target_are_left_out_and_counted_under_unlabelled_drop() -> None:
+    table = _table()
+    table["returned"] = table["returned"].astype("boolean")
+    table.loc[[3, 7, 50], "returned"] = pd.NA
+    decisions = decide(table, "data/raw/t.csv", InitOptions("returned"), Params())
+    assert decisions["data.source"].reason == (
+        "200 rows x 6 columns; 3 row(s) have no value in the target: data.unlabelled: drop sets "
+        "them aside in data/interim/unlabelled.parquet (score them with `mlpipe predict`)"
+    )
+    assert decisions["data.task"].value == "binary"
+    assert decisions["data.id_columns"].value == ("order_id",)  # unique among the 197 rows
+
+
 def test_a_target_with_missing_labels_is_refused_before_anything_is_decided() -> None:
     table = _table()
     table["returned"] = table["returned"].astype("boolean")
     table.loc[[3, 7], "returned"] = pd.NA
+    params = params_from_dict({"data": {"unlabelled": "fail"}})
     with pytest.raises(RoleError, match="target 'returned' has 2 missing labels") as info:
-        decide(table, "data/raw/t.csv", InitOptions("returned"), Params())
-    assert "remove them from the source, then run mlpipe init again" in str(info.value)
+        decide(table, "data/raw/t.csv", InitOptions("returned"), params)
+    assert "(ingest sets them aside, to score later), then run mlpipe init again" in str(
+        info.value
+    )

@@ -13,6 +13,7 @@ import pytest
 
 from mlpipe.io import (
     InputError,
+    ParquetBatchWriter,
     ParquetColumns,
     atomic_dir,
     atomic_path,
@@ -373,3 +374,34 @@ def test_parquet_columns_reads_the_schema(tmp_path: Path) -> None:
         parquet_columns(tmp_path / "absent.parquet")
     with pytest.raises(InputError, match="file not found"):
         read_parquet_rows(tmp_path / "absent.parquet", [0])
+
+
+def test_two_files_filled_in_one_pass_and_empty_batches_before_the_first_rows(
+    tmp_path: Path,
+) -> None:
+    frame = _mixed(12)
+    with (
+        ParquetBatchWriter(tmp_path / "even.parquet") as even,
+        ParquetBatchWriter(tmp_path / "none.parquet") as none,
+    ):
+        for start in range(0, 12, 3):
+            chunk = frame.iloc[start : start + 3]
+            even.write(chunk.iloc[:0] if start == 0 else chunk)  # the first batch is empty
+            none.write(chunk.iloc[:0])
+    assert (even.rows, none.rows) == (9, 0)
+    write_parquet(tmp_path / "whole.parquet", frame.iloc[3:])
+    assert (tmp_path / "even.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    empty = read_parquet(tmp_path / "none.parquet")  # no rows, the columns and their types
+    assert empty.empty and list(empty.dtypes.astype(str)) == list(frame.dtypes.astype(str))
+
+
+def test_a_failure_inside_the_block_writes_neither_file(tmp_path: Path) -> None:
+    with (
+        pytest.raises(RuntimeError, match="late error"),
+        ParquetBatchWriter(tmp_path / "a.parquet") as a,
+        ParquetBatchWriter(tmp_path / "b.parquet") as b,
+    ):
+        a.write(_mixed(3))
+        b.write(_mixed(2))
+        raise RuntimeError("late error")
+    assert list(tmp_path.iterdir()) == []

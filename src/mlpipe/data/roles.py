@@ -12,7 +12,8 @@ the user. An explicit choice (a flag) is checked against the table and wins over
   code, ...; whole numbers or text) or text with a distinct value in every row (at least
   ``FREE_TEXT_ROWS`` rows; not numbers or dates written as text). A unique measurement (a float,
   an integer not named like an id) is a feature, not an id.
-- date column: an ISO date column (typed as a date-time by ingest), preferring one named like a
+- date column: a date column (typed as a date-time by ingest: ISO, a common form such as
+  31/01/2020, or data.date_format), preferring one named like a
   date, then the one with most distinct values.
 - slices: up to ``MAX_SLICES`` text or boolean columns with 2 to ``MAX_SLICE_VALUES`` values of
   which at least two have enough rows to be reported on the test set.
@@ -207,7 +208,7 @@ def decide_date_column(
     *,
     explicit: bool = False,
 ) -> Decision:
-    """The ISO date column (or None); with ``explicit`` the ``requested`` one (None: none)."""
+    """The date column (or None); with ``explicit`` the ``requested`` one (None: none)."""
     if explicit:
         if requested is None:
             return Decision(None, "--date-column none")
@@ -227,7 +228,10 @@ def decide_date_column(
         and frame[name].nunique() >= 2
     ]
     if not candidates:
-        return Decision(None, "no ISO date column (YYYY-MM-DD) with two or more dates")
+        return Decision(
+            None,
+            "no date column (ISO, or a common form such as 31/01/2020) with two or more dates",
+        )
     order = {name: i for i, name in enumerate(frame.columns)}
     chosen = min(
         candidates,
@@ -236,10 +240,10 @@ def decide_date_column(
     values = frame[chosen].dropna()
     span = f"{values.min().date()} to {values.max().date()}"
     if len(candidates) == 1:
-        return Decision(chosen, f"the only ISO date column ({span})")
+        return Decision(chosen, f"the only date column ({span})")
     others = ", ".join(c for c in candidates if c != chosen)
     why = "named like a date" if _date_named(chosen) else "the most distinct dates"
-    return Decision(chosen, f"ISO dates ({span}), {why}; also dates: {others}")
+    return Decision(chosen, f"dates ({span}), {why}; also dates: {others}")
 
 
 def decide_slices(

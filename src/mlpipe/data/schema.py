@@ -11,6 +11,7 @@ Format (version 1)::
       tenure_months: {kind: numeric, integer: true, min: 0, max: 79.2, max_missing: 0.0}
       contract: {kind: categorical, categories: [...], unknown: fail, max_missing: 0.0}
       signup_date: {kind: datetime, min: '2019-01-05', max: '2025-01-01', max_missing: 0.0}
+      visit_date: {kind: datetime, format: '%d/%m/%Y', ...}  # dates written as text, not ISO
       paperless_billing: {kind: boolean, max_missing: 0.0}
       customer_id: {kind: id}    # values must be unique; {kind: id, unique: false} if not
 """
@@ -43,7 +44,8 @@ MISSING_SLACK = 0.02
 RARE_COUNT = 5
 # What to do about rows whose target is missing (schema infer's warning, validate's error).
 MISSING_LABELS_FIX = (
-    "rows without a label cannot be used to train or evaluate: remove them from the source"
+    "rows without a label cannot be used to train or evaluate: remove them from the source, "
+    "or set data.unlabelled: drop (ingest sets them aside, to score later)"
 )
 
 
@@ -61,6 +63,9 @@ class ColumnSpec:
     unknown: Literal["fail", "warn"] = "fail"
     # id columns only: whether values must be unique (validate fails on a repeated id).
     unique: bool = True
+    # datetime columns written as text in a form other than ISO: its strftime format (e.g.
+    # '%d/%m/%Y'), so `mlpipe predict` and `monitor` read a batch's dates the same way.
+    format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,10 +160,13 @@ def infer_schema(
     range_tolerance: float = RANGE_TOLERANCE,
     missing_slack: float = MISSING_SLACK,
     date_column: str | None = None,
+    date_formats: dict[str, str] | None = None,
 ) -> Schema:
     """Infer a schema from a table: kinds, ranges widened by ``range_tolerance`` of the span,
     allowed categories with their policy for new values, and a missing-value budget of the
     observed share + ``missing_slack`` (the target's budget is 0: rows need labels).
+    ``date_formats`` (ingest's report) gives the form of datetime columns written as text in a
+    form other than ISO; the schema records it.
 
     Raises ConfigError (naming the params key to fix) when the target, an id column or the date
     column is not in the table, when the target has no values or a single class, and when the
@@ -210,6 +218,7 @@ def infer_schema(
             if len(present):
                 spec["min"] = str(present.min().date())
                 spec["max"] = str(present.max().ceil("D").date())
+            spec["format"] = (date_formats or {}).get(name)
         elif kind == "categorical":
             counts = category_text(series.dropna()).value_counts()
             spec["categories"] = tuple(sorted(counts.index))
@@ -473,6 +482,8 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
             entry["unknown"] = spec.unknown
         if spec.kind == "id" and not spec.unique:
             entry["unique"] = False
+        if spec.format is not None:
+            entry["format"] = spec.format
         columns[spec.name] = entry
     out: dict[str, Any] = {"version": SCHEMA_VERSION, "target": schema.target, "task": schema.task}
     if schema.classes is not None:
@@ -509,6 +520,14 @@ def dump_schema(schema: Schema) -> str:
             "               fails validation: copies would land in both train and test)",
         )
     )
+    if any(spec.format is not None for spec in schema.columns):
+        header += "".join(
+            f"# {line}\n"
+            for line in (
+                "  format       datetime columns written as text, not in ISO: how (strftime,",
+                "               e.g. '%d/%m/%Y'); batches to score are read the same way",
+            )
+        )
     body = yaml.safe_dump(
         schema_to_dict(schema), sort_keys=False, default_flow_style=None, width=99
     )
@@ -549,7 +568,17 @@ def schema_from_dict(raw: Any) -> Schema:
     if not isinstance(columns, dict) or not columns:
         raise ConfigError("'columns' must be a non-empty mapping of column name to rules")
     specs = []
-    fields = {"kind", "max_missing", "integer", "min", "max", "categories", "unknown", "unique"}
+    fields = {
+        "kind",
+        "max_missing",
+        "integer",
+        "min",
+        "max",
+        "categories",
+        "unknown",
+        "unique",
+        "format",
+    }
     for name, rules in columns.items():
         if not isinstance(rules, dict):
             raise ConfigError(f"'columns.{name}' must be a mapping")
@@ -570,6 +599,12 @@ def schema_from_dict(raw: Any) -> Schema:
             raise ConfigError(f"'columns.{name}.unknown' must be 'fail' or 'warn'")
         if not isinstance(rules.get("unique", True), bool):
             raise ConfigError(f"'columns.{name}.unique' must be true or false")
+        form = rules.get("format")
+        if form is not None and (rules["kind"] != "datetime" or not isinstance(form, str)):
+            raise ConfigError(
+                f"'columns.{name}.format' is for datetime columns: a strftime format such as "
+                f"'%d/%m/%Y', got {form!r} on a {rules['kind']} column"
+            )
         categories = rules.get("categories")
         specs.append(
             ColumnSpec(
@@ -584,6 +619,7 @@ def schema_from_dict(raw: Any) -> Schema:
                 else tuple(category_value_text(c) for c in categories),
                 unknown=rules.get("unknown", "fail"),
                 unique=rules.get("unique", True),
+                format=form,
             )
         )
     target = raw.get("target")

@@ -18,9 +18,10 @@ def date_column_problem(values: pd.Series) -> str | None:
     """Why ``values`` (the data.date_column of an ingested table) cannot be a date column, or
     None when it holds date-times.
 
-    Ingest parses ISO dates only (``2020-01-13``, optionally with a time); a column in another
-    format (``13/01/2020``) stays text, and a time split on text would order it as text or
-    guess a format. The message names an example value and the fixes.
+    Ingest parses ISO dates (``2020-01-13``, optionally with a time), the common forms of
+    ``mlpipe.data.ingest.dates`` and data.date_format; a column in another form (or one that
+    reads both day first and month first) stays text, and a time split on text would order it
+    as text or guess a format. The message names an example value and the fixes.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return None
@@ -34,7 +35,8 @@ def date_column_problem(values: pd.Series) -> str | None:
         what = "text"
     return (
         f"data.date_column '{values.name}' holds {what} like {example}, not dates: ingest reads "
-        "ISO dates (2020-01-13); convert the column to ISO dates or use split.method: "
+        "ISO dates (2020-01-13) and common forms such as 31/01/2020 or Jan 31, 2020 "
+        "(data.date_format sets another); convert the column or use split.method: "
         "random/stratified"
     )
 

@@ -227,12 +227,18 @@ def _check_column(
             count, examples = found
             observed = f"values that are not {YES_NO}, e.g. {examples}"
             errors.append(Violation(spec.name, "type boolean", observed, count))
-        elif spec.kind == "datetime" and (found := _non_dates(series))[0]:
+        elif spec.kind == "datetime" and (found := _non_dates(series, spec.format))[0]:
             count, examples = found
             observed = (
                 f"values that are not ISO 8601 dates, e.g. {examples}: write dates as "
                 "YYYY-MM-DD (optionally with a time), as in the training data"
             )
+            if spec.format is not None:
+                observed = (
+                    f"values that are not dates written as {spec.format} (the schema's format) "
+                    f"or ISO 8601, e.g. {examples}: write every date of the column that way, as "
+                    "in the training data"
+                )
             errors.append(Violation(spec.name, "type datetime", observed, count))
         else:
             errors.append(Violation(spec.name, f"type {spec.kind}", observed, n))
@@ -386,10 +392,13 @@ def _non_boolean(series: pd.Series) -> tuple[int, list[str]]:
     return len(bad), [str(v) for v in top.index[:3]]
 
 
-def _non_dates(series: pd.Series) -> tuple[int, list[str]]:
-    """How many present values are not ISO 8601 dates, and up to three examples."""
+def _non_dates(series: pd.Series, form: str | None = None) -> tuple[int, list[str]]:
+    """How many present values are not ISO 8601 dates (nor dates in ``form``, the schema's
+    strftime format), and up to three examples."""
     text = series.dropna().astype(str).str.strip()
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    if form is not None:
+        parsed = parsed.fillna(pd.to_datetime(text, format=form, errors="coerce", utc=True))
     bad = text[parsed.isna()]
     return len(bad), sorted(set(bad.head(1000).tolist()))[:3]
 

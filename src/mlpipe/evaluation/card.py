@@ -93,8 +93,12 @@ def model_card(
     slices: Mapping[str, Any],
     min_slice_rows: int,
     decision: Mapping[str, Any] | None = None,
+    unlabelled: int | None = None,
 ) -> str:
     """The model card as markdown with a YAML front matter block.
+
+    ``unlabelled`` (ingest's report; None when unknown) is how many source rows had no target
+    and were set aside by ingest (``data.unlabelled: drop``): in neither train nor test.
 
     ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
     predicted when its probability reaches the threshold (params ``evaluate.threshold``).
@@ -119,6 +123,8 @@ def model_card(
     }
     if decision is not None:
         front["decision"] = dict(decision)
+    if unlabelled is not None:
+        front["unlabelled_rows"] = unlabelled
     lines = [
         _FENCE.rstrip("\n"),
         yaml.safe_dump(front, sort_keys=True, default_flow_style=False, width=99).rstrip("\n"),
@@ -155,6 +161,15 @@ def model_card(
         "| --- | --- | ---: | --- |",
         f"| train | {md_code(train.path)} | {train.rows} | {md_code(train.md5)} |",
         f"| test | {md_code(test.path)} | {test.rows} | {md_code(test.md5)} |",
+        *(
+            [
+                "",
+                f"Rows without a value in {md_code(target)}, set aside by ingest (in neither "
+                f"train nor test; `data.unlabelled`): {unlabelled}.",
+            ]
+            if unlabelled is not None
+            else []
+        ),
         "",
         "## Features",
         "",

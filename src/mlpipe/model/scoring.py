@@ -7,8 +7,10 @@ The budgets (missing and invalid values) are tested on the counts of the whole f
 binomial test (``mlpipe.data.budgets``), not chunk by chunk. The output is written to a
 temporary file and renamed at the end: bad input anywhere in the file leaves no output at all.
 
-Output columns: the id columns present in the input, then ``prediction`` (class label or
-value) and, for classifiers, ``proba_<class>`` per class (rows sum to 1).
+Output columns: ``row`` when the input has it and the schema does not (ingest's table of
+unlabelled rows: their source row numbers), the id columns present in the input, then
+``prediction`` (class label or value) and, for classifiers, ``proba_<class>`` per class (rows
+sum to 1).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from mlpipe.data.budgets import (
 )
 from mlpipe.data.ingest import (
     LEADING_ZEROS,
+    ROW,
     NormalizeReport,
     clean_names,
     convert_chunk,
@@ -408,7 +411,11 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def normalize_batch(
-    raw: pd.DataFrame, schema: Schema, csv_config: CsvConfig, keep_text: tuple[str, ...]
+    raw: pd.DataFrame,
+    schema: Schema,
+    csv_config: CsvConfig,
+    keep_text: tuple[str, ...],
+    first_row: int = 0,
 ) -> tuple[pd.DataFrame, NormalizeReport]:
     """One chunk of a batch to score, normalised as the ingest stage does (``normalize``), with
     one difference: a column the schema declares numeric or boolean is read as numbers / yes-no
@@ -417,9 +424,18 @@ def normalize_batch(
     the outcome does not depend on how the file is cut into chunks. A column whose numbers use
     the other decimal mark or an ambiguous thousands mark, or that mixes currency / percent
     signs, stays text: its type error names the fix (data.csv.decimal, one unit).
+    A date column is read in ISO or in the form the schema records for it (``format``), as
+    ingest read the training data; a saved row index (the chunk starts at the file's 0-based
+    data row ``first_row``) is left out.
     """
+    forms = {c.name: c.format for c in schema.columns if c.kind == "datetime" and c.format}
     profile = profile_chunk(
-        raw, csv_config.na_values, decimal=csv_config.decimal, thousands=csv_config.thousands
+        raw,
+        csv_config.na_values,
+        decimal=csv_config.decimal,
+        thousands=csv_config.thousands,
+        forms=tuple(dict.fromkeys(forms.values())),
+        first_row=first_row,
     )
     plan = plan_normalization(
         profile,
@@ -427,6 +443,7 @@ def normalize_batch(
         keep_text,
         booleans=schema.features("boolean"),
         labels=(schema.target,),
+        date_formats=forms,
     )
     report = plan.report
     forced: dict[str, Any] = {}
@@ -461,6 +478,15 @@ def _decimal_hint(changes: NormalizeReport) -> str:
             "params.yaml."
         )
     return " ".join(hints)
+
+
+def _source_row_numbers(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, Any]:
+    """A ``row`` column (as in ingest's table of unlabelled rows) that is not a schema column,
+    taken out of the chunk to be checked and scored, and its values (None without one): the
+    output carries it first, so each prediction names its row in the source."""
+    if ROW not in frame.columns or ROW in schema.names:
+        return frame, None
+    return frame.drop(columns=[ROW]), frame[ROW].to_numpy()
 
 
 def iter_input(path: str | Path, csv_config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -599,7 +625,8 @@ def score_file(
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
                 raw = raw.reset_index(drop=True)
-                frame, changes = normalize_batch(raw, schema, csv_config, keep_text)
+                frame, changes = normalize_batch(raw, schema, csv_config, keep_text, first - 1)
+                frame, rows = _source_row_numbers(frame, schema)
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():
                         summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
@@ -613,18 +640,19 @@ def score_file(
                     frame = frame[~bad].reset_index(drop=True)
                     summary.set_aside += int(bad.sum())
                 if len(frame):
-                    writer.write(
-                        score_frame(
-                            model,
-                            frame,
-                            spec,
-                            schema.task,
-                            rules.id_columns,
-                            target_kind,
-                            rules.threshold,
-                            rules.positive_class,
-                        )
+                    scored = score_frame(
+                        model,
+                        frame,
+                        spec,
+                        schema.task,
+                        rules.id_columns,
+                        target_kind,
+                        rules.threshold,
+                        rules.positive_class,
                     )
+                    if rows is not None:
+                        scored.insert(0, ROW, rows[~bad] if bad.any() else rows)
+                    writer.write(scored)
                 summary.rows, summary.chunks = last, summary.chunks + 1
                 if on_chunk is not None:
                     on_chunk(len(raw))

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.config import PathsConfig
 from mlpipe.data.drift import drift_markdown, report_from_dict
 from mlpipe.markdown_escape import fence, md, md_code, md_text, record_shortened
 from mlpipe.report import charts
@@ -468,6 +469,7 @@ def _data_section(base: Revision, head: Revision) -> str:
     ]
     lines += [f"- ⚠️ {_violation(w)}" for w in warnings[:20]]
     lines += [f"- ❌ {_violation(e)}" for e in errors[:20]]
+    lines += _unlabelled_lines(head)
     schema_diff = text_diff(base.schema_text, head.schema_text, "schema.yaml")
     changed = bool(schema_diff) or base.data_hash != head.data_hash
     if base.validation is None and base.data_hash is None:
@@ -513,6 +515,20 @@ def _data_section(base: Revision, head: Revision) -> str:
     else:
         lines += ["", "schema.yaml is unchanged."]
     return "\n".join(lines)
+
+
+def _unlabelled_lines(head: Revision) -> list[str]:
+    """The PR's rows without a target that ingest set aside (none when there are none)."""
+    count = (head.ingest or {}).get("unlabelled_rows")
+    if not isinstance(count, int) or count <= 0:
+        return []
+    paths = head.params.get("paths") or {}
+    where = paths.get("unlabelled") or PathsConfig().unlabelled
+    return [
+        "",
+        f"{count} row(s) without a target value set aside by ingest (`data.unlabelled: drop`): "
+        f"in neither train nor test; {md_code(where)} holds them, to score with `mlpipe predict`.",
+    ]
 
 
 def _drift_section(head: Revision) -> str:

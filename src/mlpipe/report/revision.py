@@ -33,6 +33,8 @@ class Revision:
     schema_text: str | None = None
     data_hash: str | None = None
     drift: dict[str, Any] | None = None
+    # The ingest stage's report (paths.ingest_report), None when the revision has none.
+    ingest: dict[str, Any] | None = None
     dirty: bool = False
     # Stages `dvc status` lists as not up to date in the workspace (PR side only).
     stale: tuple[str, ...] = ()

@@ -114,6 +114,7 @@ def _load(read: Callable[[str], str | None], params_rel: str = "params.yaml") ->
         schema_text=read(paths.schema),
         data_hash=_out_hash(lock, paths.ingested),
         drift=_json(read(paths.drift), paths.drift),
+        ingest=_json(read(paths.ingest_report), paths.ingest_report),
     )
 
 

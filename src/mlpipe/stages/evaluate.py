@@ -23,6 +23,7 @@ from mlpipe.io import (
     atomic_dir,
     parquet_columns,
     parquet_rows,
+    read_json,
     read_parquet,
     read_parquet_rows,
     write_json,
@@ -93,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
             "metrics": args.metrics,
             "card": args.card,
         },
+        unlabelled=unlabelled_rows(
+            getattr(args, "ingest_report", None) or params.paths.ingest_report
+        ),
     )
     log.info(
         "wrote %s, %s, %s/ (%d plots), %s/, %s",
@@ -115,11 +119,13 @@ def write_evaluation(
     params: Params,
     files: dict[str, FileVersion],
     outputs: dict[str, str | Path],
+    unlabelled: int | None = None,
 ) -> None:
     """Write every evaluate output: plot JSON, PNG figures, slices, metrics and the model card.
 
     ``files`` holds the model, train and test ``FileVersion``s the card names; ``outputs`` the
-    paths for "plots", "figures" (directories), "slices", "metrics" and "card".
+    paths for "plots", "figures" (directories), "slices", "metrics" and "card"; ``unlabelled``
+    the rows ingest set aside without a target (the card counts them; None: unknown).
     """
     with atomic_dir(outputs["plots"]) as plots_dir:
         for name, records in result.plots.items():
@@ -147,8 +153,18 @@ def write_evaluation(
         slices=result.slices,
         min_slice_rows=params.evaluate.min_slice_rows,
         decision=_decision(schema, classes, params),
+        unlabelled=unlabelled,
     )
     write_text(outputs["card"], card)
+
+
+def unlabelled_rows(report: str | Path) -> int | None:
+    """The rows ingest set aside without a target, from its report (None: no report, or one
+    written before ingest counted them)."""
+    if not Path(report).exists():
+        return None
+    count = read_json(report).get("unlabelled_rows")
+    return count if isinstance(count, int) else None
 
 
 def _decision(

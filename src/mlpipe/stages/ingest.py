@@ -2,6 +2,7 @@
 
 Two passes over chunks of ``memory.chunk_rows`` rows, so memory does not grow with the table:
 pass 1 profiles every column and fixes its conversion, pass 2 converts and writes each chunk.
+Rows without a target go to their own table (``--unlabelled``) under ``data.unlabelled: drop``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,21 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from mlpipe.config import Params, load_params
+from mlpipe.config import ConfigError, Params, load_params
 from mlpipe.data.ingest import (
     check_roles,
     check_slices,
     convert_chunk,
     iter_source,
+    no_labels_message,
     normalize_chunks,
     report_notes,
     report_warnings,
+    set_aside,
+    unlabelled_message,
+    unlabelled_warning,
 )
-from mlpipe.io import write_json, write_parquet_batches
+from mlpipe.io import ParquetBatchWriter, check_outputs_are_not_inputs, write_json
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,11 @@ def _check_names(names: list[str], params: Params, source: str) -> None:
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     data = params.data
+    unlabelled_path = args.unlabelled or params.paths.unlabelled
+    check_outputs_are_not_inputs(
+        {"--source": args.source},
+        {"--output": args.output, "--report": args.report, "--unlabelled": unlabelled_path},
+    )
 
     def chunks() -> Iterator[pd.DataFrame]:
         return iter_source(args.source, data.csv, params.memory.chunk_rows)
@@ -48,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         thousands=data.csv.thousands,
         keep_text=data.id_columns,  # ids stay as written: "000123" keeps its zeros
         labels=(data.target,),  # a rare class is not a typo: yes/no only if all values are
+        date_format=data.date_format,
+        source=str(args.source),
+        date_column=data.date_column,
     )
     log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
     for kind, columns in plan.report.as_dict().items():
@@ -61,7 +74,28 @@ def run(args: argparse.Namespace) -> int:
             log.warning("normalised %s: %s in %d values", column, kind.replace("_", " "), count)
     for message in report_notes(plan.report) + report_warnings(plan.report):
         log.warning("%s", message)
-    rows = write_parquet_batches(args.output, (convert_chunk(chunk, plan) for chunk in chunks()))
+    drop = data.unlabelled == "drop"
+    with (
+        ParquetBatchWriter(args.output) as labelled,
+        ParquetBatchWriter(unlabelled_path) as unlabelled,
+    ):
+        first = 0
+        for chunk in chunks():
+            table = convert_chunk(chunk, plan)
+            kept, aside = set_aside(table if drop else table.iloc[:0], data.target, first)
+            labelled.write(kept if drop else table)
+            unlabelled.write(aside)
+            first += len(table)
+        if not labelled.rows:  # every row unlabelled: nothing to train on, nothing written
+            raise ConfigError(no_labels_message(data.target, first))
+    rows, aside_rows = labelled.rows, unlabelled.rows
+    if drop:
+        log.info(
+            "%s", unlabelled_message(aside_rows, rows + aside_rows, data.target, unlabelled_path)
+        )
+    warning = unlabelled_warning(aside_rows, rows + aside_rows, data.target)
+    if warning is not None:
+        log.warning("%s", warning)
     write_json(
         args.report,
         {
@@ -69,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
             "rows": rows,
             "columns": len(plan.columns),
             "normalized": plan.report.as_dict(),
+            "unlabelled_rows": aside_rows,
+            "row_index": plan.report.row_index,
+            "date_formats": plan.report.date_formats,
         },
     )
     log.info("wrote %s: %d rows x %d columns", args.output, rows, len(plan.columns))

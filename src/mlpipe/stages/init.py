@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     data = _checked(new_text, params_path.name).data
     if any(not roles.is_text(frame[c]) for c in data.id_columns):  # ingest keeps ids as
         frame, report = read_normalized(path, data, rows)  # written ("00123"): read again
-    contract = infer_contract(frame, data, report, source)
+    contract = infer_contract(frame, data, report, source, params.paths.unlabelled)
     for level, message in contract.messages:
         log.log(level, "%s", message)
     check_params(contract.schema, data, params.paths.schema)

@@ -104,7 +104,7 @@ def _read_batch(
     for raw in iter_input(path, csv_config, chunk_rows):
         first, last = summary.rows + 1, summary.rows + len(raw)
         raw = raw.reset_index(drop=True)
-        frame, changes = normalize_batch(raw, schema, csv_config, keep_text)
+        frame, changes = normalize_batch(raw, schema, csv_config, keep_text, first - 1)
         where = f"{path} rows {first}-{last}"
         check_chunk(frame, schema, spec, rules, where, summary, changes, raw, csv_config.na_values)
         frames.append(frame)

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     # schema can be written before the first `dvc repro`.
     source = args.input or data.source
     frame, report = read_normalized(source, data, params.memory.chunk_rows)
-    inferred = infer_contract(frame, data, report, source)
+    inferred = infer_contract(frame, data, report, source, params.paths.unlabelled)
     for level, message in inferred.messages:
         log.log(level, "%s", message)
     output = args.output or params.paths.schema

@@ -127,7 +127,7 @@ def test_id_flag_wins_and_is_checked() -> None:
 def test_date_column_is_the_iso_date_column() -> None:
     decision = roles.decide_date_column(_frame(), "label", ("customer",))
     assert decision.value == "signup"
-    assert decision.reason == "the only ISO date column (2022-01-01 to 2022-02-09)"
+    assert decision.reason == "the only date column (2022-01-01 to 2022-02-09)"
 
 
 def test_of_several_date_columns_the_one_named_like_a_date_wins() -> None:

@@ -103,7 +103,8 @@ def test_a_target_with_missing_labels_gets_no_budget_and_a_warning(frame: pd.Dat
     assert schema.column("sex").max_missing == 0.0
     assert missing_labels_warning(frame["sex"]) == (
         "target 'sex' has 2 missing labels; rows without a label cannot be used to train or "
-        "evaluate: remove them from the source"
+        "evaluate: remove them from the source, or set data.unlabelled: drop (ingest sets them "
+        "aside, to score later)"
     )
     assert missing_labels_warning(frame["churned"]) is None
 
@@ -247,10 +248,15 @@ def _with(**changes: object) -> dict[str, object]:
         (_with(columns={"y": "boolean"}), "'columns.y' must be a mapping"),
         (
             _with(x_maximum=3),
-            "unknown key 'columns.x.maximum'; allowed: categories, integer, kind, max, "
+            "unknown key 'columns.x.maximum'; allowed: categories, format, integer, kind, max, "
             "max_missing, min, unique, unknown",
         ),
         (_with(x_unique="no"), "'columns.x.unique' must be true or false"),
+        (
+            _with(x_format="%d/%m/%Y"),
+            "'columns.x.format' is for datetime columns: a strftime format such as '%d/%m/%Y', "
+            "got '%d/%m/%Y' on a numeric column",
+        ),
         (
             _with(x_kind="text"),
             "'columns.x.kind' is 'text'; allowed values: numeric, categorical, boolean, "

@@ -93,8 +93,9 @@ def test_split_errors(kwargs: dict[str, object], message: str) -> None:
 @pytest.mark.parametrize(
     ("values", "shown"),
     [
-        (["13/01/2020", "14/01/2020"], "text like '13/01/2020'"),
-        (["01/13/2020", "01/14/2020"], "text like '01/13/2020'"),  # not guessed either
+        # text kept by ingest: an unrecognised form, or one that reads both ways
+        (["13-01-2020", "14-01-2020"], "text like '13-01-2020'"),
+        (["01/02/2020", "02/01/2020"], "text like '01/02/2020'"),
         ([20200113, 20200114], "numbers like '20200113'"),
     ],
 )
@@ -106,7 +107,8 @@ def test_a_time_split_on_a_date_column_that_holds_no_dates_says_how_to_fix_it(
         split_table(frame, "y", "time", 0.2, seed=0, date_column="visit_date")
     assert str(caught.value) == (
         f"data.date_column 'visit_date' holds {shown}, not dates: ingest reads ISO dates "
-        "(2020-01-13); convert the column to ISO dates or use split.method: random/stratified"
+        "(2020-01-13) and common forms such as 31/01/2020 or Jan 31, 2020 (data.date_format "
+        "sets another); convert the column or use split.method: random/stratified"
     )
 
 

@@ -202,7 +202,8 @@ def test_missing_labels_and_no_rows() -> None:
     # One error with the fix (not also the target's missing-value budget).
     assert [str(v) for v in validate_table(frame, SCHEMA).errors] == [
         "churned: target present — missing labels; rows without a label cannot be used to "
-        "train or evaluate: remove them from the source (1 rows)"
+        "train or evaluate: remove them from the source, or set data.unlabelled: drop (ingest "
+        "sets them aside, to score later) (1 rows)"
     ]
     empty = validate_table(_good().iloc[:0], SCHEMA)
     assert Violation("*", "rows", "the table has no rows", 0) in empty.errors

@@ -103,7 +103,7 @@ def test_single_class_and_empty_labels_fail() -> None:
     assert _rules(empty)[("y", "at least two classes")] == "no labelled rows"
     assert _rules(empty)[("y", "target present")] == (
         "missing labels; rows without a label cannot be used to train or evaluate: remove them "
-        "from the source"
+        "from the source, or set data.unlabelled: drop (ingest sets them aside, to score later)"
     )
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.config import CsvConfig
-from mlpipe.data.ingest import NormalizeReport, normalize, read_source
+from mlpipe.config import ConfigError, CsvConfig
+from mlpipe.data.ingest import NormalizeReport, normalize, read_source, source_rows
 from mlpipe.io import InputError, write_parquet
 from mlpipe.stages.ingest import run
 
@@ -53,7 +53,11 @@ def _whole_table(tmp_path: Path, source: Path) -> tuple[pd.DataFrame, NormalizeR
 def _run(tmp_path: Path, source: Path, params: Path) -> tuple[Path, Path]:
     output, report = tmp_path / "out" / "ingested.parquet", tmp_path / "out" / "ingest.json"
     args = argparse.Namespace(
-        params=str(params), source=str(source), output=str(output), report=str(report)
+        params=str(params),
+        source=str(source),
+        output=str(output),
+        report=str(report),
+        unlabelled=str(tmp_path / "out" / "unlabelled.parquet"),
     )
     assert run(args) == 0
     return output, report
@@ -80,6 +84,9 @@ def test_streamed_csv_equals_the_whole_table(tmp_path: Path) -> None:
         "rows": ROWS,
         "columns": 7,
         "normalized": changes.as_dict(),
+        "unlabelled_rows": 0,
+        "row_index": None,
+        "date_formats": {},
     }
     assert changes.as_dict()["became_missing"] == {"visits": 1}
     assert changes.as_dict()["stripped_whitespace"] == {"note": ROWS}
@@ -123,7 +130,11 @@ def test_a_bad_row_late_in_the_file_leaves_the_previous_output(tmp_path: Path) -
     output.parent.mkdir()
     output.write_bytes(b"previous table")
     args = argparse.Namespace(
-        params=str(_params(tmp_path)), source=str(source), output=str(output), report=str(report)
+        params=str(_params(tmp_path)),
+        source=str(source),
+        output=str(output),
+        report=str(report),
+        unlabelled=str(output.parent / "unlabelled.parquet"),
     )
     with pytest.raises(InputError) as caught:
         run(args)
@@ -331,6 +342,7 @@ def test_a_wrong_slice_name_stops_ingest_before_anything_is_written(tmp_path: Pa
         source=str(source),
         output=str(tmp_path / "ingested.parquet"),
         report=str(tmp_path / "ingest.json"),
+        unlabelled=str(tmp_path / "unlabelled.parquet"),
     )
     with pytest.raises(InputError) as caught:
         run(args)
@@ -339,3 +351,110 @@ def test_a_wrong_slice_name_stops_ingest_before_anything_is_written(tmp_path: Pa
         "columns are: id, amount, visits, member, joined, churned, note. Fix evaluate.slices"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", "source.csv"]
+
+
+# --- real tables as they come: unlabelled rows, a saved row index, dates as people write them
+
+
+def _real_csv(tmp_path: Path, rows: int = 2500) -> tuple[Path, list[int]]:
+    """pandas' to_csv() with its index, day-first dates, a target missing in some rows (the
+    first of them in the last chunk of 1000 rows only decides nothing: they are spread)."""
+    missing = [i for i in range(rows) if i % 9 == 4]  # 278 rows, in every chunk
+    frame = pd.DataFrame(
+        {
+            "visit": pd.date_range("2020-01-01", periods=rows, freq="D").strftime("%d/%m/%Y"),
+            "age": [str(20 + i % 50) for i in range(rows)],
+            "plan": ["basic", "pro"] * (rows // 2),
+            "churned": ["" if i in missing else ("yes" if i % 3 else "no") for i in range(rows)],
+        }
+    )
+    path = tmp_path / "real.csv"
+    frame.to_csv(path)  # index kept: the first header cell is empty
+    return path, missing
+
+
+def _ingest(tmp_path: Path, source: Path, name: str, **data: object) -> dict[str, Path]:
+    params = _params(tmp_path, date_column="visit", id_columns=None, **data)
+    out = tmp_path / name
+    paths = {
+        "output": out / "ingested.parquet",
+        "report": out / "ingest.json",
+        "unlabelled": out / "unlabelled.parquet",
+    }
+    args = argparse.Namespace(
+        params=str(params), source=str(source), **{k: str(v) for k, v in paths.items()}
+    )
+    assert run(args) == 0
+    return paths
+
+
+def test_unlabelled_rows_are_set_aside_and_the_outputs_do_not_depend_on_the_chunk_size(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source, missing = _real_csv(tmp_path)
+    with caplog.at_level(logging.INFO):
+        chunked = _ingest(tmp_path, source, "chunked")  # memory.chunk_rows 1000: 3 chunks
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["memory"]["chunk_rows"] = 100_000
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    whole = _ingest(tmp_path, source, "whole")
+    for key in ("output", "unlabelled"):
+        assert chunked[key].read_bytes() == whole[key].read_bytes()
+    report = json.loads(chunked["report"].read_text())
+    assert (report["rows"], report["unlabelled_rows"]) == (2500 - 278, 278)
+    assert report["row_index"] == "column 1 (no name)" and report["columns"] == 4
+    assert report["date_formats"] == {"visit": "%d/%m/%Y"}
+    ingested = pd.read_parquet(chunked["output"])
+    assert list(ingested.columns) == ["visit", "age", "plan", "churned"]
+    assert ingested["churned"].notna().all() and str(ingested["churned"].dtype) == "boolean"
+    assert ingested["visit"].iloc[0] == pd.Timestamp("2020-01-01")
+    aside = pd.read_parquet(chunked["unlabelled"])
+    assert list(aside.columns) == ["row", "visit", "age", "plan"]  # no target
+    assert aside["row"].tolist() == missing
+    assert aside["visit"].iloc[0] == pd.Timestamp("2020-01-05")  # source row 4
+    assert source_rows(len(ingested), aside["row"]).tolist() == [
+        i for i in range(2500) if i not in missing
+    ]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "column 1 (no name): the file's row numbers, not used" in messages
+    assert (
+        f"278 of 2500 rows (11.1%) have no value in target 'churned': set aside in "
+        f"{chunked['unlabelled']} (not used to train or test; score them with `mlpipe predict "
+        f"--input {chunked['unlabelled']}`)"
+    ) in messages
+
+
+def test_unlabelled_fail_keeps_every_row_for_validate_to_refuse(tmp_path: Path) -> None:
+    source, missing = _real_csv(tmp_path, rows=40)
+    paths = _ingest(tmp_path, source, "out", unlabelled="fail")
+    ingested = pd.read_parquet(paths["output"])
+    assert len(ingested) == 40 and ingested["churned"].isna().sum() == len(missing) == 4
+    aside = pd.read_parquet(paths["unlabelled"])
+    assert aside.empty and list(aside.columns) == ["row", "visit", "age", "plan"]
+    assert json.loads(paths["report"].read_text())["unlabelled_rows"] == 0
+
+
+def test_a_target_missing_in_every_row_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "t.csv"
+    source.write_text("visit,churned\n" + "".join(f"0{i + 1}/01/2020,\n" for i in range(5)))
+    with pytest.raises(ConfigError) as caught:
+        _ingest(tmp_path, source, "out")
+    assert str(caught.value) == (
+        "target 'churned' has no values: all 5 rows are empty. Choose another data.target or "
+        "fill in the labels"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_date_format_that_does_not_read_the_date_column_is_an_error(tmp_path: Path) -> None:
+    source, _ = _real_csv(tmp_path, rows=40)
+    with pytest.raises(InputError) as caught:
+        _ingest(tmp_path, source, "out", date_format="%m/%d/%Y")
+    assert str(caught.value) == (
+        f"{source}: data.date_format '%m/%d/%Y' does not read data.date_column 'visit': its "
+        "values (e.g. '01/01/2020', '02/01/2020', '03/01/2020', '04/01/2020', '05/01/2020') do "
+        "not all parse with it. Set data.date_format to the form the column is written in "
+        "(strftime codes, e.g. '%d/%m/%Y' for 31/01/2020), or to null (empty) to recognise ISO "
+        "and common forms"
+    )
+    assert not (tmp_path / "out").exists()

@@ -57,26 +57,62 @@ def test_decimal_comma_columns_get_a_hint_with_the_default_decimal(
     ]
 
 
-def test_missing_labels_and_a_date_column_without_dates_are_warned_about(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _visits(tmp_path: Path) -> Path:
     source = tmp_path / "visits.csv"
     days = pd.date_range("2020-01-01", periods=40, freq="D").strftime("%d/%m/%Y")
     sex = ["f", "m", "", "f"] * 10  # 10 blank labels
     pd.DataFrame({"visit_date": days, "age": range(40), "sex": sex}).to_csv(source, index=False)
-    data = {"source": str(source), "target": "sex", "date_column": "visit_date"}
-    with caplog.at_level(logging.WARNING):
+    return source
+
+
+def test_unlabelled_rows_are_left_out_and_day_first_dates_are_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = {"source": str(_visits(tmp_path)), "target": "sex", "date_column": "visit_date"}
+    with caplog.at_level(logging.INFO):
         output = _run_infer(tmp_path, {"data": data, "split": {"method": "time"}})
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "target 'sex' has 10 missing labels; rows without a label cannot be used to train or "
-        "evaluate: remove them from the source (max_missing: 0 in the schema)",
-        "data.date_column 'visit_date' holds text like '01/01/2020', not dates: ingest reads "
-        "ISO dates (2020-01-13); convert the column to ISO dates or use split.method: "
-        "random/stratified",
+    messages = [r.getMessage() for r in caplog.records if r.name == "mlpipe.stages.schema"]
+    assert messages[:3] == [
+        "column 'visit_date': dates written as %d/%m/%Y (e.g. 31/01/2020), read as dates",
+        "10 of 40 rows (25.0%) have no value in target 'sex': set aside in "
+        "data/interim/unlabelled.parquet (not used to train or test; score them with "
+        "`mlpipe predict --input data/interim/unlabelled.parquet`)",
+        "25% of the rows have no value in target 'sex' (more than 20%): the model learns from "
+        "the other 30. Check data.target, and whether the missing labels are missing at random",
     ]
     schema = load_schema(output)
-    assert schema.column("sex").max_missing == 0.0
-    assert schema.column("visit_date").kind == "categorical"
+    assert schema.rows == 30  # inferred from the labelled rows
+    assert schema.column("sex").categories == ("f", "m")
+    visit = schema.column("visit_date")
+    assert (visit.kind, visit.format, visit.min, visit.max) == (
+        "datetime",
+        "%d/%m/%Y",
+        "2020-01-01",
+        "2020-02-09",
+    )
+    assert (
+        "visit_date: {kind: datetime, max_missing: 0.0, min: '2020-01-01', max: '2020-02-09',"
+        " format: '%d/%m/%Y'}" in output.read_text()
+    )
+
+
+def test_missing_labels_are_warned_about_under_unlabelled_fail(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = _visits(tmp_path)
+    data = {"source": str(source), "target": "sex", "unlabelled": "fail", "date_column": "age"}
+    with caplog.at_level(logging.WARNING):
+        output = _run_infer(tmp_path, {"data": data})
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING][1:] == [
+        "target 'sex' has 10 missing labels; rows without a label cannot be used to train or "
+        "evaluate: remove them from the source, or set data.unlabelled: drop (ingest sets them "
+        "aside, to score later) (max_missing: 0 in the schema)",
+        "data.date_column 'age' holds numbers like '0', not dates: ingest reads ISO dates "
+        "(2020-01-13) and common forms such as 31/01/2020 or Jan 31, 2020 (data.date_format "
+        "sets another); convert the column or use split.method: random/stratified",
+    ]
+    schema = load_schema(output)
+    assert schema.rows == 40 and schema.column("sex").max_missing == 0.0
 
 
 def test_ids_and_zero_padded_codes_are_inferred_as_text(tmp_path: Path, caplog) -> None:

@@ -74,7 +74,7 @@ def test_a_time_split_on_text_dates_fails_before_writing(tmp_path: Path) -> None
         run(args)
     assert str(caught.value).startswith(
         f"data.date_column 'day' holds text like '{table['day'].iloc[0]}', not dates: ingest "
-        "reads ISO dates (2020-01-13)"
+        "reads ISO dates (2020-01-13) and common forms"
     )
     assert not args.train.exists() and not args.test.exists()
 

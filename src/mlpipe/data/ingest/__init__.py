@@ -8,8 +8,11 @@ The parts, by concern:
   against the file's header.
 - ``normalize``: the pure two-pass normalisation (profile, plan, convert) of whitespace, NA
   markers, numbers, booleans and dates stored as text.
-- ``numbers``, ``booleans``, ``dates``: what a number, a yes/no value and an ISO date look
-  like as text, and their conversion.
+- ``numbers``, ``booleans``, ``dates``: what a number, a yes/no value and a date (ISO, a
+  common form, data.date_format) look like as text, and their conversion.
+- ``rowindex``: a saved row index (pandas' or R's row numbers as the first column), left out.
+- ``unlabelled``: rows without a target, set aside (``data.unlabelled: drop``), and the map
+  from the ingested table's rows to the source's (``source_rows``).
 - ``report``: ``NormalizeReport`` (what changed, per column) and the messages about it.
 
 Every public name is importable from here.
@@ -38,18 +41,32 @@ from mlpipe.data.ingest.report import (
     report_warnings,
 )
 from mlpipe.data.ingest.roles import check_roles, check_slices
+from mlpipe.data.ingest.rowindex import ROW_INDEX_NAMES, RowNumbers
+from mlpipe.data.ingest.unlabelled import (
+    ROW,
+    UNLABELLED_WARN_SHARE,
+    no_labels_message,
+    set_aside,
+    source_rows,
+    unlabelled_message,
+    unlabelled_warning,
+)
 
 __all__ = [
     "EXAMPLES",
     "LEADING_ZEROS",
     "NEAR_BOOLEAN_SHARE",
     "NUMERIC_TEXT_SHARE",
+    "ROW",
+    "ROW_INDEX_NAMES",
+    "UNLABELLED_WARN_SHARE",
     "YES_NO",
     "Conversion",
     "NormalizeReport",
     "NumberFormat",
     "Plan",
     "Profile",
+    "RowNumbers",
     "TextProfile",
     "Thousands",
     "check_roles",
@@ -57,6 +74,7 @@ __all__ = [
     "clean_names",
     "convert_chunk",
     "iter_source",
+    "no_labels_message",
     "normalize",
     "normalize_chunks",
     "number_text_warnings",
@@ -65,7 +83,11 @@ __all__ = [
     "read_source",
     "report_notes",
     "report_warnings",
+    "set_aside",
     "sniff_delimiter",
+    "source_rows",
+    "unlabelled_message",
+    "unlabelled_warning",
     "yes_no",
     "yes_no_categories",
 ]

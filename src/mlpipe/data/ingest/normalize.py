@@ -23,7 +23,8 @@ the counts are summed per column, so the result is the one column by column.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterable, Iterator
+import re
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,7 +37,15 @@ from mlpipe.data.ingest.booleans import (
     YES_NO_SPELLINGS,
     yes_no,
 )
-from mlpipe.data.ingest.dates import ISO_DATE, ZONED_DATE, to_utc_dates
+from mlpipe.data.ingest.dates import (
+    COMMON_FORMS,
+    ISO_DATE,
+    ZONED_DATE,
+    ambiguous_form,
+    decide_form,
+    matches_form,
+    to_utc_dates,
+)
 from mlpipe.data.ingest.numbers import (
     LEADING_ZEROS,
     NUMERIC_TEXT_SHARE,
@@ -48,6 +57,7 @@ from mlpipe.data.ingest.numbers import (
     parse_text,
 )
 from mlpipe.data.ingest.report import EXAMPLES, NormalizeReport
+from mlpipe.data.ingest.rowindex import RowNumbers, check_row_numbers, row_index_candidate
 from mlpipe.io import InputError
 
 Conversion = Literal["boolean", "date", "integer", "float", "text"]
@@ -66,6 +76,8 @@ class TextProfile:
     only with the other decimal mark; ``examples`` keeps the first EXAMPLES distinct values that
     are not numbers.
     ``offsets`` counts ISO date-times with a UTC offset (tracked while ``all_dates`` holds).
+    ``date_forms`` are the date forms (strftime formats, see ``dates``) that every value so far
+    parses with.
     ``ambiguous`` counts numbers with exactly one thousands group ("1,535"), ``unambiguous``
     the numbers that show the decimal mark is right ("1,234.5", "12,345,678", "7.25");
     ``leading_zeros`` counts numbers written with leading zeros ("00123");
@@ -104,6 +116,7 @@ class TextProfile:
     rejected_examples: tuple[str, ...] = ()
     all_dates: bool = True
     integral: bool = True
+    date_forms: tuple[str, ...] = tuple(COMMON_FORMS)
 
     @property
     def signed(self) -> int:
@@ -132,6 +145,8 @@ class Profile:
     ``dtypes`` lists every pandas dtype a column had in some chunk: a Parquet integer or
     boolean column reads as float64 / object only in the chunks that hold a null.
     ``zoned`` counts the present values of columns with a time zone (datetime64[.., tz]).
+    ``forms`` are the date forms checked besides the common ones (data.date_format, the
+    schema's); ``row_index`` the check of a first column that may be the file's row numbers.
     """
 
     columns: tuple[str, ...]
@@ -141,6 +156,8 @@ class Profile:
     decimal: str = "."
     zoned: dict[str, int] = field(default_factory=dict)
     thousands: Thousands = "auto"
+    forms: tuple[str, ...] = ()
+    row_index: RowNumbers | None = None
 
     @property
     def number_format(self) -> NumberFormat:
@@ -159,7 +176,11 @@ class Profile:
 
 @dataclass(frozen=True)
 class Plan:
-    """The fixed per-column decisions that ``convert_chunk`` applies to every chunk."""
+    """The fixed per-column decisions that ``convert_chunk`` applies to every chunk.
+
+    ``columns`` are the table's columns after ``dropped`` (a saved row index) is left out;
+    ``date_formats`` the strftime form of each date column not written in ISO.
+    """
 
     columns: tuple[str, ...]
     rows: int
@@ -169,6 +190,8 @@ class Plan:
     report: NormalizeReport
     decimal: str = "."
     thousands: Thousands = "auto"
+    dropped: tuple[str, ...] = ()
+    date_formats: dict[str, str] = field(default_factory=dict)
 
 
 def clean_names(columns: Iterable[Hashable]) -> list[str]:
@@ -185,6 +208,7 @@ def normalize(
     thousands: Thousands = "auto",
     booleans: Iterable[str] = (),
     labels: Iterable[str] = (),
+    date_format: str | None = None,
 ) -> tuple[pd.DataFrame, NormalizeReport]:
     """Tidy a raw table: whitespace, NA markers, numbers, booleans and dates stored as text.
 
@@ -194,10 +218,16 @@ def normalize(
     are only stripped and NA-mapped, never converted.
     ``booleans`` and ``labels`` change the boolean rule for some columns (see ``_decide``):
     ``booleans`` are columns a schema declares boolean, ``labels`` the target.
+    ``date_format`` (data.date_format) is the form of dates written as text, besides ISO and
+    the common forms (see ``dates``). A first column that holds the file's row numbers is left
+    out (see ``rowindex``).
     Returns a new frame and a report of every change, by column.
     """
-    profile = profile_chunk(frame, na_values, decimal=decimal, thousands=thousands)
-    plan = plan_normalization(profile, na_values, keep_text, booleans=booleans, labels=labels)
+    forms = () if date_format is None else (date_format,)
+    profile = profile_chunk(frame, na_values, decimal=decimal, thousands=thousands, forms=forms)
+    plan = plan_normalization(
+        profile, na_values, keep_text, booleans=booleans, labels=labels, date_format=date_format
+    )
     return convert_chunk(frame, plan), plan.report
 
 
@@ -209,6 +239,9 @@ def normalize_chunks(
     keep_text: Iterable[str] = (),
     labels: Iterable[str] = (),
     thousands: Thousands = "auto",
+    date_format: str | None = None,
+    source: str = "the table",
+    date_column: str | None = None,
 ) -> Plan:
     """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
 
@@ -216,12 +249,23 @@ def normalize_chunks(
     profiled (to check them early). A column whose dtype differs between chunks (a Parquet
     integer or boolean column with nulls in some row groups only) is profiled again with the
     whole table's dtype, so the plan is the one ``normalize`` makes for the whole table.
+    ``date_format``: see ``normalize``; ``source`` names the file in errors; a text
+    ``date_column`` that ``date_format`` does not read is an error (see ``plan_normalization``).
     """
     fmt = NumberFormat(decimal, thousands)
-    profile = _profile_all(read(), na_values, None, on_header, fmt)
+    forms = () if date_format is None else (date_format,)
+    profile = _profile_all(read(), na_values, None, on_header, fmt, forms)
     if not profile.consistent:
-        profile = _profile_all(read(), na_values, profile.table_dtypes, None, fmt)
-    return plan_normalization(profile, na_values, keep_text, labels=labels)
+        profile = _profile_all(read(), na_values, profile.table_dtypes, None, fmt, forms)
+    return plan_normalization(
+        profile,
+        na_values,
+        keep_text,
+        labels=labels,
+        date_format=date_format,
+        where=source,
+        date_column=date_column,
+    )
 
 
 def _profile_all(
@@ -230,12 +274,15 @@ def _profile_all(
     dtypes: dict[str, Any] | None,
     on_header: Callable[[list[str]], None] | None,
     fmt: NumberFormat,
+    forms: tuple[str, ...] = (),
 ) -> Profile:
     profile = None
     for chunk in chunks:
         if profile is None and on_header is not None:
             on_header(clean_names(chunk.columns))
-        profile = profile_chunk(chunk, na_values, profile, dtypes, fmt.decimal, fmt.thousands)
+        profile = profile_chunk(
+            chunk, na_values, profile, dtypes, fmt.decimal, fmt.thousands, forms=forms
+        )
     if profile is None:
         raise InputError("the source yielded no rows")  # iter_source never does this
     return profile
@@ -248,11 +295,16 @@ def profile_chunk(
     dtypes: dict[str, Any] | None = None,
     decimal: str = ".",
     thousands: Thousands = "auto",
+    *,
+    forms: tuple[str, ...] = (),
+    first_row: int = 0,
 ) -> Profile:
     """``so_far`` merged with the counts of ``frame`` (one chunk of the table).
 
     ``decimal`` is the decimal mark of numbers stored as text ('.' or ','), ``thousands`` the
-    data.csv.thousands setting (see ``numbers``).
+    data.csv.thousands setting (see ``numbers``). ``forms``: date forms checked besides the
+    common ones (ignored with ``so_far``: its own are kept). ``first_row``: the 0-based data
+    row of the file the first chunk starts at (``so_far``: its rows).
 
     ``dtypes`` casts columns first (the whole table's dtypes, when chunks disagree). Work that
     cannot change the decision any more (e.g. date checks once a non-date was seen) is skipped.
@@ -265,6 +317,14 @@ def profile_chunk(
         )
     markers = _markers(na_values)
     fmt = NumberFormat(decimal, thousands)
+    forms = forms if so_far is None else so_far.forms
+    fresh = TextProfile(date_forms=tuple(dict.fromkeys((*forms, *COMMON_FORMS))))
+    first = first_row if so_far is None else so_far.rows
+    row_index = None if so_far is None else so_far.row_index
+    if so_far is None and (candidate := row_index_candidate(columns)) is not None:
+        row_index = RowNumbers(candidate)
+    if row_index is not None:
+        row_index = check_row_numbers(frame[row_index.column], first, row_index)
     seen = {} if so_far is None else so_far.dtypes
     text = {} if so_far is None else so_far.text
     zoned = {} if so_far is None else so_far.zoned
@@ -285,7 +345,7 @@ def profile_chunk(
             new_zoned[column] = zoned[column]
     for stack in _stacks(frame, text_columns):
         values, stripped, missing = _clean(stack.values, markers)
-        priors = [text.get(column, TextProfile()) for column in stack.columns]
+        priors = [text.get(column, fresh) for column in stack.columns]
         profiles = _profile_text(
             values, stack.counts(stripped), stack.counts(missing), priors, fmt
         )
@@ -300,6 +360,8 @@ def profile_chunk(
         decimal=decimal,
         zoned=new_zoned,
         thousands=thousands,
+        forms=forms,
+        row_index=row_index,
     )
 
 
@@ -310,8 +372,20 @@ def plan_normalization(
     *,
     booleans: Iterable[str] = (),
     labels: Iterable[str] = (),
+    date_format: str | None = None,
+    date_formats: Mapping[str, str] | None = None,
+    where: str = "the table",
+    date_column: str | None = None,
 ) -> Plan:
     """Fix each text column's conversion from its whole-table counts; build the report.
+
+    Dates written as text: ISO, or a form every value of the column parses with (``dates``):
+    ``date_format`` (data.date_format) first, then the common forms; a column whose values
+    read both day first and month first stays text (``report.ambiguous_dates``). A column in
+    ``date_formats`` (the schema's, for a batch) is a date only in ISO or in its own form.
+    A first column without a name that is not the file's row numbers is an InputError naming
+    ``where``; one with row numbers is left out (``Plan.dropped``). So is a text
+    ``date_column`` (data.date_column) that ``date_format`` does not read (nor ISO).
 
     Columns in ``keep_text`` (id columns) stay text whatever their values look like. Columns in
     ``booleans`` (declared boolean by a schema) and ``labels`` (the target) follow their own
@@ -322,9 +396,16 @@ def plan_normalization(
     warning), unless another column of the table holds numbers written with the other decimal
     mark: then the file is likely written with that mark, and the column stays text.
     """
-    report = NormalizeReport(decimal=profile.decimal, thousands_setting=profile.thousands)
+    dropped = _row_index(profile.row_index, where)
+    report = NormalizeReport(
+        decimal=profile.decimal,
+        thousands_setting=profile.thousands,
+        row_index=profile.row_index.describe() if dropped else None,
+    )
     conversions: dict[str, Conversion] = {}
+    forms: dict[str, str] = {}
     keep, schema_booleans, targets = set(keep_text), set(booleans), set(labels)
+    given = () if date_format is None else (date_format,)
     other_decimal = tuple(
         column
         for column, counts in profile.text.items()
@@ -332,6 +413,8 @@ def plan_normalization(
     )
     trust_groups = profile.thousands != "auto" or not other_decimal
     for column, counts in profile.text.items():
+        if column in dropped:
+            continue
         if counts.stripped:
             report.stripped[column] = counts.stripped
         if counts.to_missing:
@@ -342,7 +425,17 @@ def plan_normalization(
         rule: _BooleanRule = (
             "schema" if column in schema_booleans else "labels" if column in targets else "data"
         )
-        conversions[column] = conversion = _decide(counts, rule, trust_groups)
+        own = (date_formats or {}).get(column)
+        alive = (
+            counts.date_forms if own is None else tuple(f for f in counts.date_forms if f == own)
+        )
+        column_given = given if own is None else (own,)
+        form = None if counts.all_dates or not counts.present else decide_form(alive, column_given)
+        if form is not None:
+            forms[column] = form
+        conversions[column] = conversion = _decide(counts, rule, trust_groups, form is not None)
+        if conversion == "text" and counts.present and ambiguous_form(alive, column_given):
+            report.ambiguous_dates[column] = counts.examples
         if conversion == "text" and _near_boolean(counts):
             report.near_boolean[column] = (
                 counts.present - counts.booleans,
@@ -362,6 +455,8 @@ def plan_normalization(
             if counts.present - counts.booleans:
                 report.unparsed_boolean[column] = counts.present - counts.booleans
                 report.unparsed_examples[column] = counts.boolean_examples
+        elif conversion == "date" and column in forms:
+            report.date_formats[column] = forms[column]
         elif conversion == "date" and counts.offsets:
             report.to_utc[column] = counts.offsets
             report.zones[column] = "UTC offsets"
@@ -379,28 +474,69 @@ def plan_normalization(
                 report.unparsed_numeric[column] = counts.present - counts.numbers
                 report.unparsed_examples[column] = counts.examples
     for column, count in profile.zoned.items():
+        if column in dropped:
+            continue
         dtype = profile.table_dtypes[column]
         if count and isinstance(dtype, pd.DatetimeTZDtype):
             report.to_utc[column] = count
             report.zones[column] = str(dtype.tz)
+    if (
+        date_format is not None
+        and date_column in profile.text
+        and (
+            conversions.get(date_column) != "date"
+            or forms.get(date_column, date_format) != date_format
+        )
+    ):
+        examples = ", ".join(repr(v) for v in profile.text[date_column].examples)
+        raise InputError(
+            f"{where}: data.date_format {date_format!r} does not read data.date_column "
+            f"'{date_column}': its values (e.g. {examples or '(none)'}) do not all parse with it. "
+            "Set data.date_format to the form the column is written in (strftime codes, "
+            "e.g. '%d/%m/%Y' for 31/01/2020), or to null (empty) to recognise ISO and "
+            "common forms"
+        )
+    dtypes = {c: t for c, t in profile.table_dtypes.items() if c not in dropped}
     return Plan(
-        columns=profile.columns,
+        columns=tuple(c for c in profile.columns if c not in dropped),
         rows=profile.rows,
-        dtypes=profile.table_dtypes,
+        dtypes=dtypes,
         conversions=conversions,
         markers=_markers(na_values),
         report=dataclasses.replace(
             report,
-            other_decimal=tuple(c for c in other_decimal if conversions[c] == "text"),
+            other_decimal=tuple(c for c in other_decimal if conversions.get(c) == "text"),
         ),
         decimal=profile.decimal,
         thousands=profile.thousands,
+        dropped=dropped,
+        date_formats={c: f for c, f in forms.items() if conversions[c] == "date"},
+    )
+
+
+def _row_index(found: RowNumbers | None, where: str) -> tuple[str, ...]:
+    """The columns to leave out: the saved row index, if the first column is one. A first
+    column with an empty name that is not the row numbers is an InputError."""
+    if found is None:
+        return ()
+    if found.ok and found.start is not None:
+        return (found.column,)
+    if found.column:
+        return ()  # 'Unnamed: 0' with other values: a column like any other
+    value = "is empty" if found.value is None else f"holds {found.value!r}"
+    at = "" if found.row is None else f" (data row {found.row + 1} {value})"
+    raise InputError(
+        f"{where}: column 1 has an empty name in the header and does not hold the row numbers "
+        f"(0, 1, 2, ... or 1, 2, 3, ...){at}, so it cannot be left out as the file's saved row "
+        "index. Give it a name in the header's first cell (or remove the column) and run again"
     )
 
 
 def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """One chunk converted with the plan's fixed decisions (a new frame; the input is kept)."""
     out = _with_dtypes(frame, plan.dtypes)
+    if plan.dropped:
+        out = out.drop(columns=list(plan.dropped))
     fmt = NumberFormat(plan.decimal, plan.thousands)
     by_conversion: dict[Conversion, list[str]] = {}
     for column, conversion in plan.conversions.items():
@@ -410,7 +546,7 @@ def convert_chunk(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
         # Columns of one conversion are cleaned (and parsed) together; see ``_stacks``.
         for stack in _stacks(out, columns):
             values, _, _ = _clean(stack.values, plan.markers)
-            parts = _convert_stack(stack, values, conversion, fmt)
+            parts = _convert_stack(stack, values, conversion, fmt, plan.date_formats)
             converted.update(zip(stack.columns, parts, strict=True))
     if converted:
         out = pd.DataFrame(
@@ -469,7 +605,10 @@ def _is_ambiguous(counts: TextProfile) -> bool:
 
 
 def _decide(
-    counts: TextProfile, rule: _BooleanRule = "data", trust_groups: bool = True
+    counts: TextProfile,
+    rule: _BooleanRule = "data",
+    trust_groups: bool = True,
+    dated: bool = False,
 ) -> Conversion:
     """A text column's conversion from its whole-table counts.
 
@@ -493,7 +632,7 @@ def _decide(
         return "boolean"
     if rule == "schema" and _boolean_share(counts) >= NUMERIC_TEXT_SHARE:
         return "boolean"
-    if counts.all_dates:
+    if counts.all_dates or dated:
         return "date"
     if (
         rule == "data"
@@ -509,7 +648,11 @@ def _decide(
 
 
 def _convert_stack(
-    stack: _Stack, values: pd.Series, conversion: Conversion, fmt: NumberFormat
+    stack: _Stack,
+    values: pd.Series,
+    conversion: Conversion,
+    fmt: NumberFormat,
+    forms: Mapping[str, str],
 ) -> list[Any]:
     """The converted values (arrays) of each column of ``stack``; ``values`` are its cleaned
     values. Text, yes/no and number parsing work value by value, so they run once on the
@@ -520,7 +663,11 @@ def _convert_stack(
     if conversion == "text":
         return stack.split(values)
     if conversion == "date":
-        return [to_utc_dates(part).array for part in stack.split_series(values)]
+        parts = stack.split_series(values)
+        return [
+            to_utc_dates(part, forms.get(column)).array
+            for column, part in zip(stack.columns, parts, strict=True)
+        ]
     dtype = np.int64 if conversion == "integer" else np.float64
     number = parse_text(values, fmt).number
     return [number_values(part).astype(dtype).array for part in stack.split_series(number)]
@@ -569,6 +716,8 @@ def _profile_text(
     not_date = where(dated[code], lambda v: ~v.str.fullmatch(ISO_DATE.pattern))
     all_dates = dated & (count(not_date) == 0)
     offsets = count(where(all_dates[code], lambda v: v.str.fullmatch(ZONED_DATE.pattern)))
+    position = np.tile(np.arange(rows), width)[keep]
+    date_forms = _date_forms(present, code, position, width, priors)
     parsed = parse_text(present, fmt)
     is_numeric = parsed.numbers.to_numpy(dtype=bool)
     other = ~is_numeric
@@ -592,7 +741,6 @@ def _profile_text(
     whole = np.array([prior.integral for prior in priors], dtype=bool)
     whole &= (present_count == rows) & (numbers == present_count)
     # Such a column's values are all present: the first 64 of each fail a float column fast.
-    position = np.tile(np.arange(rows), width)[keep]
     for part in (position < 64, position >= 64):
         not_whole = where(whole[code] & part, lambda v: ~_whole(parsed.number[v.index]))
         whole &= count(not_whole) == 0
@@ -656,9 +804,50 @@ def _profile_text(
                 rejected_examples=_add_examples(prior.rejected_examples, rejected_examples[i]),
                 all_dates=bool(all_dates[i]),
                 integral=bool(integral[i]),
+                date_forms=date_forms[i],
             )
         )
     return out
+
+
+# A value in one of the common date forms has this shape (a cheap first filter).
+_DATE_SHAPE = re.compile("|".join(f"(?:{shape.pattern})" for shape in COMMON_FORMS.values()))
+
+
+def _date_forms(
+    present: pd.Series,
+    code: np.ndarray,
+    position: np.ndarray,
+    width: int,
+    priors: list[TextProfile],
+) -> list[tuple[str, ...]]:
+    """Per column of the stack, the date forms of its prior that all its ``present`` values
+    parse with (``code``: each value's column, ``position``: its row in the chunk).
+
+    A column loses every common form at its first value without a common date's shape, and a
+    form at its first value that does not parse: the first 64 rows are tried first, so a column
+    of other text is settled on them.
+    """
+    alive = [set(prior.date_forms) for prior in priors]
+    for part in (position < 64, position >= 64):
+        shaped = np.array([bool(forms & COMMON_FORMS.keys()) for forms in alive], dtype=bool)
+        mask = part & shaped[code]
+        if mask.any():
+            bad = ~present[mask].str.fullmatch(_DATE_SHAPE.pattern).fillna(False).to_numpy(bool)
+            for column in np.unique(code[mask][bad]):
+                alive[column] -= COMMON_FORMS.keys()
+        for form in dict.fromkeys(f for forms in alive for f in forms):
+            has = np.array([form in forms for forms in alive], dtype=bool)
+            mask = part & has[code]
+            if not mask.any():
+                continue
+            bad = ~matches_form(present[mask], form).to_numpy(dtype=bool)
+            for column in np.unique(code[mask][bad]):
+                alive[column].discard(form)
+    return [
+        tuple(f for f in prior.date_forms if f in forms)
+        for prior, forms in zip(priors, alive, strict=True)
+    ]
 
 
 def _whole(numbers: pd.Series) -> pd.Series:

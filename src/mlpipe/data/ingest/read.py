@@ -153,9 +153,14 @@ def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int | None) -> Iterat
                 "quoting"
             ) from None
 
+    unnamed = not header[0].strip()  # pandas names it 'Unnamed: 0'; the empty name is kept
+
+    def named(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.rename(columns={frame.columns[0]: ""}) if unnamed else frame
+
     rows = 0
     if chunk_rows is None:
-        frame = step(lambda: pd.read_csv(path, **options))
+        frame = named(step(lambda: pd.read_csv(path, **options)))
         rows = len(frame)
         if rows:
             yield frame
@@ -164,7 +169,7 @@ def _csv_chunks(path: Path, config: CsvConfig, chunk_rows: int | None) -> Iterat
             while (chunk := step(lambda: next(reader, None))) is not None:
                 if len(chunk):
                     rows += len(chunk)
-                    yield chunk
+                    yield named(chunk)
     if rows == 0:
         raise InputError(f"{path}: only a header line ({len(header)} columns), no data rows")
 
@@ -210,6 +215,12 @@ def _check_header(path: Path, names: list[str]) -> None:
         raise InputError(
             f"{path}: duplicate column names {duplicates}; every column needs a unique name"
         )
-    blank = [i for i, name in enumerate(names) if not str(name).strip()]
+    # The first column may be unnamed: a saved row index (``rowindex``) when its values are the
+    # row numbers, an error otherwise (``normalize`` decides on the values).
+    blank = [i for i, name in enumerate(names) if not str(name).strip() and i > 0]
     if blank:
-        raise InputError(f"{path}: column(s) at position {blank} have an empty name")
+        raise InputError(
+            f"{path}: column(s) at position {blank} have an empty name (0 is the first column). "
+            "Give every column a name in the header (only a first column holding the row "
+            "numbers, as pandas' to_csv() and R's write.csv() write them, may stay unnamed)"
+        )

@@ -61,6 +61,12 @@ class NormalizeReport:
         default_factory=dict
     )
     rejected_separators: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Not in ``as_dict``: the strftime form of each date column not written in ISO; columns
+    # kept as text because their dates read both day first and month first (examples); the
+    # saved row index left out ("column 1 (no name)"), if any.
+    date_formats: dict[str, str] = field(default_factory=dict)
+    ambiguous_dates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    row_index: str | None = None
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -111,6 +117,12 @@ def report_warnings(report: NormalizeReport) -> list[str]:
             f"a feature column whose values are at least {share} yes/no is read as boolean "
             "(the target only when all are)"
         )
+    messages += [
+        f"column '{column}': dates like {_shown(examples)} read as day/month and as month/day "
+        "(no first or second field above 12), so the column stays text. Set data.date_format "
+        "in params.yaml: '%d/%m/%Y' if the day comes first, '%m/%d/%Y' if the month does"
+        for column, examples in report.ambiguous_dates.items()
+    ]
     messages += [
         f"column '{column}': {count} date-time(s) with a time zone "
         f"({report.zones.get(column, 'UTC offsets')}) converted to UTC; the zone is dropped "
@@ -180,8 +192,9 @@ def number_text_warnings(report: NormalizeReport) -> list[str]:
 
 
 def report_notes(report: NormalizeReport) -> list[str]:
-    """Messages for columns kept as text on purpose (numbers written with leading zeros), and
-    for signs dropped from numbers: which currency, and that "12%" is 12, not 0.12."""
+    """Messages for columns kept as text on purpose (numbers written with leading zeros), for
+    signs dropped from numbers: which currency, and that "12%" is 12, not 0.12; for dates read
+    in a form other than ISO (which form), and for the saved row index left out (first)."""
     notes = [
         f"column '{column}': kept as text because its numbers have leading zeros, e.g. "
         f"{_shown(examples)} (a code such as a zip or account number; converting would drop "
@@ -199,7 +212,19 @@ def report_notes(report: NormalizeReport) -> list[str]:
         "'12%' is 12, not 0.12 (the column keeps the unit it shows)"
         for column, count in report.percent.items()
     ]
+    notes += [
+        f"column '{column}': dates written as {form} (e.g. {_example_date(form)}), read as dates"
+        for column, form in report.date_formats.items()
+    ]
+    if report.row_index is not None:
+        notes.insert(0, f"{report.row_index}: the file's row numbers, not used")
     return notes
+
+
+def _example_date(form: str) -> str:
+    import datetime
+
+    return datetime.date(2020, 1, 31).strftime(form)
 
 
 def _shown(examples: Iterable[str]) -> str:
