@@ -52,7 +52,7 @@ def test_open_sections_are_kept_as_mappings() -> None:
         (
             {"trian": {}},
             "unknown section 'trian'. Allowed sections: data, drift, evaluate, gate, generate, "
-            "memory, monitor, paths, predict, report, split, train, validate",
+            "memory, monitor, paths, predict, report, split, train, tune, validate",
         ),
         (
             {"train": {"hist_gradient_boosting": {"learnin_rate": 0.1}}},

@@ -73,7 +73,7 @@ def model_card(
     """The model card as markdown with a YAML front matter block.
 
     ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
-    predicted when its probability reaches the threshold (params ``evaluate.threshold``).
+    predicted when its probability reaches the threshold (params ``train.threshold``).
 
     ``train_params`` is the ``train`` section of params.yaml (as a mapping); only the chosen
     estimator's hyperparameters are shown. ``metrics`` is {"test": {...}, "train": {...}} and
@@ -113,7 +113,7 @@ def model_card(
         *(
             [
                 f"- predicts `{decision['positive_class']}` when its probability is at least "
-                f"{decision['threshold']:g} (params `evaluate.threshold`); accuracy, precision, "
+                f"{decision['threshold']:g} (params `train.threshold`); accuracy, precision, "
                 "recall, F1, the confusion matrix and `mlpipe predict` use this threshold"
             ]
             if decision is not None
@@ -250,7 +250,7 @@ def _limitations(
         items.append(
             f"Recall of the positive class is {test_m['recall']:.4f} at the {threshold:g} "
             "threshold: most positives are missed; rank by probability instead of using the "
-            "class, or lower `evaluate.threshold`."
+            "class, or lower `train.threshold` (`mlpipe tune` can choose it)."
         )
     worst = _worst_slice(slices.get("test", {}))
     if worst is not None:

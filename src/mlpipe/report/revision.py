@@ -19,6 +19,9 @@ class Revision:
     name of ``PLOT_NAMES`` to its records. ``data_hash`` is the DVC hash of the ingested table
     (from dvc.lock), to tell whether the data changed. ``drift`` is the train-vs-test drift
     report (JSON form of ``mlpipe.data.drift.DriftReport``), None when the revision has none.
+    ``tune`` is `mlpipe tune`'s result JSON (paths.tune), None when there is none;
+    ``train_hash`` the DVC hash of the training split (from dvc.lock), to tell whether the
+    tuning result is still about this data.
     """
 
     label: str
@@ -32,6 +35,8 @@ class Revision:
     data_hash: str | None = None
     drift: dict[str, Any] | None = None
     dirty: bool = False
+    tune: dict[str, Any] | None = None
+    train_hash: str | None = None
     # Stages `dvc status` lists as not up to date in the workspace (PR side only).
     stale: tuple[str, ...] = ()
 
