@@ -285,6 +285,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "monitor.max_class_share_change": (0.0, 1.0),
     "tune.trials": (1, 10_000),
     "tune.folds": (2, 20),
+    "tune.seed": (0, 2**32 - 1),  # numpy's and scikit-learn's seeds
 }
 
 # Keys that moved, so an old params.yaml gets told where to.

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.data.drift import drift_markdown, report_from_dict
-from mlpipe.evaluation.tune_result import Staleness, staleness
 from mlpipe.markdown_escape import md, md_code
 from mlpipe.report import charts
 from mlpipe.report.diff import (
@@ -24,6 +23,7 @@ from mlpipe.report.diff import (
 )
 from mlpipe.report.gate import GateResult
 from mlpipe.report.revision import Revision, incomparable
+from mlpipe.tune.result import Staleness, staleness
 
 TITLE = "mlpipe report"
 _MARKS = {"better": "✅ better", "worse": "🔻 worse", "same": "= same", "info": "", "new": "new"}

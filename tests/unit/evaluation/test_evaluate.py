@@ -207,7 +207,8 @@ def test_absent_classes_names_the_model_classes_a_set_lacks() -> None:
 
 def test_the_decision_threshold_sets_every_class_metric(setup: tuple, result: Evaluation) -> None:
     """The review's case: the threshold (then evaluate.threshold, now train.threshold) was
-    range-checked but unused, so 0.3 gave the same metrics as 0.5. Threshold-free metrics stay; the class-based ones follow it."""
+    range-checked but unused, so 0.3 gave the same metrics as 0.5. Threshold-free metrics
+    stay; the class-based ones follow it."""
     import numpy as np
 
     from mlpipe.model.features import model_frame

@@ -19,7 +19,7 @@ FORMAT = 1
 
 @dataclasses.dataclass(frozen=True)
 class Scored:
-    """One finished trial as the document needs it (``mlpipe.evaluation.study.Trial`` fits)."""
+    """One finished trial as the document needs it (``mlpipe.tune.study.Trial`` fits)."""
 
     index: int
     values: dict[str, Any]
@@ -225,3 +225,27 @@ def staleness(
         differ=tuple((key, tuned[key], now.get(key)) for key in differ),
         settings=tuple(key for key in settings if current.get(key) != settings[key]),
     )
+
+
+def summary_lines(document: Mapping[str, Any]) -> list[str]:
+    """What `mlpipe tune` prints: the study, baseline and best per fold, the changed keys."""
+    metric, best, base = document["metric"], document["best"], document["baseline"]
+    folds = document["folds"]
+
+    def scores(entry: Mapping[str, Any]) -> str:
+        return " ".join(f"{v:.4f}" for v in entry["folds"])
+
+    lines = [
+        f"{document['trials_finished']} trials, {folds['count']}-fold {folds['method']} CV on "
+        f"{document['train_data']['rows']} training rows, {metric} ({document['direction']})",
+        f"baseline (params.yaml): {base['value']:.6f}  folds: {scores(base)}",
+        f"best (trial {best['trial']}): {best['value']:.6f}  folds: {scores(best)}",
+    ]
+    for change in document["changes"]:
+        edge = f"  (at the {change['edge']} end of its range)" if change["edge"] else ""
+        lines.append(f"  {change['key']}: {change['from']!r} -> {change['to']!r}{edge}")
+    if not document["changes"]:
+        lines.append("  no change: params.yaml holds the best values found")
+    if not document["reproducible"]:
+        lines.append("not reproducible: " + "; ".join(document["not_reproducible"]))
+    return lines

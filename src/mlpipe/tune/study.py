@@ -16,6 +16,8 @@ whose index is not its position among the finished trials shows that the study r
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -26,11 +28,13 @@ from typing import Any
 import numpy as np
 
 from mlpipe.errors import MlpipeError
-from mlpipe.evaluation.tune import TrialScore, TuneError
 from mlpipe.model.space import Param, suggest
+from mlpipe.tune.cv import TrialScore, TuneError
 
 log = logging.getLogger(__name__)
 
+# Seconds a journal lock may stay without a write before a run takes it over.
+LOCK_GRACE = 5
 # How the sampler is set up (recorded in the result JSON).
 SAMPLER = {
     "name": "TPESampler",
@@ -65,6 +69,21 @@ class StudyRun:
     stopped_by_timeout: bool
     concurrent: bool
 
+    def not_reproducible(self, asked: int) -> list[str]:
+        """Why another run with the same inputs could give other trials (empty: it cannot)."""
+        reasons = []
+        if self.stopped_by_timeout:
+            finished = len(self.trials)
+            reasons.append(
+                f"--timeout stopped the study after {finished} of {asked} trials "
+                f"(`mlpipe tune --trials {finished}` gives these again)"
+            )
+        if self.concurrent:
+            reasons.append(
+                "trials ran in parallel on one journal (the sampler saw other histories)"
+            )
+        return reasons
+
 
 def run_study(
     objective: Callable[[dict[str, Any]], TrialScore],
@@ -86,12 +105,15 @@ def run_study(
     """
     import optuna
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
     from optuna.trial import TrialState, create_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     Path(journal).parent.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(journal)))
+    # A process killed while it appends leaves the lock behind; the next run breaks it after
+    # LOCK_GRACE seconds without a write (an append holds it for milliseconds).
+    lock = JournalFileSymlinkLock(str(journal), grace_period=LOCK_GRACE)
+    storage = JournalStorage(JournalFileBackend(str(journal), lock_obj=lock))
 
     def study(trial_seed: int | None = None) -> optuna.Study:
         sampler = optuna.samplers.TPESampler(
@@ -176,6 +198,14 @@ def run_study(
         stopped_by_timeout=stopped,
         concurrent=any(t.user_attrs.get("index") != i for i, t in enumerate(done)),
     )
+
+
+def study_name(state: dict[str, Any]) -> str:
+    """The study's name in the journal, from everything its trials depend on (``state``: the
+    training data's hash, the space, the folds, the baseline, ...; not how many trials are
+    asked for). The same state resumes the study; any change starts another one."""
+    text = json.dumps(state, sort_keys=True, default=str)
+    return "mlpipe-tune-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def trial_seed(seed: int, index: int, failures: int) -> int:

@@ -4,7 +4,7 @@ predictions of a TrainConfig, the decision threshold chosen on them, a trial's s
 Each fold fits the train stage's own Pipeline (``mlpipe.model.train.fit_model``: preprocessing
 fitted inside the fold) and scores it with the evaluate stage's metrics
 (``mlpipe.evaluation.metrics.compute_metrics``), so a CV score and a test score mean the same
-thing. The Optuna study around it is in ``mlpipe.evaluation.study``.
+thing. The Optuna study around it is in ``mlpipe.tune.study``.
 """
 
 from __future__ import annotations
