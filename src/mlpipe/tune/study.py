@@ -200,6 +200,14 @@ def run_study(
     )
 
 
+def sampler_description(seed: int) -> dict[str, Any]:
+    """How the trials were sampled, for the result JSON (Optuna's version included: another
+    version may propose other trials)."""
+    from importlib.metadata import version
+
+    return {**SAMPLER, "seed": seed, "optuna": version("optuna")}
+
+
 def study_name(state: dict[str, Any]) -> str:
     """The study's name in the journal, from everything its trials depend on (``state``: the
     training data's hash, the space, the folds, the baseline, ...; not how many trials are
