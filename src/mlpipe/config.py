@@ -675,6 +675,13 @@ class TuneConfig:
     def __post_init__(self) -> None:
         if not self.estimators:
             raise ConfigError("'tune.estimators' is empty; list at least one estimator")
+        spaces = {f.name for f in dataclasses.fields(self.space)}
+        missing = [e for e in self.estimators if e not in spaces]
+        if missing:
+            raise ConfigError(
+                f"'tune.estimators' lists {missing[0]!r}, which has no search space in "
+                "tune.space; remove it from tune.estimators"
+            )
         repeated = sorted({e for e in self.estimators if self.estimators.count(e) > 1})
         if repeated:
             raise ConfigError(f"'tune.estimators' lists {repeated[0]!r} twice")

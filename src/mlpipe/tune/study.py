@@ -186,10 +186,11 @@ def run_study(
         _log_trial(index, trials, values, score, time.perf_counter() - start)
     every = study().get_trials(deepcopy=False)
     done = [t for t in every if t.state == TrialState.COMPLETE][:trials]
-    failed = tuple(
+    last = done[-1].number
+    failed = tuple(  # those before the last trial kept: a later run's failures are not these
         (dict(t.user_attrs.get("values", {})), str(t.user_attrs.get("error", "")))
         for t in every
-        if t.state == TrialState.FAIL
+        if t.state == TrialState.FAIL and t.number < last
     )
     return StudyRun(
         trials=tuple(_trial(t) for t in done),

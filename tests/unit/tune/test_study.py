@@ -115,6 +115,8 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(tmp_path: Path) -> Non
     values, error = run.failed[0]
     assert error == "ValueError: the solver diverged" and values["train.estimator"]
     assert run.trials[3].values != values  # the next trial samples with another seed
+    fewer = _run(tmp_path / "j.log", Objective(), 2)  # the failure came after trial 1
+    assert fewer.failed == () and [t.index for t in fewer.trials] == [0, 1]
 
 
 def test_a_study_that_keeps_failing_stops(tmp_path: Path) -> None:
