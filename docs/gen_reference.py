@@ -97,11 +97,15 @@ def sections(params_cls: type = config.Params) -> list[Section]:
             hint = hints[f.name]
             child = f"{dotted}.{f.name}" if dotted else f.name
             item = _list_item(hint)
+            optional = _optional_item(hint)
             if dataclasses.is_dataclass(hint):
                 children.append((hint, child))
             elif item is not None and dataclasses.is_dataclass(item):
                 keys.append(Key(child, hint, _default(f), cls, f.name))
                 children.append((item, f"{child}[]"))
+            elif optional is not None:  # a mapping or null (null: the feature is off)
+                keys.append(Key(child, hint, _default(f), cls, f.name))
+                children.append((optional, child))
             else:
                 keys.append(Key(child, hint, _default(f), cls, f.name))
         if dotted:
@@ -119,6 +123,14 @@ def _default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return dataclasses.MISSING
+
+
+def _optional_item(hint: Any) -> Any:
+    """The dataclass of a ``Dataclass | None`` hint, else None."""
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return None
+    rest = [a for a in typing.get_args(hint) if a is not type(None)]
+    return rest[0] if len(rest) == 1 and dataclasses.is_dataclass(rest[0]) else None
 
 
 def _list_item(hint: Any) -> Any:

@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.set_defaults(handler=_module_runner("mlpipe.stages.schema"))
 
     _add_init_command(sub)
+    _add_tune_command(sub)
     metrics = sub.add_parser(
         "metrics",
         help="print the metrics table",
@@ -188,6 +189,40 @@ def _add_init_command(sub: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the params.yaml diff; write nothing"
     )
     init.set_defaults(handler=_module_runner("mlpipe.stages.init"))
+
+
+def _add_tune_command(sub: argparse._SubParsersAction) -> None:
+    tune = sub.add_parser(
+        "tune",
+        help="search the train params by cross-validation on the training split (Optuna)",
+        description="Run an Optuna study (seeded TPE) over params.yaml [tune] space: the "
+        "estimator and its hyperparameters, scored by the mean of a K-fold cross-validation on "
+        "the training split only (the test split is never read); binary tasks also choose "
+        "train.threshold on the out-of-fold predictions. Trial 0 is the current [train] "
+        "section. Trials are kept in the journal, so a stopped study resumes where it was.\n"
+        "Reads: --train, --schema, params.yaml [data, split, train, tune], --journal. Writes: "
+        "--journal, --output (JSON); with --apply the winning keys in params.yaml (comments "
+        "kept).",
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    _params_option(tune)
+    tune.add_argument(
+        "--trials", type=int, metavar="N", help="trials, the baseline included (tune.trials)"
+    )
+    tune.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="start no trial after S seconds (the result is then not reproducible)",
+    )
+    tune.add_argument(
+        "--apply", action="store_true", help="write the winning keys into params.yaml"
+    )
+    tune.add_argument("--train", help="training rows (default: paths.train)")
+    tune.add_argument("--schema", help="schema contract (default: paths.schema)")
+    tune.add_argument("--output", help="result JSON to write (default: paths.tune)")
+    tune.add_argument("--journal", help="Optuna journal file (default: paths.tune_journal)")
+    tune.set_defaults(handler=_module_runner("mlpipe.stages.tune"))
 
 
 def _add_report_commands(sub: argparse._SubParsersAction) -> None:
@@ -296,7 +331,7 @@ def _add_production_commands(sub: argparse._SubParsersAction) -> None:
         help="score a CSV/Parquet file with a model file",
         description="Validate the input against the schema (target optional), score it chunk by "
         "chunk and write id columns + prediction (+ proba_<class>) to --output.\n"
-        "Reads: --model, --input, --schema, params.yaml [data, validate, evaluate (threshold), "
+        "Reads: --model, --input, --schema, params.yaml [data, validate, train (threshold), "
         "predict]. Writes: --output (.csv or .parquet), only if the file keeps the data "
         "contract: a budget (max_missing, validate.max_invalid_fraction) is crossed when the "
         "file's count is significantly above it (binomial test at predict.contract_alpha); "

@@ -52,6 +52,8 @@ class PathsConfig:
     drift: str = "data/results/drift.json"
     drift_report: str = "data/results/drift.md"
     unlabelled: str = "data/interim/unlabelled.parquet"
+    tune: str = "data/results/tune.json"
+    tune_journal: str = ".dvc/tmp/mlpipe-tune.journal"
 
 
 @dataclass(frozen=True)
@@ -236,10 +238,15 @@ class HistGradientBoostingConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The estimator chosen and the hyperparameters of each candidate."""
+    """The estimator chosen and the hyperparameters of each candidate.
+
+    ``threshold`` (binary tasks): the positive class is predicted when its probability reaches
+    it; evaluate, predict and monitor use it, and `mlpipe tune` can choose it.
+    """
 
     estimator: EstimatorName = "hist_gradient_boosting"
     seed: int = 42
+    threshold: float = 0.5
     logistic_regression: LogisticRegressionConfig = field(default_factory=LogisticRegressionConfig)
     random_forest: RandomForestConfig = field(default_factory=RandomForestConfig)
     hist_gradient_boosting: HistGradientBoostingConfig = field(
@@ -252,7 +259,6 @@ class EvaluateConfig:
     """Metrics, slices and diagnostics."""
 
     slices: tuple[str, ...] = ()
-    threshold: float = 0.5
     min_slice_rows: int = 30
     plot_points: int = 200
     calibration_bins: int = 10
@@ -279,6 +285,7 @@ class Params:
     drift: DriftConfig = field(default_factory=lambda: DriftConfig())
     monitor: MonitorConfig = field(default_factory=lambda: MonitorConfig())
     memory: MemoryConfig = field(default_factory=lambda: MemoryConfig())
+    tune: TuneConfig = field(default_factory=lambda: TuneConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -302,7 +309,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "train.hist_gradient_boosting.max_leaf_nodes": (2, None),
     "train.hist_gradient_boosting.min_samples_leaf": (1, None),
     "train.hist_gradient_boosting.l2_regularization": (0.0, None),
-    "evaluate.threshold": (0.0, 1.0),
+    "train.threshold": (0.0, 1.0),
     "evaluate.min_slice_rows": (1, None),
     "evaluate.plot_points": (10, None),
     "evaluate.calibration_bins": (2, 100),
@@ -321,10 +328,17 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "monitor.max_metric_drop_relative": (0.0, 1.0),
     "monitor.min_labelled_rows": (1, None),
     "monitor.max_class_share_change": (0.0, 1.0),
+    "tune.trials": (1, 10_000),
+    "tune.folds": (2, 20),
+    "tune.seed": (0, 2**32 - 1),  # numpy's and scikit-learn's seeds
 }
 
 # Keys that moved, so an old params.yaml gets told where to.
-_MOVED = {"data.chunk_rows": "memory.chunk_rows", "data.csv.chunk_rows": "memory.chunk_rows"}
+_MOVED = {
+    "data.chunk_rows": "memory.chunk_rows",
+    "data.csv.chunk_rows": "memory.chunk_rows",
+    "evaluate.threshold": "train.threshold",
+}
 
 # Sections that exist in params.yaml but are parsed by the feature that owns them.
 _OPEN_SECTIONS = ("report",)
@@ -578,3 +592,187 @@ class MemoryConfig:
     """
 
     chunk_rows: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class SearchRange:
+    """The range `mlpipe tune` searches one hyperparameter in, both ends included; whole numbers
+    for an integer hyperparameter.
+
+    ``low``: the lowest value tried (required). ``high``: the highest value tried (required).
+    ``log``: sample on a log scale, for values that span orders of magnitude (``low`` must
+    then be above 0).
+    """
+
+    low: float = 0.0
+    high: float = 0.0
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class LogisticRegressionSpace:
+    """Where `mlpipe tune` searches the hyperparameters of ``train.logistic_regression``.
+
+    A range left empty is not searched (the value in ``train`` is kept). ``C``: the range of
+    the inverse regularisation strength. ``class_weight``: also try ``balanced`` against no
+    weighting (classification only).
+    """
+
+    C: SearchRange | None = field(default_factory=lambda: SearchRange(0.001, 100.0, log=True))
+    class_weight: bool = True
+
+
+@dataclass(frozen=True)
+class RandomForestSpace:
+    """Where `mlpipe tune` searches the hyperparameters of ``train.random_forest``.
+
+    A range left empty is not searched (the value in ``train`` is kept). ``n_estimators``: the
+    range of the number of trees. ``max_depth``: of the deepest a tree grows.
+    ``min_samples_leaf``: of the fewest training rows in a leaf. ``max_features``: of the
+    share of the features each split considers. ``class_weight``: also try ``balanced``
+    against no weighting (classification only).
+    """
+
+    n_estimators: SearchRange | None = field(
+        default_factory=lambda: SearchRange(50.0, 400.0, log=True)
+    )
+    max_depth: SearchRange | None = field(default_factory=lambda: SearchRange(3.0, 20.0))
+    min_samples_leaf: SearchRange | None = field(
+        default_factory=lambda: SearchRange(1.0, 50.0, log=True)
+    )
+    max_features: SearchRange | None = field(default_factory=lambda: SearchRange(0.1, 1.0))
+    class_weight: bool = True
+
+
+@dataclass(frozen=True)
+class HistGradientBoostingSpace:
+    """Where `mlpipe tune` searches the hyperparameters of ``train.hist_gradient_boosting``.
+
+    A range left empty is not searched (the value in ``train`` is kept). ``learning_rate``:
+    the range of the shrinkage. ``max_iter``: of the boosting iterations. ``max_leaf_nodes``:
+    of the most leaves per tree. ``min_samples_leaf``: of the fewest training rows in a leaf.
+    ``l2_regularization``: of the L2 penalty on leaf values. ``class_weight``: also try
+    ``balanced`` against no weighting (classification only).
+    """
+
+    learning_rate: SearchRange | None = field(
+        default_factory=lambda: SearchRange(0.01, 0.3, log=True)
+    )
+    max_iter: SearchRange | None = field(
+        default_factory=lambda: SearchRange(50.0, 500.0, log=True)
+    )
+    max_leaf_nodes: SearchRange | None = field(
+        default_factory=lambda: SearchRange(8.0, 64.0, log=True)
+    )
+    min_samples_leaf: SearchRange | None = field(
+        default_factory=lambda: SearchRange(5.0, 100.0, log=True)
+    )
+    l2_regularization: SearchRange | None = field(
+        default_factory=lambda: SearchRange(0.001, 10.0, log=True)
+    )
+    class_weight: bool = True
+
+
+@dataclass(frozen=True)
+class TuneSpace:
+    """The search space of `mlpipe tune`, per estimator (the sections of ``train``)."""
+
+    logistic_regression: LogisticRegressionSpace = field(default_factory=LogisticRegressionSpace)
+    random_forest: RandomForestSpace = field(default_factory=RandomForestSpace)
+    hist_gradient_boosting: HistGradientBoostingSpace = field(
+        default_factory=HistGradientBoostingSpace
+    )
+
+
+ThresholdObjective = Literal["f1", "accuracy"]
+# Binary metrics that depend on the decision threshold (the others rank by probability).
+THRESHOLD_METRICS = ("accuracy", "precision", "recall", "f1")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """`mlpipe tune`: an Optuna search (seeded TPE) scored by cross-validation on the training
+    split only; trial 0 is the current ``train`` section.
+
+    ``metric``: what the search optimises, the mean over the folds of one of the task's metrics
+    (null: ``roc_auc`` for binary, ``log_loss`` for multiclass, ``rmse`` for regression).
+    ``trials``: trials in the study, the baseline included (``--trials`` overrides it).
+    ``folds``: cross-validation folds (stratified for classes, shuffled for regression, ordered
+    by ``data.date_column`` when ``split.method`` is ``time``), seeded by ``seed``, which also
+    seeds the sampler. ``estimators``: the values of ``train.estimator`` searched.
+    ``threshold`` (binary): choose ``train.threshold`` for each trial on its out-of-fold
+    predictions, the value that maximises this metric's mean over the folds (null: keep
+    ``train.threshold``).
+    """
+
+    metric: str | None = None
+    trials: int = 30
+    folds: int = 5
+    seed: int = 42
+    threshold: ThresholdObjective | None = "f1"
+    estimators: tuple[EstimatorName, ...] = (
+        "logistic_regression",
+        "random_forest",
+        "hist_gradient_boosting",
+    )
+    space: TuneSpace = field(default_factory=TuneSpace)
+
+    def __post_init__(self) -> None:
+        if not self.estimators:
+            raise ConfigError("'tune.estimators' is empty; list at least one estimator")
+        spaces = {f.name for f in dataclasses.fields(self.space)}
+        missing = [e for e in self.estimators if e not in spaces]
+        if missing:
+            raise ConfigError(
+                f"'tune.estimators' lists {missing[0]!r}, which has no search space in "
+                "tune.space; remove it from tune.estimators"
+            )
+        repeated = sorted({e for e in self.estimators if self.estimators.count(e) > 1})
+        if repeated:
+            raise ConfigError(f"'tune.estimators' lists {repeated[0]!r} twice")
+        if (
+            self.metric in THRESHOLD_METRICS
+            and self.threshold is not None
+            and self.threshold != self.metric
+        ):
+            raise ConfigError(
+                f"'tune.metric' is {self.metric!r}, which depends on the decision threshold, but "
+                f"'tune.threshold' chooses the threshold for {self.threshold!r}; set "
+                f"tune.threshold: {self.metric} (or leave it empty to keep train.threshold)"
+            )
+        for estimator in dataclasses.fields(self.space):
+            space = getattr(self.space, estimator.name)
+            for item in dataclasses.fields(space):
+                value = getattr(space, item.name)
+                if isinstance(value, SearchRange):
+                    _check_search_range(f"{estimator.name}.{item.name}", value)
+
+
+def _check_search_range(name: str, given: SearchRange) -> None:
+    """Raise ConfigError unless ``given`` is a usable range of ``train.<name>``."""
+    key, target = f"tune.space.{name}", f"train.{name}"
+    section, leaf = name.split(".")
+    hint = typing.get_type_hints(typing.get_type_hints(TrainConfig)[section])[leaf]
+    whole = int in typing.get_args(hint) or hint is int
+    if given.low >= given.high:
+        raise ConfigError(f"'{key}': low ({given.low:g}) must be below high ({given.high:g})")
+    if whole and not (float(given.low).is_integer() and float(given.high).is_integer()):
+        raise ConfigError(
+            f"'{key}': {target} is a whole number, so low and high must be whole numbers "
+            f"(got {given.low:g} and {given.high:g})"
+        )
+    if given.log and given.low <= 0:
+        raise ConfigError(
+            f"'{key}': a log-scale range must start above 0 (low is {given.low:g}); raise low "
+            "or set log: false"
+        )
+    allowed_low, allowed_high = _RANGES.get(target, (None, None))
+    if (allowed_low is not None and given.low < allowed_low) or (
+        allowed_high is not None and given.high > allowed_high
+    ):
+        lo = "-inf" if allowed_low is None else f"{allowed_low:g}"
+        hi = "inf" if allowed_high is None else f"{allowed_high:g}"
+        raise ConfigError(
+            f"'{key}' is [{given.low:g}, {given.high:g}], outside what {target} allows: "
+            f"[{lo}, {hi}]"
+        )

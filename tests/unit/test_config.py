@@ -57,7 +57,7 @@ def test_open_sections_are_kept_as_mappings() -> None:
         (
             {"trian": {}},
             "unknown section 'trian'. Allowed sections: data, drift, evaluate, gate, generate, "
-            "memory, monitor, paths, predict, report, split, train, validate",
+            "memory, monitor, paths, predict, report, split, train, tune, validate",
         ),
         (
             {"train": {"hist_gradient_boosting": {"learnin_rate": 0.1}}},
@@ -188,6 +188,58 @@ def test_open_sections_are_kept_as_mappings() -> None:
             {"data": {"date_format": 5}},
             "'data.date_format' must be a non-empty string, got 5; if you mean the text '5', "
             "quote it in params.yaml: '5'",
+            {"evaluate": {"threshold": 0.3}},  # before `mlpipe tune` could choose it
+            "'evaluate.threshold' is now 'train.threshold'; move the setting there",
+        ),
+        ({"train": {"threshold": 1.5}}, "'train.threshold' is 1.5; allowed range: [0, 1]"),
+        ({"tune": {"folds": 1}}, "'tune.folds' is 1; allowed range: [2, 20]"),
+        ({"tune": {"trials": 0}}, "'tune.trials' is 0; allowed range: [1, 10000]"),
+        ({"tune": {"seed": -1}}, "'tune.seed' is -1; allowed range: [0, 4.29497e+09]"),
+        (
+            {"tune": {"threshold": "recall"}},
+            "'tune.threshold' is 'recall'; allowed values: 'f1', 'accuracy'",
+        ),
+        (
+            {"tune": {"estimators": None}},
+            "'tune.estimators' is empty; list at least one estimator",
+        ),
+        (
+            {"tune": {"estimators": ["random_forest", "random_forest"]}},
+            "'tune.estimators' lists 'random_forest' twice",
+        ),
+        (
+            {"tune": {"metric": "f1", "threshold": "accuracy"}},
+            "'tune.metric' is 'f1', which depends on the decision threshold, but "
+            "'tune.threshold' chooses the threshold for 'accuracy'; set tune.threshold: f1 (or "
+            "leave it empty to keep train.threshold)",
+        ),
+        (
+            {"tune": {"space": {"random_forest": {"max_depth": {"low": 3.5, "high": 9}}}}},
+            "'tune.space.random_forest.max_depth': train.random_forest.max_depth is a whole "
+            "number, so low and high must be whole numbers (got 3.5 and 9)",
+        ),
+        (
+            {"tune": {"space": {"random_forest": {"max_features": {"low": 0.1, "high": 2}}}}},
+            "'tune.space.random_forest.max_features' is [0.1, 2], outside what "
+            "train.random_forest.max_features allows: [1e-09, 1]",
+        ),
+        (
+            {
+                "tune": {
+                    "space": {"logistic_regression": {"C": {"low": 0, "high": 1, "log": True}}}
+                }
+            },
+            "'tune.space.logistic_regression.C': a log-scale range must start above 0 (low is "
+            "0); raise low or set log: false",
+        ),
+        (
+            {"tune": {"space": {"hist_gradient_boosting": {"max_iter": {"low": 100}}}}},
+            "'tune.space.hist_gradient_boosting.max_iter': low (100) must be below high (0)",
+        ),
+        (
+            {"tune": {"space": {"hist_gradient_boosting": {"max_iter": {"lo": 1}}}}},
+            "unknown key 'tune.space.hist_gradient_boosting.max_iter.lo'. Allowed keys in "
+            "'tune.space.hist_gradient_boosting.max_iter': high, log, low",
         ),
         ({"train": 3}, "'train' must be a mapping, got int"),
         ({"gate": [1]}, "'gate' must be a mapping, got list"),

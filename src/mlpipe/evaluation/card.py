@@ -101,7 +101,7 @@ def model_card(
     and were set aside by ingest (``data.unlabelled: drop``): in neither train nor test.
 
     ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
-    predicted when its probability reaches the threshold (params ``evaluate.threshold``).
+    predicted when its probability reaches the threshold (params ``train.threshold``).
 
     ``train_params`` is the ``train`` section of params.yaml (as a mapping); only the chosen
     estimator's hyperparameters are shown. ``metrics`` is {"test": {...}, "train": {...}} and
@@ -144,7 +144,7 @@ def model_card(
         *(
             [
                 f"- predicts {md_code(decision['positive_class'])} when its probability is at "
-                f"least {decision['threshold']:g} (params `evaluate.threshold`); accuracy, "
+                f"least {decision['threshold']:g} (params `train.threshold`); accuracy, "
                 "precision, recall, F1, the confusion matrix and `mlpipe predict` use this "
                 "threshold"
             ]
@@ -300,7 +300,7 @@ def _limitations(
         items.append(
             f"Recall of the positive class is {test_m['recall']:.4f} at the {threshold:g} "
             "threshold: most positives are missed; rank by probability instead of using the "
-            "class, or lower `evaluate.threshold`."
+            "class, or lower `train.threshold` (`mlpipe tune` can choose it)."
         )
     worst = _worst_slice(slices.get("test", {}))
     if worst is not None:

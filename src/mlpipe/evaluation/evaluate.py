@@ -96,15 +96,17 @@ def evaluate_model(
     schema: Schema,
     config: EvaluateConfig,
     positive: str | None = None,
+    threshold: float = 0.5,
 ) -> Evaluation:
     """Score ``model`` on test (and train, to spot over-fitting) and build every diagnostic.
 
     ``train`` may be a sample of the training rows (``train_sample``); the train metrics'
-    ``rows`` say how many were scored.
+    ``rows`` say how many were scored. Binary decisions: the ``positive`` class when its
+    probability reaches ``threshold`` (params ``train.threshold``).
     """
     check_slices(config.slices, test, schema)
     task = schema.task
-    decision = {"threshold": config.threshold, "positive": positive}
+    decision = {"threshold": threshold, "positive": positive}
     on_test = predictions(model, test, spec, schema.target, task, **decision)
     on_train = predictions(model, train, spec, schema.target, task, **decision)
     metrics = {

@@ -19,7 +19,7 @@ def class_index(
     """Which class each row is predicted as (column of ``proba``).
 
     Binary: the positive class (``positive_class``) when its probability is at least
-    ``threshold`` (params ``evaluate.threshold``), else the other. Multiclass: the most likely.
+    ``threshold`` (params ``train.threshold``), else the other. Multiclass: the most likely.
     """
     if len(classes) != 2:
         return proba.argmax(axis=1)

@@ -70,7 +70,7 @@ class ScoringError(MlpipeError):
 @dataclass(frozen=True)
 class ScoringRules:
     """How strictly input is checked: the validate stage's settings plus the predict policy;
-    and the binary decision (``evaluate.threshold``, ``data.positive_class``) as evaluated."""
+    and the binary decision (``train.threshold``, ``data.positive_class``) as evaluated."""
 
     extra_columns: str = "warn"
     max_invalid_fraction: float = 0.0

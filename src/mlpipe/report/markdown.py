@@ -34,6 +34,7 @@ from mlpipe.report.diff import (
 )
 from mlpipe.report.gate import GateResult
 from mlpipe.report.revision import Revision, incomparable
+from mlpipe.tune.result import Staleness, staleness
 
 TITLE = "mlpipe report"
 _MARKS = {"better": "✅ better", "worse": "🔻 worse", "same": "= same", "info": "", "new": "new"}
@@ -53,13 +54,14 @@ SUMMARY_BUDGET = 1_000_000
 # left out, in this order, while the text is over its budget (least important first). The
 # header, the gate, the metrics and the reproduce advice are always kept. A new section that
 # can grow with the data gets a key here (and in _FIT_NAMES), or only the last resort cuts it.
-FIT_ORDER = ("values", "figures", "plots", "drift", "slices", "params", "data")
+FIT_ORDER = ("values", "figures", "plots", "drift", "slices", "tuning", "params", "data")
 _FIT_NAMES = {
     "values": "the shortened values in full",
     "figures": "figures",
     "plots": "plots",
     "drift": "drift",
     "slices": "slice metrics",
+    "tuning": "tuning",
     "params": "params",
     "data": "data",
 }
@@ -122,6 +124,7 @@ def build_report(
             ("metrics", _metrics_section(base, head, dataset)),
             ("slices", _slices_section(base, head, dataset)),
             ("params", _params_section(base, head, all_params)),
+            ("tuning", _tuning_section(base, head)),
             ("data", _data_section(base, head)),
             ("drift", _drift_section(head)),
             ("plots", _plots_section(base, head)),
@@ -440,6 +443,124 @@ def _params_section(base: Revision, head: Revision, all_params: bool) -> str:
         lines += [f"| {md(k)} | {_value(v)} |" for k, v in sorted(flatten(head.params).items())]
         lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def _tuning_section(base: Revision, head: Revision) -> str:
+    """`mlpipe tune`'s result when the PR changed it: the study, baseline vs best per fold, the
+    changed keys with their ranges, and a warning when it no longer fits the PR."""
+    result = head.tune
+    if result is None or result == base.tune:
+        return ""
+    metric = md_code(result.get("metric", "?"))
+    folds = result.get("folds") or {}
+    sampler = result.get("sampler") or {}
+    better = "higher" if result.get("direction") == "maximize" else "lower"
+    lines = [
+        "### Tuning",
+        "",
+        f"`mlpipe tune`: {result.get('trials_finished')} trials ({md(sampler.get('name', '?'))}"
+        f", seed {md(sampler.get('seed', '?'))}), {md(folds.get('count', '?'))}-fold "
+        f"{md(folds.get('method', '?'))} cross-validation on the "
+        f"{md((result.get('train_data') or {}).get('rows', '?'))} training rows, {metric} "
+        f"({better} is better).",
+    ]
+    if not result.get("reproducible", True):
+        why = "; ".join(md(r, limit=200) for r in result.get("not_reproducible") or [])
+        lines += ["", f"Not reproducible: {why}."]
+    failed = result.get("failed") or []
+    if failed:
+        lines += ["", f"{len(failed)} trial(s) failed to fit (listed in the result JSON)."]
+    found = staleness(result, head.train_hash, head.params)
+    if found.stale:
+        lines += ["", *_stale_tuning(found)]
+    lines += ["", *_tuning_scores(result, metric)]
+    lines += ["", *_tuning_changes(result)]
+    return "\n".join(lines)
+
+
+def _stale_tuning(found: Staleness) -> list[str]:
+    lines = ["> ⚠️ **The tuning result does not match this PR**:"]
+    if found.data:
+        old, new = found.data
+        lines.append(
+            f"> - the training data changed since tuning (tuned on {md_code(old[:8])}, "
+            f"`dvc.lock` has {md_code(new[:8])}): run `mlpipe tune` again"
+        )
+    if found.unreadable:
+        lines.append(f"> - params.yaml cannot be read: {md(found.unreadable, limit=200)}")
+    if found.not_applied:
+        keys = ", ".join(md_code(k) for k in found.not_applied)
+        lines.append(
+            f"> - not applied: params.yaml still has the values tuning started from ({keys}); "
+            "run `mlpipe tune --apply`, then `dvc repro`"
+        )
+    for key, tuned, now in found.differ:
+        lines.append(
+            f"> - {md_code(key)} is {_json_code(now)}, tuning chose {_json_code(tuned)}: params "
+            "changed after tuning"
+        )
+    if found.settings:
+        keys = ", ".join(md_code(k) for k in found.settings)
+        lines.append(f"> - the tune settings changed since ({keys}): run `mlpipe tune` again")
+    return lines
+
+
+def _tuning_scores(result: dict[str, Any], metric: str) -> list[str]:
+    base, best = result.get("baseline") or {}, result.get("best") or {}
+    count = max(len(base.get("folds") or []), len(best.get("folds") or []))
+    header = f"| | CV {metric} (mean) |" + "".join(f" fold {i + 1} |" for i in range(count))
+    lines = [header + " threshold |", "| --- | ---: |" + " ---: |" * count + " ---: |"]
+    for label, entry in (
+        ("baseline (params before tuning)", base),
+        (f"best (trial {md(best.get('trial', '?'))})", best),
+    ):
+        cells = [f"{v:.4f}" for v in entry.get("folds") or []]
+        cells += ["—"] * (count - len(cells))
+        threshold = entry.get("threshold")
+        value = entry.get("value")
+        lines.append(
+            f"| {label} | {'—' if value is None else f'{value:.4f}'} | "
+            + " | ".join(cells)
+            + f" | {'—' if threshold is None else md(f'{threshold:g}')} |"
+        )
+    return lines
+
+
+def _tuning_changes(result: dict[str, Any]) -> list[str]:
+    changes = result.get("changes") or []
+    if not changes:
+        return ["No key changed: params.yaml already holds the best values found."]
+    lines = ["| changed key | before | after | searched |", "| --- | --- | --- | --- |"]
+    edges = []
+    for change in changes:
+        key, limits = change.get("key", "?"), change.get("range")
+        if limits is None and key == "train.threshold":
+            objective = md(result.get("threshold_objective"))
+            searched = f"chosen on out-of-fold predictions for {objective}"
+        elif limits is None:
+            searched = "—"
+        elif "choices" in limits:
+            searched = "one of " + ", ".join(_json_code(c) for c in limits["choices"])
+        else:
+            scale = " (log)" if limits.get("log") else ""
+            searched = f"{md(limits.get('low'))} to {md(limits.get('high'))}{scale}"
+        if change.get("edge"):
+            searched += f" ⚠️ at the {md(change['edge'])} end"
+            edges.append(key)
+        before, after = _json_code(change.get("from")), _json_code(change.get("to"))
+        lines.append(f"| {md_code(key)} | {before} | {after} | {searched} |")
+    if edges:
+        keys = ", ".join(md_code("tune.space." + k.removeprefix("train.")) for k in edges)
+        lines += [
+            "",
+            f"⚠️ A value at the end of its range: the best may lie beyond it. Widen {keys} "
+            "and tune again.",
+        ]
+    return lines
+
+
+def _json_code(value: Any) -> str:
+    return md_code(json.dumps(value))
 
 
 def _violation(entry: Any) -> str:

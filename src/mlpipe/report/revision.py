@@ -21,6 +21,9 @@ class Revision:
     name of ``PLOT_NAMES`` to its records. ``data_hash`` is the DVC hash of the ingested table
     (from dvc.lock), to tell whether the data changed. ``drift`` is the train-vs-test drift
     report (JSON form of ``mlpipe.data.drift.DriftReport``), None when the revision has none.
+    ``tune`` is `mlpipe tune`'s result JSON (paths.tune), None when there is none;
+    ``train_hash`` the DVC hash of the training split (from dvc.lock), to tell whether the
+    tuning result is still about this data.
     """
 
     label: str
@@ -36,6 +39,8 @@ class Revision:
     # The ingest stage's report (paths.ingest_report), None when the revision has none.
     ingest: dict[str, Any] | None = None
     dirty: bool = False
+    tune: dict[str, Any] | None = None
+    train_hash: str | None = None
     # Stages `dvc status` lists as not up to date in the workspace (PR side only).
     stale: tuple[str, ...] = ()
 

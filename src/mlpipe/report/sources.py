@@ -115,6 +115,8 @@ def _load(read: Callable[[str], str | None], params_rel: str = "params.yaml") ->
         data_hash=_out_hash(lock, paths.ingested),
         drift=_json(read(paths.drift), paths.drift),
         ingest=_json(read(paths.ingest_report), paths.ingest_report),
+        tune=_json(read(paths.tune), paths.tune),
+        train_hash=_out_hash(lock, paths.train),
     )
 
 

@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         len(test),
         args.model,
     )
-    result = evaluate_model(model, train, test, spec, schema, config, data.positive_class)
+    result = evaluate_model(
+        model, train, test, spec, schema, config, data.positive_class, params.train.threshold
+    )
     absent = absent_classes(test[schema.target], getattr(model, "classes_", ()))
     if schema.task == "multiclass" and absent:
         log.warning(
@@ -175,5 +177,5 @@ def _decision(
         return None
     return {
         "positive_class": positive_class(classes, params.data.positive_class),
-        "threshold": params.evaluate.threshold,
+        "threshold": params.train.threshold,
     }

@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             spec,
             schema.target,
             schema.task,
-            threshold=params.evaluate.threshold,
+            threshold=params.train.threshold,
             positive=data.positive_class,
         )
         live = compute_metrics(schema.task, scored, data.positive_class)

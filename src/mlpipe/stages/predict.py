@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         max_invalid_fraction=params.validate.max_invalid_fraction,
         unknown_categories=params.predict.unknown_categories,
         id_columns=ids,
-        threshold=params.evaluate.threshold,
+        threshold=params.train.threshold,
         positive_class=data.positive_class,
         contract_alpha=params.predict.contract_alpha,
         bad_rows=params.predict.bad_rows,

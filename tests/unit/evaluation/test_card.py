@@ -147,7 +147,7 @@ def test_card_states_the_binary_decision_rule_and_its_threshold(tmp_path: Path) 
         "threshold": 0.3,
     }
     assert (
-        "- predicts `True` when its probability is at least 0.3 (params `evaluate.threshold`)"
+        "- predicts `True` when its probability is at least 0.3 (params `train.threshold`)"
     ) in body
     assert "Recall of the positive class is 0.3778 at the 0.3 threshold" in body
     assert "decision" not in _card(task="multiclass", classes=("a", "b", "c"))

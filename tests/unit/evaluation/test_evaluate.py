@@ -206,16 +206,15 @@ def test_absent_classes_names_the_model_classes_a_set_lacks() -> None:
 
 
 def test_the_decision_threshold_sets_every_class_metric(setup: tuple, result: Evaluation) -> None:
-    """The review's case: evaluate.threshold was range-checked but unused, so 0.3 gave the
-    same metrics as 0.5. Threshold-free metrics stay; the class-based ones follow it."""
+    """The review's case: the threshold (then evaluate.threshold, now train.threshold) was
+    range-checked but unused, so 0.3 gave the same metrics as 0.5. Threshold-free metrics
+    stay; the class-based ones follow it."""
     import numpy as np
 
     from mlpipe.model.features import model_frame
 
     model, train, test, spec, schema = setup
-    low = evaluate_model(
-        model, train, test, spec, schema, dataclasses.replace(CONFIG, threshold=0.3)
-    )
+    low = evaluate_model(model, train, test, spec, schema, CONFIG, threshold=0.3)
     before, after = result.metrics["test"], low.metrics["test"]
     for name in ("roc_auc", "average_precision", "log_loss", "brier"):
         assert after[name] == before[name]

@@ -257,7 +257,7 @@ def test_class_predictions_have_the_targets_type() -> None:
 
 
 def test_binary_predictions_follow_the_decision_threshold(binary_model, tmp_path: Path) -> None:
-    """`mlpipe predict` uses evaluate.threshold (and data.positive_class), as the metrics do."""
+    """`mlpipe predict` uses train.threshold (and data.positive_class), as the metrics do."""
     frame = _unlabelled(300)
     frame.to_parquet(tmp_path / "in.parquet", index=False)
     for threshold, positive in ((0.5, None), (0.3, None), (0.3, "no")):

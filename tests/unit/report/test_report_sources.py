@@ -80,3 +80,20 @@ def test_unknown_ref_and_corrupt_file(repo: Path) -> None:
     (repo / "new/metrics.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"new/metrics.json: not valid JSON .*rerun dvc repro"):
         workspace_revision(repo, "params.yaml")
+
+
+def test_the_tune_result_and_the_training_splits_hash_are_loaded(repo: Path) -> None:
+    assert git_revision(repo, "main").tune is None  # no result: no Tuning section
+    _write(repo, "data/results/tune.json", {"metric": "roc_auc", "best": {"trial": 3}})
+    _write(
+        repo,
+        "dvc.lock",
+        {"stages": {"split": {"outs": [{"path": "data/processed/train.parquet", "md5": "ttt"}]}}},
+    )
+    head = workspace_revision(repo, "params.yaml")
+    assert head.tune == {"metric": "roc_auc", "best": {"trial": 3}}
+    assert head.train_hash == "ttt"
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "tuned")
+    assert git_revision(repo, "feature").tune == head.tune
+    assert git_revision(repo, "main").train_hash is None
