@@ -188,6 +188,8 @@ def test_open_sections_are_kept_as_mappings() -> None:
             {"data": {"date_format": 5}},
             "'data.date_format' must be a non-empty string, got 5; if you mean the text '5', "
             "quote it in params.yaml: '5'",
+        ),
+        (
             {"evaluate": {"threshold": 0.3}},  # before `mlpipe tune` could choose it
             "'evaluate.threshold' is now 'train.threshold'; move the setting there",
         ),
