@@ -31,6 +31,8 @@ class Revision:
     schema_text: str | None = None
     data_hash: str | None = None
     drift: dict[str, Any] | None = None
+    # The test metrics' bootstrap intervals (evaluate's paths.intervals), None without.
+    intervals: dict[str, Any] | None = None
     dirty: bool = False
     # Stages `dvc status` lists as not up to date in the workspace (PR side only).
     stale: tuple[str, ...] = ()

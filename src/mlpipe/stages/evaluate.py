@@ -20,13 +20,16 @@ from mlpipe.evaluation.evaluate import (
 )
 from mlpipe.evaluation.figures import render_figures
 from mlpipe.evaluation.metrics import positive_class
+from mlpipe.evaluation.rows import row_hashes
 from mlpipe.io import (
     atomic_dir,
+    iter_parquet,
     parquet_columns,
     parquet_rows,
     read_parquet,
     read_parquet_rows,
     write_json,
+    write_parquet,
     write_text,
 )
 from mlpipe.model.features import FeatureSpec, feature_spec
@@ -47,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
     config = params.evaluate
     # Only the columns evaluation uses (an unknown slice column is reported by evaluate_model).
     present = set(parquet_columns(args.test))
-    wanted = needed_columns(spec, schema.target, config.slices)
+    wanted = needed_columns(spec, schema.target, (*config.slices, *data.id_columns))
     test = read_parquet(args.test, columns=[c for c in wanted if c in present])
+    # Each test row's hash over all its values: pairs the rows of two revisions' predictions.
+    hashes = row_hashes(iter_parquet(args.test, params.memory.chunk_rows))
     train_rows = parquet_rows(args.train)
     sample = train_sample(train_rows, config.train_rows, config.seed)
     columns = needed_columns(spec, schema.target)
@@ -65,7 +70,17 @@ def run(args: argparse.Namespace) -> int:
         len(test),
         args.model,
     )
-    result = evaluate_model(model, train, test, spec, schema, config, data.positive_class)
+    result = evaluate_model(
+        model,
+        train,
+        test,
+        spec,
+        schema,
+        config,
+        data.positive_class,
+        id_columns=data.id_columns,
+        row_hashes=hashes,
+    )
     absent = absent_classes(test[schema.target], getattr(model, "classes_", ()))
     if schema.task == "multiclass" and absent:
         log.warning(
@@ -92,16 +107,21 @@ def run(args: argparse.Namespace) -> int:
             "slices": args.slices,
             "metrics": args.metrics,
             "card": args.card,
+            "predictions": args.predictions,
+            "intervals": args.intervals,
         },
     )
     log.info(
-        "wrote %s, %s, %s/ (%d plots), %s/, %s",
+        "wrote %s, %s, %s/ (%d plots), %s/, %s, %s (%d rows), %s",
         args.metrics,
         args.slices,
         args.plots,
         len(result.plots),
         args.figures,
         args.card,
+        args.predictions,
+        len(test),
+        args.intervals,
     )
     return 0
 
@@ -119,7 +139,8 @@ def write_evaluation(
     """Write every evaluate output: plot JSON, PNG figures, slices, metrics and the model card.
 
     ``files`` holds the model, train and test ``FileVersion``s the card names; ``outputs`` the
-    paths for "plots", "figures" (directories), "slices", "metrics" and "card".
+    paths for "plots", "figures" (directories), "slices", "metrics", "card", "predictions"
+    (the per-row test predictions, Parquet) and "intervals" (JSON).
     """
     with atomic_dir(outputs["plots"]) as plots_dir:
         for name, records in result.plots.items():
@@ -128,6 +149,10 @@ def write_evaluation(
         render_figures(result.plots, figures_dir)
     write_json(outputs["slices"], result.slices)
     write_json(outputs["metrics"], result.metrics)
+    if result.rows is not None:
+        write_parquet(outputs["predictions"], result.rows)
+    if result.intervals is not None:
+        write_json(outputs["intervals"], result.intervals)
     classes = tuple(str(c) for c in getattr(model, "classes_", ())) or None
     card = model_card(
         model=files["model"],
@@ -147,6 +172,7 @@ def write_evaluation(
         slices=result.slices,
         min_slice_rows=params.evaluate.min_slice_rows,
         decision=_decision(schema, classes, params),
+        intervals=result.intervals,
     )
     write_text(outputs["card"], card)
 
