@@ -196,7 +196,6 @@ def _noisy_drops(
     worse = worsening(name, old, value)
     worse_bounds = worsening_interval(name, difference)
     change = f"({old:.4f} → {value:.4f})"
-    shown = f"the change's {noise.level} interval [{interval.low:+.4f}, {interval.high:+.4f}]"
     bounds: list[tuple[str, float, float]] = []  # (rule, tolerance, unit: 1 or |base|)
     if rule.max_drop is not None:
         bounds.append(("max_drop", rule.max_drop, 1.0))
@@ -210,6 +209,9 @@ def _noisy_drops(
             continue
         allowed = f"{tolerance:.1%}" if relative else f"{tolerance:g}"
         beyond = worse / unit > tolerance + _EPS
+        low, high = interval.low / unit, interval.high / unit  # relative rules: of the base
+        ends = f"{low:+.1%}, {high:+.1%}" if relative else f"{low:+.4f}, {high:+.4f}"
+        shown = f"the change's {noise.level} interval [{ends}]"
         notes = [f"rule `{rule_noise}`"]
         if rule_noise == "significant":
             significant = worse_bounds.low > 0
