@@ -192,8 +192,10 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
         help="pull-request report: metric, param, data and plot diffs against a base ref",
         description="Compare the workspace's results (after dvc repro) with those committed at "
         "--base, evaluate the gate (params.yaml [gate]) and write the markdown comment.\n"
-        "Reads: params.yaml, result files of the workspace and of --base (via git show). "
-        "Writes: --output (default: stdout). No image is linked unless --images is given.",
+        "Reads: params.yaml, result files of the workspace and of --base (via git show), the "
+        "per-row test predictions of both (the base's from the DVC cache or default remote: "
+        "intervals of the changes, paired row by row). Writes: --output (default: stdout). No "
+        "image is linked unless --images is given.",
     )
     report.add_argument("--output", help="markdown file to write (default: stdout)")
     report.add_argument(
@@ -220,7 +222,8 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
         "gate",
         help="check the merge gate against a base ref; exit 1 with the reasons when it fails",
         description="Evaluate params.yaml [gate] on the workspace's metrics against those "
-        "committed at --base.\nReads: params.yaml, metrics of the workspace and --base. "
+        "committed at --base; drop rules follow gate.noise (the change's bootstrap interval).\n"
+        "Reads: params.yaml, metrics and per-row test predictions of the workspace and --base. "
         "Writes: nothing.",
     )
     fetch = sub.add_parser(

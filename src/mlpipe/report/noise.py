@@ -49,10 +49,6 @@ class Noise:
             return self.unavailable or "no interval"
         return f"{metric} is undefined in too many resamples"
 
-    @property
-    def test_rows(self) -> int | None:
-        return None if self.comparison is None else self.comparison.rows[1]
-
 
 def intervals_from_report(report: Mapping[str, Any] | None) -> dict[str, Interval]:
     """The test intervals of an intervals file (evaluate's ``paths.intervals``), {} without."""
