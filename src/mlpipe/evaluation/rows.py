@@ -7,7 +7,8 @@ the test row, so a changed split or changed data shows), ``y_true`` and ``y_pred
 labels as text, or values), and for classifiers ``proba:<class>`` per class (the model's
 classes, in its order). An id column named like one of these is stored as ``id:<name>``.
 
-Two revisions pair when they scored the same rows: by the id columns when both files have the
+Two revisions pair when they scored the same rows (``Pairing.reason`` is markdown, data-derived
+names escaped): by the id columns when both files have the
 same ones and they are unique (then every id must be on both sides, with the same label), else
 by position when every ``row_hash`` is equal. Otherwise the test sets differ and comparisons
 are unpaired.
@@ -23,6 +24,7 @@ import pandas as pd
 
 from mlpipe.evaluation.bootstrap import Scored
 from mlpipe.evaluation.metrics import Predictions, positive_class
+from mlpipe.markdown_escape import md_code
 
 ROW, ROW_HASH, Y_TRUE, Y_PRED = "row", "row_hash", "y_true", "y_pred"
 PROBA = "proba:"
@@ -154,7 +156,7 @@ def _pair_by_ids(base: pd.DataFrame, pr: pd.DataFrame, ids: Sequence[str]) -> Pa
     base_keys, pr_keys = _keys(base, ids), _keys(pr, ids)
     at = base_keys.get_indexer(pr_keys)  # each PR row's position in base (-1: absent)
     common = int((at >= 0).sum())
-    by = "id " + ", ".join(f"`{c}`" for c in ids)
+    by = "id " + ", ".join(md_code(c) for c in ids)
     all_base, all_pr = np.arange(len(base)), np.arange(len(pr))
     if common != len(pr) or common != len(base):
         reason = _differ(len(base), len(pr), common, f"the same {by}")

@@ -21,6 +21,7 @@ import yaml
 from mlpipe.config import PathsConfig
 from mlpipe.errors import MlpipeError
 from mlpipe.io import atomic_path
+from mlpipe.markdown_escape import md, md_code
 from mlpipe.report.markdown import Figure
 from mlpipe.report.revision import PLOT_NAMES, Revision
 
@@ -151,7 +152,9 @@ def workspace_predictions(root: Path, path: str) -> tuple[pd.DataFrame | None, s
     """The PR's per-row test predictions (``paths.test_predictions``), or None and why not."""
     file = root / path
     if not file.is_file():
-        return None, f"the workspace has no per-row test predictions (`{path}`): run `dvc repro`"
+        return None, (
+            f"the workspace has no per-row test predictions ({md_code(path)}): run `dvc repro`"
+        )
     return pd.read_parquet(file), None
 
 
@@ -160,10 +163,11 @@ def base_predictions(
 ) -> tuple[pd.DataFrame | None, str | None]:
     """The base revision's per-row test predictions, or None and why not.
 
-    The file is a DVC output (not in git): its md5 comes from the base's dvc.lock, its bytes
-    from the local DVC cache or, failing that, DVC's default remote (``dvc.api``, credentials
-    as DVC finds them). In CI the step that holds the remote's credentials puts them in the
-    cache first (``mlpipe fetch-predictions``).
+    The reason is markdown (data-derived names escaped). The file is a DVC output (not in
+    git): its md5 comes from the base's dvc.lock, its bytes from the local DVC cache or, failing
+    that, DVC's default remote (``dvc.api``, credentials as DVC finds them). In CI the step
+    that holds the remote's credentials puts them in the cache first
+    (``mlpipe fetch-predictions``).
     """
     commit = resolve_commit(root, ref)
     path = _paths(params).test_predictions
@@ -172,17 +176,18 @@ def base_predictions(
     md5 = _out_hash(lock, path)
     if md5 is None:
         return None, (
-            f"`{ref}` has no per-row test predictions (no `{path}` in its dvc.lock: a run from "
-            "before evaluate wrote them, or not committed)"
+            f"{md_code(ref)} has no per-row test predictions (no {md_code(path)} in its "
+            "dvc.lock: a run from before evaluate wrote them, or not committed)"
         )
     try:
         data = _read_dvc_object(root, md5, path, commit)
     except Exception as exc:  # DVC's errors have many types; the message says what failed
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return None, (
-            f"`{path}` of `{ref}` (md5 `{md5}`) is neither in the local DVC cache nor readable "
-            f"from the default remote ({first}); `mlpipe fetch-predictions --base {ref}` "
-            "fetches it where the remote's credentials are"
+            f"{md_code(path)} of {md_code(ref)} (md5 `{md5}`) is neither in the local DVC "
+            f"cache nor readable from the default remote ({md(first, 160)}); "
+            f"{md_code(f'mlpipe fetch-predictions --base {ref}')} fetches it where the "
+            "remote's credentials are"
         )
     return pd.read_parquet(io.BytesIO(data)), None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mlpipe.config import Params, load_params
 from mlpipe.io import InputError, write_text
+from mlpipe.markdown_escape import md_code
 from mlpipe.report.gate import GateResult, evaluate_gate
 from mlpipe.report.markdown import PullRequest, build_report
 from mlpipe.report.noise import Noise, compare_rows, intervals_from_report
@@ -38,7 +39,7 @@ def _noise(root: Path, params: Params, base: Revision, head: Revision, ref: str)
         base_intervals=intervals_from_report(base.intervals),
     )
     if base.metrics is None or "test" not in base.metrics:
-        return dataclasses.replace(noise, unavailable=f"`{ref}` has no test metrics")
+        return dataclasses.replace(noise, unavailable=f"{md_code(ref)} has no test metrics")
     if (reason := incomparable(base, head)) is not None:
         return dataclasses.replace(noise, unavailable=f"not comparable: {reason}")
     pr_rows, why = workspace_predictions(root, params.paths.test_predictions)

@@ -95,3 +95,10 @@ def test_without_ids_rows_pair_by_position_when_every_hash_is_equal() -> None:
     # duplicated ids cannot pair rows: position and hashes decide
     dup = _rows(["c1", "c1", "c3"], ["no", "yes", "no"], hashes=[1, 2, 3])
     assert pair(dup, dup).by == "position" and pair(dup, dup).paired
+
+
+def test_a_data_derived_id_name_is_escaped_in_the_reason() -> None:
+    base = _rows(["c1", "c2"], ["no", "yes"]).rename(columns={"customer_id": "@team|id"})
+    pr = _rows(["c1", "c9"], ["no", "yes"]).rename(columns={"customer_id": "@team|id"})
+    reason = pair(base, pr).reason
+    assert "2 base rows, 2 PR rows, 1 with the same id <code>&#64;team&#124;id</code>" in reason
