@@ -68,6 +68,7 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "bootstrap_results.md"))
     args = parser.parse_args()
     cap = BootstrapConfig().max_rows
+    load = os.getloadavg()[0]
     a, b, baseline = _models(args.rows)
     settings = {"resamples": args.resamples, "confidence": 0.95, "seed": 42}
     base_wall, base_cpu = _timed(lambda: compute_metrics("binary", baseline))
@@ -96,7 +97,8 @@ def main() -> int:
         "",
         f"`python benchmarks/bootstrap.py --rows {args.rows} --resamples {args.resamples}` on "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-        f"numpy {np.__version__}, OMP_NUM_THREADS {threads}.",
+        f"numpy {np.__version__}, OMP_NUM_THREADS {threads}; load average before the run "
+        f"{load:.1f} (a shared machine: CPU seconds are steadier than wall seconds).",
         "",
         "| work | wall s | CPU s | wall / baseline |",
         "| --- | ---: | ---: | ---: |",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.data.drift import drift_markdown, report_from_dict
+from mlpipe.markdown_escape import md_code
 from mlpipe.report import charts
 from mlpipe.report.diff import (
     MISSING,
@@ -165,9 +166,9 @@ def _noisy_metrics_section(base: Revision, head: Revision, dataset: str, noise: 
     level = noise.level
     if base_values is None or reason is not None:
         why = (
-            f"`{base.label}` has no {dataset} metrics (no committed run)"
+            f"{md_code(base.label)} has no {dataset} metrics (no committed run)"
             if base_values is None
-            else f"not compared with `{base.label}`, {reason}"
+            else f"not compared with {md_code(base.label)}, {reason}"
         )
         lines = [title, "", f"No baseline: {why}. Showing the PR's values only."]
         if own_pr:
