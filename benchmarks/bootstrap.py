@@ -100,11 +100,12 @@ def main() -> int:
         f"numpy {np.__version__}, OMP_NUM_THREADS {threads}; load average before the run "
         f"{load:.1f} (a shared machine: CPU seconds are steadier than wall seconds).",
         "",
-        "| work | wall s | CPU s | wall / baseline |",
-        "| --- | ---: | ---: | ---: |",
+        "| work | wall s | CPU s | wall / baseline | CPU / baseline |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, wall, cpu in rows:
-        lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {wall / base_wall:.1f}x |")
+        ratios = f"{wall / base_wall:.1f}x | {cpu / base_cpu:.1f}x"
+        lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {ratios} |")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     Path(args.output).write_text(text, encoding="utf-8")
