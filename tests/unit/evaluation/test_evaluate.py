@@ -43,10 +43,17 @@ def setup() -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, FeatureSpec, Schema]:
     return fit_model(train, spec, "churned", "binary", config), train, test, spec, schema
 
 
+def _evaluate(setup: tuple) -> Evaluation:
+    model, train, test, spec, schema = setup
+    hashes = row_hashes([test.iloc[:40], test.iloc[40:]])  # as the stage reads it, in batches
+    return evaluate_model(
+        model, train, test, spec, schema, CONFIG, id_columns=("customer_id",), row_hashes=hashes
+    )
+
+
 @pytest.fixture(scope="module")
 def result(setup: tuple) -> Evaluation:
-    model, train, test, spec, schema = setup
-    return evaluate_model(model, train, test, spec, schema, CONFIG)
+    return _evaluate(setup)
 
 
 def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> None:
@@ -76,18 +83,15 @@ def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> N
 
 
 def test_evaluation_is_deterministic(setup: tuple, result: Evaluation) -> None:
-    model, train, test, spec, schema = setup
-    again = evaluate_model(model, train, test, spec, schema, CONFIG)
+    again = _evaluate(setup)
     assert again == result
     pd.testing.assert_frame_equal(again.rows, result.rows)
 
 
-def test_per_row_predictions_and_intervals_of_the_test_set(setup: tuple) -> None:
-    model, train, test, spec, schema = setup
-    hashes = row_hashes([test.iloc[:40], test.iloc[40:]])
-    result = evaluate_model(
-        model, train, test, spec, schema, CONFIG, id_columns=("customer_id",), row_hashes=hashes
-    )
+def test_per_row_predictions_and_intervals_of_the_test_set(
+    setup: tuple, result: Evaluation
+) -> None:
+    model, _, test, spec, _ = setup
     rows = result.rows
     assert list(rows.columns) == [
         "customer_id",
