@@ -14,6 +14,9 @@
 #   MLPIPE_S3_ENDPOINT  endpoint URL of an S3-compatible store (MinIO, Ceph, R2, ...)
 #   MLPIPE_SAME_REPO    "true" when the pull request comes from this repository (may push)
 #   MLPIPE_DVC_REMOTE   DVC remote to use (default: s3); a non-S3 remote needs no credentials
+#   MLPIPE_BASE_REF     the base revision (default: origin/$GITHUB_BASE_REF on a pull request):
+#                       its per-row test predictions (a DVC output) are fetched into the cache,
+#                       so `mlpipe report` (a later step, without credentials) pairs the rows
 # Credentials and the endpoint are never printed: no `set -x`, no `dvc -v`, no echo of them.
 set -euo pipefail
 
@@ -86,6 +89,20 @@ else
     log "warning: could not push to remote '${remote}' (DVC's error above; pushing needs write" \
         "access): the report goes on, but 'dvc repro --pull' will recompute these stages" >&2
     echo "::warning::dvc push to remote '${remote}' failed: the PR's new results are not shared"
+fi
+
+# The base's per-row test predictions: DVC-cached, not in git; the report step has no credentials.
+base_ref="${MLPIPE_BASE_REF:-${GITHUB_BASE_REF:+origin/$GITHUB_BASE_REF}}"
+if [[ -z "$base_ref" ]]; then
+    log "no base revision (MLPIPE_BASE_REF, GITHUB_BASE_REF): base predictions not fetched"
+elif ! $use_remote; then
+    log "base predictions of ${base_ref}: not fetched (no credentials for remote '${remote}');" \
+        "the report reads them from the DVC cache if they are there"
+elif mlpipe fetch-predictions --base "$base_ref" 2>&1 | mask; then
+    log "base predictions of ${base_ref}: in the DVC cache"
+else
+    log "warning: could not fetch the per-row test predictions of ${base_ref} (above): the" \
+        "report says so and judges the changes on their point values" >&2
 fi
 
 if ! git diff --quiet -- dvc.lock 2>/dev/null; then

@@ -92,7 +92,8 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, b
         "metrics, slice metrics, plot data and PNG figures",
         "Reads: --model, --train, --test, --schema, params.yaml [data, train, evaluate]. Writes: "
         "--metrics, --slices (JSON), --plots (dir of JSON), --figures (dir of PNG), "
-        "--card (markdown model card).",
+        "--card (markdown model card), --predictions (per-row test predictions, Parquet), "
+        "--intervals (the test metrics' bootstrap intervals, JSON).",
         [
             ("--model", "model file (paths.model)"),
             ("--train", "training rows (paths.train)"),
@@ -109,6 +110,8 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, b
                 "paths.ingest_report; skipped when absent)",
                 False,
             ),
+            ("--predictions", "per-row test predictions to write (paths.test_predictions)"),
+            ("--intervals", "test metrics' intervals to write (paths.intervals)"),
         ],
     ),
 }
@@ -147,11 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = sub.add_parser(
         "metrics",
         help="print the metrics table",
-        description="Print the test and train metrics as a table.\n"
-        "Reads: --metrics (default: paths.metrics). Writes: nothing.",
+        description="Print the test and train metrics as a table, each test metric with its "
+        "bootstrap interval when the intervals file exists.\n"
+        "Reads: --metrics (default: paths.metrics), --intervals (default: paths.intervals when "
+        "--metrics is not given). Writes: nothing.",
     )
     _params_option(metrics)
     metrics.add_argument("--metrics", help="metrics JSON (default: paths.metrics)")
+    metrics.add_argument(
+        "--intervals", help="intervals JSON of the test metrics (default: paths.intervals)"
+    )
     metrics.set_defaults(handler=_module_runner("mlpipe.stages.show"))
     _add_report_commands(sub)
     _add_production_commands(sub)
@@ -231,8 +239,10 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
         help="pull-request report: metric, param, data and plot diffs against a base ref",
         description="Compare the workspace's results (after dvc repro) with those committed at "
         "--base, evaluate the gate (params.yaml [gate]) and write the markdown comment.\n"
-        "Reads: params.yaml, result files of the workspace and of --base (via git show). "
-        "Writes: --output (default: stdout). No image is linked unless --images is given.",
+        "Reads: params.yaml, result files of the workspace and of --base (via git show), the "
+        "per-row test predictions of both (the base's from the DVC cache or default remote: "
+        "intervals of the changes, paired row by row). Writes: --output (default: stdout). No "
+        "image is linked unless --images is given.",
     )
     report.add_argument(
         "--output",
@@ -273,15 +283,26 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
         "gate",
         help="check the merge gate against a base ref; exit 1 with the reasons when it fails",
         description="Evaluate params.yaml [gate] on the workspace's metrics against those "
-        "committed at --base.\nReads: params.yaml, metrics of the workspace and --base. "
+        "committed at --base; drop rules follow gate.noise (the change's bootstrap interval).\n"
+        "Reads: params.yaml, metrics and per-row test predictions of the workspace and --base. "
         "Writes: nothing.",
     )
-    for p, handler in ((report, "run"), (gate, "run_gate")):
+    fetch = sub.add_parser(
+        "fetch-predictions",
+        help="put the base ref's per-row test predictions into the DVC cache (from the remote)",
+        description="Fetch the per-row test predictions of --base (a DVC output of evaluate, "
+        "named in its dvc.lock) from DVC's default remote into the local cache, so `mlpipe "
+        "report --base` pairs the rows without the remote's credentials (CI runs it in the "
+        "step that has them).\nReads: params.yaml and dvc.lock of --base (via git show), the "
+        "DVC remote. Writes: the DVC cache. Exit 1 when they cannot be fetched.",
+    )
+    for p, handler in ((report, "run"), (gate, "run_gate"), (fetch, "run_fetch")):
         _params_option(p)
         p.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/main")
-        p.add_argument(
-            "--head-ref", help="name shown for the PR side (default: current branch or commit)"
-        )
+        if p is not fetch:
+            p.add_argument(
+                "--head-ref", help="name shown for the PR side (default: current branch or commit)"
+            )
         p.set_defaults(handler=_report_runner(handler))
 
 

@@ -54,6 +54,10 @@ class PathsConfig:
     unlabelled: str = "data/interim/unlabelled.parquet"
     tune: str = "data/results/tune.json"
     tune_journal: str = ".dvc/tmp/mlpipe-tune.journal"
+    # Per-row test predictions (row key, label, scores; DVC-cached) and the test metrics' 95 %
+    # intervals (JSON, in git), both written by evaluate; `mlpipe report` pairs the rows.
+    test_predictions: str = "data/processed/test_predictions.parquet"
+    intervals: str = "data/results/intervals.json"
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,25 @@ class TrainConfig:
     )
 
 
+NoiseRule = Literal["significant", "non_inferiority", "ignore"]
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    """Bootstrap intervals of the test metrics (evaluate) and of their change (`mlpipe report`).
+
+    ``resamples`` Poisson resamples of the test rows, seeded with ``seed``; intervals are the
+    ``confidence`` percentile intervals (0.95: the 2.5 % and 97.5 % quantiles). A test set of
+    more than ``max_rows`` rows is resampled on a seeded sample of ``max_rows`` rows and the
+    spread rescaled to the whole set (``mlpipe.evaluation.bootstrap``), so the cost stays flat.
+    """
+
+    resamples: int = 1000
+    confidence: float = 0.95
+    seed: int = 42
+    max_rows: int = 50_000
+
+
 @dataclass(frozen=True)
 class EvaluateConfig:
     """Metrics, slices and diagnostics."""
@@ -267,6 +290,7 @@ class EvaluateConfig:
     importance_max_features: int = 100
     train_rows: int = 1_000_000
     seed: int = 42
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
 
 
 @dataclass(frozen=True)
@@ -316,6 +340,9 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "evaluate.importance_rows": (10, None),
     "evaluate.importance_repeats": (1, 100),
     "evaluate.train_rows": (10, None),
+    "evaluate.bootstrap.resamples": (100, 100_000),
+    "evaluate.bootstrap.confidence": (0.5, 0.999),
+    "evaluate.bootstrap.max_rows": (1000, 10_000_000),
     "predict.chunk_rows": (1, None),
     "predict.smoke_rows": (1, 100_000),
     "predict.contract_alpha": (1e-12, 0.5),
@@ -483,6 +510,7 @@ class MetricGate:
     ``max_drop``: largest allowed worsening against the base revision, in the metric's units
     (a decrease for higher-is-better metrics, an increase for lower-is-better ones).
     ``max_drop_relative``: the same as a fraction of the base value (0.02 = 2 %).
+    ``noise``: how the drop bounds treat the test set's noise (``gate.noise`` when null).
     """
 
     metric: str = ""
@@ -490,6 +518,7 @@ class MetricGate:
     max: float | None = None
     max_drop: float | None = None
     max_drop_relative: float | None = None
+    noise: NoiseRule | None = None
 
     def __post_init__(self) -> None:
         if not self.metric:
@@ -517,10 +546,19 @@ def _default_gate_rules() -> tuple[MetricGate, ...]:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """The merge gate of `mlpipe report` / `mlpipe gate`: rules on one dataset's metrics."""
+    """The merge gate of `mlpipe report` / `mlpipe gate`: rules on one dataset's metrics.
+
+    ``noise`` decides how a drop rule (``max_drop``, ``max_drop_relative``) treats the
+    bootstrap interval of the change (``evaluate.bootstrap``; test set only):
+    ``significant`` fails only on a drop beyond the tolerance whose interval excludes 0 (a
+    change, not noise); ``non_inferiority`` fails unless the interval's worse bound stays
+    within the tolerance (the PR must show it is not worse by more); ``ignore`` judges the
+    point values alone. Floors and ceilings (``min``, ``max``) are checked on the point value.
+    """
 
     dataset: Literal["test", "train"] = "test"
     rules: tuple[MetricGate, ...] = field(default_factory=_default_gate_rules)
+    noise: NoiseRule = "significant"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,12 @@ def summary(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line[len(prefix) :] for line in text.splitlines() if line.startswith(prefix)]
 
 
+def _predictions_md5(lock_text: str) -> str:
+    lock = yaml.safe_load(lock_text)
+    outs = lock["stages"]["evaluate"]["outs"]
+    return next(o["md5"] for o in outs if o["path"] == "data/processed/test_predictions.parquet")
+
+
 def model_md5(repo: Repo) -> str:
     lock = yaml.safe_load((repo.path / "dvc.lock").read_text())
     return next(o["md5"] for o in lock["stages"]["train"]["outs"])
@@ -86,12 +92,20 @@ def test_changed_params_same_repo_pushes_outputs_and_run_cache_for_the_reviewer(
     before = s3.objects(bucket)
 
     ci = main.clone(tmp_path / "ci")
-    result = run_script(ci, ci_env(s3, same_repo=True))
+    # The base (main before the PR's commit): its per-row test predictions reach the cache.
+    base_md5 = _predictions_md5(main.git("show", "HEAD~1:dvc.lock").stdout)
+    result = run_script(ci, {**ci_env(s3, same_repo=True), "MLPIPE_BASE_REF": "HEAD~1"})
     assert result.returncode == 0, result.stderr
     assert ran_stages(result.stdout) == ["train", "evaluate"]
     lines = summary(result)
     assert "stages run: train evaluate" in lines
     assert "pushed outputs and run-cache to remote 's3'" in lines
+    assert "base predictions of HEAD~1: in the DVC cache" in lines
+    assert f"fetched `data/processed/test_predictions.parquet` of `HEAD~1` (md5 {base_md5})" in (
+        result.stdout + result.stderr
+    )
+    assert (ci.path / ".dvc/cache/files/md5" / base_md5[:2] / base_md5[2:]).is_file()
+    assert base_md5 != _predictions_md5((ci.path / "dvc.lock").read_text())
     assert any(line.startswith("note: dvc.lock differs from the committed one") for line in lines)
     after = s3.objects(bucket)
     added = set(after) - set(before)
@@ -134,7 +148,7 @@ def test_fork_without_credentials_reproduces_on_the_embedded_data(tmp_path: Path
     repo = make_repo(tmp_path / "fork", rows=2000)
     # Secrets a fork's run does not get arrive as empty strings.
     env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "MLPIPE_S3_ENDPOINT": ""}
-    result = run_script(repo, {**env, "MLPIPE_SAME_REPO": "false"})
+    result = run_script(repo, {**env, "MLPIPE_SAME_REPO": "false", "GITHUB_BASE_REF": "main"})
     assert result.returncode == 0, result.stderr
     stages = ["generate", "ingest", "validate", "split", "train", "evaluate", "drift"]
     assert ran_stages(result.stdout) == stages
@@ -142,6 +156,10 @@ def test_fork_without_credentials_reproduces_on_the_embedded_data(tmp_path: Path
     assert lines[0].startswith("no credentials for remote 's3'")
     assert f"stages run: {' '.join(stages)}" in lines
     assert "not pushing: no credentials for remote 's3'" in lines
+    assert (
+        "base predictions of origin/main: not fetched (no credentials for remote 's3'); the "
+        "report reads them from the DVC cache if they are there"
+    ) in lines
     assert "Pulling" not in result.stdout
     assert not (repo.path / ".dvc/config.local").exists()  # remote untouched
     metrics = repo.read_json("data/results/metrics.json")

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlpipe.report import charts
 from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE
@@ -21,6 +22,8 @@ from support.repo import Repo, ran_stages
 pytestmark = pytest.mark.slow
 
 METRICS = "data/results/metrics.json"
+INTERVALS = "data/results/intervals.json"
+PREDICTIONS = "data/processed/test_predictions.parquet"
 ROC = "data/results/plots/roc.json"
 CONFUSION = "data/results/plots/confusion.json"
 
@@ -48,6 +51,9 @@ def test_report_holds_base_and_pr_values_and_changes_for_every_metric(pr_repo: R
     main_sha = pr_repo.git("rev-parse", "main").stdout.strip()
     head_sha = pr_repo.git("rev-parse", "HEAD").stdout.strip()
     assert f"Base `main` (`{main_sha[:8]}`) → PR `feature` (`{head_sha[:8]}`)" in text
+    # Each side's value with its own interval (from its own intervals file), then the change
+    # with its paired bootstrap interval.
+    base_iv, pr_iv = _at(pr_repo, "main", INTERVALS)["test"], pr_repo.read_json(INTERVALS)["test"]
     for name in sorted(pr):
         old, new = base[name], pr[name]
         if name == "rows":
@@ -56,10 +62,24 @@ def test_report_holds_base_and_pr_values_and_changes_for_every_metric(pr_repo: R
             )
         else:
             shown = round(new, 4) - round(old, 4)  # the difference of the values shown
-            row = f"| {name} | {old:.4f} | {new:.4f} | {shown:+.4f} | {(new - old) / old:+.2%} |"
+            b, p = base_iv[name], pr_iv[name]
+            row = (
+                f"| {name} | {old:.4f} [{b['low']:.4f}, {b['high']:.4f}] | {new:.4f} "
+                f"[{p['low']:.4f}, {p['high']:.4f}] | {shown:+.4f} ["
+            )
         assert row in text, name
-    # Fewer iterations: a worse ranking model, and the table marks it as such.
-    assert re.search(r"\| roc_auc \|.*\| 🔻 worse \|", text)
+    assert (
+        "The change's interval is a **paired** bootstrap: 1000 resamples of the same 4000 test "
+        "rows for base and PR, seed 42."
+    ) in text
+    # Fewer iterations: a worse ranking model, beyond noise, and the table marks it as such.
+    found = re.search(
+        r"\| roc_auc \|.*\| (-0\.\d+) \[(-0\.\d+), (-0\.\d+)\] \|.*\| 🔻 worse \|", text
+    )
+    assert found, text
+    change, low, high = (float(v) for v in found.groups())
+    assert low < change < high < 0
+    assert "| positive_rate |" in text and "+0.0000 [+0.0000, +0.0000]" in text  # same rows
     # Only the changed param, old -> new.
     params_section = text.split("### Params")[1].split("###")[0]
     rows = [line for line in params_section.splitlines() if line.startswith("| train")]
@@ -119,6 +139,13 @@ def test_gate_fails_when_the_drop_exceeds_the_tolerance(pr_repo: Repo, tmp_path:
     assert (repo.path / "summary.md").read_text() == text
     assert "### Gate: ❌ failed" in text
     assert f"- ❌ roc_auc worsened by {base - pr:.4f}" in text
+    # Which rule decided, and the drop this test set can tell from noise.
+    assert "more than the allowed 0.015, and beyond noise: the change's 95% interval [" in text
+    assert re.search(
+        r"excludes 0 \(rule `significant`; with 4000 test rows, paired, a drop of roc_auc under "
+        r"~0\.0\d+ cannot be told from noise\)",
+        text,
+    )
     # Without --fail-on-gate the report still exits 0 (CI posts it, then runs the gate).
     assert repo.mlpipe_in_process("report", "--base", "main").returncode == 0
 
@@ -142,6 +169,27 @@ def test_gate_passes_within_the_tolerance(pr_repo: Repo, tmp_path: Path) -> None
     assert repo.mlpipe_in_process("gate", "--base", "main", check=False).returncode == 1
 
 
+def test_without_the_base_predictions_the_comment_says_so(pr_repo: Repo, tmp_path: Path) -> None:
+    """The base's per-row predictions are in DVC's cache, not in git: when neither the cache
+    nor the default remote has them, the PR side keeps its intervals and the verdicts are
+    point estimates, marked as such; `mlpipe fetch-predictions` says what is missing."""
+    repo = pr_repo.copy(tmp_path / "r")
+    lock = yaml.safe_load(repo.git("show", "main:dvc.lock").stdout)
+    md5 = next(o["md5"] for o in lock["stages"]["evaluate"]["outs"] if o["path"] == PREDICTIONS)
+    (repo.path / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).unlink()
+    text = _report(repo)
+    assert (
+        f"> ⚠️ **No interval for the changes**: `{PREDICTIONS}` of `main` (md5 `{md5}`) is "
+        "neither in the local DVC cache nor readable from the default remote ("
+    ) in text
+    assert "`mlpipe fetch-predictions --base main` fetches it where the remote's" in text
+    assert re.search(r"\| roc_auc \| 0\.\d{4} \[.*\| 🔻 worse \(\*point estimate\*\) \|", text)
+    assert "(point estimate, not tested against noise: " in text
+    fetched = repo.mlpipe_in_process("fetch-predictions", "--base", "main", check=False)
+    assert fetched.returncode == 1
+    assert f"`{PREDICTIONS}` of `main` (md5 {md5}) is not in the default remote" in fetched.stderr
+
+
 def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     repo = pr_repo.copy(tmp_path / "r")
     repo.git("checkout", "-q", "-b", "bare", "main")
@@ -150,8 +198,8 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     repo.git("checkout", "-q", "feature")
     text = repo.mlpipe_in_process("report", "--base", "bare").stdout
     assert "No baseline: `bare` has no test metrics (no committed run)." in text
-    pr = repo.read_json(METRICS)["test"]
-    assert f"| roc_auc | {pr['roc_auc']:.4f} |" in text
+    pr, own = repo.read_json(METRICS)["test"], repo.read_json(INTERVALS)["test"]["roc_auc"]
+    assert f"| roc_auc | {pr['roc_auc']:.4f} [{own['low']:.4f}, {own['high']:.4f}] |" in text
     assert "`bare` has no curves to compare." in text
     # floors only: the PR's model is above them
     gate = repo.mlpipe_in_process("gate", "--base", "bare")

@@ -384,3 +384,50 @@ def test_thousands_may_equal_the_delimiter() -> None:
     params = params_from_dict({"data": {"csv": {"delimiter": ",", "thousands": ","}}})
     assert params.data.csv.thousands == ","
     assert load_params(PROJECT / "params.yaml").data.csv.thousands == "auto"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"evaluate": {"bootstrap": {"resamples": 10}}},
+            "'evaluate.bootstrap.resamples' is 10; allowed range: [100, 100000]",
+        ),
+        (
+            {"evaluate": {"bootstrap": {"confidence": 95}}},
+            "'evaluate.bootstrap.confidence' is 95.0; allowed range: [0.5, 0.999]",
+        ),
+        (
+            {"evaluate": {"bootstrap": {"max_rows": 10}}},
+            "'evaluate.bootstrap.max_rows' is 10; allowed range: [1000, 1e+07]",
+        ),
+        (
+            {"evaluate": {"bootstrap": {"resample": 500}}},
+            "unknown key 'evaluate.bootstrap.resample'. Allowed keys in 'evaluate.bootstrap': "
+            "confidence, max_rows, resamples, seed",
+        ),
+        (
+            {"gate": {"noise": "strict"}},
+            "'gate.noise' is 'strict'; allowed values: 'significant', 'non_inferiority', 'ignore'",
+        ),
+        (
+            {"gate": {"rules": [{"metric": "f1", "max_drop": 0.1, "noise": "loose"}]}},
+            "'gate.rules[0].noise' is 'loose'; allowed values: 'significant', "
+            "'non_inferiority', 'ignore'",
+        ),
+    ],
+)
+def test_bootstrap_and_noise_settings_are_validated(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        params_from_dict(raw)
+    assert message in str(info.value)
+
+
+def test_committed_bootstrap_and_noise_settings() -> None:
+    params = load_params(PROJECT / "params.yaml")
+    boot = params.evaluate.bootstrap
+    assert (boot.resamples, boot.confidence, boot.seed, boot.max_rows) == (1000, 0.95, 42, 50_000)
+    assert params.gate.noise == "significant"
+    assert params.paths.test_predictions == "data/processed/test_predictions.parquet"
+    rule = params_from_dict({"gate": {"rules": [{"metric": "f1", "noise": "ignore"}]}})
+    assert rule.gate.rules[0].noise == "ignore"

@@ -94,11 +94,14 @@ def model_card(
     min_slice_rows: int,
     decision: Mapping[str, Any] | None = None,
     unlabelled: int | None = None,
+    intervals: Mapping[str, Any] | None = None,
 ) -> str:
     """The model card as markdown with a YAML front matter block.
 
     ``unlabelled`` (ingest's report; None when unknown) is how many source rows had no target
     and were set aside by ingest (``data.unlabelled: drop``): in neither train nor test.
+    ``intervals`` (evaluate's ``paths.intervals`` report,
+    ``mlpipe.evaluation.bootstrap.intervals_report``) adds each test metric's interval.
 
     ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
     predicted when its probability reaches the threshold (params ``train.threshold``).
@@ -181,7 +184,9 @@ def model_card(
     for key in sorted(hyper):
         lines.append(f"| {md_code(key)} | {md(_value(hyper[key]))} |")
     lines += ["", "## Metrics", ""]
-    lines += _metrics_table(metrics)
+    lines += _metrics_table(metrics, intervals)
+    if intervals is not None and intervals.get("test"):
+        lines += ["", _intervals_note(intervals)]
     scored = metrics.get("train", {}).get("rows")
     if scored is not None and train.rows is not None and scored < train.rows:
         lines += [
@@ -216,17 +221,45 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _metrics_table(metrics: Mapping[str, Mapping[str, float]]) -> list[str]:
+def _metrics_table(
+    metrics: Mapping[str, Mapping[str, float]], intervals: Mapping[str, Any] | None = None
+) -> list[str]:
     names = sorted({name for values in metrics.values() for name in values})
     splits = list(metrics)
-    out = [
-        "| metric | " + " | ".join(md(s) for s in splits) + " |",
-        "| --- |" + " ---: |" * len(splits),
-    ]
+    bounds = (intervals or {}).get("test") or {}
+    header = [md(s) for s in splits]
+    if bounds and "test" in splits:  # the test set's interval right after its value
+        header.insert(splits.index("test") + 1, f"test {_percent(intervals)} interval")
+    out = ["| metric | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(header)]
     for name in names:
         cells = [_number(metrics[s].get(name)) for s in splits]
+        if len(header) > len(splits):
+            bound = bounds.get(name)
+            shown = "-" if bound is None else f"[{bound['low']:.4f}, {bound['high']:.4f}]"
+            cells.insert(splits.index("test") + 1, shown)
         out.append(f"| {md(name)} | " + " | ".join(cells) + " |")
     return out
+
+
+def _percent(intervals: Mapping[str, Any] | None) -> str:
+    return f"{float((intervals or {}).get('confidence', 0.95)):.0%}"
+
+
+def _intervals_note(intervals: Mapping[str, Any]) -> str:
+    rows, resampled = intervals.get("rows"), intervals.get("resampled_rows")
+    sample = ""
+    if rows is not None and resampled is not None and resampled < rows:
+        sample = (
+            f" (drawn from a seeded sample of {resampled} of them, spread rescaled to all rows, "
+            "`evaluate.bootstrap.max_rows`)"
+        )
+    return (
+        f"Test intervals: {_percent(intervals)} bootstrap percentile intervals over "
+        f"{intervals.get('resamples')} Poisson resamples of the {rows} test rows{sample}, seed "
+        f"{intervals.get('seed')} (`evaluate.bootstrap`): how precisely this test set measures "
+        "each metric. Whether a change between two models is more than noise is judged row by "
+        "row on the same test rows by `mlpipe report` (a paired comparison, usually tighter)."
+    )
 
 
 def _number(value: float | None) -> str:

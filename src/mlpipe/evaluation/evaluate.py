@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,8 @@ import pandas as pd
 from mlpipe.config import ConfigError, EvaluateConfig
 from mlpipe.data.schema import Schema, column_kind
 from mlpipe.evaluation import plots as plot_data
+from mlpipe.evaluation import rows as row_predictions
+from mlpipe.evaluation.bootstrap import intervals_report
 from mlpipe.evaluation.importance import feature_importance
 from mlpipe.evaluation.metrics import (
     compute_metrics,
@@ -25,11 +27,15 @@ from mlpipe.model.train import target_values
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Metrics (per dataset), slice metrics, per-class report and plot records by plot name."""
+    """Metrics (per dataset), slice metrics, per-class report and plot records by plot name;
+    the test set's per-row predictions (``mlpipe.evaluation.rows``) and its metrics' bootstrap
+    intervals (``mlpipe.evaluation.bootstrap.intervals_report``)."""
 
     metrics: dict[str, dict[str, float]]
     slices: dict[str, Any]
     plots: dict[str, list[dict[str, Any]]]
+    rows: pd.DataFrame | None = field(default=None, compare=False)  # compared by value apart
+    intervals: dict[str, Any] | None = None
 
 
 def train_sample(total: int, rows: int, seed: int) -> np.ndarray | None:
@@ -97,12 +103,18 @@ def evaluate_model(
     config: EvaluateConfig,
     positive: str | None = None,
     threshold: float = 0.5,
+    *,
+    id_columns: tuple[str, ...] = (),
+    row_hashes: np.ndarray | None = None,
 ) -> Evaluation:
     """Score ``model`` on test (and train, to spot over-fitting) and build every diagnostic.
 
     ``train`` may be a sample of the training rows (``train_sample``); the train metrics'
     ``rows`` say how many were scored. Binary decisions: the ``positive`` class when its
     probability reaches ``threshold`` (params ``train.threshold``).
+    The per-row test predictions carry the ``id_columns``
+    of ``test`` (those it has) and ``row_hashes`` (one per test row, ``rows.row_hashes`` of the
+    whole test file; zeros when None).
     """
     check_slices(config.slices, test, schema)
     task = schema.task
@@ -134,6 +146,17 @@ def evaluate_model(
         plots["predictions"] = plot_data.regression_points(
             on_test.y_true, on_test.y_pred, config.plot_points, config.seed
         )
+    hashes = np.zeros(len(test), dtype=np.uint64) if row_hashes is None else row_hashes
+    ids = test[[c for c in id_columns if c in test.columns]]
+    rows = row_predictions.prediction_rows(on_test, ids, hashes, task)
+    boot = config.bootstrap
+    intervals = intervals_report(
+        row_predictions.scored(rows, positive),
+        resamples=boot.resamples,
+        confidence=boot.confidence,
+        seed=boot.seed,
+        max_rows=boot.max_rows,
+    )
     plots["importance"] = feature_importance(
         model,
         model_frame(test, spec),
@@ -144,4 +167,4 @@ def evaluate_model(
         seed=config.seed,
         max_features=config.importance_max_features,
     )
-    return Evaluation(metrics=metrics, slices=slices, plots=plots)
+    return Evaluation(metrics=metrics, slices=slices, plots=plots, rows=rows, intervals=intervals)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from mlpipe.config import GateConfig, MetricGate
 from mlpipe.evaluation.metrics import DIRECTIONS, LOWER
+from mlpipe.report.noise import Noise, detectable, worse_direction, worsening_interval
 
 Status = Literal["pass", "fail", "skip"]
 _EPS = 1e-12  # metrics are rounded to 6 decimals; a change equal to the tolerance passes
@@ -35,6 +36,10 @@ class GateResult:
     has_baseline: bool
     checks: tuple[Check, ...]
     no_baseline: str | None = None
+    # The noise rule of gate.noise and, when the drop rules had no interval, why (None: they
+    # had one, or no noise evidence was given).
+    noise_rule: str | None = None
+    noise_unavailable: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -55,21 +60,35 @@ def evaluate_gate(
     pr: Mapping[str, float],
     base: Mapping[str, float] | None,
     no_baseline: str | None = None,
+    noise: Noise | None = None,
 ) -> GateResult:
     """Check every rule of ``config`` on the PR's metrics of ``config.dataset``.
 
     ``base`` is the base revision's metrics of the same dataset, or None when there is no
     baseline (the base has no run, or predicts something else; ``no_baseline`` says which):
     then only the absolute bounds are checked and drop rules are skipped.
+
+    ``noise`` (the bootstrap comparison of the test set, ``report.noise``) lets the drop rules
+    follow their noise rule (``gate.noise`` or the rule's own ``noise``); without it they judge
+    the point values, as with ``ignore``. A rule whose change has no interval (the evidence says
+    why) is judged on the point values and its message says so.
     """
+    if noise is not None and config.dataset != "test":
+        noise = Noise(
+            noise.confidence,
+            unavailable=f"intervals are computed for the test set, gate.dataset is "
+            f"{config.dataset}",
+        )
     checks: list[Check] = []
     for rule in config.rules:
-        checks.extend(_check_rule(rule, pr, base, config.dataset, no_baseline))
+        checks.extend(_check_rule(rule, pr, base, config.dataset, no_baseline, noise, config))
     return GateResult(
         dataset=config.dataset,
         has_baseline=base is not None,
         checks=tuple(checks),
         no_baseline=None if base is not None else no_baseline,
+        noise_rule=None if noise is None else config.noise,
+        noise_unavailable=None if noise is None or base is None else noise.unavailable,
     )
 
 
@@ -79,6 +98,8 @@ def _check_rule(
     base: Mapping[str, float] | None,
     dataset: str,
     no_baseline: str | None,
+    noise: Noise | None = None,
+    config: GateConfig | None = None,
 ) -> list[Check]:
     name = rule.metric
     if name not in pr:
@@ -114,6 +135,17 @@ def _check_rule(
         out.append(Check(name, "drop", "skip", f"{name}: {why}, drop check skipped"))
         return out
     old = base[name]
+    rule_noise = rule.noise or (config.noise if config is not None else "ignore")
+    difference = None if noise is None else noise.difference(name)
+    if noise is not None and rule_noise != "ignore" and difference is not None:
+        return out + _noisy_drops(rule, rule_noise, old, value, noise)
+    suffix = ""  # without evidence (no noise given) the messages stay as they always were
+    if noise is not None:
+        suffix = (
+            " (rule: ignore, the point values decide)"
+            if rule_noise == "ignore"
+            else f" (point estimate, not tested against noise: {noise.why_not(name)})"
+        )
     worse = worsening(name, old, value)
     change = f"({old:.4f} → {value:.4f})"
     if rule.max_drop is not None:
@@ -124,7 +156,7 @@ def _check_rule(
             msg = (
                 f"{name} worsened by {worse:.4f} {change}, more than the allowed {rule.max_drop:g}"
             )
-        out.append(Check(name, "max_drop", _status(ok), msg))
+        out.append(Check(name, "max_drop", _status(ok), msg + suffix))
     if rule.max_drop_relative is not None:
         if old == 0:
             out.append(
@@ -146,12 +178,81 @@ def _check_rule(
                 )
             else:
                 msg = f"{name} worsened by {rel:.1%} {change}, more than the allowed {allowed}"
-            out.append(Check(name, "max_drop_relative", _status(ok), msg))
+            out.append(Check(name, "max_drop_relative", _status(ok), msg + suffix))
     return out
 
 
 def _status(ok: bool) -> Status:
     return "pass" if ok else "fail"
+
+
+def _noisy_drops(
+    rule: MetricGate, rule_noise: str, old: float, value: float, noise: Noise
+) -> list[Check]:
+    """The drop bounds of ``rule`` judged with the change's interval under ``rule_noise``
+    (significant / non_inferiority); ``noise`` has an interval for the rule's metric."""
+    name = rule.metric
+    difference = noise.difference(name)
+    assert difference is not None and difference.interval is not None
+    interval = difference.interval
+    worse = worsening(name, old, value)
+    worse_bounds = worsening_interval(name, difference)
+    change = f"({old:.4f} → {value:.4f})"
+    bounds: list[tuple[str, float, float]] = []  # (rule, tolerance, unit: 1 or |base|)
+    if rule.max_drop is not None:
+        bounds.append(("max_drop", rule.max_drop, 1.0))
+    if rule.max_drop_relative is not None:
+        bounds.append(("max_drop_relative", rule.max_drop_relative, abs(old)))
+    checks = []
+    for kind, tolerance, unit in bounds:
+        relative = kind == "max_drop_relative"
+        if unit == 0:
+            checks.append(Check(name, kind, "skip", f"{name}: base is 0, relative drop undefined"))
+            continue
+        allowed = f"{tolerance:.1%}" if relative else f"{tolerance:g}"
+        beyond = worse / unit > tolerance + _EPS
+        low, high = interval.low / unit, interval.high / unit  # relative rules: of the base
+        ends = f"{low:+.1%}, {high:+.1%}" if relative else f"{low:+.4f}, {high:+.4f}"
+        shown = f"the change's {noise.level} interval [{ends}]"
+        notes = [f"rule `{rule_noise}`"]
+        if rule_noise == "significant":
+            significant = worse_bounds.low > 0
+            ok = not (beyond and significant)
+            if not beyond:
+                message = (
+                    f"{name} change {value - old:+.4f} {change} is within the allowed "
+                    f"{worse_direction(name)} {allowed}"
+                )
+                notes.append(shown)
+            elif significant:
+                message = (
+                    f"{name} worsened by {_size(worse, unit, relative)} {change}, more than the "
+                    f"allowed {allowed}, and beyond noise: {shown} excludes 0"
+                )
+            else:
+                message = (
+                    f"{name} worsened by {_size(worse, unit, relative)} {change}, more than the "
+                    f"allowed {allowed} but within noise: {shown} includes 0"
+                )
+        else:  # non_inferiority: the interval's worse bound must stay within the tolerance
+            worst = worse_bounds.high
+            ok = worst / unit <= tolerance + _EPS
+            if worst <= 0:
+                message = f"{name} is no worse than the base {change}: {shown}"
+            else:
+                message = (
+                    f"{name} may be worse by up to {_size(worst, unit, relative)} {change} "
+                    f"({shown}), {'within' if ok else 'more than'} the allowed {allowed}"
+                )
+        sentence = detectable(name, noise, old if relative else None)
+        if sentence:
+            notes.append(sentence)
+        checks.append(Check(name, kind, _status(ok), f"{message} ({'; '.join(notes)})"))
+    return checks
+
+
+def _size(worse: float, unit: float, relative: bool) -> str:
+    return f"{worse / unit:.1%}" if relative else f"{worse:.4f}"
 
 
 # Starting rules per task, for `mlpipe init`: floors that only a broken model misses (no

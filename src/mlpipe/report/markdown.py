@@ -33,6 +33,8 @@ from mlpipe.report.diff import (
     text_diff,
 )
 from mlpipe.report.gate import GateResult
+from mlpipe.report.noise import Noise
+from mlpipe.report.noise import verdict as noise_verdict
 from mlpipe.report.revision import Revision, incomparable
 from mlpipe.tune.result import Staleness, staleness
 
@@ -102,13 +104,16 @@ def build_report(
     source: PullRequest | None = None,
     budget: int | None = COMMENT_BUDGET,
     full_report: str = "",
+    noise: Noise | None = None,
 ) -> str:
     """The whole comment. ``gate.dataset`` chooses the metrics table's dataset; ``source``
     (from CI) makes the reproduce advice work for a PR from a fork.
 
     ``budget``: the most UTF-8 bytes the text may have (None: no limit); see ``fit``.
     ``full_report`` (markdown) says where the whole report is, for the note ``fit`` writes when
-    it shortens or leaves out a section (e.g. a link to the job summary)."""
+    it shortens or leaves out a section (e.g. a link to the job summary). ``noise`` (the
+    bootstrap comparison of the test set, ``report.noise``) adds intervals and noise-aware
+    verdicts."""
     dataset = gate.dataset
     with record_shortened() as long_values:
         sections = [
@@ -121,7 +126,12 @@ def build_report(
             ),
             ("stale", _stale_warning(head)),
             ("gate", _gate_section(gate)),
-            ("metrics", _metrics_section(base, head, dataset)),
+            (
+                "metrics",
+                _metrics_section(base, head, dataset)
+                if noise is None
+                else _noisy_metrics_section(base, head, dataset, noise),
+            ),
             ("slices", _slices_section(base, head, dataset)),
             ("params", _params_section(base, head, all_params)),
             ("tuning", _tuning_section(base, head)),
@@ -322,6 +332,14 @@ def _gate_section(gate: GateResult) -> str:
     if not gate.has_baseline:
         why = f" ({md_text(gate.no_baseline)})" if gate.no_baseline else ""
         lines += ["", f"No baseline{why}: only the absolute bounds were checked."]
+    elif gate.noise_rule is not None:
+        lines += ["", _NOISE_RULES[gate.noise_rule]]
+        if gate.noise_unavailable:
+            lines += [
+                "",
+                "⚠️ The drop rules had no interval of the change "
+                f"({gate.noise_unavailable}): they were judged on the point values.",
+            ]
     if gate.checks:
         lines += ["", "<details><summary>All gate checks</summary>", ""]
         icon = {"pass": "✅", "fail": "❌", "skip": "➖"}
@@ -330,6 +348,148 @@ def _gate_section(gate: GateResult) -> str:
     else:
         lines += ["", "No gate rules are configured (params.yaml `gate.rules`)."]
     return "\n".join(lines)
+
+
+_NOISE_RULES = {
+    "significant": "Noise rule `significant` (params `gate.noise`): a drop rule fails only when "
+    "the drop is beyond its tolerance **and** its interval excludes 0 (a change, not noise). "
+    "Floors and ceilings are checked on the point value.",
+    "non_inferiority": "Noise rule `non_inferiority` (params `gate.noise`): a drop rule fails "
+    "when the worse bound of the change's interval is beyond its tolerance (the PR must show "
+    "it is not worse by more). Floors and ceilings are checked on the point value.",
+    "ignore": "Noise rule `ignore` (params `gate.noise`): the drop rules judge the point "
+    "values alone, noise or not.",
+}
+_NOISE_MARKS = {
+    "better": "✅ better",
+    "worse": "🔻 worse",
+    "noise": "within noise",
+    "info": "",
+    "new": "new",
+    "gone": "gone",
+}
+
+
+def _noisy_metrics_section(base: Revision, head: Revision, dataset: str, noise: Noise) -> str:
+    """The metrics table with each test value's interval and the change's interval; a change
+    is better / worse only when its interval excludes 0, otherwise within noise."""
+    title = f"### Metrics ({dataset} set)"
+    pr = (head.metrics or {}).get(dataset)
+    if pr is None:
+        return f"{title}\n\nThe PR has no {dataset} metrics: run `dvc repro` first."
+    base_values = None if base.metrics is None else base.metrics.get(dataset)
+    reason = incomparable(base, head)
+    test = dataset == "test"
+    own_pr = noise.pr_intervals if test else {}
+    own_base = noise.base_intervals if test else {}
+    level = noise.level
+    if base_values is None or reason is not None:
+        why = (
+            f"{md_code(base.label)} has no {dataset} metrics (no committed run)"
+            if base_values is None
+            else f"not compared with {md_code(base.label)}, {reason}"
+        )
+        lines = [title, "", f"No baseline: {why}. Showing the PR's values only."]
+        if own_pr:
+            lines += ["", f"Each value with its {level} bootstrap interval."]
+        lines += ["", f"| metric | PR{_with(own_pr, level)} |", "| --- | ---: |"]
+        lines += [
+            f"| {name} | {_valued(v, own_pr.get(name), name)} |" for name, v in sorted(pr.items())
+        ]
+        return "\n".join(lines)
+    lines = [title, "", *_noise_intro(noise, test)]
+    paired = test and noise.comparison is not None
+    lines += [
+        "",
+        f"| metric | base{_with(own_base, level)} | PR{_with(own_pr, level)} | "
+        f"change{_with(paired, level)} | relative | |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for c in metric_changes(base_values, pr):
+        lines.append(_noisy_row(c, noise if test else None, own_base, own_pr))
+    return "\n".join(lines)
+
+
+def _with(present: object, level: str) -> str:
+    return f" [{level} interval]" if present else ""
+
+
+def _noise_intro(noise: Noise, test: bool) -> list[str]:
+    if not test:
+        return [
+            "Intervals are computed for the test set only: ✅ better / 🔻 worse below come from "
+            "the point values (*point estimate*)."
+        ]
+    comparison = noise.comparison
+    if comparison is None:
+        return [
+            f"> ⚠️ **No interval for the changes**: {noise.unavailable}. Each side's values show "
+            "their own interval where the revision has one; ✅ better / 🔻 worse below come from "
+            "the point values alone (*point estimate*), not tested against noise."
+        ]
+    base_rows, pr_rows = comparison.rows
+    sample = ""
+    if comparison.resampled_rows[1] < pr_rows:
+        sample = (
+            f" (drawn from a seeded sample of {comparison.resampled_rows[1]} rows, the spread "
+            "rescaled to all of them: `evaluate.bootstrap.max_rows`)"
+        )
+    if comparison.paired:
+        how = (
+            f"The change's interval is a **paired** bootstrap: {comparison.resamples} resamples "
+            f"of the same {pr_rows} test rows for base and PR{sample}, seed {comparison.seed}."
+        )
+        lines = []
+    else:
+        how = (
+            f"The change's interval is **unpaired**: each side's {comparison.resamples} "
+            f"resamples are drawn from its own rows ({base_rows} base, {pr_rows} PR){sample}, "
+            f"seed {comparison.seed}; wider than a paired comparison."
+        )
+        lines = [f"> ⚠️ **The test sets differ**: {comparison.unpaired_reason}.", ""]
+    return [
+        *lines,
+        f"Values with their {noise.level} interval. {how} A change is ✅ better or 🔻 worse only "
+        "when its interval excludes 0; otherwise it is within noise.",
+    ]
+
+
+def _noisy_row(
+    c: MetricChange,
+    noise: Noise | None,
+    own_base: dict[str, Any],
+    own_pr: dict[str, Any],
+) -> str:
+    if c.delta is None or c.base is None or c.pr is None:
+        delta = "—"
+    elif c.name == "rows":
+        delta = f"{c.delta:+.0f}"
+    else:  # the difference of the values as shown, so the row adds up for a reader
+        delta = f"{round(c.pr, 4) - round(c.base, 4):+.4f}"
+    difference = None if noise is None else noise.difference(c.name)
+    if difference is not None and difference.interval is not None and c.name != "rows":
+        i = difference.interval
+        delta += f" [{i.low:+.4f}, {i.high:+.4f}]"
+    rel = "—" if c.relative is None else f"{c.relative:+.2%}"
+    if c.verdict in ("better", "worse", "same") and difference is not None:
+        mark = _NOISE_MARKS[noise_verdict(c.name, difference)]
+    elif c.verdict in ("better", "worse"):
+        mark = _MARKS[c.verdict] + " (*point estimate*)"
+    elif c.verdict == "same":
+        mark = _MARKS["same"]
+    else:
+        mark = _NOISE_MARKS.get(c.verdict, c.verdict)
+    base = _valued(c.base, own_base.get(c.name), c.name)
+    pr = _valued(c.pr, own_pr.get(c.name), c.name)
+    return f"| {c.name} | {base} | {pr} | {delta} | {rel} | {mark} |"
+
+
+def _valued(value: float | None, interval: Any, name: str) -> str:
+    """A value with its interval, e.g. ``0.8214 [0.8080, 0.8350]``."""
+    text = _num(value, name)
+    if value is None or interval is None or name == "rows":
+        return text
+    return f"{text} [{interval.low:.4f}, {interval.high:.4f}]"
 
 
 def _metrics_section(base: Revision, head: Revision, dataset: str) -> str:

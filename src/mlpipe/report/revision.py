@@ -38,6 +38,8 @@ class Revision:
     drift: dict[str, Any] | None = None
     # The ingest stage's report (paths.ingest_report), None when the revision has none.
     ingest: dict[str, Any] | None = None
+    # The test metrics' bootstrap intervals (evaluate's paths.intervals), None without.
+    intervals: dict[str, Any] | None = None
     dirty: bool = False
     tune: dict[str, Any] | None = None
     train_hash: str | None = None

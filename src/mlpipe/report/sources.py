@@ -8,17 +8,20 @@ out or recomputed. Paths come from each revision's own params.yaml ``paths:`` se
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from mlpipe.config import PathsConfig
 from mlpipe.errors import MlpipeError
 from mlpipe.io import atomic_path
+from mlpipe.markdown_escape import md, md_code
 from mlpipe.report.markdown import Figure
 from mlpipe.report.revision import PLOT_NAMES, Revision
 
@@ -117,6 +120,7 @@ def _load(read: Callable[[str], str | None], params_rel: str = "params.yaml") ->
         ingest=_json(read(paths.ingest_report), paths.ingest_report),
         tune=_json(read(paths.tune), paths.tune),
         train_hash=_out_hash(lock, paths.train),
+        intervals=_json(read(paths.intervals), paths.intervals),
     )
 
 
@@ -145,6 +149,92 @@ def _json(text: str | None, where: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise MlpipeError(f"{where}: not valid JSON ({exc}); rerun dvc repro") from None
+
+
+def workspace_predictions(root: Path, path: str) -> tuple[pd.DataFrame | None, str | None]:
+    """The PR's per-row test predictions (``paths.test_predictions``), or None and why not."""
+    file = root / path
+    if not file.is_file():
+        return None, (
+            f"the workspace has no per-row test predictions ({md_code(path)}): run `dvc repro`"
+        )
+    return pd.read_parquet(file), None
+
+
+def base_predictions(
+    root: Path, ref: str, params: dict[str, Any]
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The base revision's per-row test predictions, or None and why not.
+
+    The reason is markdown (data-derived names escaped). The file is a DVC output (not in
+    git): its md5 comes from the base's dvc.lock, its bytes from the local DVC cache or, failing
+    that, DVC's default remote (``dvc.api``, credentials as DVC finds them). In CI the step
+    that holds the remote's credentials puts them in the cache first
+    (``mlpipe fetch-predictions``).
+    """
+    commit = resolve_commit(root, ref)
+    path = _paths(params).test_predictions
+    lock_text = _git(root, "show", f"{commit}:./{DVC_LOCK}")
+    lock = _yaml(lock_text.stdout.decode() if lock_text.returncode == 0 else None, DVC_LOCK)
+    md5 = _out_hash(lock, path)
+    if md5 is None:
+        return None, (
+            f"{md_code(ref)} has no per-row test predictions (no {md_code(path)} in its "
+            "dvc.lock: a run from before evaluate wrote them, or not committed)"
+        )
+    try:
+        data = _read_dvc_object(root, md5, path, commit)
+    except Exception as exc:  # DVC's errors have many types; the message says what failed
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None, (
+            f"{md_code(path)} of {md_code(ref)} (md5 `{md5}`) is neither in the local DVC "
+            f"cache nor readable from the default remote ({md(first, 160)}); "
+            f"{md_code(f'mlpipe fetch-predictions --base {ref}')} fetches it where the "
+            "remote's credentials are"
+        )
+    return pd.read_parquet(io.BytesIO(data)), None
+
+
+def _read_dvc_object(root: Path, md5: str, path: str, commit: str) -> bytes:
+    """The bytes of a DVC-tracked file of revision ``commit``: from the local cache when it
+    holds ``md5``, else through ``dvc.api`` (which reads the default remote)."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        cached = Path(repo.cache.local.oid_to_path(md5))
+    if cached.is_file():
+        return cached.read_bytes()
+    import dvc.api
+
+    return dvc.api.read(path, repo=str(root), rev=commit, mode="rb")
+
+
+def fetch_predictions(root: Path, ref: str, params: dict[str, Any]) -> tuple[bool, str]:
+    """Put the base revision's per-row test predictions in the local DVC cache (from the
+    default remote); (whether they are there now, a sentence saying what happened)."""
+    from dvc.repo import Repo
+
+    commit = resolve_commit(root, ref)
+    path = _paths(params).test_predictions
+    lock_text = _git(root, "show", f"{commit}:./{DVC_LOCK}")
+    lock = _yaml(lock_text.stdout.decode() if lock_text.returncode == 0 else None, DVC_LOCK)
+    md5 = _out_hash(lock, path)
+    if md5 is None:
+        return False, f"`{ref}` has no per-row test predictions (no `{path}` in its dvc.lock)"
+    with Repo(str(root)) as repo:
+        if repo.cache.local.exists(md5):
+            return True, f"`{path}` of `{ref}` (md5 {md5}) is already in the DVC cache"
+        try:
+            repo.fetch(targets=[path], revs=[commit], workspace=False)
+        except Exception as exc:  # DVC's errors have many types; the message says what failed
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return False, f"could not fetch `{path}` of `{ref}` (md5 {md5}): {first}"
+        if repo.cache.local.exists(md5):
+            return True, f"fetched `{path}` of `{ref}` (md5 {md5}) into the DVC cache"
+    return False, (
+        f"`{path}` of `{ref}` (md5 {md5}) is not in the default remote: was it pushed "
+        "(`dvc push` on the base branch)?"
+    )
 
 
 def _out_hash(lock: dict[str, Any], path: str) -> str | None:

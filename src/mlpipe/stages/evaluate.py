@@ -19,14 +19,17 @@ from mlpipe.evaluation.evaluate import (
     train_sample,
 )
 from mlpipe.evaluation.figures import render_figures
+from mlpipe.evaluation.rows import row_hashes
 from mlpipe.io import (
     atomic_dir,
+    iter_parquet,
     parquet_columns,
     parquet_rows,
     read_json,
     read_parquet,
     read_parquet_rows,
     write_json,
+    write_parquet,
     write_text,
 )
 from mlpipe.model.features import FeatureSpec, feature_spec
@@ -48,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     config = params.evaluate
     # Only the columns evaluation uses (an unknown slice column is reported by evaluate_model).
     present = set(parquet_columns(args.test))
-    wanted = needed_columns(spec, schema.target, config.slices)
+    wanted = needed_columns(spec, schema.target, (*config.slices, *data.id_columns))
     test = read_parquet(args.test, columns=[c for c in wanted if c in present])
+    # Each test row's hash over all its values: pairs the rows of two revisions' predictions.
+    hashes = row_hashes(iter_parquet(args.test, params.memory.chunk_rows))
     train_rows = parquet_rows(args.train)
     sample = train_sample(train_rows, config.train_rows, config.seed)
     columns = needed_columns(spec, schema.target)
@@ -67,7 +72,16 @@ def run(args: argparse.Namespace) -> int:
         args.model,
     )
     result = evaluate_model(
-        model, train, test, spec, schema, config, data.positive_class, params.train.threshold
+        model,
+        train,
+        test,
+        spec,
+        schema,
+        config,
+        data.positive_class,
+        params.train.threshold,
+        id_columns=data.id_columns,
+        row_hashes=hashes,
     )
     absent = absent_classes(test[schema.target], getattr(model, "classes_", ()))
     if schema.task == "multiclass" and absent:
@@ -95,19 +109,24 @@ def run(args: argparse.Namespace) -> int:
             "slices": args.slices,
             "metrics": args.metrics,
             "card": args.card,
+            "predictions": args.predictions,
+            "intervals": args.intervals,
         },
         unlabelled=unlabelled_rows(
             getattr(args, "ingest_report", None) or params.paths.ingest_report
         ),
     )
     log.info(
-        "wrote %s, %s, %s/ (%d plots), %s/, %s",
+        "wrote %s, %s, %s/ (%d plots), %s/, %s, %s (%d rows), %s",
         args.metrics,
         args.slices,
         args.plots,
         len(result.plots),
         args.figures,
         args.card,
+        args.predictions,
+        len(test),
+        args.intervals,
     )
     return 0
 
@@ -126,8 +145,9 @@ def write_evaluation(
     """Write every evaluate output: plot JSON, PNG figures, slices, metrics and the model card.
 
     ``files`` holds the model, train and test ``FileVersion``s the card names; ``outputs`` the
-    paths for "plots", "figures" (directories), "slices", "metrics" and "card"; ``unlabelled``
-    the rows ingest set aside without a target (the card counts them; None: unknown).
+    paths for "plots", "figures" (directories), "slices", "metrics", "card", "predictions"
+    (the per-row test predictions, Parquet) and "intervals" (JSON); ``unlabelled`` the rows
+    ingest set aside without a target (the card counts them; None: unknown).
     """
     with atomic_dir(outputs["plots"]) as plots_dir:
         for name, records in result.plots.items():
@@ -136,6 +156,10 @@ def write_evaluation(
         render_figures(result.plots, figures_dir)
     write_json(outputs["slices"], result.slices)
     write_json(outputs["metrics"], result.metrics)
+    if result.rows is not None:
+        write_parquet(outputs["predictions"], result.rows)
+    if result.intervals is not None:
+        write_json(outputs["intervals"], result.intervals)
     classes = tuple(str(c) for c in getattr(model, "classes_", ())) or None
     card = model_card(
         model=files["model"],
@@ -156,6 +180,7 @@ def write_evaluation(
         min_slice_rows=params.evaluate.min_slice_rows,
         decision=_decision(schema, classes, params),
         unlabelled=unlabelled,
+        intervals=result.intervals,
     )
     write_text(outputs["card"], card)
 

@@ -14,20 +14,63 @@ import logging
 import re
 from pathlib import Path
 
-from mlpipe.config import load_params
+from mlpipe.config import Params, load_params
 from mlpipe.io import InputError, write_text
 from mlpipe.markdown_escape import code_span, md_code
 from mlpipe.report.gate import GateResult, evaluate_gate
 from mlpipe.report.markdown import COMMENT_BUDGET, SUMMARY_BUDGET, PullRequest, build_report
+from mlpipe.report.noise import Noise, compare_rows, intervals_from_report
 from mlpipe.report.revision import Revision, incomparable
-from mlpipe.report.sources import extract_figures, git_revision, stale_stages, workspace_revision
+from mlpipe.report.sources import (
+    base_predictions,
+    extract_figures,
+    fetch_predictions,
+    git_revision,
+    stale_stages,
+    workspace_predictions,
+    workspace_revision,
+)
 
 log = logging.getLogger(__name__)
 # A link the note of a shortened comment may hold as it is.
 _URL = re.compile(r"https?://[\w.:/%?=&#~+-]+")
 
 
-def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
+def _noise(root: Path, params: Params, base: Revision, head: Revision, ref: str) -> Noise:
+    """The bootstrap comparison of the two revisions' per-row test predictions, or why none."""
+    settings = params.evaluate.bootstrap
+    noise = Noise(
+        settings.confidence,
+        pr_intervals=intervals_from_report(head.intervals),
+        base_intervals=intervals_from_report(base.intervals),
+    )
+    if base.metrics is None or "test" not in base.metrics:
+        return dataclasses.replace(noise, unavailable=f"{md_code(ref)} has no test metrics")
+    if (reason := incomparable(base, head)) is not None:
+        return dataclasses.replace(noise, unavailable=f"not comparable: {reason}")
+    pr_rows, why = workspace_predictions(root, params.paths.test_predictions)
+    if pr_rows is None:
+        return dataclasses.replace(noise, unavailable=why)
+    base_rows, why = base_predictions(root, ref, base.params)
+    if base_rows is None:
+        return dataclasses.replace(noise, unavailable=why)
+    comparison = compare_rows(
+        base_rows,
+        pr_rows,
+        settings,
+        base_positive=(base.params.get("data") or {}).get("positive_class"),
+        pr_positive=params.data.positive_class,
+    )
+    log.info(
+        "bootstrap of the test metrics' changes: %s, %d resamples of %d rows",
+        "paired" if comparison.paired else f"unpaired ({comparison.unpaired_reason})",
+        comparison.resamples,
+        comparison.resampled_rows[1],
+    )
+    return dataclasses.replace(noise, comparison=comparison)
+
+
+def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult, Noise]:
     params = load_params(args.params)
     root = Path.cwd()
     head = workspace_revision(root, args.params, getattr(args, "head_ref", None))
@@ -49,8 +92,9 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
     no_baseline = f"{code_span(args.base)} has no {dataset} metrics"
     if base_metrics is not None and (reason := incomparable(base, head)) is not None:
         base_metrics, no_baseline = None, f"not comparable: {reason}"
-    gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics, no_baseline)
-    return base, head, gate
+    noise = _noise(root, params, base, head, args.base)
+    gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics, no_baseline, noise)
+    return base, head, gate, noise
 
 
 def _log_gate(gate: GateResult) -> None:
@@ -78,7 +122,7 @@ def _full_report(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     full_report = _full_report(args)
-    base, head, gate = _load(args)
+    base, head, gate, noise = _load(args)
     figures = []
     params = load_params(args.params)
     if args.images:
@@ -93,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             all_params=args.all_params,
             figures=figures,
             source=source,
+            noise=noise,
             budget=budget,
             full_report=where,
         )
@@ -114,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_gate(args: argparse.Namespace) -> int:
-    _, head, gate = _load(args)
+    _, head, gate, _ = _load(args)
     if head.stale:
         raise InputError(
             f"the workspace is not reproduced: dvc status lists {', '.join(head.stale)} as "
@@ -126,5 +171,16 @@ def run_gate(args: argparse.Namespace) -> int:
         print(f"{icon[check.status]}  {check.message}")
     if not gate.has_baseline:
         print(f"no baseline ({gate.no_baseline or args.base}): drop rules skipped")
+    elif gate.noise_unavailable:
+        print(f"no interval of the change ({gate.noise_unavailable}): drop rules on point values")
     print(f"gate {'passed' if gate.passed else 'FAILED'}")
     return 0 if gate.passed else 1
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """`mlpipe fetch-predictions`: the base's per-row test predictions into the DVC cache."""
+    root = Path.cwd()
+    base = git_revision(root, args.base, args.params)
+    ok, message = fetch_predictions(root, args.base, base.params)
+    (log.info if ok else log.error)("%s", message)
+    return 0 if ok else 1

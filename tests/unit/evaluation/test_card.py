@@ -196,3 +196,26 @@ def test_names_and_values_from_data_cannot_break_the_card(tmp_path: Path) -> Non
     front = read_card(tmp_path / "card.md")  # the front matter keeps every value whole
     assert front["classes"] == list(classes) and long in front["features"]["categorical"]
     assert "shortened above" not in _card()
+
+
+def test_card_shows_each_test_metric_with_its_interval() -> None:
+    intervals = {
+        "confidence": 0.95,
+        "resamples": 1000,
+        "seed": 42,
+        "rows": 4000,
+        "resampled_rows": 4000,
+        "test": {"accuracy": {"low": 0.78, "high": 0.82}, "roc_auc": {"low": 0.8, "high": 0.84}},
+    }
+    card = _card(intervals=intervals)
+    assert "| metric | test | test 95% interval | train |" in card
+    assert "| roc_auc | 0.8219 | [0.8000, 0.8400] | 0.8590 |" in card
+    assert "| recall | 0.3778 | - | 0.4479 |" in card  # no interval for it: a dash
+    assert "| rows | 4000 | - | 16000 |" in card
+    assert (
+        "Test intervals: 95% bootstrap percentile intervals over 1000 Poisson resamples of the "
+        "4000 test rows, seed 42 (`evaluate.bootstrap`)"
+    ) in card
+    sampled = _card(intervals={**intervals, "resampled_rows": 500})
+    assert "drawn from a seeded sample of 500 of them, spread rescaled to all rows" in sampled
+    assert "interval" not in _card().split("## Metrics")[1].split("##")[0]  # none without

@@ -20,6 +20,7 @@ from mlpipe.evaluation.evaluate import (
     needed_columns,
     train_sample,
 )
+from mlpipe.evaluation.rows import row_hashes
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
 from support.repo import PROJECT
@@ -42,10 +43,17 @@ def setup() -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, FeatureSpec, Schema]:
     return fit_model(train, spec, "churned", "binary", config), train, test, spec, schema
 
 
+def _evaluate(setup: tuple) -> Evaluation:
+    model, train, test, spec, schema = setup
+    hashes = row_hashes([test.iloc[:40], test.iloc[40:]])  # as the stage reads it, in batches
+    return evaluate_model(
+        model, train, test, spec, schema, CONFIG, id_columns=("customer_id",), row_hashes=hashes
+    )
+
+
 @pytest.fixture(scope="module")
 def result(setup: tuple) -> Evaluation:
-    model, train, test, spec, schema = setup
-    return evaluate_model(model, train, test, spec, schema, CONFIG)
+    return _evaluate(setup)
 
 
 def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> None:
@@ -75,8 +83,40 @@ def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> N
 
 
 def test_evaluation_is_deterministic(setup: tuple, result: Evaluation) -> None:
-    model, train, test, spec, schema = setup
-    assert evaluate_model(model, train, test, spec, schema, CONFIG) == result
+    again = _evaluate(setup)
+    assert again == result
+    pd.testing.assert_frame_equal(again.rows, result.rows)
+
+
+def test_per_row_predictions_and_intervals_of_the_test_set(
+    setup: tuple, result: Evaluation
+) -> None:
+    model, _, test, spec, _ = setup
+    rows = result.rows
+    assert list(rows.columns) == [
+        "customer_id",
+        "row",
+        "row_hash",
+        "y_true",
+        "y_pred",
+        "proba:False",
+        "proba:True",
+    ]
+    assert rows["customer_id"].tolist() == test["customer_id"].tolist()
+    assert rows["row"].tolist() == list(range(100))
+    assert rows["row_hash"].tolist() == row_hashes([test]).tolist()  # batches do not matter
+    assert rows["y_true"].tolist() == test["churned"].astype(str).tolist()
+    proba = model.predict_proba(test[list(spec.columns)])[:, 1]
+    assert rows["proba:True"].to_numpy() == pytest.approx(proba)
+    assert (rows["y_pred"] == "True").tolist() == (proba >= 0.5).tolist()
+    # Intervals of every test metric but rows, each around the metric's value.
+    intervals = result.intervals
+    assert intervals["rows"] == 100 and intervals["resamples"] == 1000
+    assert sorted(intervals["test"]) == sorted(set(result.metrics["test"]) - {"rows"})
+    for name, bound in intervals["test"].items():
+        assert bound["low"] <= result.metrics["test"][name] <= bound["high"], name
+    auc = intervals["test"]["roc_auc"]
+    assert 0.02 < auc["high"] - auc["low"] < 0.4  # 100 rows: a wide interval
 
 
 def _slices_error(setup: tuple, *slices: str) -> str:
