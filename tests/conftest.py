@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,11 @@ from support.pr_scenario import build_pr_scenario
 from support.repo import THREAD_VARIABLES, Repo, make_repo
 from support.scheduling import long_first_shares
 from support.templates import shared_template
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from support.dask_cluster import LoopbackCluster
 
 COLD_OUTPUT = "cold-repro.out"
 
@@ -92,6 +98,27 @@ def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
         tmp_path_factory, "pr-scenario", lambda dest: build_pr_scenario(reproduced, dest)
     )
     return Repo(template).copy(tmp_path_factory.mktemp("pr-scenario") / "repo")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
+    """A Dask scheduler and three workers on 127.0.0.1 (support/dask_cluster.py), started the
+    first time a test asks for it and stopped at the end of the session (of each xdist worker
+    that runs such a test). Tests that need fewer workers restrict their tasks to some of
+    ``dask_cluster.workers``. Shared: a test must not stop or restart workers."""
+    from support.dask_cluster import loopback_cluster
+
+    with loopback_cluster(tmp_path_factory.mktemp("dask-cluster"), workers=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def dask_client(dask_cluster: LoopbackCluster) -> Iterator[Client]:
+    """A client to ``dask_cluster``, shared by the session's tests."""
+    from distributed import Client
+
+    with Client(dask_cluster.address, set_as_default=False) as client:
+        yield client
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
