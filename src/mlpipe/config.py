@@ -645,10 +645,14 @@ class EngineConfig:
     """Where the stages compute: ``local`` (this process, the default; Dask is not imported)
     or ``dask`` (a Dask cluster, see ``DaskConfig``).
 
-    Says where and how wide to run, never what: no stage declares this section in dvc.yaml,
-    so changing it reruns nothing. On the dask engine the drift stage runs its per-chunk work
-    as Dask tasks (byte-identical output) and ``train.estimator: xgboost`` trains with
-    ``xgboost.dask`` (the other estimators are scikit-learn's and refuse this engine).
+    Says where and how wide to run: no stage declares this section in dvc.yaml, so changing
+    it reruns nothing. On the dask engine the drift stage runs its per-chunk work as Dask
+    tasks (byte-identical output) and ``train.estimator: xgboost`` trains with
+    ``xgboost.dask`` (the other estimators are scikit-learn's and refuse this engine): a
+    model as good as the local engine's, but not the same bytes (the quantile sketch and the
+    gradient sums are merged across workers), so retrain after switching engines
+    (``dvc repro --force --single-item train``, then ``dvc repro``) when the model file
+    should come from the other one.
     """
 
     kind: Literal["local", "dask"] = "local"

@@ -7,8 +7,9 @@ tasks and merges their partials in row-group order. A merge that is exact (count
 united) gives the same result for every way of cutting the table, so the outputs do not
 depend on the engine, the number of workers or the order in which tasks finish.
 
-``executor(params)`` is the one entry point a stage uses. Dask is imported only when
-``engine.kind`` is ``dask`` (``mlpipe.engine.cluster``); the local engine never imports it.
+``executor(params.engine, params.memory.chunk_rows)`` is the one entry point a stage uses.
+Dask is imported only when ``engine.kind`` is ``dask`` (``mlpipe.engine.cluster``); the local
+engine never imports it.
 """
 
 from mlpipe.engine.executor import Executor, LocalExecutor, executor

@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 
 import pandas as pd
 
-from mlpipe.config import Params
+from mlpipe.config import EngineConfig
 from mlpipe.io import iter_parquet
 
 T = TypeVar("T")
@@ -76,16 +76,17 @@ def fold_chunks(
 
 
 @contextmanager
-def executor(params: Params) -> Iterator[Executor]:
-    """The executor ``engine.kind`` names, ready for the stage's work, closed afterwards.
+def executor(engine: EngineConfig, chunk_rows: int) -> Iterator[Executor]:
+    """The executor ``engine.kind`` names, ready for the stage's work, closed afterwards;
+    ``chunk_rows``: rows per chunk (``memory.chunk_rows``).
 
     ``dask``: a client to ``engine.dask.address`` (or ``DASK_SCHEDULER_ADDRESS``), or a
     LocalCluster started for the stage and closed when it ends (see ``mlpipe.engine.cluster``).
     """
-    if params.engine.kind == "local":
-        yield LocalExecutor(params.memory.chunk_rows)
+    if engine.kind == "local":
+        yield LocalExecutor(chunk_rows)
         return
     from mlpipe.engine.cluster import DaskExecutor, get_client  # imports Dask
 
-    with get_client(params.engine.dask) as client:
-        yield DaskExecutor(client, params.memory.chunk_rows)
+    with get_client(engine.dask) as client:
+        yield DaskExecutor(client, chunk_rows)

@@ -106,7 +106,8 @@ def model_card(
         "",
         "## Model",
         "",
-        f"- file: `{model.path}` (md5 `{model.md5}`), a scikit-learn Pipeline in skops format",
+        f"- file: `{model.path}` (md5 `{model.md5}`), a scikit-learn Pipeline in skops format"
+        + (", its XGBoost booster in XGBoost's UBJSON format" if estimator == "xgboost" else ""),
         f"- predicts `{target}`, task {task}"
         + (f", classes {', '.join(f'`{c}`' for c in classes)}" if classes else ""),
         f"- estimator `{estimator}`, seed {train_params.get('seed')}",

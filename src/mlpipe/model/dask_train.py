@@ -97,7 +97,6 @@ def fit_on_dask(
     meta = read((-1, 0))
     frame = dd.from_map(read, list(enumerate(offsets)), meta=meta, enforce_metadata=False)
     features = list(spec.columns)
-    matrix = functools.partial(dxgb.DaskQuantileDMatrix, client, enable_categorical=True)
     params = booster_params(config, task, len(summary.classes))
     log.info(
         "xgboost.dask: %d rows in %d partitions on %d workers, %d rounds at most",
@@ -106,25 +105,8 @@ def fit_on_dask(
         len(worker_memory_limits(client)),
         c.n_estimators,
     )
-    if not c.early_stopping_rounds:
-        train = matrix(frame[features], frame[LABEL], max_bin=c.max_bin)
-        booster = dxgb.train(client, params, train, num_boost_round=c.n_estimators)["booster"]
-    else:
-        held = _validation_rows(rows, config.seed, c.validation_fraction)
-        check_validation_rows(held, rows, c.validation_fraction)
-        fit, valid = frame[~frame[VALIDATION]], frame[frame[VALIDATION]]
-        train = matrix(fit[features], fit[LABEL], max_bin=c.max_bin)
-        watched = matrix(valid[features], valid[LABEL], max_bin=c.max_bin, ref=train)
-        booster = dxgb.train(
-            client,
-            params,
-            train,
-            num_boost_round=c.n_estimators,
-            evals=[(watched, "validation")],
-            early_stopping_rounds=c.early_stopping_rounds,
-            verbose_eval=False,
-        )["booster"]
-        booster = booster[: booster.best_iteration + 1]
+    with client.as_current():  # xgboost.dask looks the client up even when it is passed
+        booster = _train(client, frame, features, params, config, rows)
     step = XGBoostFeatures(spec.numeric, spec.boolean, spec.categorical)
     step.categories_ = summary.categories
     model = xgboost_model(config, task, len(summary.classes))
@@ -132,6 +114,41 @@ def fit_on_dask(
         model.classes_ = np.asarray(summary.classes, dtype=object)
     model.set_booster(booster, features)
     return Pipeline([("features", step), ("model", model)])
+
+
+def _train(
+    client: Client,
+    frame: dd.DataFrame,
+    features: list[str],
+    params: dict,
+    config: TrainConfig,
+    rows: int,
+):
+    """The booster, trained with ``xgboost.dask`` on a ``DaskQuantileDMatrix`` of ``frame``;
+    with early stopping, the rounds up to the best one on the rows ``validation_mask`` holds
+    out."""
+    c = config.xgboost
+    matrix = functools.partial(
+        dxgb.DaskQuantileDMatrix, client, enable_categorical=True, max_bin=c.max_bin
+    )
+    if not c.early_stopping_rounds:
+        train = matrix(frame[features], frame[LABEL])
+        return dxgb.train(client, params, train, num_boost_round=c.n_estimators)["booster"]
+    held = _validation_rows(rows, config.seed, c.validation_fraction)
+    check_validation_rows(held, rows, c.validation_fraction)
+    fit, valid = frame[~frame[VALIDATION]], frame[frame[VALIDATION]]
+    train = matrix(fit[features], fit[LABEL])
+    watched = matrix(valid[features], valid[LABEL], ref=train)
+    booster = dxgb.train(
+        client,
+        params,
+        train,
+        num_boost_round=c.n_estimators,
+        evals=[(watched, "validation")],
+        early_stopping_rounds=c.early_stopping_rounds,
+        verbose_eval=False,
+    )["booster"]
+    return booster[: booster.best_iteration + 1]
 
 
 def _validation_rows(rows: int, seed: int, fraction: float) -> int:

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     reference = _read_table(args.reference, params.data.csv, schema)
     current = _read_table(args.current, params.data.csv, schema)
     plan = drift_plan(reference, current, schema, (args.reference, args.current), params.data)
-    with executor(params) as engine:
+    with executor(params.engine, params.memory.chunk_rows) as engine:
         counts = [_counts(engine, table, plan) for table in (reference, current)]
     report = drift_report(plan, *counts, (len(reference), len(current)), params.drift)
     markdown = drift_markdown(report)

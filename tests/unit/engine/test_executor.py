@@ -107,5 +107,6 @@ def test_the_local_engine_never_imports_dask(tmp_path: Path) -> None:
 
 
 def test_executor_follows_engine_kind() -> None:
-    with executor(params_from_dict({"memory": {"chunk_rows": 5000}})) as local:
+    params = params_from_dict({"memory": {"chunk_rows": 5000}})
+    with executor(params.engine, params.memory.chunk_rows) as local:
         assert local == LocalExecutor(5000)
