@@ -573,7 +573,9 @@ class MonitorConfig:
 class MemoryConfig:
     """How many rows a stage holds in memory at a time; never part of a result.
 
-    ingest reads its source and split copies the table in chunks of ``chunk_rows`` rows. Their
+    ingest reads its source and split copies the table in chunks of ``chunk_rows`` rows (and
+    drift reads its Parquet tables so; on the Dask engine each task reads its row group so, for
+    drift and for xgboost's categories and classes). Their
     outputs are byte-identical for every value (Parquet row groups have a fixed size,
     ``mlpipe.io.ROW_GROUP_ROWS``), so no stage declares this section in dvc.yaml: changing it
     reruns nothing.
