@@ -54,7 +54,7 @@ def loopback_cluster(directory: Path, workers: int) -> Iterator[LoopbackCluster]
 
     directory.mkdir(parents=True, exist_ok=True)
     scheduler_file = directory / "scheduler.json"
-    env = {**os.environ, "PYTHONHASHSEED": "0", "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *args: str) -> subprocess.Popen[bytes]:

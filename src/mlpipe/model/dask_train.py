@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
 
 import dask.dataframe as dd
 import numpy as np
@@ -68,6 +69,7 @@ def fit_on_dask(
     workers' memory (``check_fits_in_memory``), or when there are too few classes or rows.
     """
     c = config.xgboost
+    path = str(Path(path).resolve())  # the workers do not share this process's directory
     with pq.ParquetFile(path) as handle:
         sizes = [handle.metadata.row_group(g).num_rows for g in range(handle.num_row_groups)]
     rows = sum(sizes)
@@ -85,7 +87,7 @@ def fit_on_dask(
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
     read = functools.partial(
         _partition,
-        path=str(path),
+        path=path,
         names=columns,
         spec=spec,
         target=target,

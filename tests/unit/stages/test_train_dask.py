@@ -71,7 +71,6 @@ def test_trained_on_the_cluster_used_on_one_machine_without_dask(
     dask_cluster: LoopbackCluster,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
 ) -> None:
     train, test = split_table(generate_churn(2000, seed=4), "churned", "stratified", 0.25, seed=0)
     write_parquet(tmp_path / "train.parquet", train)
@@ -80,10 +79,9 @@ def test_trained_on_the_cluster_used_on_one_machine_without_dask(
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_cluster.address)
     model = tmp_path / "model.skops"
     common = ["--params", str(params), "--schema", str(SCHEMA)]
-    assert (
-        main(["train", *common, "--train", str(tmp_path / "train.parquet"), "--model", str(model)])
-        == 0
-    )
+    monkeypatch.chdir(tmp_path)  # relative paths, as dvc.yaml gives them (the workers run
+    # in a directory of their own)
+    assert main(["train", *common, "--train", "train.parquet", "--model", "model.skops"]) == 0
     results = tmp_path / "results"
     assert (
         main(
