@@ -129,3 +129,40 @@ def _stop(scheduler_file: Path, processes: list[subprocess.Popen[bytes]]) -> Non
                 break
             except subprocess.TimeoutExpired:
                 continue
+
+
+@contextmanager
+def extra_worker(cluster: LoopbackCluster, name: str) -> Iterator[subprocess.Popen[bytes]]:
+    """One more worker named ``name`` in ``cluster``, for a test that lets it die; stopped (if
+    it still runs) on exit, leaving the cluster's own workers as they were."""
+    process = subprocess.Popen(
+        [
+            str(BIN / "dask"),
+            "worker",
+            cluster.address,
+            "--host",
+            "127.0.0.1",
+            "--name",
+            name,
+            "--nthreads",
+            "1",
+            "--memory-limit",
+            WORKER_MEMORY,
+            "--no-nanny",
+            "--no-dashboard",
+        ],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

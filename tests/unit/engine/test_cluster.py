@@ -21,7 +21,7 @@ from mlpipe.engine import LocalExecutor
 from mlpipe.engine.cluster import ClusterError, DaskExecutor, get_client, worker_memory_limits
 from mlpipe.io import ParquetColumns
 from mlpipe.stages import drift as drift_stage
-from support.dask_cluster import LoopbackCluster
+from support.dask_cluster import LoopbackCluster, extra_worker
 
 from .drift_tables import CONFIG, SCHEMA, as_bytes, write_tables
 
@@ -59,6 +59,40 @@ def test_drift_is_byte_identical_on_one_two_and_three_workers(
     )
     assert where == {workers[0]}
     assert worker_memory_limits(dask_client) == dict.fromkeys(workers, 2**30)
+
+
+def test_a_worker_that_dies_mid_task_changes_nothing(
+    dask_cluster: LoopbackCluster, dask_client: Client, tmp_path: Path
+) -> None:
+    """A fourth worker dies (its process exits) in the middle of its first drift task: Dask
+    runs its tasks again on another worker, and the report is byte for byte the same."""
+    reference, current = write_tables(tmp_path)
+    expected = _report(LocalExecutor(1000), reference, current)
+    plan = drift_plan(ParquetColumns(reference), ParquetColumns(current), SCHEMA)
+
+    def dying(frame, plan=plan):  # pickled by value: the workers do not import this file
+        import os
+
+        from distributed import get_worker
+
+        if get_worker().name == "doomed":
+            os._exit(1)
+        return drift_counts(frame, plan)
+
+    with extra_worker(dask_cluster, "doomed") as process:
+        dask_client.wait_for_workers(4, timeout=60)
+        info = dask_client.scheduler_info(n_workers=-1)["workers"]
+        doomed = next(a for a, w in info.items() if w["name"] == "doomed")
+        engine = DaskExecutor(
+            dask_client, chunk_rows=100, workers=(doomed, dask_cluster.workers[0])
+        )
+        counts = [
+            engine.map_merge(p, plan.names, dying, merge_drift_counts, {})
+            for p in (reference, current)
+        ]
+        assert process.wait(timeout=60) == 1  # it did die
+    rows = (pq.read_metadata(reference).num_rows, pq.read_metadata(current).num_rows)
+    assert as_bytes(drift_report(plan, *counts, rows, CONFIG)) == expected
 
 
 def _stage_args(directory: Path, engine: dict, name: str) -> argparse.Namespace:
