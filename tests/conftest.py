@@ -17,7 +17,7 @@ import pytest
 from support.pr_scenario import build_pr_scenario
 from support.repo import THREAD_VARIABLES, Repo, make_repo
 from support.scheduling import long_first_shares
-from support.templates import shared_template
+from support.templates import session_root, shared_template
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from support.dask_cluster import LoopbackCluster
 
 COLD_OUTPUT = "cold-repro.out"
+DASK_CLUSTER = "dask-cluster"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -101,15 +102,15 @@ def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
 
 
 @pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCluster:
     """A Dask scheduler and three workers on 127.0.0.1 (support/dask_cluster.py), started the
-    first time a test asks for it and stopped at the end of the session (of each xdist worker
-    that runs such a test). Tests that need fewer workers restrict their tasks to some of
-    ``dask_cluster.workers``. Shared: a test must not stop or restart workers."""
-    from support.dask_cluster import loopback_cluster
+    first time a test of the session asks for it (one cluster for all xdist workers) and
+    stopped at the end of the session (``pytest_sessionfinish``). Tests that need fewer
+    workers restrict their tasks to some of ``dask_cluster.workers``. Shared: a test must not
+    stop or restart its workers (``support.dask_cluster.extra_worker`` adds one to let die)."""
+    from support.dask_cluster import shared_cluster
 
-    with loopback_cluster(tmp_path_factory.mktemp("dask-cluster"), workers=3) as cluster:
-        yield cluster
+    return shared_cluster(session_root(tmp_path_factory) / DASK_CLUSTER, workers=3)
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +120,21 @@ def dask_client(dask_cluster: LoopbackCluster) -> Iterator[Client]:
 
     with Client(dask_cluster.address, set_as_default=False) as client:
         yield client
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the session's Dask cluster, if a test started one: in the xdist controller once
+    every worker is done (or in the only process without xdist), never in a worker."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    directory = session_root(factory) / DASK_CLUSTER
+    if (directory / "cluster.json").exists():
+        from support.dask_cluster import stop_shared_cluster
+
+        stop_shared_cluster(directory)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,5 +1,6 @@
 """A real Dask cluster on loopback for the Dask engine's tests: `dask scheduler` and `dask
-worker` processes started from this virtual environment, torn down afterwards.
+worker` processes started from this virtual environment, one cluster per test session (shared
+by the pytest-xdist workers), torn down at its end.
 
 The scheduler listens on 127.0.0.1 at a port it picks (port 0) and writes its address to a
 scheduler file; the fixture waits for that file, then for the workers to register
@@ -15,9 +16,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from support.repo import BIN
 
@@ -47,13 +50,50 @@ def _wait_for_file(path: Path, process: subprocess.Popen[bytes], log: Path) -> s
     raise RuntimeError(f"no {path} after {START_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-@contextmanager
-def loopback_cluster(directory: Path, workers: int) -> Iterator[LoopbackCluster]:
-    """Start a scheduler and ``workers`` workers on 127.0.0.1; stop them all on exit."""
+def shared_cluster(directory: Path, workers: int) -> LoopbackCluster:
+    """The session's cluster: started by the first process that asks (under a file lock in
+    ``directory``, which every pytest-xdist worker of the session shares), found running by
+    the others. Its processes outlive the process that started them; ``stop_shared_cluster``
+    (the controller's ``pytest_sessionfinish``) stops them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    record = directory / "cluster.json"
+    with FileLock(str(directory / "cluster.lock")):
+        if record.exists():
+            known = json.loads(record.read_text())
+            if _answers(known["address"], workers):
+                return LoopbackCluster(
+                    known["address"], tuple(known["workers"]), Path(known["scheduler_file"])
+                )
+            stop_shared_cluster(directory)  # a cluster that died: clean up, start anew
+        cluster, pids = _start(directory, workers)
+        record.write_text(
+            json.dumps(
+                {
+                    "address": cluster.address,
+                    "workers": list(cluster.workers),
+                    "scheduler_file": str(cluster.scheduler_file),
+                    "pids": pids,
+                }
+            )
+        )
+        return cluster
+
+
+def _answers(address: str, workers: int) -> bool:
     from distributed import Client
 
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with Client(address, timeout=5, set_as_default=False) as client:
+            return len(client.scheduler_info(n_workers=-1)["workers"]) >= workers
+    except (OSError, TimeoutError):
+        return False
+
+
+def _start(directory: Path, workers: int) -> tuple[LoopbackCluster, list[int]]:
+    from distributed import Client
+
     scheduler_file = directory / "scheduler.json"
+    scheduler_file.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     processes: list[subprocess.Popen[bytes]] = []
 
@@ -65,7 +105,7 @@ def loopback_cluster(directory: Path, workers: int) -> Iterator[LoopbackCluster]
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True,  # outlives the xdist worker that started it
         )
         processes.append(process)
         return process
@@ -81,6 +121,8 @@ def loopback_cluster(directory: Path, workers: int) -> Iterator[LoopbackCluster]
             "--no-dashboard",
             "--scheduler-file",
             str(scheduler_file),
+            "--idle-timeout",
+            "3600",  # a cluster left behind by a killed test run stops by itself
         )
         address = _wait_for_file(scheduler_file, scheduler, directory / "scheduler.log")
         for i in range(workers):
@@ -104,31 +146,51 @@ def loopback_cluster(directory: Path, workers: int) -> Iterator[LoopbackCluster]
         with Client(address, timeout=START_TIMEOUT_S, set_as_default=False) as client:
             client.wait_for_workers(workers, timeout=START_TIMEOUT_S)
             names = tuple(sorted(client.scheduler_info(n_workers=-1)["workers"]))
-        yield LoopbackCluster(address, names, scheduler_file)
-    finally:
-        _stop(scheduler_file, processes)
+    except BaseException:
+        _stop(scheduler_file, [p.pid for p in processes])
+        raise
+    return LoopbackCluster(address, names, scheduler_file), [p.pid for p in processes]
 
 
-def _stop(scheduler_file: Path, processes: list[subprocess.Popen[bytes]]) -> None:
-    """Ask the scheduler to shut the cluster down (workers, then itself); what still runs
-    after that is terminated, then killed."""
+def stop_shared_cluster(directory: Path) -> None:
+    """Stop the cluster ``shared_cluster`` started in ``directory`` (nothing if none)."""
+    record = directory / "cluster.json"
+    if not record.exists():
+        return
+    known = json.loads(record.read_text())
+    _stop(Path(known["scheduler_file"]), known["pids"])
+    record.unlink()
+
+
+def _stop(scheduler_file: Path, pids: list[int]) -> None:
+    """Ask the scheduler to shut the cluster down (workers, then itself); the processes of
+    ``pids`` (dask commands, each leading its own process group) still running after that are
+    terminated, then killed."""
+    import psutil
     from distributed import Client
 
-    if processes and processes[0].poll() is None and scheduler_file.exists():
+    if scheduler_file.exists():
         try:
             with Client(scheduler_file=str(scheduler_file), timeout=10) as client:
                 client.shutdown()
         except (OSError, TimeoutError):
             pass  # the scheduler is gone: the signals below stop the rest
-    for process in processes:
-        for sig, wait in ((None, 20), (signal.SIGTERM, 10), (signal.SIGKILL, None)):
-            if sig is not None and process.poll() is None:
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+    mine = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            if "dask" in " ".join(process.cmdline()):  # not a reused pid
+                mine.append(process)
+        except psutil.Error:
+            continue
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        for process in mine:
+            if sig is not None and process.is_running():
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, sig)
+        _, mine = psutil.wait_procs(mine, timeout=20 if sig is None else 10)
+        if not mine:
+            return
 
 
 @contextmanager
