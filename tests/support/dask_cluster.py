@@ -152,6 +152,18 @@ def _start(directory: Path, workers: int) -> tuple[LoopbackCluster, list[int]]:
     return LoopbackCluster(address, names, scheduler_file), [p.pid for p in processes]
 
 
+@contextmanager
+def private_cluster(directory: Path, workers: int) -> Iterator[tuple[LoopbackCluster, list[int]]]:
+    """A cluster of the test's own (for a test that breaks it), stopped on exit; with the
+    process ids of the scheduler and the workers (in that order)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cluster, pids = _start(directory, workers)
+    try:
+        yield cluster, pids
+    finally:
+        _stop(cluster.scheduler_file, pids)
+
+
 def stop_shared_cluster(directory: Path) -> None:
     """Stop the cluster ``shared_cluster`` started in ``directory`` (nothing if none)."""
     record = directory / "cluster.json"

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dask.dataframe as dd
 import numpy as np
@@ -34,6 +37,7 @@ from mlpipe.io import iter_parquet
 from mlpipe.model.boosting import (
     LABEL,
     VALIDATION,
+    BoostingError,
     TrainingSummary,
     XGBoostFeatures,
     booster_frame,
@@ -52,6 +56,7 @@ from mlpipe.model.train import target_values
 
 log = logging.getLogger(__name__)
 _COUNT_BLOCK = 1_000_000  # rows hashed at a time when counting the validation rows
+WATCH_S = 1.0  # how often training checks that its workers are still there
 
 
 def fit_on_dask(
@@ -135,22 +140,68 @@ def _train(
     )
     if not c.early_stopping_rounds:
         train = matrix(frame[features], frame[LABEL])
-        return dxgb.train(client, params, train, num_boost_round=c.n_estimators)["booster"]
+        run = functools.partial(dxgb.train, client, params, train, c.n_estimators)
+        return _while_workers_stay(client, run, [train])["booster"]
     held = _validation_rows(rows, config.seed, c.validation_fraction)
     check_validation_rows(held, rows, c.validation_fraction)
     fit, valid = frame[~frame[VALIDATION]], frame[frame[VALIDATION]]
     train = matrix(fit[features], fit[LABEL])
     watched = matrix(valid[features], valid[LABEL], ref=train)
-    booster = dxgb.train(
+    run = functools.partial(
+        dxgb.train,
         client,
         params,
         train,
-        num_boost_round=c.n_estimators,
+        c.n_estimators,
         evals=[(watched, "validation")],
         early_stopping_rounds=c.early_stopping_rounds,
         verbose_eval=False,
-    )["booster"]
+    )
+    booster = _while_workers_stay(client, run, [train, watched])["booster"]
     return booster[: booster.best_iteration + 1]
+
+
+def _while_workers_stay(client: Client, run: Callable[[], Any], matrices: list) -> Any:
+    """``run()`` (XGBoost training), stopped with a BoostingError naming the worker and its
+    memory limit as soon as a worker holding training data leaves the cluster.
+
+    XGBoost's workers train together: without one the others wait for it, and Dask cannot
+    move a training task elsewhere, so training would hang. The scheduler notices a dead
+    worker at once (its connection closes; a silent one after Dask's worker TTL), and this
+    checks every ``WATCH_S`` seconds. Training runs in a daemon thread, left behind when the
+    stage fails: closing the client ends it.
+    """
+    limits = worker_memory_limits(client)
+    workers = sorted({w for m in matrices for w in m.worker_map})
+    outcome: dict[str, Any] = {}
+
+    def train() -> None:
+        try:
+            with client.as_current():  # a new thread: not the caller's current client
+                outcome["booster"] = run()
+        except BaseException as exc:  # handed to the stage's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=train, name="xgboost.dask train", daemon=True)
+    thread.start()
+    gone: list[str] = []
+    while thread.is_alive() and not gone:
+        thread.join(WATCH_S)
+        present = worker_memory_limits(client)
+        gone = [w for w in workers if w not in present]
+    if gone and "booster" not in outcome:  # left, and training did not finish
+        limit = limits.get(gone[0], 0)
+        memory = f"memory limit {limit / 2**30:.2f} GiB" if limit else "no memory limit"
+        raise BoostingError(
+            f"Dask worker {gone[0]} ({memory}) left the cluster while XGBoost trained, so "
+            f"training stopped ({len(workers)} workers held the training rows). A worker that "
+            "exceeds its memory limit is restarted or killed: give the workers more memory or "
+            "add workers, or train on fewer rows; `dvc repro` then reruns train only (the "
+            "stages before it are cached)"
+        ) from outcome.get("error")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["booster"]
 
 
 def _validation_rows(rows: int, seed: int, fraction: float) -> int:

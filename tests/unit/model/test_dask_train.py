@@ -111,3 +111,48 @@ def test_a_table_too_big_for_the_cluster_is_refused_before_reading(
         "partitions 1.51 GiB, quantile matrix 0.17 GiB, gradients 0.67 GiB), more than 60% of "
         "the 3 workers' memory limits (3.00 GiB in all: 1.00 GiB each)."
     )
+
+
+def test_a_worker_lost_while_xgboost_trains_fails_the_stage_naming_it(tmp_path: Path) -> None:
+    """Its own cluster of two workers (the test kills one): the worker dies while XGBoost
+    trains, and training stops at once with the worker's address and memory limit."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from distributed import Client
+
+    from support.dask_cluster import private_cluster
+
+    train = tiny_frame(4000, "binary", seed=1)
+    path = _write(train, tmp_path / "train.parquet", row_group=400)
+    spec = tiny_spec(tiny_schema("binary"))
+    # enough rounds to outlast the kill by far (~a minute: a kill that never came fails the
+    # test with "DID NOT RAISE" rather than hanging it)
+    config = TrainConfig(estimator="xgboost", xgboost=XGBoostConfig(n_estimators=20_000))
+    with private_cluster(tmp_path / "cluster", workers=2) as (cluster, pids):
+        log = cluster.scheduler_file.parent / "worker-1.log"
+        with Client(cluster.address, set_as_default=False) as client:
+            info = client.scheduler_info(n_workers=-1)["workers"]
+            victim = next(a for a, w in info.items() if w["name"] == "worker-1")
+
+            def kill_when_training() -> None:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:  # the event: XGBoost gave the victim a rank
+                    if "got rank" in log.read_text(errors="replace"):
+                        os.kill(pids[2], signal.SIGKILL)  # pids: scheduler, worker-0, worker-1
+                        return
+                    time.sleep(0.05)
+
+            killer = threading.Thread(target=kill_when_training, daemon=True)
+            killer.start()
+            started = time.monotonic()
+            with pytest.raises(BoostingError) as error:
+                fit_on_dask(client, path, spec, "y", "binary", config, chunk_rows=1000)
+            assert time.monotonic() - started < 60
+            killer.join(timeout=5)
+        assert str(error.value).startswith(
+            f"Dask worker {victim} (memory limit 1.00 GiB) left the cluster while XGBoost "
+            "trained, so training stopped (2 workers held the training rows)."
+        )
