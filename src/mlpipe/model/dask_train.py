@@ -231,10 +231,10 @@ def _partition(
     input, the label and the validation flag; row group -1: the empty frame (Dask's meta).
     ``names``: the columns to read (not called ``columns``: Dask would project it away)."""
     group, offset = part
-    if group < 0:
+    batches = [] if group < 0 else list(iter_parquet(path, 1 << 30, names, row_groups=[group]))
+    if not batches:  # the meta, or an empty row group
         raw = pq.read_schema(path).empty_table().select(names).to_pandas()
     else:
-        batches = list(iter_parquet(path, 1 << 30, columns=names, row_groups=[group]))
         raw = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
     frame = booster_frame(model_frame(raw, spec), spec, summary.categories)
     labels = target_values(raw, target, task)
