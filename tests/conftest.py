@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from support.pr_scenario import build_pr_scenario
 from support.repo import THREAD_VARIABLES, Repo, make_repo
 from support.scheduling import long_first_shares
-from support.templates import shared_template
+from support.templates import session_root, shared_template
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from support.dask_cluster import LoopbackCluster
 
 COLD_OUTPUT = "cold-repro.out"
+DASK_CLUSTER = "dask-cluster"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -92,6 +99,42 @@ def pr_scenario(tmp_path_factory: pytest.TempPathFactory) -> Repo:
         tmp_path_factory, "pr-scenario", lambda dest: build_pr_scenario(reproduced, dest)
     )
     return Repo(template).copy(tmp_path_factory.mktemp("pr-scenario") / "repo")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCluster:
+    """A Dask scheduler and three workers on 127.0.0.1 (support/dask_cluster.py), started the
+    first time a test of the session asks for it (one cluster for all xdist workers) and
+    stopped at the end of the session (``pytest_sessionfinish``). Tests that need fewer
+    workers restrict their tasks to some of ``dask_cluster.workers``. Shared: a test must not
+    stop or restart its workers (``support.dask_cluster.extra_worker`` adds one to let die)."""
+    from support.dask_cluster import shared_cluster
+
+    return shared_cluster(session_root(tmp_path_factory) / DASK_CLUSTER, workers=3)
+
+
+@pytest.fixture(scope="session")
+def dask_client(dask_cluster: LoopbackCluster) -> Iterator[Client]:
+    """A client to ``dask_cluster``, shared by the session's tests."""
+    from distributed import Client
+
+    with Client(dask_cluster.address, set_as_default=False) as client:
+        yield client
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the session's Dask cluster, if a test started one: in the xdist controller once
+    every worker is done (or in the only process without xdist), never in a worker."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    directory = session_root(factory) / DASK_CLUSTER
+    if (directory / "cluster.json").exists():
+        from support.dask_cluster import stop_shared_cluster
+
+        stop_shared_cluster(directory)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

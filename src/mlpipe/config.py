@@ -14,6 +14,7 @@ from the schema).
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ import yaml
 from mlpipe.errors import MlpipeError
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
-EstimatorName = Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+EstimatorName = Literal[
+    "logistic_regression", "random_forest", "hist_gradient_boosting", "xgboost"
+]
 
 
 class ConfigError(MlpipeError):
@@ -241,6 +244,35 @@ class HistGradientBoostingConfig:
 
 
 @dataclass(frozen=True)
+class XGBoostConfig:
+    """XGBoost's histogram booster (CPU), on the local engine and, through ``xgboost.dask``, on
+    a Dask cluster (``engine.kind``); categorical features split natively.
+
+    ``n_estimators``: most boosting rounds (trees per class). ``learning_rate``: shrinkage of
+    each tree. ``max_depth``: deepest a tree grows. ``min_child_weight``: least hessian weight
+    in a leaf. ``subsample`` / ``colsample_bytree``: share of the rows / features each tree
+    sees (seeded by ``train.seed``). ``reg_lambda`` / ``reg_alpha``: L2 / L1 penalty on leaf
+    values. ``max_bin``: most histogram bins per numeric feature. ``early_stopping_rounds``:
+    stop when the validation loss has not improved for this many rounds (0: off, every round
+    is kept); the validation rows are ``validation_fraction`` of the training rows, chosen by
+    a seeded hash of each row's number (never the test set), and the model keeps the rounds up
+    to the best one.
+    """
+
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    max_depth: int = 6
+    min_child_weight: float = 1.0
+    subsample: float = 1.0
+    colsample_bytree: float = 1.0
+    reg_lambda: float = 1.0
+    reg_alpha: float = 0.0
+    max_bin: int = 256
+    early_stopping_rounds: int = 0
+    validation_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """The estimator chosen and the hyperparameters of each candidate.
 
@@ -256,6 +288,7 @@ class TrainConfig:
     hist_gradient_boosting: HistGradientBoostingConfig = field(
         default_factory=HistGradientBoostingConfig
     )
+    xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
 
 
 NoiseRule = Literal["significant", "non_inferiority", "ignore"]
@@ -310,6 +343,7 @@ class Params:
     monitor: MonitorConfig = field(default_factory=lambda: MonitorConfig())
     memory: MemoryConfig = field(default_factory=lambda: MemoryConfig())
     tune: TuneConfig = field(default_factory=lambda: TuneConfig())
+    engine: EngineConfig = field(default_factory=lambda: EngineConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -334,6 +368,19 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "train.hist_gradient_boosting.min_samples_leaf": (1, None),
     "train.hist_gradient_boosting.l2_regularization": (0.0, None),
     "train.threshold": (0.0, 1.0),
+    "train.xgboost.n_estimators": (1, None),
+    "train.xgboost.learning_rate": (1e-9, 1.0),
+    "train.xgboost.max_depth": (1, 64),
+    "train.xgboost.min_child_weight": (0.0, None),
+    "train.xgboost.subsample": (1e-9, 1.0),
+    "train.xgboost.colsample_bytree": (1e-9, 1.0),
+    "train.xgboost.reg_lambda": (0.0, None),
+    "train.xgboost.reg_alpha": (0.0, None),
+    "train.xgboost.max_bin": (2, 65_536),
+    "train.xgboost.early_stopping_rounds": (0, None),
+    "train.xgboost.validation_fraction": (0.01, 0.5),
+    "engine.dask.n_workers": (1, 1024),
+    "engine.dask.threads_per_worker": (1, 1024),
     "evaluate.min_slice_rows": (1, None),
     "evaluate.plot_points": (10, None),
     "evaluate.calibration_bins": (2, 100),
@@ -623,7 +670,9 @@ class MonitorConfig:
 class MemoryConfig:
     """How many rows a stage holds in memory at a time; never part of a result.
 
-    ingest reads its source and split copies the table in chunks of ``chunk_rows`` rows. Their
+    ingest reads its source and split copies the table in chunks of ``chunk_rows`` rows (and
+    drift reads its Parquet tables so; on the Dask engine each task reads its row group so, for
+    drift and for xgboost's categories and classes). Their
     outputs are byte-identical for every value (Parquet row groups have a fixed size,
     ``mlpipe.io.ROW_GROUP_ROWS``), so no stage declares this section in dvc.yaml: changing it
     reruns nothing.
@@ -814,3 +863,80 @@ def _check_search_range(name: str, given: SearchRange) -> None:
             f"'{key}' is [{given.low:g}, {given.high:g}], outside what {target} allows: "
             f"[{lo}, {hi}]"
         )
+
+
+_MEMORY_UNITS = {
+    "B": 1,
+    "kB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+}
+
+
+def memory_bytes(text: str) -> int:
+    """``"4GiB"`` / ``"1.5 GB"`` / ``"512MiB"`` as bytes; ConfigError for anything else.
+
+    The units are Dask's (kB, MB, GB, TB powers of 1000; KiB, MiB, GiB, TiB powers of 1024),
+    parsed here so that validating params.yaml never imports Dask.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
+    unit = match.group(2) if match else ""
+    if match is None or unit not in _MEMORY_UNITS:
+        units = ", ".join(_MEMORY_UNITS)
+        raise ConfigError(
+            f"'engine.dask.memory_limit' is {text!r}; write a size such as 4GiB or 1.5GB "
+            f"(units: {units}), or auto"
+        )
+    return int(float(match.group(1)) * _MEMORY_UNITS[unit])
+
+
+@dataclass(frozen=True)
+class DaskConfig:
+    """Where the Dask engine runs (``engine.kind: dask``).
+
+    ``address``: a running scheduler (``tcp://host:port``); the ``DASK_SCHEDULER_ADDRESS``
+    environment variable overrides it. Empty (null): each stage starts a ``LocalCluster`` of
+    ``n_workers`` worker processes with ``threads_per_worker`` threads each and
+    ``memory_limit`` per worker (``auto``: the machine's memory shared among the workers, or
+    a size such as ``4GiB``), and closes it when the stage ends. The last three apply to that
+    LocalCluster only.
+    """
+
+    address: str | None = None
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.address is not None and "://" not in self.address:
+            raise ConfigError(
+                f"'engine.dask.address' is {self.address!r}; give the scheduler's address "
+                "with its protocol, e.g. tcp://10.0.0.5:8786 (or leave it empty for a "
+                "LocalCluster)"
+            )
+        if self.memory_limit != "auto":
+            memory_bytes(self.memory_limit)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where the stages compute: ``local`` (this process, the default; Dask is not imported)
+    or ``dask`` (a Dask cluster, see ``DaskConfig``).
+
+    Says where and how wide to run: no stage declares this section in dvc.yaml, so changing
+    it reruns nothing. On the dask engine the drift stage runs its per-chunk work as Dask
+    tasks (byte-identical output) and ``train.estimator: xgboost`` trains with
+    ``xgboost.dask`` (the other estimators are scikit-learn's and refuse this engine): a
+    model as good as the local engine's, but not the same bytes (the quantile sketch and the
+    gradient sums are merged across workers), so retrain after switching engines
+    (``dvc repro --force --single-item train``, then ``dvc repro``) when the model file
+    should come from the other one.
+    """
+
+    kind: Literal["local", "dask"] = "local"
+    dask: DaskConfig = field(default_factory=DaskConfig)

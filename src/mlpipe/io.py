@@ -298,12 +298,27 @@ def open_parquet_stream(path: str | Path) -> pq.ParquetFile:
 
 
 def iter_parquet(
-    path: str | Path, batch_rows: int, columns: list[str] | None = None
+    path: str | Path,
+    batch_rows: int,
+    columns: list[str] | None = None,
+    row_groups: list[int] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Read a Parquet table in batches of at most ``batch_rows`` rows (memory: one batch)."""
+    """Read a Parquet table in batches of at most ``batch_rows`` rows (memory: one batch);
+    only the row groups ``row_groups`` (in file order) when given."""
     with open_parquet_stream(_produced(path)) as handle:
-        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
+        batches = handle.iter_batches(
+            batch_size=batch_rows, columns=columns, row_groups=row_groups
+        )
+        for batch in batches:
             yield batch.to_pandas()
+
+
+def parquet_row_groups(path: str | Path) -> int:
+    """How many row groups the Parquet file ``path`` has (from its footer)."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(_produced(path)) as handle:
+        return int(handle.metadata.num_row_groups)
 
 
 def parquet_rows(path: str | Path) -> int:

@@ -254,8 +254,8 @@ def test_configuration_spot_checks() -> None:
     rows = _rows(page)
     assert rows["train.seed"][4] == "`train`, `evaluate`; also read by `mlpipe tune`"
     assert rows["memory.chunk_rows"][4] == (
-        "nothing (read by `mlpipe ingest`, `mlpipe split`, `mlpipe evaluate`, `mlpipe schema "
-        "infer`, `mlpipe init`)"
+        "nothing (read by `mlpipe ingest`, `mlpipe split`, `mlpipe train`, `mlpipe evaluate`, "
+        "`mlpipe schema infer`, `mlpipe init`, `mlpipe drift`)"
     )
     assert rows["memory.chunk_rows"][1] == "int ≥ 1000"
     assert rows["split.test_size"][1:3] == ["float in [0.01, 0.99]", "`0.2`"]

@@ -7,7 +7,12 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import HistGradientBoostingConfig, RandomForestConfig, TrainConfig
+from mlpipe.config import (
+    HistGradientBoostingConfig,
+    RandomForestConfig,
+    TrainConfig,
+    XGBoostConfig,
+)
 from mlpipe.data.schema import ColumnSpec, Schema
 from mlpipe.model.features import FeatureSpec, feature_spec
 from mlpipe.model.train import fit_model
@@ -73,12 +78,14 @@ def tiny_model(
     """A real fitted Pipeline (preprocessing + estimator) on ``tiny_frame``; ``max_iter``: fewer
     boosting rounds than the default, for tests that only need a fitted model of each kind."""
     schema = tiny_schema(task)
-    boosting = HistGradientBoostingConfig()
+    boosting, xgboost = HistGradientBoostingConfig(), XGBoostConfig()
     if max_iter is not None:
         boosting = dataclasses.replace(boosting, max_iter=max_iter)
+        xgboost = dataclasses.replace(xgboost, n_estimators=max_iter)
     config = TrainConfig(
         estimator=estimator,  # type: ignore[arg-type]
         random_forest=RandomForestConfig(n_estimators=10, n_jobs=1),
         hist_gradient_boosting=boosting,
+        xgboost=xgboost,
     )
     return fit_model(tiny_frame(rows, task), tiny_spec(schema), "y", task, config)

@@ -56,8 +56,8 @@ def test_open_sections_are_kept_as_mappings() -> None:
     [
         (
             {"trian": {}},
-            "unknown section 'trian'. Allowed sections: data, drift, evaluate, gate, generate, "
-            "memory, monitor, paths, predict, report, split, train, tune, validate",
+            "unknown section 'trian'. Allowed sections: data, drift, engine, evaluate, gate, "
+            "generate, memory, monitor, paths, predict, report, split, train, tune, validate",
         ),
         (
             {"train": {"hist_gradient_boosting": {"learnin_rate": 0.1}}},
@@ -87,9 +87,9 @@ def test_open_sections_are_kept_as_mappings() -> None:
             "'train.random_forest.max_depth' is 0; allowed range: [1, inf]",
         ),
         (
-            {"train": {"estimator": "xgboost"}},
-            "'train.estimator' is 'xgboost'; allowed values: 'logistic_regression', "
-            "'random_forest', 'hist_gradient_boosting'",
+            {"train": {"estimator": "lightgbm"}},
+            "'train.estimator' is 'lightgbm'; allowed values: 'logistic_regression', "
+            "'random_forest', 'hist_gradient_boosting', 'xgboost'",
         ),
         (
             {"split": {"method": "kfold"}},
@@ -431,3 +431,63 @@ def test_committed_bootstrap_and_noise_settings() -> None:
     assert params.paths.test_predictions == "data/processed/test_predictions.parquet"
     rule = params_from_dict({"gate": {"rules": [{"metric": "f1", "noise": "ignore"}]}})
     assert rule.gate.rules[0].noise == "ignore"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"engine": {"kind": "spark"}},
+            "'engine.kind' is 'spark'; allowed values: 'local', 'dask'",
+        ),
+        (
+            {"engine": {"dask": {"adress": "tcp://h:1"}}},
+            "unknown key 'engine.dask.adress'. Allowed keys in 'engine.dask': address, "
+            "memory_limit, n_workers, threads_per_worker",
+        ),
+        (
+            {"engine": {"dask": {"address": "10.0.0.5:8786"}}},
+            "'engine.dask.address' is '10.0.0.5:8786'; give the scheduler's address with its "
+            "protocol, e.g. tcp://10.0.0.5:8786 (or leave it empty for a LocalCluster)",
+        ),
+        (
+            {"engine": {"dask": {"memory_limit": "4 gigs"}}},
+            "'engine.dask.memory_limit' is '4 gigs'; write a size such as 4GiB or 1.5GB (units: "
+            "B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), or auto",
+        ),
+        (
+            {"engine": {"dask": {"n_workers": 0}}},
+            "'engine.dask.n_workers' is 0; allowed range: [1, 1024]",
+        ),
+        (
+            {"train": {"xgboost": {"subsample": 0}}},
+            "'train.xgboost.subsample' is 0.0; allowed range: [1e-09, 1]",
+        ),
+        (
+            {"train": {"xgboost": {"early_stopping_rounds": -1}}},
+            "'train.xgboost.early_stopping_rounds' is -1; allowed range: [0, inf]",
+        ),
+        (
+            {"train": {"xgboost": {"n_trees": 10}}},
+            "unknown key 'train.xgboost.n_trees'. Allowed keys in 'train.xgboost': "
+            "colsample_bytree, early_stopping_rounds, learning_rate, max_bin, max_depth, "
+            "min_child_weight, n_estimators, reg_alpha, reg_lambda, subsample, "
+            "validation_fraction",
+        ),
+    ],
+)
+def test_engine_and_xgboost_settings_are_validated(raw: object, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        params_from_dict(raw)
+    assert str(error.value) == message
+
+
+def test_engine_and_xgboost_defaults() -> None:
+    params = load_params(PROJECT / "params.yaml")
+    assert params.engine.kind == "local" and params.engine.dask.address is None
+    assert (params.engine.dask.n_workers, params.engine.dask.memory_limit) == (2, "auto")
+    assert params.train.xgboost.early_stopping_rounds == 0
+    assert (
+        params_from_dict({"engine": {"dask": {"memory_limit": "1.5 GB"}}}).engine.dask.memory_limit
+        == "1.5 GB"
+    )

@@ -212,6 +212,167 @@ def changing_by_design(schema: Schema, data: DataConfig) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class DriftColumn:
+    """How one column is compared: ``kind`` as reported (numeric, datetime, categorical,
+    boolean); ``numeric``: by the distribution of its numbers (numeric and datetime columns),
+    else by its categories; ``labelled``: the target, whose missing values are rows not
+    labelled yet (left out) rather than a category or a missing value."""
+
+    name: str
+    kind: str
+    numeric: bool
+    labelled: bool = False
+
+
+@dataclass(frozen=True)
+class DriftPlan:
+    """The columns compared (in schema order, each in both tables), the target when a table
+    lacks it (``missing``), and the columns left out by design with the reason."""
+
+    columns: tuple[DriftColumn, ...]
+    missing: tuple[str, ...]
+    not_compared: tuple[tuple[str, str], ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@dataclass(frozen=True)
+class ColumnCounts:
+    """The exact distribution of one column over some rows: the partial result of a chunk.
+
+    ``values``: the distinct present values, sorted (float64 for a numeric comparison: dates
+    as seconds; the category texts, with ``MISSING`` for missing values, for a categorical
+    one), ``counts`` how many rows hold each. ``present``: rows with a value; ``rows``: rows
+    counted (for the target: the labelled ones). Two chunks' counts merge exactly
+    (``merge_column_counts``), so the counts of a table do not depend on how it was cut.
+    """
+
+    values: np.ndarray
+    counts: np.ndarray
+    present: int
+    rows: int
+
+
+def drift_plan(
+    reference: pd.DataFrame | ParquetColumns,
+    current: pd.DataFrame | ParquetColumns,
+    schema: Schema,
+    names: tuple[str, str] = ("reference", "current"),
+    data: DataConfig | None = None,
+) -> DriftPlan:
+    """Which columns ``compute_drift`` compares and how (see the module docstring).
+
+    Reads only the tables' lengths and column names. Raises DriftError when either table has
+    no rows, or lacks a compared column other than the target.
+    """
+    if reference.empty or current.empty:
+        raise DriftError(
+            f"cannot compare tables: {names[0]} has {len(reference)} rows, {names[1]} has "
+            f"{len(current)}; both need rows"
+        )
+    by_design = changing_by_design(schema, data if data is not None else DataConfig())
+    compared = [spec.name for spec in schema.columns if spec.name not in by_design]
+    _check_columns(compared, schema.target, (reference, current), names)
+    columns, missing = [], []
+    for spec in schema.columns:
+        if spec.name in by_design:
+            continue
+        if spec.name not in reference.columns or spec.name not in current.columns:
+            missing.append(spec.name)  # the target of unlabelled data (see _check_columns)
+            continue
+        kind = spec.kind
+        target = spec.name == schema.target
+        if target and schema.task != "regression" and kind == "numeric":
+            kind = "categorical"  # class labels that happen to be numbers
+        columns.append(DriftColumn(spec.name, kind, kind in ("numeric", "datetime"), target))
+    return DriftPlan(tuple(columns), tuple(missing), tuple(by_design.items()))
+
+
+def column_counts(series: pd.Series, column: DriftColumn) -> ColumnCounts:
+    """The ``ColumnCounts`` of ``series`` (a chunk of the column ``column``)."""
+    if column.labelled:
+        series = series.dropna()  # rows not labelled yet: no class, no value
+    if column.numeric:
+        values = _as_float(series)
+        present = values[~np.isnan(values)]
+        distinct, counts = np.unique(present, return_counts=True)
+        return ColumnCounts(distinct, counts.astype(np.int64), len(present), len(values))
+    if column.kind == "boolean":
+        series = _as_boolean(series)
+    text = series.astype(object).map(category_value_text, na_action="ignore")
+    labels = text.where(series.notna(), MISSING).to_numpy(dtype=object)
+    distinct, counts = np.unique(labels, return_counts=True)
+    return ColumnCounts(distinct, counts.astype(np.int64), int(series.notna().sum()), len(series))
+
+
+def merge_column_counts(a: ColumnCounts, b: ColumnCounts) -> ColumnCounts:
+    """The counts of the rows of ``a`` and ``b`` together (exact, in either order)."""
+    if not len(a.values) or not len(b.values):
+        values, counts = (b.values, b.counts) if not len(a.values) else (a.values, a.counts)
+    else:
+        distinct, inverse = np.unique(np.concatenate([a.values, b.values]), return_inverse=True)
+        counts = np.zeros(len(distinct), dtype=np.int64)
+        np.add.at(counts, inverse, np.concatenate([a.counts, b.counts]))
+        values = distinct
+    return ColumnCounts(values, counts, a.present + b.present, a.rows + b.rows)
+
+
+def drift_counts(frame: pd.DataFrame, plan: DriftPlan) -> dict[str, ColumnCounts]:
+    """The chunk function of the drift stage: ``ColumnCounts`` of each of ``plan``'s columns
+    that ``frame`` holds (a chunk of rows of a table, or some of its columns)."""
+    return {c.name: column_counts(frame[c.name], c) for c in plan.columns if c.name in frame}
+
+
+def merge_drift_counts(
+    a: dict[str, ColumnCounts], b: dict[str, ColumnCounts]
+) -> dict[str, ColumnCounts]:
+    """The merge of the drift stage: the counts of two chunks' rows together, per column."""
+    out = dict(a)
+    for name, counts in b.items():
+        out[name] = merge_column_counts(out[name], counts) if name in out else counts
+    return out
+
+
+def table_counts(table: pd.DataFrame | ParquetColumns, plan: DriftPlan) -> dict[str, ColumnCounts]:
+    """``drift_counts`` of a whole table, one column at a time (a ``ParquetColumns`` table
+    reads a block of columns at a time)."""
+    return {c.name: column_counts(table[c.name], c) for c in plan.columns}
+
+
+def drift_report(
+    plan: DriftPlan,
+    reference: dict[str, ColumnCounts],
+    current: dict[str, ColumnCounts],
+    rows: tuple[int, int],
+    config: DriftConfig,
+) -> DriftReport:
+    """The report from the two tables' counts (``rows``: their row counts)."""
+    return DriftReport(
+        reference_rows=rows[0],
+        current_rows=rows[1],
+        psi_threshold=config.psi_threshold,
+        p_value_threshold=config.p_value_threshold,
+        features=tuple(
+            feature_drift(c, reference[c.name], current[c.name], config) for c in plan.columns
+        ),
+        missing_columns=plan.missing,
+        not_compared=plan.not_compared,
+        bins=config.bins,
+    )
+
+
+def feature_drift(
+    column: DriftColumn, ref: ColumnCounts, cur: ColumnCounts, config: DriftConfig
+) -> FeatureDrift:
+    """The drift of one column from its counts on both sides."""
+    if column.numeric:
+        return _numeric(column.name, column.kind, ref, cur, config)
+    return _categorical(column.name, column.kind, ref, cur, config)
+
+
 def compute_drift(
     reference: pd.DataFrame | ParquetColumns,
     current: pd.DataFrame | ParquetColumns,
@@ -229,40 +390,20 @@ def compute_drift(
     columns not in the schema are ignored. Raises DriftError when either table has no rows, or
     when a table lacks any other compared column of the schema.
     """
-    if reference.empty or current.empty:
-        raise DriftError(
-            f"cannot compare tables: {names[0]} has {len(reference)} rows, {names[1]} has "
-            f"{len(current)}; both need rows"
-        )
-    by_design = changing_by_design(schema, data if data is not None else DataConfig())
-    compared = [spec.name for spec in schema.columns if spec.name not in by_design]
-    _check_columns(compared, schema.target, (reference, current), names)
+    plan = drift_plan(reference, current, schema, names, data)
     features = []
-    missing = []
-    for spec in schema.columns:
-        if spec.name in by_design:
-            continue
-        if spec.name not in reference.columns or spec.name not in current.columns:
-            missing.append(spec.name)  # the target of unlabelled data (see _check_columns)
-            continue
-        kind = spec.kind
-        ref, cur = reference[spec.name], current[spec.name]
-        if spec.name == schema.target:
-            ref, cur = ref.dropna(), cur.dropna()  # rows not labelled yet: no class, no value
-            if schema.task != "regression" and kind == "numeric":
-                kind = "categorical"  # class labels that happen to be numbers
-        if kind in ("numeric", "datetime"):
-            features.append(_numeric(spec.name, kind, ref, cur, config))
-        else:
-            features.append(_categorical(spec.name, kind, ref, cur, config))
+    for column in plan.columns:  # one column of each table in memory at a time
+        ref = column_counts(reference[column.name], column)
+        cur = column_counts(current[column.name], column)
+        features.append(feature_drift(column, ref, cur, config))
     return DriftReport(
         reference_rows=len(reference),
         current_rows=len(current),
         psi_threshold=config.psi_threshold,
         p_value_threshold=config.p_value_threshold,
         features=tuple(features),
-        missing_columns=tuple(missing),
-        not_compared=tuple(by_design.items()),
+        missing_columns=plan.missing,
+        not_compared=plan.not_compared,
         bins=config.bins,
     )
 
@@ -315,32 +456,34 @@ def _as_float(series: pd.Series) -> np.ndarray:
 
 
 def _numeric(
-    name: str, kind: str, ref: pd.Series, cur: pd.Series, config: DriftConfig
+    name: str, kind: str, ref: ColumnCounts, cur: ColumnCounts, config: DriftConfig
 ) -> FeatureDrift:
-    r, c = _as_float(ref), _as_float(cur)
-    r_present, c_present = r[~np.isnan(r)], c[~np.isnan(c)]
-    bins = max(2, min(config.bins, min(len(r_present), len(c_present)) // MIN_ROWS_PER_BIN))
+    # The sorted present values, rebuilt from the counts: the same statistics as on the rows.
+    r_present = np.repeat(ref.values, ref.counts)
+    c_present = np.repeat(cur.values, cur.counts)
+    bins = max(2, min(config.bins, min(ref.present, cur.present) // MIN_ROWS_PER_BIN))
     edges = np.array([])
-    if len(r_present):
+    if ref.present:
         edges = np.unique(np.quantile(r_present, np.linspace(0, 1, bins + 1)[1:-1]))
 
-    def counts(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    def counts(side: ColumnCounts) -> np.ndarray:
         binned = np.bincount(
-            np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1
+            np.searchsorted(edges, side.values, side="right"),
+            weights=side.counts,
+            minlength=len(edges) + 1,
         )
-        return np.append(binned, len(values) - len(present)).astype(float)
+        return np.append(binned, side.rows - side.present).astype(float)
 
-    value = psi(counts(r, r_present), counts(c, c_present))
+    value = psi(counts(ref), counts(cur))
     test, statistic, p_value = "none", None, None
-    untested = _too_few("present values", len(r_present), len(c_present), config.min_rows)
+    untested = _too_few("present values", ref.present, cur.present, config.min_rows)
     if not untested:  # a constant column, the same on both sides, gives statistic 0, p-value 1
         from scipy import stats  # imported when used: ~1 s of start-up
 
         result = stats.ks_2samp(r_present, c_present, method="asymp")
         test, statistic, p_value = "ks", float(result.statistic), float(result.pvalue)
-    r_rows, c_rows = len(r_present), len(c_present)
     feature = _feature(
-        name, kind, value, test, statistic, p_value, r_rows, c_rows, config, untested
+        name, kind, value, test, statistic, p_value, ref.present, cur.present, config, untested
     )
     return replace(feature, bins=len(edges) + 1)
 
@@ -358,25 +501,18 @@ def _as_boolean(series: pd.Series) -> pd.Series:
 
 
 def _categorical(
-    name: str, kind: str, ref: pd.Series, cur: pd.Series, config: DriftConfig
+    name: str, kind: str, ref: ColumnCounts, cur: ColumnCounts, config: DriftConfig
 ) -> FeatureDrift:
-    def labels(series: pd.Series) -> pd.Series:
-        if kind == "boolean":
-            series = _as_boolean(series)
-        text = series.astype(object).map(category_value_text, na_action="ignore")
-        return text.where(series.notna(), MISSING)
-
-    r, c = labels(ref).value_counts(), labels(cur).value_counts()
-    keys = sorted(set(r.index) | set(c.index))
+    r = dict(zip(ref.values.tolist(), ref.counts.tolist(), strict=True))
+    c = dict(zip(cur.values.tolist(), cur.counts.tolist(), strict=True))
+    keys = sorted(set(r) | set(c))
     r_counts = np.array([r.get(k, 0) for k in keys], dtype=float)
     c_counts = np.array([c.get(k, 0) for k in keys], dtype=float)
     value = psi(r_counts, c_counts)
     test, statistic, p_value = "none", None, None
-    r_present = int(ref.notna().sum())
-    c_present = int(cur.notna().sum())
     # as for numeric columns, present values decide whether the test runs (an all-empty column
     # is never tested); the test itself keeps missing as a category
-    untested = _too_few("present values", r_present, c_present, config.min_rows)
+    untested = _too_few("present values", ref.present, cur.present, config.min_rows)
     if not untested:  # a single category on both sides gives statistic 0, p-value 1
         table = np.vstack([r_counts, c_counts])
         from scipy import stats  # imported when used: ~1 s of start-up
@@ -384,7 +520,7 @@ def _categorical(
         result = stats.chi2_contingency(table, correction=False)
         test, statistic, p_value = "chi2", float(result.statistic), float(result.pvalue)
     return _feature(
-        name, kind, value, test, statistic, p_value, r_present, c_present, config, untested
+        name, kind, value, test, statistic, p_value, ref.present, cur.present, config, untested
     )
 
 

@@ -140,7 +140,8 @@ def model_card(
         "## Model",
         "",
         f"- file: {md_code(model.path)} (md5 {md_code(model.md5)}), a scikit-learn Pipeline "
-        "in skops format",
+        "in skops format"
+        + (", its XGBoost booster in XGBoost's UBJSON format" if estimator == "xgboost" else ""),
         f"- predicts {md_code(target)}, task {md(task)}"
         + (f", classes {', '.join(md_code(c) for c in classes)}" if classes else ""),
         f"- estimator {md_code(estimator)}, seed {md(train_params.get('seed'))}",

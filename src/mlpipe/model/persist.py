@@ -1,5 +1,9 @@
 """Model files: skops format, byte-for-byte deterministic, loaded without running foreign code.
 
+Every estimator's model is a scikit-learn Pipeline in one skops archive (so ``paths.model``
+keeps its ``.skops`` suffix whatever ``train.estimator`` is); an XGBoost model keeps its booster
+in XGBoost's own UBJSON format as one binary entry of the archive (mlpipe.model.boosting).
+
 skops stores an object graph, not a pickle. skops itself trusts a fixed set of harmless types
 (containers, numpy arrays, scikit-learn estimators); beyond those, loading accepts only the
 exact type names in ``TRUSTED_TYPES`` and refuses the file otherwise, naming the untrusted
@@ -31,12 +35,21 @@ from mlpipe.io import atomic_path
 TRUSTED_TYPES = frozenset(
     {
         "functools.partial",
+        # train.estimator: xgboost (mlpipe.model.boosting). Constructing them sets attributes
+        # only: the booster's bytes are parsed by XGBoost (UBJSON, no code) when it first
+        # predicts.
+        "mlpipe.model.boosting.XGBoostClassifierModel",
+        "mlpipe.model.boosting.XGBoostFeatures",
+        "mlpipe.model.boosting.XGBoostRegressorModel",
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
         "sklearn.utils.validation.check_array",
     }
 )
+# The archive's data entries, named by skops after object ids or random UUIDs: numpy arrays
+# and byte strings (the XGBoost booster in UBJSON, mlpipe.model.boosting).
+_DATA_FILES = (".npy", ".bin")
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -67,9 +80,9 @@ def model_bytes(model: Any) -> bytes:
                 if key == "__id__":
                     value = mapping.setdefault(str(value), str(len(mapping)))
                     out[key] = int(value)
-                elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
-                    stem = value[: -len(".npy")]
-                    out[key] = mapping.setdefault(stem, str(len(mapping))) + ".npy"
+                elif key == "file" and isinstance(value, str) and value.endswith(_DATA_FILES):
+                    stem, suffix = value.rsplit(".", 1)
+                    out[key] = f"{mapping.setdefault(stem, str(len(mapping)))}.{suffix}"
                 else:
                     out[key] = renumber(value)
             return out
@@ -80,8 +93,9 @@ def model_bytes(model: Any) -> bytes:
     schema = renumber(json.loads(schema_text))
     renamed = {}
     for name, data in entries.items():
-        stem = name[: -len(".npy")] if name.endswith(".npy") else None
-        renamed[mapping[stem] + ".npy" if stem in mapping else name] = data
+        stem, _, suffix = name.rpartition(".")
+        known = name.endswith(_DATA_FILES) and stem in mapping
+        renamed[f"{mapping[stem]}.{suffix}" if known else name] = data
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
         target.writestr(_info("schema.json"), json.dumps(schema, indent=2, sort_keys=True))

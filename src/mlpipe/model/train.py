@@ -30,6 +30,8 @@ def fit_model(
     the raw rows go before the estimator is fitted. Peak memory is then the estimator's input
     matrix plus what the estimator itself allocates.
     """
+    if config.estimator == "xgboost":
+        return _fit_xgboost(train, spec, target, task, config)
     native = config.estimator in NATIVE_CATEGORICAL
     features = preprocessor(
         spec,
@@ -46,6 +48,26 @@ def fit_model(
     model = build_estimator(config, task, categorical_indices(spec) if native else None)
     model.fit(matrix, y)
     forget_thread_count(model)
+    return Pipeline([("features", features), ("model", model)])
+
+
+def _fit_xgboost(
+    train: pd.DataFrame, spec: FeatureSpec, target: str, task: str, config: TrainConfig
+) -> Pipeline:
+    """``train.estimator: xgboost`` on this machine: ``XGBoostFeatures`` then the booster."""
+    from mlpipe.model.boosting import XGBoostFeatures, check_classes, xgboost_model
+
+    y = target_values(train, target, task)
+    x = model_frame(train, spec)
+    del train
+    release_arrow_memory()
+    classes = () if task == "regression" else tuple(sorted(y.unique()))
+    check_classes(classes, task)
+    features = XGBoostFeatures(spec.numeric, spec.boolean, spec.categorical)
+    matrix = features.fit_transform(x)
+    del x
+    model = xgboost_model(config, task, len(classes))
+    model.fit(matrix, y)
     return Pipeline([("features", features), ("model", model)])
 
 

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from typing import Any
 
 from mlpipe.config import CsvConfig, load_params
-from mlpipe.data.drift import compute_drift, drift_markdown
+from mlpipe.data.drift import (
+    ColumnCounts,
+    DriftPlan,
+    drift_counts,
+    drift_markdown,
+    drift_plan,
+    drift_report,
+    merge_drift_counts,
+    table_counts,
+)
 from mlpipe.data.schema import Schema, load_schema
-from mlpipe.io import ParquetColumns, check_outputs_are_not_inputs, write_json, write_text
+from mlpipe.engine import Executor, executor
+from mlpipe.io import (
+    COLUMN_BLOCK_VALUES,
+    ParquetColumns,
+    check_outputs_are_not_inputs,
+    write_json,
+    write_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +60,22 @@ def _read_table(path: str, csv_config: CsvConfig, schema: Schema) -> Any:
     return frame
 
 
+def _counts(engine: Executor, table: Any, plan: DriftPlan) -> dict[str, ColumnCounts]:
+    """The counts of ``plan``'s columns in ``table``: a Parquet table through the engine (chunk
+    by chunk, a block of columns at a time: ``ParquetColumns``' budget), a table already in
+    memory (CSV) in this process."""
+    if not isinstance(table, ParquetColumns):
+        return table_counts(table, plan)
+    names = plan.names
+    width = max(1, COLUMN_BLOCK_VALUES // max(1, len(table)))
+    out: dict[str, ColumnCounts] = {}
+    for start in range(0, len(names), width):
+        block = names[start : start + width]
+        chunk = functools.partial(drift_counts, plan=plan)
+        out |= engine.map_merge(table.path, block, chunk, merge_drift_counts, {})
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     schema_path = args.schema or params.paths.schema
@@ -53,14 +86,10 @@ def run(args: argparse.Namespace) -> int:
     schema = load_schema(schema_path)
     reference = _read_table(args.reference, params.data.csv, schema)
     current = _read_table(args.current, params.data.csv, schema)
-    report = compute_drift(
-        reference,
-        current,
-        schema,
-        params.drift,
-        names=(args.reference, args.current),
-        data=params.data,
-    )
+    plan = drift_plan(reference, current, schema, (args.reference, args.current), params.data)
+    with executor(params.engine, params.memory.chunk_rows) as engine:
+        counts = [_counts(engine, table, plan) for table in (reference, current)]
+    report = drift_report(plan, *counts, (len(reference), len(current)), params.drift)
     markdown = drift_markdown(report)
     if args.output_json:
         write_json(args.output_json, report.as_dict())

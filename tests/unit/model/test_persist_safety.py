@@ -148,7 +148,12 @@ def test_missing_file_says_how_to_get_it(tmp_path: Path) -> None:
     ("task", "estimator"),
     [
         (task, estimator)
-        for estimator in ("logistic_regression", "random_forest", "hist_gradient_boosting")
+        for estimator in (
+            "logistic_regression",
+            "random_forest",
+            "hist_gradient_boosting",
+            "xgboost",
+        )
         for task in ("binary", "multiclass", "regression")
     ],
 )
