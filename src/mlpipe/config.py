@@ -51,6 +51,8 @@ class PathsConfig:
     model_card: str = "data/results/model_card.md"
     drift: str = "data/results/drift.json"
     drift_report: str = "data/results/drift.md"
+    audit: str = "data/results/audit.json"
+    label_issues: str = "data/results/label_issues.csv"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ class DataConfig:
     ``id_columns`` left empty (null) means no id columns. ``numeric_features``,
     ``categorical_features`` and ``boolean_features`` left empty (null) mean "take the kinds
     from the schema" (data/schema.yaml), not "no such features"; ``[]`` means none.
+
+    ``exclude_columns``: columns never used as features, whatever their kind (e.g. one the
+    audit stage flags as target leakage); empty (null) excludes none. Each must be a column of
+    the source (checked at ingest) and of the schema, and not the target.
     """
 
     source: str = "data/raw/churn.parquet"
@@ -115,6 +121,7 @@ class DataConfig:
     numeric_features: tuple[str, ...] | None = None
     categorical_features: tuple[str, ...] | None = None
     boolean_features: tuple[str, ...] | None = None
+    exclude_columns: tuple[str, ...] = ()
     csv: CsvConfig = field(default_factory=CsvConfig)
 
 
@@ -233,6 +240,7 @@ class Params:
     predict: PredictConfig = field(default_factory=lambda: PredictConfig())
     drift: DriftConfig = field(default_factory=lambda: DriftConfig())
     monitor: MonitorConfig = field(default_factory=lambda: MonitorConfig())
+    audit: AuditConfig = field(default_factory=lambda: AuditConfig())
     memory: MemoryConfig = field(default_factory=lambda: MemoryConfig())
     # Sections owned by later features (gate, drift, ...) are kept as plain mappings until
     # they get their own dataclass; they are still required to be mappings.
@@ -276,6 +284,10 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "monitor.max_metric_drop_relative": (0.0, 1.0),
     "monitor.min_labelled_rows": (1, None),
     "monitor.max_class_share_change": (0.0, 1.0),
+    "audit.max_feature_power": (0.01, 1.0),
+    "audit.max_rows": (100, None),
+    "audit.folds": (2, 20),
+    "audit.bins": (2, 255),
 }
 
 # Keys that moved, so an old params.yaml gets told where to.
@@ -533,3 +545,30 @@ class MemoryConfig:
     """
 
     chunk_rows: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The audit stage (`mlpipe audit`): target leakage and label issues of the validated table.
+
+    Both checks use a seeded sample of at most ``max_rows`` rows (drawn with ``seed``) and
+    ``folds``-fold cross-validation, so their cost does not grow with the table.
+
+    Leakage: each feature alone predicts the target (its values cut into at most ``bins``
+    quantile bins, a category per value, missing values a bin of their own; the mean target of
+    each bin learnt on the other folds). Its power is the gini (2 AUC - 1; multiclass: the mean
+    one-vs-rest AUC) for classification and the r2 on the target's ranks for regression: 0 is
+    useless, 1 perfect. A feature whose power reaches ``max_feature_power`` is reported as
+    possible target leakage; ``leakage: fail`` also makes the merge gate fail on it.
+
+    Label issues (classification): out-of-fold probabilities of a fixed, cheap model (the
+    project's feature preprocessing and a small histogram gradient boosting, not the train
+    settings) fed to cleanlab's ``find_label_issues``.
+    """
+
+    max_feature_power: float = 0.95
+    leakage: Literal["warn", "fail"] = "warn"
+    max_rows: int = 10_000
+    folds: int = 5
+    bins: int = 32
+    seed: int = 42
