@@ -1,0 +1,168 @@
+"""What the audit found, in words: shared by the audit stage's log, `mlpipe init`, the gate,
+the model card and the PR comment (pure; no scikit-learn, cheap to import).
+
+The audit report (paths.audit, JSON) holds, under ``leakage``, every feature's power alone and
+the ``flagged`` ones (power >= ``max_feature_power``), and under ``label_issues`` the count,
+the share of the checked rows and the ``top`` rows of the label-issues table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlpipe.markdown_escape import md, md_code
+
+# The one params key that leaves a column out of the features.
+FIX_KEY = "data.exclude_columns"
+# A test metric at or above this is "too good to be true" (AUC or r2).
+TOO_GOOD = 0.99
+TOO_GOOD_METRICS = ("roc_auc", "roc_auc_ovr_macro", "r2")
+# Label-issue rows shown in the report, the card and the PR comment (the CSV has them all).
+TOP_ROWS = 10
+# Features named by the "too good to be true" note.
+TOP_FEATURES = 3
+
+_METRIC_WORDS = {
+    "gini": "gini (2 AUC - 1)",
+    "r2": "r2 on the target's ranks",
+}
+
+
+def power_words(metric: str) -> str:
+    """How a power is named in sentences: 'gini (2 AUC - 1)', 'r2 on the target's ranks'."""
+    return _METRIC_WORDS.get(metric, metric)
+
+
+def leakage_message(column: str, power: float, metric: str, target: str, threshold: float) -> str:
+    """The warning for one flagged column (plain text: logs, `mlpipe init`, the gate)."""
+    return (
+        f"possible target leakage: column '{column}' alone predicts '{target}' with "
+        f"{power_words(metric)} {power:.4f} (audit.max_feature_power: {threshold:g}). A column "
+        "this strong is usually computed from the target or recorded after it, and the "
+        "model's metrics then mean nothing for new data. If it is one, leave it out of the "
+        f"features: add '{column}' to {FIX_KEY} in params.yaml"
+    )
+
+
+def flagged(audit: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The flagged columns of an audit report ({"column", "power"} each), strongest first."""
+    if not audit:
+        return []
+    return list((audit.get("leakage") or {}).get("flagged") or [])
+
+
+def too_good(
+    test_metrics: Mapping[str, float] | None,
+    importance: Sequence[Mapping[str, Any]] | None,
+) -> tuple[str, float, list[str]] | None:
+    """(metric, value, most important features) when a test AUC or r2 reaches ``TOO_GOOD``,
+    else None. ``importance`` is the permutation-importance records (strongest first)."""
+    for name in TOO_GOOD_METRICS:
+        value = (test_metrics or {}).get(name)
+        if value is not None and value >= TOO_GOOD:
+            features = [str(r["feature"]) for r in (importance or [])[:TOP_FEATURES]]
+            return name, float(value), features
+    return None
+
+
+def too_good_message(metric: str, value: float, features: Sequence[str]) -> str:
+    """The "too good to be true" note as plain text (names not escaped)."""
+    named = ", ".join(f"'{f}'" for f in features) or "(no importance recorded)"
+    return (
+        f"test {metric} {value:.4f} is too good to be true for most real problems: check the "
+        f"most important features ({named}) for target leakage; leave a leak out with "
+        f"{FIX_KEY}"
+    )
+
+
+# --- markdown (the model card and the PR comment); every value from the data escaped ----------
+
+
+def too_good_markdown(
+    test_metrics: Mapping[str, float] | None, importance: Sequence[Mapping[str, Any]] | None
+) -> list[str]:
+    """The "too good to be true" note as a markdown quote (and a blank line), or nothing."""
+    note = too_good(test_metrics, importance)
+    if note is None:
+        return []
+    metric, value, features = note
+    named = ", ".join(md_code(f) for f in features) or "(no importance recorded)"
+    return [
+        f"> ⚠️ **Too good to be true?** Test {metric} is {value:.4f}; few real problems allow "
+        f"that. Check the most important features ({named}) for target leakage, and leave a "
+        f"leak out of the features with `{FIX_KEY}`.",
+        "",
+    ]
+
+
+def leakage_markdown(audit: Mapping[str, Any]) -> list[str]:
+    """The leakage finding: a table of the flagged columns, or the strongest feature."""
+    leakage = audit.get("leakage") or {}
+    metric = str(leakage.get("metric", ""))
+    threshold = float(leakage.get("max_feature_power", 1.0))
+    found = flagged(audit)
+    if not found:
+        features = leakage.get("features") or []
+        strongest = (
+            f"; the strongest is {md_code(features[0]['column'])} "
+            f"({float(features[0]['power']):.4f})"
+            if features
+            else ""
+        )
+        return [
+            f"✅ No target leakage found: no feature alone reaches {power_words(metric)} "
+            f"{threshold:g} (`audit.max_feature_power`){strongest}."
+        ]
+    return [
+        f"⚠️ **Possible target leakage**: {len(found)} column(s) alone predict "
+        f"{md_code(audit.get('target', ''))} with {power_words(metric)} at or above "
+        f"{threshold:g} (`audit.max_feature_power`). Such a column is usually computed from "
+        "the target or recorded after it, and the metrics then say nothing about new data. If "
+        f"it is one, add it to `{FIX_KEY}` in params.yaml.",
+        "",
+        f"| column | {metric} alone |",
+        "| --- | ---: |",
+        *(f"| {md_code(f['column'])} | {float(f['power']):.4f} |" for f in found),
+    ]
+
+
+def label_issues_markdown(audit: Mapping[str, Any], base_count: int | None = None) -> list[str]:
+    """The label-issue count (with the base's when given) and the worst rows as a table."""
+    labels = audit.get("label_issues") or {}
+    if not labels.get("computed"):
+        return [f"Label issues: not checked ({md(labels.get('reason', 'no report'), 200)})."]
+    count, checked = int(labels.get("count", 0)), int(labels.get("checked_rows", 0))
+    share = float(labels.get("share", 0.0))
+    base = f" (base: {base_count})" if base_count is not None else ""
+    lines = [
+        f"**Label issues**: {count}{base} of {checked} audited rows ({share:.1%}) have a label "
+        "the rest of the data contradicts (cleanlab on out-of-fold probabilities): review them, "
+        "a wrong label misleads both training and the test metrics."
+    ]
+    top = labels.get("top") or []
+    if not top:
+        return lines
+    ids = list(top[0].get("ids") or {})
+    lines += [
+        "",
+        f"The worst {len(top)} (all of them: the CSV at `paths.label_issues`; `row` 0 is the "
+        "first data row of the source):",
+        "",
+        "| row | " + "".join(f"{md(c)} | " for c in ids) + "given | suggested | quality |",
+        "| ---: |" + " --- |" * len(ids) + " --- | --- | ---: |",
+    ]
+    for item in top:
+        cells = "".join(f"{md((item.get('ids') or {}).get(c))} | " for c in ids)
+        lines.append(
+            f"| {int(item['row'])} | {cells}{md(item['given'])} | {md(item['suggested'])} | "
+            f"{float(item['quality']):.4f} |"
+        )
+    return lines
+
+
+def audit_markdown(audit: Mapping[str, Any] | None) -> list[str]:
+    """The audit's findings as markdown lines: leakage, then label issues."""
+    if not audit:
+        return ["No audit report (`paths.audit`): run `dvc repro`."]
+    return [*leakage_markdown(audit), "", *label_issues_markdown(audit)]
