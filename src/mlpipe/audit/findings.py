@@ -137,8 +137,9 @@ def label_issues_markdown(audit: Mapping[str, Any], base_count: int | None = Non
     base = f" (base: {base_count})" if base_count is not None else ""
     lines = [
         f"**Label issues**: {count}{base} of {checked} audited rows ({share:.1%}) have a label "
-        "the rest of the data contradicts (cleanlab on out-of-fold probabilities): review them, "
-        "a wrong label misleads both training and the test metrics."
+        "the rest of the data contradicts (cleanlab on out-of-fold probabilities). Review the "
+        "worst first: a wrong label misleads training and the test metrics (where the outcome "
+        "is partly chance, many listed rows are surprising, not wrong)."
     ]
     top = labels.get("top") or []
     if not top:
@@ -149,7 +150,7 @@ def label_issues_markdown(audit: Mapping[str, Any], base_count: int | None = Non
         f"The worst {len(top)} (all of them: the CSV at `paths.label_issues`; `row` 0 is the "
         "first data row of the source):",
         "",
-        "| row | " + "".join(f"{md(c)} | " for c in ids) + "given | suggested | quality |",
+        "| row | " + "".join(f"{md_code(c)} | " for c in ids) + "given | suggested | quality |",
         "| ---: |" + " --- |" * len(ids) + " --- | --- | ---: |",
     ]
     for item in top:

@@ -57,7 +57,7 @@ def test_label_issues_give_the_count_the_share_and_the_worst_rows_escaped() -> N
         f"({labels['share']:.1%}) have a label the rest of the data contradicts"
     )
     assert lines[4:6] == [
-        "| row | ticket | given | suggested | quality |",
+        "| row | `ticket` | given | suggested | quality |",
         "| ---: | --- | --- | --- | ---: |",
     ]
     rows = lines[6:]
