@@ -26,7 +26,7 @@ LOG_DATE_FORMAT = "%H:%M:%S"
 
 DESCRIPTION = """\
 mlpipe: a cached DVC pipeline (generate -> ingest -> validate -> split -> train -> evaluate,
-and drift).
+with audit and drift).
 Normally run through `dvc repro`, which calls these subcommands with the paths from params.yaml.
 """
 
@@ -60,6 +60,21 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
             ("--report", "validation report to write (paths.validation)"),
         ],
     ),
+    "audit": (
+        "mlpipe.stages.audit",
+        "target leakage and label issues of the validated table",
+        "Reads: --input, --schema, --validation, params.yaml [data, audit]. Writes: --report "
+        "(JSON: each feature's power alone, possible target leakage, the label-issue count), "
+        "--label-issues (CSV: rows whose label looks wrong, worst first). Leakage is logged "
+        "as WARNING lines.",
+        [
+            ("--input", "validated table (paths.ingested)"),
+            ("--schema", "schema contract (paths.schema)"),
+            ("--validation", "validation report; must say ok (paths.validation)"),
+            ("--report", "audit report to write (paths.audit)"),
+            ("--label-issues", "label-issues table to write (paths.label_issues)"),
+        ],
+    ),
     "split": (
         "mlpipe.stages.split",
         "seeded stratified / random / time-based train-test split",
@@ -84,9 +99,9 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
     "evaluate": (
         "mlpipe.stages.evaluate",
         "metrics, slice metrics, plot data and PNG figures",
-        "Reads: --model, --train, --test, --schema, params.yaml [data, train, evaluate]. Writes: "
-        "--metrics, --slices (JSON), --plots (dir of JSON), --figures (dir of PNG), "
-        "--card (markdown model card).",
+        "Reads: --model, --train, --test, --schema, --audit, params.yaml [data, train, "
+        "evaluate]. Writes: --metrics, --slices (JSON), --plots (dir of JSON), --figures (dir "
+        "of PNG), --card (markdown model card, with the audit's findings).",
         [
             ("--model", "model file (paths.model)"),
             ("--train", "training rows (paths.train)"),
@@ -97,6 +112,7 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
             ("--plots", "directory of plot data to write (paths.plots)"),
             ("--figures", "directory of PNG figures to write (paths.figures)"),
             ("--card", "model card to write (paths.model_card)"),
+            ("--audit", "audit report, shown in the model card (paths.audit)"),
         ],
     ),
 }

@@ -27,10 +27,11 @@ from support.templates import copy_template
 
 pytestmark = pytest.mark.slow
 
-ORDER = ["generate", "ingest", "validate", "split", "train", "evaluate", "drift"]
+ORDER = ["generate", "ingest", "validate", "audit", "split", "train", "evaluate", "drift"]
 OUTS = {
     "ingest": ("data/interim/ingested.parquet", "data/results/ingest.json"),
     "validate": ("data/results/validation.json",),
+    "audit": ("data/results/audit.json", "data/results/label_issues.csv"),
     "split": ("data/processed/train.parquet", "data/processed/test.parquet"),
     "train": ("data/model/model.skops",),
     "evaluate": (
@@ -81,6 +82,8 @@ EVALUATE = (
     "data/results/figures",
     "--card",
     "data/results/model_card.md",
+    "--audit",
+    OUTS["audit"][0],
 )
 VALIDATE = (
     "validate",

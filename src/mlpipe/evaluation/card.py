@@ -13,13 +13,14 @@ every run: wall-clock training time is deliberately left out (the train stage lo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mlpipe.audit.findings import audit_markdown, too_good_markdown
 from mlpipe.errors import MlpipeError
 
 CARD_VERSION = 1
@@ -69,8 +70,15 @@ def model_card(
     slices: Mapping[str, Any],
     min_slice_rows: int,
     decision: Mapping[str, Any] | None = None,
+    audit: Mapping[str, Any] | None = None,
+    importance: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """The model card as markdown with a YAML front matter block.
+
+    ``audit`` is the audit stage's report (paths.audit) and ``importance`` the permutation
+    importance records (strongest first): the "Data audit" section shows the possible target
+    leakage, a "too good to be true" note when a test AUC or r2 reaches 0.99, and the label
+    issues with the worst rows.
 
     ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
     predicted when its probability reaches the threshold (params ``evaluate.threshold``).
@@ -150,6 +158,9 @@ def model_card(
         ]
     lines += ["", "## Slices (test rows)", ""]
     lines += _slices_section(slices.get("test", {}), min_slice_rows)
+    lines += ["", "## Data audit", ""]
+    lines += too_good_markdown(metrics.get("test"), importance)
+    lines += audit_markdown(audit)
     lines += [
         "",
         "## Training time",

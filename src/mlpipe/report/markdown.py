@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.audit.findings import label_issues_markdown, leakage_markdown, too_good_markdown
 from mlpipe.data.drift import drift_markdown, report_from_dict
 from mlpipe.report import charts
 from mlpipe.report.diff import (
@@ -67,9 +68,11 @@ def build_report(
         _stale_warning(head),
         _gate_section(gate),
         _metrics_section(base, head, dataset),
+        _too_good_section(head),
         _slices_section(base, head, dataset),
         _params_section(base, head, all_params),
         _data_section(base, head),
+        _audit_section(base, head),
         _drift_section(head),
         _plots_section(base, head),
     ]
@@ -290,6 +293,28 @@ def _data_section(base: Revision, head: Revision) -> str:
         lines += ["", "schema.yaml changed:", "", "```diff", schema_diff.rstrip("\n"), "```"]
     else:
         lines += ["", "schema.yaml is unchanged."]
+    return "\n".join(lines)
+
+
+def _too_good_section(head: Revision) -> str:
+    """A note under the metrics when a test AUC or r2 reaches 0.99 (leakage is the usual
+    cause), naming the PR's most important features."""
+    lines = too_good_markdown((head.metrics or {}).get("test"), head.importance)
+    return "\n".join(lines).rstrip("\n")
+
+
+def _audit_section(base: Revision, head: Revision) -> str:
+    """The data section's audit: possible target leakage, and the label-issue count (the
+    base's beside it) with the worst rows, collapsed."""
+    if head.audit is None:
+        return ""
+    base_labels = (base.audit or {}).get("label_issues") or {}
+    base_count = base_labels.get("count") if base_labels.get("computed") else None
+    labels = label_issues_markdown(head.audit, base_count)
+    lines = ["#### Data audit", "", *leakage_markdown(head.audit), "", labels[0]]
+    if len(labels) > 1:
+        lines += ["", "<details><summary>Rows whose label looks wrong</summary>", *labels[1:]]
+        lines += ["", "</details>"]
     return "\n".join(lines)
 
 

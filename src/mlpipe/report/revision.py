@@ -19,6 +19,8 @@ class Revision:
     name of ``PLOT_NAMES`` to its records. ``data_hash`` is the DVC hash of the ingested table
     (from dvc.lock), to tell whether the data changed. ``drift`` is the train-vs-test drift
     report (JSON form of ``mlpipe.data.drift.DriftReport``), None when the revision has none.
+    ``audit`` is the audit stage's report (paths.audit) and ``importance`` the permutation
+    importance records (``importance.json`` in paths.plots), None when absent.
     """
 
     label: str
@@ -31,6 +33,8 @@ class Revision:
     schema_text: str | None = None
     data_hash: str | None = None
     drift: dict[str, Any] | None = None
+    audit: dict[str, Any] | None = None
+    importance: list[dict[str, Any]] | None = None
     dirty: bool = False
     # Stages `dvc status` lists as not up to date in the workspace (PR side only).
     stale: tuple[str, ...] = ()

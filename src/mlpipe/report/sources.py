@@ -114,6 +114,8 @@ def _load(read: Callable[[str], str | None], params_rel: str = "params.yaml") ->
         schema_text=read(paths.schema),
         data_hash=_out_hash(lock, paths.ingested),
         drift=_json(read(paths.drift), paths.drift),
+        audit=_json(read(paths.audit), paths.audit),
+        importance=_json(read(f"{paths.plots}/importance.json"), f"{paths.plots}/importance.json"),
     )
 
 

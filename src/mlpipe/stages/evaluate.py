@@ -24,6 +24,7 @@ from mlpipe.io import (
     atomic_dir,
     parquet_columns,
     parquet_rows,
+    read_json,
     read_parquet,
     read_parquet_rows,
     write_json,
@@ -41,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
     data = params.data
     check_params(schema, data, args.schema)
     spec = feature_spec(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        exclude=data.exclude_columns,
     )
     model = load_model(args.model)
     config = params.evaluate
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             "metrics": args.metrics,
             "card": args.card,
         },
+        audit=read_json(args.audit),
     )
     log.info(
         "wrote %s, %s, %s/ (%d plots), %s/, %s",
@@ -115,11 +121,13 @@ def write_evaluation(
     params: Params,
     files: dict[str, FileVersion],
     outputs: dict[str, str | Path],
+    audit: dict[str, Any] | None = None,
 ) -> None:
     """Write every evaluate output: plot JSON, PNG figures, slices, metrics and the model card.
 
     ``files`` holds the model, train and test ``FileVersion``s the card names; ``outputs`` the
-    paths for "plots", "figures" (directories), "slices", "metrics" and "card".
+    paths for "plots", "figures" (directories), "slices", "metrics" and "card". ``audit`` is
+    the audit stage's report (paths.audit), shown in the card.
     """
     with atomic_dir(outputs["plots"]) as plots_dir:
         for name, records in result.plots.items():
@@ -147,6 +155,8 @@ def write_evaluation(
         slices=result.slices,
         min_slice_rows=params.evaluate.min_slice_rows,
         decision=_decision(schema, classes, params),
+        audit=audit,
+        importance=result.plots.get("importance"),
     )
     write_text(outputs["card"], card)
 

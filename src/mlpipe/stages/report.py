@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlpipe.config import load_params
 from mlpipe.io import InputError, write_text
-from mlpipe.report.gate import GateResult, evaluate_gate
+from mlpipe.report.gate import GateResult, evaluate_gate, leakage_checks
 from mlpipe.report.markdown import PullRequest, build_report
 from mlpipe.report.revision import Revision, incomparable
 from mlpipe.report.sources import extract_figures, git_revision, stale_stages, workspace_revision
@@ -43,7 +43,8 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult]:
     if base_metrics is not None and (reason := incomparable(base, head)) is not None:
         base_metrics, no_baseline = None, f"not comparable: {reason}"
     gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics, no_baseline)
-    return base, head, gate
+    leakage = leakage_checks(head.audit, params.audit.leakage)
+    return base, head, dataclasses.replace(gate, checks=gate.checks + leakage)
 
 
 def _log_gate(gate: GateResult) -> None:
