@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from mlpipe.audit.findings import audit_markdown, too_good_markdown
+from mlpipe.audit.markdown import audit_markdown, too_good_markdown
 from mlpipe.errors import MlpipeError
 
 CARD_VERSION = 1

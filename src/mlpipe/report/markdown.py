@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlpipe.audit.findings import label_issues_markdown, leakage_markdown, too_good_markdown
+from mlpipe.audit.markdown import label_issues_markdown, leakage_markdown, too_good_markdown
 from mlpipe.data.drift import drift_markdown, report_from_dict
 from mlpipe.report import charts
 from mlpipe.report.diff import (

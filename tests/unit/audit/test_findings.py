@@ -3,11 +3,11 @@ comment, every value from the data escaped, the "too good to be true" note."""
 
 from __future__ import annotations
 
-from mlpipe.audit.findings import (
+from mlpipe.audit.findings import too_good
+from mlpipe.audit.markdown import (
     audit_markdown,
     label_issues_markdown,
     leakage_markdown,
-    too_good,
     too_good_markdown,
 )
 from mlpipe.markdown_escape import md, md_code
