@@ -98,7 +98,7 @@ def main() -> None:
         section = leakage(frame, target, config=config)
         scores = powers(section)
         task = {"gini": "classification", "r2": "regression"}[section["metric"]]
-        leak = max(leaks, key=lambda c: scores[c]) if leaks else None
+        leak = max(sorted(leaks), key=lambda c: scores[c]) if leaks else None
         honest = max((c for c in scores if c not in leaks), key=lambda c: scores[c])
         leak_cells = f"`{leak}` ({what}) | {scores[leak]:.3f}" if leak else "— | —"
         print(

@@ -569,6 +569,6 @@ class AuditConfig:
     max_feature_power: float = 0.95
     leakage: Literal["warn", "fail"] = "warn"
     max_rows: int = 10_000
-    folds: int = 5
+    folds: int = 3
     bins: int = 32
     seed: int = 42

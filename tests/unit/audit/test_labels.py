@@ -161,10 +161,10 @@ def test_regression_and_too_rare_classes_are_not_checked_and_say_why() -> None:
     assert regression.label_issues.empty
     rng = np.random.default_rng(0)
     rare = pd.DataFrame({"x": rng.normal(size=60), "y": ["a"] * 30 + ["b"] * 27 + ["c"] * 3})
-    labels = _audit(rare, "y").report["label_issues"]
+    labels = _audit(rare, "y", AuditConfig(folds=4)).report["label_issues"]
     assert labels["computed"] is False
     assert labels["reason"] == (
-        "class 'c' has 3 audited rows, fewer than audit.folds (5), so its labels cannot be "
+        "class 'c' has 3 audited rows, fewer than audit.folds (4), so its labels cannot be "
         "checked out of fold"
     )
 
