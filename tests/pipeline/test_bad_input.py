@@ -318,7 +318,7 @@ CASES = [
     Case(
         "regression target that is not numeric",
         _params(**{"data.task": "regression"}),
-        "train",
+        "audit",  # the first stage after validate that reads data.task against the schema
         "data.task is regression but data/schema.yaml says task binary; run `mlpipe schema infer`",
         ("schema", "infer"),
         "data.task is regression but target 'churn' is not numeric (values such as "
