@@ -26,7 +26,7 @@ LOG_DATE_FORMAT = "%H:%M:%S"
 
 DESCRIPTION = """\
 mlpipe: a cached DVC pipeline (generate -> ingest -> validate -> split -> train -> evaluate,
-and drift).
+with audit and drift).
 Normally run through `dvc repro`, which calls these subcommands with the paths from params.yaml.
 """
 
@@ -66,6 +66,28 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, b
             ("--report", "validation report to write (paths.validation)"),
         ],
     ),
+    "audit": (
+        "mlpipe.stages.audit",
+        "target leakage and label issues of the validated table",
+        "Reads: --input, --schema, --validation, --unlabelled, params.yaml [data, audit]. "
+        "Writes: --report "
+        "(JSON: each feature's power alone, possible target leakage, the label-issue count), "
+        "--label-issues (CSV: rows whose label looks wrong, worst first). Leakage is logged "
+        "as WARNING lines.",
+        [
+            ("--input", "validated table (paths.ingested)"),
+            ("--schema", "schema contract (paths.schema)"),
+            ("--validation", "validation report; must say ok (paths.validation)"),
+            (
+                "--unlabelled",
+                "rows ingest set aside without a target: their `row` numbers map the table's "
+                "rows to the source's (default: paths.unlabelled; none when absent)",
+                False,
+            ),
+            ("--report", "audit report to write (paths.audit)"),
+            ("--label-issues", "label-issues table to write (paths.label_issues)"),
+        ],
+    ),
     "split": (
         "mlpipe.stages.split",
         "seeded stratified / random / time-based train-test split",
@@ -90,10 +112,11 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, b
     "evaluate": (
         "mlpipe.stages.evaluate",
         "metrics, slice metrics, plot data and PNG figures",
-        "Reads: --model, --train, --test, --schema, params.yaml [data, train, evaluate]. Writes: "
-        "--metrics, --slices (JSON), --plots (dir of JSON), --figures (dir of PNG), "
-        "--card (markdown model card), --predictions (per-row test predictions, Parquet), "
-        "--intervals (the test metrics' bootstrap intervals, JSON).",
+        "Reads: --model, --train, --test, --schema, --audit, params.yaml [data, train, "
+        "evaluate]. Writes: --metrics, --slices (JSON), --plots (dir of JSON), --figures (dir "
+        "of PNG), --card (markdown model card, with the audit's findings), --predictions "
+        "(per-row test predictions, Parquet), --intervals (the test metrics' bootstrap "
+        "intervals, JSON).",
         [
             ("--model", "model file (paths.model)"),
             ("--train", "training rows (paths.train)"),
@@ -112,6 +135,7 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, b
             ),
             ("--predictions", "per-row test predictions to write (paths.test_predictions)"),
             ("--intervals", "test metrics' intervals to write (paths.intervals)"),
+            ("--audit", "audit report, shown in the model card (paths.audit)"),
         ],
     ),
 }

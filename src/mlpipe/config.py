@@ -61,6 +61,8 @@ class PathsConfig:
     # intervals (JSON, in git), both written by evaluate; `mlpipe report` pairs the rows.
     test_predictions: str = "data/processed/test_predictions.parquet"
     intervals: str = "data/results/intervals.json"
+    audit: str = "data/results/audit.json"
+    label_issues: str = "data/results/label_issues.csv"
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class DataConfig:
     test; ``fail`` keeps them, so validate refuses the table (``target present``).
     ``date_format``: how dates are written in text columns, a strftime format such as
     ``%d/%m/%Y``; null (empty) recognises ISO dates and unambiguous common forms by themselves.
+    ``exclude_columns``: columns never used as features, whatever their kind (e.g. one the
+    audit stage flags as target leakage); empty (null) excludes none. Each must be a column of
+    the source (checked at ingest) and of the schema, and not the target.
     """
 
     source: str = "data/raw/churn.parquet"
@@ -131,6 +136,7 @@ class DataConfig:
     numeric_features: tuple[str, ...] | None = None
     categorical_features: tuple[str, ...] | None = None
     boolean_features: tuple[str, ...] | None = None
+    exclude_columns: tuple[str, ...] = ()
     csv: CsvConfig = field(default_factory=CsvConfig)
     unlabelled: Literal["drop", "fail"] = "drop"
     date_format: str | None = None
@@ -341,6 +347,7 @@ class Params:
     predict: PredictConfig = field(default_factory=lambda: PredictConfig())
     drift: DriftConfig = field(default_factory=lambda: DriftConfig())
     monitor: MonitorConfig = field(default_factory=lambda: MonitorConfig())
+    audit: AuditConfig = field(default_factory=lambda: AuditConfig())
     memory: MemoryConfig = field(default_factory=lambda: MemoryConfig())
     tune: TuneConfig = field(default_factory=lambda: TuneConfig())
     engine: EngineConfig = field(default_factory=lambda: EngineConfig())
@@ -405,6 +412,10 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "tune.trials": (1, 10_000),
     "tune.folds": (2, 20),
     "tune.seed": (0, 2**32 - 1),  # numpy's and scikit-learn's seeds
+    "audit.max_feature_power": (0.01, 1.0),
+    "audit.max_rows": (100, None),
+    "audit.folds": (2, 20),
+    "audit.bins": (2, 255),
 }
 
 # Keys that moved, so an old params.yaml gets told where to.
@@ -940,3 +951,30 @@ class EngineConfig:
 
     kind: Literal["local", "dask"] = "local"
     dask: DaskConfig = field(default_factory=DaskConfig)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The audit stage (`mlpipe audit`): target leakage and label issues of the validated table.
+
+    Both checks use a seeded sample of at most ``max_rows`` rows (drawn with ``seed``) and
+    ``folds``-fold cross-validation, so their cost does not grow with the table.
+
+    Leakage: each feature alone predicts the target (its values cut into at most ``bins``
+    quantile bins, a category per value, missing values a bin of their own; the mean target of
+    each bin learnt on the other folds). Its power is the gini (2 AUC - 1; multiclass: the mean
+    one-vs-rest AUC) for classification and the r2 on the target's ranks for regression: 0 is
+    useless, 1 perfect. A feature whose power reaches ``max_feature_power`` is reported as
+    possible target leakage; ``leakage: fail`` also makes the merge gate fail on it.
+
+    Label issues (classification): out-of-fold probabilities of a fixed, cheap model (the
+    project's feature preprocessing and a small histogram gradient boosting, not the train
+    settings) fed to cleanlab's ``find_label_issues``.
+    """
+
+    max_feature_power: float = 0.95
+    leakage: Literal["warn", "fail"] = "warn"
+    max_rows: int = 10_000
+    folds: int = 3
+    bins: int = 32
+    seed: int = 42

@@ -277,7 +277,7 @@ def test_configuration_spot_checks() -> None:
     # a path reruns the stages whose command, deps or outs use it
     assert rows["paths.model"][4] == "`train`, `evaluate`; also read by `mlpipe monitor`"
     assert rows["generate.rows"][4] == (
-        "`generate` → `ingest`, `validate`, `split`, `train`, `evaluate`, `drift`"
+        "`generate` → `ingest`, `validate`, `audit`, `split`, `train`, `evaluate`, `drift`"
     )
     # descriptions: a comment in params.yaml (with the one above the key), else the docstring
     assert rows["evaluate.slices"][3].startswith("Columns to report metrics per value")

@@ -27,10 +27,11 @@ from support.templates import copy_template
 
 pytestmark = pytest.mark.slow
 
-ORDER = ["generate", "ingest", "validate", "split", "train", "evaluate", "drift"]
+ORDER = ["generate", "ingest", "validate", "audit", "split", "train", "evaluate", "drift"]
 OUTS = {
     "ingest": ("data/interim/ingested.parquet", "data/results/ingest.json"),
     "validate": ("data/results/validation.json",),
+    "audit": ("data/results/audit.json", "data/results/label_issues.csv"),
     "split": ("data/processed/train.parquet", "data/processed/test.parquet"),
     "train": ("data/model/model.skops",),
     "evaluate": (
@@ -81,6 +82,8 @@ EVALUATE = (
     "data/results/figures",
     "--card",
     "data/results/model_card.md",
+    "--audit",
+    OUTS["audit"][0],
 )
 VALIDATE = (
     "validate",
@@ -315,7 +318,7 @@ CASES = [
     Case(
         "regression target that is not numeric",
         _params(**{"data.task": "regression"}),
-        "train",
+        "audit",  # the first stage after validate that reads data.task against the schema
         "data.task is regression but data/schema.yaml says task binary; run `mlpipe schema infer`",
         ("schema", "infer"),
         "data.task is regression but target 'churn' is not numeric (values such as "

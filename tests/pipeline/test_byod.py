@@ -17,7 +17,7 @@ from support.repo import Repo, make_repo, ran_stages
 
 pytestmark = pytest.mark.slow
 
-ALL_STAGES = ["generate", "ingest", "validate", "split", "train", "evaluate", "drift"]
+ALL_STAGES = ["generate", "ingest", "validate", "audit", "split", "train", "evaluate", "drift"]
 # The default gate and monitor metrics are a binary model's (roc_auc, ...): validate refuses
 # them for another task, so a multiclass or regression dataset names its own.
 MULTICLASS = {"gate.rules": [{"metric": "f1_macro", "min": 0.5}], "monitor.metrics": ["accuracy"]}

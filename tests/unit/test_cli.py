@@ -43,6 +43,11 @@ def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str
         (["ingest"], "Reads: --source, params.yaml [data]", "--report (JSON)"),
         (["validate"], "Reads: --input, --schema", "Writes: --report (JSON) on success"),
         (["split"], "Reads: --input, --validation", "Writes: --train, --test"),
+        (
+            ["audit"],
+            "Reads: --input, --schema, --validation, params.yaml [data, audit]",
+            "--label-issues (CSV: rows whose label looks wrong, worst first)",
+        ),
         (["train"], "Reads: --train, --schema", "Writes: --model (skops)"),
         (["evaluate"], "Reads: --model, --train, --test", "--plots (dir of JSON)"),
         (["schema", "infer"], "Reads: --input, params.yaml", "Writes: --output"),

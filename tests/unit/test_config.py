@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from mlpipe.config import (
+    AuditConfig,
     ConfigError,
     HistGradientBoostingConfig,
     Params,
@@ -32,6 +33,8 @@ def test_committed_params_load_into_typed_frozen_config() -> None:
     assert params.train.estimator == "hist_gradient_boosting"
     assert isinstance(params.train.hist_gradient_boosting, HistGradientBoostingConfig)
     assert params.evaluate.slices == ("contract", "region", "plan")
+    assert params.audit == AuditConfig()  # params.yaml spells out the defaults
+    assert params.data.exclude_columns == ()
     with pytest.raises(dataclasses.FrozenInstanceError):
         params.train.seed = 1  # type: ignore[misc]
 
@@ -56,8 +59,9 @@ def test_open_sections_are_kept_as_mappings() -> None:
     [
         (
             {"trian": {}},
-            "unknown section 'trian'. Allowed sections: data, drift, engine, evaluate, gate, "
-            "generate, memory, monitor, paths, predict, report, split, train, tune, validate",
+            "unknown section 'trian'. Allowed sections: audit, data, drift, engine, evaluate, "
+            "gate, generate, memory, monitor, paths, predict, report, split, train, tune, "
+            "validate",
         ),
         (
             {"train": {"hist_gradient_boosting": {"learnin_rate": 0.1}}},
@@ -243,6 +247,26 @@ def test_open_sections_are_kept_as_mappings() -> None:
             "unknown key 'tune.space.hist_gradient_boosting.max_iter.lo'. Allowed keys in "
             "'tune.space.hist_gradient_boosting.max_iter': high, log, low",
         ),
+        (
+            {"audit": {"leakage": "error"}},
+            "'audit.leakage' is 'error'; allowed values: 'warn', 'fail'",
+        ),
+        (
+            {"audit": {"max_feature_power": 1.5}},
+            "'audit.max_feature_power' is 1.5; allowed range: [0.01, 1]",
+        ),
+        ({"audit": {"folds": 1}}, "'audit.folds' is 1; allowed range: [2, 20]"),
+        ({"audit": {"max_rows": 10}}, "'audit.max_rows' is 10; allowed range: [100, inf]"),
+        ({"audit": {"bins": 500}}, "'audit.bins' is 500; allowed range: [2, 255]"),
+        (
+            {"audit": {"label_issues": True}},
+            "unknown key 'audit.label_issues'. Allowed keys in 'audit': bins, folds, leakage, "
+            "max_feature_power, max_rows, seed",
+        ),
+        (
+            {"data": {"exclude_columns": "lwage"}},
+            "'data.exclude_columns' must be a list, got str",
+        ),
         ({"train": 3}, "'train' must be a mapping, got int"),
         ({"gate": [1]}, "'gate' must be a mapping, got list"),
         ([1, 2], "the top level must be a mapping of sections"),
@@ -351,6 +375,7 @@ def test_dvc_exp_run_set_param_changes_only_the_line_it_sets(tmp_path: Path) -> 
         ("evaluate", "slices", lambda p: p.evaluate.slices),
         ("monitor", "metrics", lambda p: p.monitor.metrics),
         ("gate", "rules", lambda p: p.gate.rules),
+        ("data", "exclude_columns", lambda p: p.data.exclude_columns),
     ],
 )
 def test_an_empty_list_setting_is_the_empty_list(section: str, key: str, read: object) -> None:

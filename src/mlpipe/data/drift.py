@@ -193,17 +193,24 @@ def changing_by_design(schema: Schema, data: DataConfig) -> dict[str, str]:
     does not read them. A column the model does read stays compared: one named in a
     ``data.*_features`` list, or, for a kind without such a list, a numeric, categorical or
     boolean schema column (``feature_columns``, the roles the model is built with). The target
-    is always compared.
+    is always compared. A column in ``data.exclude_columns`` is not a feature either: not
+    compared.
     """
     roles = feature_columns(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        data.exclude_columns,
     )
     read = {name for names in roles.values() for name in names}
     out = {}
     for spec in schema.columns:
         if spec.name == schema.target or spec.name in read:
             continue
-        if spec.name == data.date_column:
+        if spec.name in data.exclude_columns:
+            out[spec.name] = "left out of the features (data.exclude_columns)"
+        elif spec.name == data.date_column:
             out[spec.name] = "date column: changes by design"
         elif spec.kind == "id" or spec.name in data.id_columns:
             out[spec.name] = "id column: changes by design"

@@ -243,14 +243,20 @@ def feature_columns(
     numeric: tuple[str, ...] | None = None,
     categorical: tuple[str, ...] | None = None,
     boolean: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> dict[str, tuple[str, ...]]:
     """The model's feature columns by kind: an explicit params list (``data.*_features``) when
-    given, else the schema's columns of that kind. One rule for every reader of the roles
+    given, else the schema's columns of that kind, without the ``exclude`` columns
+    (``data.exclude_columns``). One rule for every reader of the roles
     (``mlpipe.model.features.feature_spec`` checks the lists; drift skips what no model reads).
     """
     given = {"numeric": numeric, "categorical": categorical, "boolean": boolean}
     return {
-        kind: names if names is not None else schema.features(kind)
+        kind: tuple(
+            name
+            for name in (names if names is not None else schema.features(kind))
+            if name not in exclude
+        )
         for kind, names in given.items()
     }
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec
 
 import yaml
 
+from mlpipe.audit.markdown import audit_markdown, too_good_markdown
 from mlpipe.errors import MlpipeError
 from mlpipe.markdown_escape import CELL_LIMIT, md, md_code, record_shortened
 
@@ -95,6 +96,8 @@ def model_card(
     decision: Mapping[str, Any] | None = None,
     unlabelled: int | None = None,
     intervals: Mapping[str, Any] | None = None,
+    audit: Mapping[str, Any] | None = None,
+    importance: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """The model card as markdown with a YAML front matter block.
 
@@ -102,6 +105,11 @@ def model_card(
     and were set aside by ingest (``data.unlabelled: drop``): in neither train nor test.
     ``intervals`` (evaluate's ``paths.intervals`` report,
     ``mlpipe.evaluation.bootstrap.intervals_report``) adds each test metric's interval.
+
+    ``audit`` is the audit stage's report (paths.audit) and ``importance`` the permutation
+    importance records (strongest first): the "Data audit" section shows the possible target
+    leakage, a "too good to be true" note when a test AUC or r2 reaches 0.99, and the label
+    issues with the worst rows.
 
     ``decision`` (binary tasks) is {"positive_class": ..., "threshold": ...}: the class
     predicted when its probability reaches the threshold (params ``train.threshold``).
@@ -197,6 +205,9 @@ def model_card(
         ]
     lines += ["", "## Slices (test rows)", ""]
     lines += _slices_section(slices.get("test", {}), min_slice_rows)
+    lines += ["", "## Data audit", ""]
+    lines += too_good_markdown(metrics.get("test"), importance)
+    lines += audit_markdown(audit)
     lines += [
         "",
         "## Training time",

@@ -41,13 +41,19 @@ def feature_spec(
     numeric: tuple[str, ...] | None = None,
     categorical: tuple[str, ...] | None = None,
     boolean: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> FeatureSpec:
-    """Roles from the schema, overridden by explicit lists from params when given.
+    """Roles from the schema, overridden by explicit lists from params when given, without the
+    ``exclude`` columns (params ``data.exclude_columns``).
 
     Raises ConfigError when an explicit list names the target, a column the schema does not
-    know, or one column twice.
+    know, or one column twice, and when ``exclude`` names the target, a column the schema does
+    not know, or a column an explicit list names.
     """
-    spec = FeatureSpec(**feature_columns(schema, numeric, categorical, boolean))
+    _check_excluded(
+        schema, exclude, {"numeric": numeric, "categorical": categorical, "boolean": boolean}
+    )
+    spec = FeatureSpec(**feature_columns(schema, numeric, categorical, boolean, exclude))
     for key, names in (
         ("numeric_features", numeric),
         ("categorical_features", categorical),
@@ -70,8 +76,35 @@ def feature_spec(
         raise ConfigError(
             "no feature columns: the schema has no numeric, boolean or categorical column "
             "besides the target; set data.*_features or check data.id_columns"
+            + (" and data.exclude_columns" if exclude else "")
         )
     return spec
+
+
+def _check_excluded(
+    schema: Schema, exclude: tuple[str, ...], lists: dict[str, tuple[str, ...] | None]
+) -> None:
+    """ConfigError naming ``data.exclude_columns`` when it cannot mean what it says."""
+    for name in exclude:
+        if name == schema.target:
+            raise ConfigError(
+                f"data.exclude_columns lists the target '{name}'; the target is never a "
+                "feature: remove it from data.exclude_columns"
+            )
+        if name not in schema.names:
+            raise ConfigError(
+                f"data.exclude_columns lists '{name}', which is not a column of the schema; "
+                "check the spelling (the schema's columns: "
+                + ", ".join(schema.names[:20])
+                + (", ..." if len(schema.names) > 20 else "")
+                + ")"
+            )
+        for kind, names in lists.items():
+            if names is not None and name in names:
+                raise ConfigError(
+                    f"'{name}' is in both data.exclude_columns and data.{kind}_features; "
+                    "remove it from one of them"
+                )
 
 
 def model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

@@ -6,8 +6,9 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from mlpipe.audit.findings import FIX_KEY, flagged
 from mlpipe.config import GateConfig, MetricGate
 from mlpipe.evaluation.metrics import DIRECTIONS, LOWER
 from mlpipe.report.noise import Noise, detectable, worse_direction, worsening_interval
@@ -313,3 +314,51 @@ def describe_rule(rule: MetricGate) -> str:
     if rule.max_drop_relative is not None:
         parts.append(f"{worse} <= {rule.max_drop_relative:.0%}")
     return f"{rule.metric} {', '.join(parts)}"
+
+
+def leakage_checks(audit: Mapping[str, Any] | None, policy: str) -> tuple[Check, ...]:
+    """The gate's checks on the audit report (paths.audit) under ``audit.leakage``.
+
+    ``warn`` adds none: the PR comment shows the findings. ``fail`` adds one failing check per
+    column the audit flags as possible target leakage (naming it, its power and the fix), or
+    one passing check when it flags none; a missing report fails (the audit did not run).
+    """
+    if policy != "fail":
+        return ()
+    if audit is None:
+        return (
+            Check(
+                "leakage",
+                "audit",
+                "fail",
+                "target leakage: no audit report in the PR (paths.audit) while audit.leakage is "
+                "fail; run `dvc repro` and commit its results",
+            ),
+        )
+    leakage = audit.get("leakage") or {}
+    metric = leakage.get("metric", "power")
+    threshold = leakage.get("max_feature_power")
+    found = flagged(audit)
+    if not found:
+        features = leakage.get("features") or []
+        top = f"; strongest {metric} {float(features[0]['power']):.4f}" if features else ""
+        return (
+            Check(
+                "leakage",
+                "audit",
+                "pass",
+                f"target leakage: no feature alone reaches {metric} {threshold:g}{top}",
+            ),
+        )
+    return tuple(
+        Check(
+            "leakage",
+            "audit",
+            "fail",
+            f"target leakage: column '{f['column']}' alone predicts the target with {metric} "
+            f"{float(f['power']):.4f}, at or above audit.max_feature_power {threshold:g} "
+            f"(audit.leakage: fail). Leave it out with {FIX_KEY} in params.yaml, or set "
+            "audit.leakage: warn if it is an honest feature",
+        )
+        for f in found
+    )

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.audit.markdown import label_issues_markdown, leakage_markdown, too_good_markdown
 from mlpipe.config import PathsConfig
 from mlpipe.data.drift import drift_markdown, report_from_dict
 from mlpipe.markdown_escape import fence, md, md_code, md_text, record_shortened
@@ -56,7 +57,7 @@ SUMMARY_BUDGET = 1_000_000
 # left out, in this order, while the text is over its budget (least important first). The
 # header, the gate, the metrics and the reproduce advice are always kept. A new section that
 # can grow with the data gets a key here (and in _FIT_NAMES), or only the last resort cuts it.
-FIT_ORDER = ("values", "figures", "plots", "drift", "slices", "tuning", "params", "data")
+FIT_ORDER = ("values", "figures", "plots", "drift", "slices", "tuning", "audit", "params", "data")
 _FIT_NAMES = {
     "values": "the shortened values in full",
     "figures": "figures",
@@ -64,6 +65,7 @@ _FIT_NAMES = {
     "drift": "drift",
     "slices": "slice metrics",
     "tuning": "tuning",
+    "audit": "data audit",
     "params": "params",
     "data": "data",
 }
@@ -132,10 +134,12 @@ def build_report(
                 if noise is None
                 else _noisy_metrics_section(base, head, dataset, noise),
             ),
+            ("too_good", _too_good_section(head)),
             ("slices", _slices_section(base, head, dataset)),
             ("params", _params_section(base, head, all_params)),
             ("tuning", _tuning_section(base, head)),
             ("data", _data_section(base, head)),
+            ("audit", _audit_section(base, head)),
             ("drift", _drift_section(head)),
             ("plots", _plots_section(base, head)),
         ]
@@ -810,6 +814,28 @@ def _unlabelled_lines(head: Revision) -> list[str]:
         f"{count} row(s) without a target value set aside by ingest (`data.unlabelled: drop`): "
         f"in neither train nor test; {md_code(where)} holds them, to score with `mlpipe predict`.",
     ]
+
+
+def _too_good_section(head: Revision) -> str:
+    """A note under the metrics when a test AUC or r2 reaches 0.99 (leakage is the usual
+    cause), naming the PR's most important features."""
+    lines = too_good_markdown((head.metrics or {}).get("test"), head.importance)
+    return "\n".join(lines).rstrip("\n")
+
+
+def _audit_section(base: Revision, head: Revision) -> str:
+    """The data section's audit: possible target leakage, and the label-issue count (the
+    base's beside it) with the worst rows, collapsed."""
+    if head.audit is None:
+        return ""
+    base_labels = (base.audit or {}).get("label_issues") or {}
+    base_count = base_labels.get("count") if base_labels.get("computed") else None
+    labels = label_issues_markdown(head.audit, base_count)
+    lines = ["#### Data audit", "", *leakage_markdown(head.audit), "", labels[0]]
+    if len(labels) > 1:
+        lines += ["", "<details><summary>Rows whose label looks wrong</summary>", *labels[1:]]
+        lines += ["", "</details>"]
+    return "\n".join(lines)
 
 
 def _drift_section(head: Revision) -> str:

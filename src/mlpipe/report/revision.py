@@ -24,6 +24,8 @@ class Revision:
     ``tune`` is `mlpipe tune`'s result JSON (paths.tune), None when there is none;
     ``train_hash`` the DVC hash of the training split (from dvc.lock), to tell whether the
     tuning result is still about this data.
+    ``audit`` is the audit stage's report (paths.audit) and ``importance`` the permutation
+    importance records (``importance.json`` in paths.plots), None when absent.
     """
 
     label: str
@@ -40,6 +42,8 @@ class Revision:
     ingest: dict[str, Any] | None = None
     # The test metrics' bootstrap intervals (evaluate's paths.intervals), None without.
     intervals: dict[str, Any] | None = None
+    audit: dict[str, Any] | None = None
+    importance: list[dict[str, Any]] | None = None
     dirty: bool = False
     tune: dict[str, Any] | None = None
     train_hash: str | None = None

@@ -121,6 +121,8 @@ def _load(read: Callable[[str], str | None], params_rel: str = "params.yaml") ->
         tune=_json(read(paths.tune), paths.tune),
         train_hash=_out_hash(lock, paths.train),
         intervals=_json(read(paths.intervals), paths.intervals),
+        audit=_json(read(paths.audit), paths.audit),
+        importance=_json(read(f"{paths.plots}/importance.json"), f"{paths.plots}/importance.json"),
     )
 
 

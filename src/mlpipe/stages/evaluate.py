@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     data = params.data
     check_params(schema, data, args.schema)
     spec = feature_spec(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        exclude=data.exclude_columns,
     )
     model = load_model(args.model)
     config = params.evaluate
@@ -115,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         unlabelled=unlabelled_rows(
             getattr(args, "ingest_report", None) or params.paths.ingest_report
         ),
+        audit=read_json(args.audit),
     )
     log.info(
         "wrote %s, %s, %s/ (%d plots), %s/, %s, %s (%d rows), %s",
@@ -141,6 +146,7 @@ def write_evaluation(
     files: dict[str, FileVersion],
     outputs: dict[str, str | Path],
     unlabelled: int | None = None,
+    audit: dict[str, Any] | None = None,
 ) -> None:
     """Write every evaluate output: plot JSON, PNG figures, slices, metrics and the model card.
 
@@ -148,6 +154,7 @@ def write_evaluation(
     paths for "plots", "figures" (directories), "slices", "metrics", "card", "predictions"
     (the per-row test predictions, Parquet) and "intervals" (JSON); ``unlabelled`` the rows
     ingest set aside without a target (the card counts them; None: unknown).
+    ``audit`` is the audit stage's report (paths.audit), shown in the card.
     """
     with atomic_dir(outputs["plots"]) as plots_dir:
         for name, records in result.plots.items():
@@ -181,6 +188,8 @@ def write_evaluation(
         decision=_decision(schema, classes, params),
         unlabelled=unlabelled,
         intervals=result.intervals,
+        audit=audit,
+        importance=result.plots.get("importance"),
     )
     write_text(outputs["card"], card)
 

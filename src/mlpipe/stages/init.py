@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from mlpipe.audit.table import leakage_lines
 from mlpipe.config import ConfigError, Params, load_params, params_from_dict
 from mlpipe.data import roles
 from mlpipe.data.contract import infer_contract, read_normalized
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     decisions = decide(frame, source, options, params)
     old_text = params_path.read_text(encoding="utf-8")
     new_text = set_keys(old_text, params_values(decisions))
-    data = _checked(new_text, params_path.name).data
+    new_params = _checked(new_text, params_path.name)
+    data = new_params.data
     if any(not roles.is_text(frame[c]) for c in data.id_columns):  # ingest keeps ids as
         frame, report = read_normalized(path, data, rows)  # written ("00123"): read again
     contract = infer_contract(frame, data, report, source, params.paths.unlabelled)
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             after = remove_key(text, f"stages.{DEMO_STAGE}", name) if remove_demo else text
             pipeline[name] = (text, after)
     _print_summary(decisions, remove_demo, add, source)
+    for line in leakage_lines(frame, contract.schema, data, new_params.audit):
+        print(f"audit: {line}")
     schema_path = root / params.paths.schema
     old_schema = schema_path.read_text(encoding="utf-8") if schema_path.exists() else None
     if args.dry_run:

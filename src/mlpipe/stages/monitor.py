@@ -118,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
     paths, data = params.paths, params.data
     schema = load_schema(args.schema or paths.schema)
     spec = feature_spec(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        exclude=data.exclude_columns,
     )
     card_path, reference_path = args.card or paths.model_card, args.reference or paths.train
     check_outputs_are_not_inputs(

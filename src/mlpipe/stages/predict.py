@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     schema = load_schema(schema_path)
     data = params.data
     spec = feature_spec(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        exclude=data.exclude_columns,
     )
     model = load_model(args.model)
     ids = tuple(data.id_columns) + tuple(

@@ -17,7 +17,7 @@ from pathlib import Path
 from mlpipe.config import Params, load_params
 from mlpipe.io import InputError, write_text
 from mlpipe.markdown_escape import code_span, md_code
-from mlpipe.report.gate import GateResult, evaluate_gate
+from mlpipe.report.gate import GateResult, evaluate_gate, leakage_checks
 from mlpipe.report.markdown import COMMENT_BUDGET, SUMMARY_BUDGET, PullRequest, build_report
 from mlpipe.report.noise import Noise, compare_rows, intervals_from_report
 from mlpipe.report.revision import Revision, incomparable
@@ -94,7 +94,8 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult, Noi
         base_metrics, no_baseline = None, f"not comparable: {reason}"
     noise = _noise(root, params, base, head, args.base)
     gate = evaluate_gate(params.gate, head.metrics[dataset], base_metrics, no_baseline, noise)
-    return base, head, gate, noise
+    leakage = leakage_checks(head.audit, params.audit.leakage)
+    return base, head, dataclasses.replace(gate, checks=gate.checks + leakage), noise
 
 
 def _log_gate(gate: GateResult) -> None:

@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
         )
     data = params.data
     spec = feature_spec(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        exclude=data.exclude_columns,
     )
     rows = args.rows or params.predict.smoke_rows
     sample = synthetic_rows(schema, rows, params.predict.seed)

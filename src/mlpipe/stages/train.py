@@ -41,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
     data = params.data
     check_params(schema, data, args.schema)
     spec = feature_spec(
-        schema, data.numeric_features, data.categorical_features, data.boolean_features
+        schema,
+        data.numeric_features,
+        data.categorical_features,
+        data.boolean_features,
+        exclude=data.exclude_columns,
     )
     log.info(
         "reading %s: %d rows; %d numeric, %d boolean, %d categorical features; task %s",

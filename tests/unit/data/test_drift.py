@@ -433,6 +433,26 @@ def test_date_and_id_columns_are_not_compared_so_a_later_batch_does_not_drift() 
     assert [f.column for f in kept.features] == ["ticket", "bmi", "y"]
 
 
+def test_an_excluded_column_is_not_compared_it_is_not_a_feature() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "bmi": rng.normal(25, 3, 400),
+            "after": np.r_[rng.normal(0, 1, 300), rng.normal(5, 1, 100)],  # a leak, shifted
+            "y": rng.normal(0, 1, 400),
+        }
+    )
+    schema = infer_schema(frame, "y")
+    data = DataConfig(target="y", exclude_columns=("after",))
+    report = compute_drift(frame.iloc[:300], frame.iloc[300:], schema, CONFIG, data=data)
+    assert [f.column for f in report.features] == ["bmi", "y"] and report.drifted == ()
+    assert dict(report.not_compared) == {
+        "after": "left out of the features (data.exclude_columns)"
+    }
+    included = compute_drift(frame.iloc[:300], frame.iloc[300:], schema, CONFIG)
+    assert included.drifted == ("after",)
+
+
 def test_the_date_column_may_be_absent_from_a_batch() -> None:
     frame = pd.DataFrame(
         {

@@ -41,3 +41,43 @@ def test_a_table_without_features_is_refused() -> None:
     schema = infer_schema(FRAME[["k", "y"]], "y", id_columns=("k",))
     with pytest.raises(ConfigError, match="no feature columns"):
         feature_spec(schema)
+
+
+def test_excluded_columns_are_left_out_of_every_role() -> None:
+    schema = infer_schema(FRAME, "y", id_columns=("k",))
+    spec = feature_spec(schema, exclude=("a",))
+    assert (spec.numeric, spec.categorical, spec.boolean) == ((), ("b",), ())
+    assert feature_spec(schema, categorical=("b",), exclude=("a",)).columns == ("b",)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"exclude": ("y",)},
+            "data.exclude_columns lists the target 'y'; the target is never a feature: remove "
+            "it from data.exclude_columns",
+        ),
+        (
+            {"exclude": ("aa",)},
+            "data.exclude_columns lists 'aa', which is not a column of the schema; check the "
+            "spelling (the schema's columns: a, b, k, y)",
+        ),
+        (
+            {"numeric": ("a",), "exclude": ("a",)},
+            "'a' is in both data.exclude_columns and data.numeric_features; remove it from one "
+            "of them",
+        ),
+        (
+            {"exclude": ("a", "b")},
+            "no feature columns: the schema has no numeric, boolean or categorical column "
+            "besides the target; set data.*_features or check data.id_columns and "
+            "data.exclude_columns",
+        ),
+    ],
+)
+def test_bad_exclusions_are_refused_naming_the_key(kwargs: dict, message: str) -> None:
+    schema = infer_schema(FRAME, "y", id_columns=("k",))
+    with pytest.raises(ConfigError) as caught:
+        feature_spec(schema, **kwargs)
+    assert str(caught.value) == message

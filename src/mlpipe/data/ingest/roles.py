@@ -27,6 +27,7 @@ def check_roles(columns: Iterable[Hashable], data: DataConfig, source: str | Pat
         ("data.boolean_features", data.boolean_features),
     ):
         named += [(key, c) for c in names or ()]
+    named += [("data.exclude_columns", c) for c in data.exclude_columns]
     for key, name in named:
         if name not in columns:
             raise InputError(

@@ -29,6 +29,10 @@ def test_check_roles_names_the_params_key_and_the_columns(tmp_path: Path) -> Non
             DataConfig(target="y", id_columns=(), numeric_features=("b",)),
             "data.numeric_features names column 'b'",
         ),
+        (
+            DataConfig(target="y", id_columns=(), exclude_columns=("lwage",)),
+            "data.exclude_columns names column 'lwage', which is not in the file",
+        ),
     ]:
         with pytest.raises(InputError) as caught:
             check_roles(frame, config, "src.csv")
