@@ -45,7 +45,7 @@ def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str
         (["split"], "Reads: --input, --validation", "Writes: --train, --test"),
         (
             ["audit"],
-            "Reads: --input, --schema, --validation, params.yaml [data, audit]",
+            "Reads: --input, --schema, --validation, --unlabelled, params.yaml [data, audit]",
             "--label-issues (CSV: rows whose label looks wrong, worst first)",
         ),
         (["train"], "Reads: --train, --schema", "Writes: --model (skops)"),
