@@ -92,14 +92,14 @@ def split_mask(
 
     ``frame`` needs only the columns ``split_columns`` names; ``columns`` are all the table's
     column names (for the error messages). The same as the chunk-wise route the split stage
-    takes (``split_keys`` per chunk, ``merge_split_keys``, ``decide_split``, ``test_rows``):
+    takes (``split_keys`` per chunk, ``merge_split_keys``, ``decide_split``, ``in_test``):
     one chunk, the whole frame.
     """
     plan = SplitPlan(method, target, test_size, seed, date_column, tuple(columns), task)
     plan.check()
     frame = frame.reset_index(drop=True)
     rule = decide_split(plan, split_keys(frame, plan), len(frame))
-    return test_rows(frame, rule)
+    return in_test(frame, rule)
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def _time_rule(plan: SplitPlan, keys: SplitKeys) -> SplitRule:
     return SplitRule(cut=cut, date_column=plan.date_column)
 
 
-def test_rows(chunk: pd.DataFrame, rule: SplitRule) -> np.ndarray:
+def in_test(chunk: pd.DataFrame, rule: SplitRule) -> np.ndarray:
     """Which rows of ``chunk`` (``chunk.index``: their numbers in the table) are test rows."""
     if rule.mask is not None:
         return rule.mask[np.asarray(chunk.index, dtype=np.int64)]

@@ -22,9 +22,9 @@ from mlpipe.data.split import (
     SplitPlan,
     SplitRule,
     decide_split,
+    in_test,
     merge_split_keys,
     split_keys,
-    test_rows,
 )
 from mlpipe.engine import executor
 from mlpipe.io import (
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         )
     rule = decide_split(plan, keys, len(table))
     # The input is read once per output, so only one Parquet writer is open at a time.
-    train_rows = write_parquet_batches(args.train, _rows(args.input, rule, False, batch_rows))
-    test_rows_ = write_parquet_batches(args.test, _rows(args.input, rule, True, batch_rows))
+    n_train = write_parquet_batches(args.train, _rows(args.input, rule, False, batch_rows))
+    n_test = write_parquet_batches(args.test, _rows(args.input, rule, True, batch_rows))
     log.info(
         "split %d rows (%s, seed %d, %s engine): %s %d rows, %s %d rows",
         len(table),
@@ -75,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
         plan.seed,
         params.engine.kind,
         args.train,
-        train_rows,
+        n_train,
         args.test,
-        test_rows_,
+        n_test,
     )
     return 0
 
@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
 def _rows(path: str, rule: SplitRule, test: bool, batch_rows: int) -> Iterator[pd.DataFrame]:
     """The rows of ``path`` on the ``test`` side of ``rule``, batch by batch, in file order."""
     for batch in iter_parquet(path, batch_rows, positions=True):
-        selected = test_rows(batch, rule) == test
+        selected = in_test(batch, rule) == test
         if selected.any():
             yield batch[selected].reset_index(drop=True)
