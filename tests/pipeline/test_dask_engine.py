@@ -65,7 +65,6 @@ def test_dvc_repro_on_a_loopback_cluster_writes_the_local_engines_data_files(
 
     # The same stages on the local engine (forced: the engine is not a param): the same bytes.
     repo.set_params(**{"engine.kind": "local"})
-    for stage in ("ingest", "validate", "split", "drift"):
-        repo.dvc("repro", "--force", "--single-item", stage)
+    repo.dvc("repro", "--force", "--single-item", "ingest", "validate", "split", "drift")
     assert {rel: _digest(repo.path / rel) for rel in DATA_OUTPUTS} == on_dask
     assert "up to date" in repo.dvc("status").stdout  # what dvc.lock recorded from the cluster
