@@ -118,8 +118,8 @@ def test_ingest_and_split_are_byte_identical_on_one_two_and_three_workers(
             on_dask = _pipeline(tmp_path, source, f"dask-{n}", {"kind": "dask"})
         for key, expected in local.items():
             assert on_dask[key] == expected, f"{key} on {n} workers"
-    # a LocalCluster of two workers, started for each stage and stopped with it
-    engine = {"kind": "dask", "dask": {"n_workers": 2, "memory_limit": "1GiB"}}
+    # a LocalCluster (one worker), started for each stage and stopped with it
+    engine = {"kind": "dask", "dask": {"n_workers": 1, "memory_limit": "1GiB"}}
     assert _pipeline(tmp_path, source, "localcluster", engine) == local
 
 
