@@ -185,7 +185,7 @@ def test_a_worker_killed_in_the_middle_of_ingest_changes_nothing(
         name = "die-on-first-task"
 
         def setup(self, worker):  # type: ignore[no-untyped-def]
-            self.doomed = worker.name == "doomed"
+            self.doomed = worker.name == "doomed-in-ingest"
 
         def transition(self, key, start, finish, **kwargs):  # type: ignore[no-untyped-def]
             if self.doomed and finish == "executing" and "ingest_chunk" in str(key):
@@ -195,10 +195,10 @@ def test_a_worker_killed_in_the_middle_of_ingest_changes_nothing(
 
     source = _source(tmp_path)
     local = _pipeline(tmp_path, source, "local", {"kind": "local"})
-    with extra_worker(dask_cluster, "doomed") as process:
+    with extra_worker(dask_cluster, "doomed-in-ingest") as process:
         dask_client.wait_for_workers(len(dask_cluster.workers) + 1, timeout=60)
         info = dask_client.scheduler_info(n_workers=-1)["workers"]
-        doomed = next(a for a, w in info.items() if w["name"] == "doomed")
+        doomed = next(a for a, w in info.items() if w["name"] == "doomed-in-ingest")
         dask_client.register_plugin(DieOnFirstTask())
         try:
             _on_workers(monkeypatch, dask_client, (doomed, dask_cluster.workers[0]))
