@@ -302,15 +302,34 @@ def iter_parquet(
     batch_rows: int,
     columns: list[str] | None = None,
     row_groups: list[int] | None = None,
+    *,
+    positions: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Read a Parquet table in batches of at most ``batch_rows`` rows (memory: one batch);
-    only the row groups ``row_groups`` (in file order) when given."""
+    only the row groups ``row_groups`` (consecutive, in file order) when given.
+
+    ``positions``: each batch's index holds its rows' positions in the file (0-based), so a
+    function of a batch can decide per row whatever batch or row group it came in; else each
+    batch is indexed from 0.
+    """
+    import pandas as pd
+
     with open_parquet_stream(_produced(path)) as handle:
+        start = 0
+        if row_groups:
+            if list(row_groups) != list(range(row_groups[0], row_groups[0] + len(row_groups))):
+                raise ValueError(f"row groups {row_groups} are not consecutive")
+            meta = handle.metadata
+            start = sum(meta.row_group(g).num_rows for g in range(row_groups[0]))
         batches = handle.iter_batches(
             batch_size=batch_rows, columns=columns, row_groups=row_groups
         )
         for batch in batches:
-            yield batch.to_pandas()
+            frame = batch.to_pandas()
+            if positions:
+                frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
 
 
 def parquet_row_groups(path: str | Path) -> int:

@@ -1,17 +1,25 @@
-"""Train/test splits: seeded stratified or random, or time-based on a date column."""
+"""Train/test splits: stratified or random by a seeded hash of each row's number, or time-based
+on a date column; decided per row, in chunks (``SplitPlan``), so any cut of the table gives the
+same split."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlpipe.errors import MlpipeError
+from mlpipe.rowhash import row_hash
 
 
 class SplitError(MlpipeError):
     """The split cannot be made as configured; the message says why and what to change."""
+
+
+_NO_EXAMPLE = "(none: every value is missing)"
 
 
 def date_column_problem(values: pd.Series) -> str | None:
@@ -26,7 +34,7 @@ def date_column_problem(values: pd.Series) -> str | None:
     if pd.api.types.is_datetime64_any_dtype(values):
         return None
     present = values.dropna()
-    example = repr(str(present.iloc[0])) if len(present) else "(none: every value is missing)"
+    example = repr(str(present.iloc[0])) if len(present) else _NO_EXAMPLE
     if pd.api.types.is_bool_dtype(values):
         what = "booleans"
     elif pd.api.types.is_numeric_dtype(values):
@@ -78,90 +86,211 @@ def split_mask(
     date_column: str | None = None,
     *,
     columns: Iterable[str],
-    rows: int | None = None,
     task: str | None = None,
 ) -> np.ndarray:
-    """Boolean mask of the test rows (True = test), for a table of ``rows`` rows.
+    """Boolean mask of the test rows (True = test) of ``frame`` (see ``SplitPlan``).
 
     ``frame`` needs only the columns ``split_columns`` names; ``columns`` are all the table's
-    column names (for the error messages), ``rows`` its length (default: ``len(frame)``).
-    The mask depends only on those columns, the seed and the row count: a table written in
-    batches gets the same split as the whole table.
-
-    - ``stratified``: seeded shuffle that keeps each class's share in both parts; refused for
-      a regression ``task`` (the schema's decided task, when known), whose values are no
-      classes even when they repeat.
-    - ``random``: seeded shuffle (regression targets).
-    - ``time``: the latest ``test_size`` share of rows by ``date_column`` is the test set; ties
-      at the cut stay together, so no day is split across train and test.
+    column names (for the error messages). The same as the chunk-wise route the split stage
+    takes (``split_keys`` per chunk, ``merge_split_keys``, ``decide_split``, ``in_test``):
+    one chunk, the whole frame.
     """
-    n = len(frame) if rows is None else rows
-    n_test = round(n * test_size)
-    if n_test < 1 or n_test >= n:
+    plan = SplitPlan(method, target, test_size, seed, date_column, tuple(columns), task)
+    plan.check()
+    frame = frame.reset_index(drop=True)
+    rule = decide_split(plan, split_keys(frame, plan), len(frame))
+    return in_test(frame, rule)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """How to split: ``split.*`` and the columns it reads.
+
+    Every row's side is decided from the row alone, so the split is the same for every way of
+    cutting the table into chunks or partitions:
+
+    - ``stratified``: within each class, the ``round(class rows * test_size)`` rows whose
+      seeded hash of the row number (``mlpipe.rowhash``) is lowest are the test rows. Exact
+      counts, each class's share kept. Refused for a regression ``task`` (the schema's decided
+      task, when known), whose values are no classes even when they repeat.
+    - ``random``: the same over the whole table (``round(rows * test_size)`` test rows).
+    - ``time``: the latest ``test_size`` share of rows by ``date_column`` is the test set; the
+      cut is the exact ``higher`` quantile of the merged date counts; ties at the cut stay
+      together, so no day is split across train and test.
+
+    ``columns``: every column of the table (for the error messages); ``task``: the schema's.
+    """
+
+    method: str
+    target: str
+    test_size: float
+    seed: int
+    date_column: str | None
+    columns: tuple[str, ...]
+    task: str | None = None
+
+    @property
+    def reads(self) -> list[str]:
+        """The columns ``split_keys`` needs."""
+        return split_columns(self.method, self.target, self.date_column)
+
+    def check(self) -> None:
+        """SplitError for settings that cannot work whatever the rows (before any is read)."""
+        if self.method not in ("stratified", "random", "time"):
+            raise SplitError(
+                f"unknown split method {self.method!r}; use stratified, random or time"
+            )
+        if self.method == "time":
+            if not self.date_column:
+                raise SplitError("split.method=time needs data.date_column in params.yaml")
+            if self.date_column not in self.columns:
+                raise SplitError(
+                    f"data.date_column '{self.date_column}' is not a column of the table"
+                )
+        if self.method == "stratified":
+            if self.target not in self.columns:
+                raise SplitError(f"data.target '{self.target}' is not a column of the table")
+            if self.task == "regression":
+                raise SplitError(
+                    f"split.method=stratified needs classes, but '{self.target}' is a "
+                    "regression target (task: regression). Set split.method: random in "
+                    "params.yaml"
+                )
+
+
+@dataclass(frozen=True)
+class SplitKeys:
+    """What pass 1 learns from a chunk (and from a merge of chunks), in row order.
+
+    Hash methods: per class (``(True, None)`` for a missing label; one class ``(False, None)``
+    for ``random``), the rows' seeded hashes and their numbers in the table. ``time``: the
+    count of each date (sorted), the rows without one, and (``problem``) why the column holds
+    no dates, from the first chunk that showed it.
+    """
+
+    groups: dict[tuple[bool, Any], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    dates: pd.Series | None = None
+    missing_dates: int = 0
+    problem: str | None = None
+
+
+def split_keys(chunk: pd.DataFrame, plan: SplitPlan) -> SplitKeys:
+    """Pass 1 of one chunk: ``chunk.index`` holds its rows' numbers in the table."""
+    rows = np.asarray(chunk.index, dtype=np.int64)
+    if plan.method == "time":
+        dates = chunk[plan.date_column]
+        present = dates.dropna()
+        problem = date_column_problem(dates)
+        if problem is not None:
+            return SplitKeys(missing_dates=len(dates) - len(present), problem=problem)
+        return SplitKeys(
+            dates=present.value_counts(sort=False).sort_index(),
+            missing_dates=len(dates) - len(present),
+        )
+    hashes = row_hash(rows, plan.seed)
+    if plan.method == "random":
+        return SplitKeys({(False, None): (hashes, rows)})
+    codes, uniques = pd.factorize(chunk[plan.target], use_na_sentinel=True)
+    labels = uniques.tolist()  # Python values: the same keys from every chunk
+    groups = {}
+    for code in np.unique(codes):
+        where = codes == code
+        key = (True, None) if code < 0 else (False, labels[code])
+        groups[key] = (hashes[where], rows[where])
+    return SplitKeys(groups)
+
+
+def merge_split_keys(a: SplitKeys, b: SplitKeys) -> SplitKeys:
+    """``a`` then ``b`` (its rows come after ``a``'s): arrays joined, counts added."""
+    groups = dict(a.groups)
+    for key, (hashes, rows) in b.groups.items():
+        if key in groups:
+            before = groups[key]
+            groups[key] = (np.concatenate([before[0], hashes]), np.concatenate([before[1], rows]))
+        else:
+            groups[key] = (hashes, rows)
+    dates = a.dates
+    if b.dates is not None:
+        dates = b.dates if dates is None else _add_counts(dates, b.dates)
+    problem = a.problem or b.problem
+    if a.problem and b.problem and _NO_EXAMPLE in a.problem:
+        problem = b.problem  # the first chunk that has a value names it as the example
+    return SplitKeys(groups, dates, a.missing_dates + b.missing_dates, problem)
+
+
+def _add_counts(a: pd.Series, b: pd.Series) -> pd.Series:
+    joined = pd.concat([a, b])
+    return joined.groupby(level=0, sort=True).sum()
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    """The test rows: a mask over the table's rows (hash methods) or the first test date."""
+
+    mask: np.ndarray | None = None
+    cut: Any = None
+    date_column: str | None = None
+
+
+def decide_split(plan: SplitPlan, keys: SplitKeys, rows: int) -> SplitRule:
+    """The test rows of a table of ``rows`` rows from its merged ``keys``; SplitError when the
+    split cannot be made (too few rows on a side, classes of one row, dates missing)."""
+    n_test = round(rows * plan.test_size)
+    if n_test < 1 or n_test >= rows:
         raise SplitError(
-            f"split.test_size={test_size} leaves {n_test} test rows out of {n}; "
+            f"split.test_size={plan.test_size} leaves {n_test} test rows out of {rows}; "
             "choose a value that leaves at least one row on each side"
         )
-    if method == "time":
-        return _time_mask(frame, test_size, date_column, columns)
-    rng = np.random.default_rng(seed)
-    if method == "stratified":
-        if target not in list(columns):
-            raise SplitError(f"data.target '{target}' is not a column of the table")
-        if task == "regression":
-            raise SplitError(
-                f"split.method=stratified needs classes, but '{target}' is a regression target "
-                "(task: regression). Set split.method: random in params.yaml"
-            )
-        labels = frame[target]
-        counts = labels.value_counts(dropna=False)
-        if (counts < 2).any():
-            rare = counts[counts < 2].index.tolist()
-            if len(counts) > n / 2:
+    if plan.method == "time":
+        return _time_rule(plan, keys)
+    counts = {key: len(hashes) for key, (hashes, _) in keys.groups.items()}
+    if plan.method == "stratified":
+        rare = [key for key, count in counts.items() if count < 2]
+        if rare:
+            if len(counts) > rows / 2:
                 raise SplitError(
-                    f"split.method=stratified needs classes, but '{target}' has {len(counts)} "
-                    f"distinct values in {n} rows (a regression target?). Set split.method: "
-                    "random in params.yaml"
+                    f"split.method=stratified needs classes, but '{plan.target}' has "
+                    f"{len(counts)} distinct values in {rows} rows (a regression target?). Set "
+                    "split.method: random in params.yaml"
                 )
+            names = sorted((np.nan if missing else label for missing, label in rare), key=str)
             raise SplitError(
-                f"split.method=stratified needs at least 2 rows per class; classes {rare} of "
-                f"'{target}' have fewer. Use split.method: random or collect more rows"
+                f"split.method=stratified needs at least 2 rows per class; classes {names} of "
+                f"'{plan.target}' have fewer. Use split.method: random or collect more rows"
             )
-        test_mask = np.zeros(n, dtype=bool)
-        codes, _ = pd.factorize(labels, sort=True)
-        for code in range(codes.max() + 1):
-            rows = np.flatnonzero(codes == code)
-            take = round(len(rows) * test_size)
-            test_mask[rng.choice(rows, size=take, replace=False)] = True
-    elif method == "random":
-        test_mask = np.zeros(n, dtype=bool)
-        test_mask[rng.choice(n, size=n_test, replace=False)] = True
-    else:
-        raise SplitError(f"unknown split method {method!r}; use stratified, random or time")
-    return test_mask
+    mask = np.zeros(rows, dtype=bool)
+    for hashes, numbers in keys.groups.values():
+        take = round(len(hashes) * plan.test_size)
+        if take:
+            # The lowest hashes: argpartition, then the order among them does not matter.
+            whole = take == len(hashes)
+            chosen = slice(None) if whole else np.argpartition(hashes, take - 1)[:take]
+            mask[numbers[chosen]] = True
+    return SplitRule(mask=mask)
 
 
-def _time_mask(
-    frame: pd.DataFrame,
-    test_size: float,
-    date_column: str | None,
-    columns: Iterable[str],
-) -> np.ndarray:
-    if not date_column:
-        raise SplitError("split.method=time needs data.date_column in params.yaml")
-    if date_column not in list(columns):
-        raise SplitError(f"data.date_column '{date_column}' is not a column of the table")
-    dates = frame[date_column]
-    problem = date_column_problem(dates)
-    if problem is not None:
-        raise SplitError(problem)
-    if dates.isna().any():
+def _time_rule(plan: SplitPlan, keys: SplitKeys) -> SplitRule:
+    if keys.problem is not None:
+        raise SplitError(keys.problem)
+    dates = keys.dates if keys.dates is not None else pd.Series(dtype=np.int64)
+    if keys.missing_dates:
         raise SplitError(
-            f"'{date_column}' has {int(dates.isna().sum())} missing dates; a time split needs "
+            f"'{plan.date_column}' has {keys.missing_dates} missing dates; a time split needs "
             "every row dated"
         )
-    cut = dates.quantile(1.0 - test_size, interpolation="higher")
-    test_mask = (dates >= cut).to_numpy()
-    if test_mask.all() or not test_mask.any():
+    # numpy's "higher" quantile of the expanded values, read off the cumulative counts.
+    present = int(dates.sum())
+    quantile = 1.0 - plan.test_size
+    position = int(np.ceil(np.float64(present - 1) * quantile)) if present else 0
+    cumulative = np.cumsum(dates.to_numpy())
+    cut = dates.index[int(np.searchsorted(cumulative, position, side="right"))]
+    if cut == dates.index[0]:
         raise SplitError(f"all rows share the date {cut}; a time split cannot separate them")
-    return test_mask
+    return SplitRule(cut=cut, date_column=plan.date_column)
+
+
+def in_test(chunk: pd.DataFrame, rule: SplitRule) -> np.ndarray:
+    """Which rows of ``chunk`` (``chunk.index``: their numbers in the table) are test rows."""
+    if rule.mask is not None:
+        return rule.mask[np.asarray(chunk.index, dtype=np.int64)]
+    return (chunk[rule.date_column] >= rule.cut).to_numpy(dtype=bool)

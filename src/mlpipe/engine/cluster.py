@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_S = 20
+# Chunks per worker sent ahead of the one ``map_chunks`` yields (the client holds that many).
+AHEAD = 2
 
 
 class ClusterError(MlpipeError):
@@ -158,3 +162,36 @@ class DaskExecutor:
             result = merge(result, future.result())
             future.release()
         return result
+
+    def map_chunks(
+        self, chunks: Iterable[pd.DataFrame], function: Callable[[pd.DataFrame], T]
+    ) -> Iterator[T]:
+        """One task per chunk, at most ``AHEAD`` per worker submitted ahead of the one whose
+        result is yielded (in the chunks' order). A chunk travels inside its task, so the
+        scheduler can run the task again when its worker dies (the same result)."""
+        ahead = AHEAD * max(1, len(self.workers) if self.workers else _workers(self.client))
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            with warnings.catch_warnings():
+                # The chunk is meant to be in the task: a worker lost is a task run again.
+                warnings.filterwarnings("ignore", message=".*[Ll]arge (graph|object)")
+                pending.append(
+                    self.client.submit(
+                        function,
+                        chunk,
+                        pure=False,
+                        workers=list(self.workers) if self.workers else None,
+                    )
+                )
+            del chunk
+            while len(pending) > ahead:
+                yield _take(pending)
+        while pending:
+            yield _take(pending)
+
+
+def _take(pending: deque[Any]) -> Any:
+    future = pending.popleft()
+    result = future.result()
+    future.release()
+    return result

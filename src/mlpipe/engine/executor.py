@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,17 @@ class Executor(Protocol):
         """
         ...
 
+    def map_chunks(
+        self, chunks: Iterable[pd.DataFrame], function: Callable[[pd.DataFrame], T]
+    ) -> Iterator[T]:
+        """``function`` of each chunk that this process reads (a source that is not a
+        Parquet table of the pipeline, e.g. a CSV file), yielded in the chunks' order.
+
+        The local engine calls it here; the Dask engine sends each chunk to a worker as a
+        task, a few chunks ahead of the one being yielded, so memory here holds a few chunks.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class LocalExecutor:
@@ -56,6 +67,11 @@ class LocalExecutor:
     ) -> T:
         return fold_chunks(path, None, columns, chunk, merge, initial, self.chunk_rows)
 
+    def map_chunks(
+        self, chunks: Iterable[pd.DataFrame], function: Callable[[pd.DataFrame], T]
+    ) -> Iterator[T]:
+        return map(function, chunks)
+
 
 def fold_chunks(
     path: str | Path,
@@ -68,9 +84,14 @@ def fold_chunks(
 ) -> T:
     """``merge`` folded over ``chunk`` of batches of at most ``chunk_rows`` rows of ``path``
     (of ``row_groups`` only, when given), in file order. The one loop both executors run: the
-    local one over the whole file, each Dask task over its row group."""
+    local one over the whole file, each Dask task over its row group. Each batch's index holds
+    its rows' positions in the file, so ``chunk`` can decide per row (a seeded hash of the row
+    number) the same way whatever the cut."""
     result = initial
-    for batch in iter_parquet(path, chunk_rows, columns=columns, row_groups=row_groups):
+    batches = iter_parquet(
+        path, chunk_rows, columns=columns, row_groups=row_groups, positions=True
+    )
+    for batch in batches:
         result = merge(result, chunk(batch))
     return result
 

@@ -27,11 +27,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, Transfo
 from mlpipe.config import TrainConfig
 from mlpipe.errors import MlpipeError
 from mlpipe.model.features import FeatureSpec
+from mlpipe.rowhash import row_fraction
 
 # The columns a training partition carries besides the features (Dask engine).
 LABEL = "__mlpipe_label__"
 VALIDATION = "__mlpipe_validation__"
-_MASK64 = (1 << 64) - 1
 
 
 class BoostingError(MlpipeError):
@@ -107,12 +107,7 @@ def validation_mask(rows: np.ndarray, seed: int, fraction: float) -> np.ndarray:
     the SplitMix64 hash of the pair, as a number in [0, 1), is below ``fraction``. So the
     choice does not depend on how the table is cut into chunks or partitions.
     """
-    with np.errstate(over="ignore"):
-        z = rows.astype(np.uint64) + np.uint64(((seed + 1) * 0x9E3779B97F4A7C15) & _MASK64)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53 < fraction
+    return row_fraction(rows, seed) < fraction
 
 
 def booster_params(config: TrainConfig, task: str, n_classes: int) -> dict[str, Any]:

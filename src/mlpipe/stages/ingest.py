@@ -3,11 +3,15 @@
 Two passes over chunks of ``memory.chunk_rows`` rows, so memory does not grow with the table:
 pass 1 profiles every column and fixes its conversion, pass 2 converts and writes each chunk.
 Rows without a target go to their own table (``--unlabelled``) under ``data.unlabelled: drop``.
+Both passes' work on a chunk runs on the executor (``engine.kind``: here, or as Dask tasks);
+this process reads the source and writes the results in the source's order, so the files are
+the same bytes on every engine and cluster.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from collections.abc import Iterator
 
@@ -17,16 +21,17 @@ from mlpipe.config import ConfigError, Params, load_params
 from mlpipe.data.ingest import (
     check_roles,
     check_slices,
-    convert_chunk,
+    ingest_chunk,
     iter_source,
     no_labels_message,
     normalize_chunks,
+    positioned,
     report_notes,
     report_warnings,
-    set_aside,
     unlabelled_message,
     unlabelled_warning,
 )
+from mlpipe.engine import Executor, executor
 from mlpipe.io import ParquetBatchWriter, check_outputs_are_not_inputs, write_json
 
 log = logging.getLogger(__name__)
@@ -40,12 +45,19 @@ def _check_names(names: list[str], params: Params, source: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    data = params.data
     unlabelled_path = args.unlabelled or params.paths.unlabelled
     check_outputs_are_not_inputs(
         {"--source": args.source},
         {"--output": args.output, "--report": args.report, "--unlabelled": unlabelled_path},
     )
+    with executor(params.engine, params.memory.chunk_rows) as engine:
+        return _ingest(args, params, engine, unlabelled_path)
+
+
+def _ingest(
+    args: argparse.Namespace, params: Params, engine: Executor, unlabelled_path: str
+) -> int:
+    data = params.data
 
     def chunks() -> Iterator[pd.DataFrame]:
         return iter_source(args.source, data.csv, params.memory.chunk_rows)
@@ -61,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         date_format=data.date_format,
         source=str(args.source),
         date_column=data.date_column,
+        map_chunks=engine.map_chunks,
     )
     log.info("read %s: %d rows x %d columns", args.source, plan.rows, len(plan.columns))
     for kind, columns in plan.report.as_dict().items():
@@ -75,19 +88,16 @@ def run(args: argparse.Namespace) -> int:
     for message in report_notes(plan.report) + report_warnings(plan.report):
         log.warning("%s", message)
     drop = data.unlabelled == "drop"
+    convert = functools.partial(ingest_chunk, plan=plan, target=data.target, drop=drop)
     with (
         ParquetBatchWriter(args.output) as labelled,
         ParquetBatchWriter(unlabelled_path) as unlabelled,
     ):
-        first = 0
-        for chunk in chunks():
-            table = convert_chunk(chunk, plan)
-            kept, aside = set_aside(table if drop else table.iloc[:0], data.target, first)
-            labelled.write(kept if drop else table)
+        for kept, aside in engine.map_chunks(positioned(chunks()), convert):
+            labelled.write(kept)
             unlabelled.write(aside)
-            first += len(table)
         if not labelled.rows:  # every row unlabelled: nothing to train on, nothing written
-            raise ConfigError(no_labels_message(data.target, first))
+            raise ConfigError(no_labels_message(data.target, unlabelled.rows))
     rows, aside_rows = labelled.rows, unlabelled.rows
     if drop:
         log.info(

@@ -699,3 +699,28 @@ def test_markdown_escapes_column_names_and_says_when_it_shortens() -> None:
         "drift report holds them in full.\n"
     )
     assert "shortened" not in drift_markdown(dataclasses.replace(report, features=()))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantiles_and_ks_from_counts_are_numpys_and_scipys_on_the_rows(seed: int) -> None:
+    """Drift never rebuilds a column's rows from its counts: its quantiles and KS test read
+    the counts, and give the very floats numpy and scipy give on the rows (ties, one value,
+    sizes of 1 and 2, dates as seconds included)."""
+    from scipy import stats
+
+    from mlpipe.data.drift import ColumnCounts, ks_of_counts, quantiles_of_counts
+
+    rng = np.random.default_rng(seed)
+    for size in (1, 2, 3, 37, 1000, 20_011):
+        distinct = int(rng.integers(1, min(size, 400) + 1))
+        pool = np.sort(rng.normal(size=distinct) * 10 ** rng.integers(0, 9))
+        rows = [rng.choice(pool, size), rng.choice(pool[: max(1, distinct // 2)], size + 5)]
+        sides = []
+        for values in rows:
+            unique, counts = np.unique(values, return_counts=True)
+            sides.append(ColumnCounts(unique, counts, len(values), len(values) + 3))
+        q = np.linspace(0, 1, 11)[1:-1]
+        expected = np.quantile(np.sort(rows[0]), q)
+        assert quantiles_of_counts(sides[0], q).tobytes() == expected.tobytes(), size
+        result = stats.ks_2samp(rows[0], rows[1], method="asymp")
+        assert ks_of_counts(*sides) == (float(result.statistic), float(result.pvalue)), size

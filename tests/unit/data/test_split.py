@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipe.data.split import SplitError, date_column_problem, split_table
+from mlpipe.data.split import (
+    SplitError,
+    SplitKeys,
+    SplitPlan,
+    date_column_problem,
+    decide_split,
+    in_test,
+    merge_split_keys,
+    split_keys,
+    split_table,
+)
+from mlpipe.rowhash import row_hash
 
 
 def _frame(n: int = 50, positives: int = 10) -> pd.DataFrame:
@@ -171,3 +183,65 @@ def test_time_split_rejects_missing_dates_and_a_single_date() -> None:
     same = pd.DataFrame({"y": [0, 1] * 5, "day": pd.to_datetime(["2024-01-01"] * 10)})
     with pytest.raises(SplitError, match="all rows share the date 2024-01-01 00:00:00"):
         split_table(same, "y", "time", 0.2, seed=0, date_column="day")
+
+
+def _keys_in_pieces(frame: pd.DataFrame, plan: SplitPlan, cuts: list[int]) -> SplitKeys:
+    keys = SplitKeys()
+    for start, end in zip([0, *cuts], [*cuts, len(frame)], strict=True):
+        keys = merge_split_keys(keys, split_keys(frame.iloc[start:end], plan))
+    return keys
+
+
+@pytest.mark.parametrize("method", ["stratified", "random", "time"])
+def test_any_cut_of_the_table_gives_the_same_test_rows(method: str) -> None:
+    """Each row's side is decided from the row: keys of chunks cut anywhere, merged in order,
+    give the mask of the whole table; the counts are exact (round(rows * test_size) per
+    class) and the rows are not the first ones."""
+    rng = np.random.default_rng(0)
+    n = 1000
+    frame = pd.DataFrame(
+        {
+            "y": rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1]),
+            "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 50, n), "D"),
+        }
+    )
+    plan = SplitPlan(method, "y", 0.3, 4, "day", ("y", "day"))
+    whole = decide_split(plan, split_keys(frame, plan), n)
+    expected = in_test(frame, whole)
+    for cuts in ([1], [333, 334, 900], list(range(7, n, 7))):
+        rule = decide_split(plan, _keys_in_pieces(frame, plan, cuts), n)
+        assert np.array_equal(in_test(frame, rule), expected), cuts
+    if method == "stratified":
+        counts = frame["y"].value_counts()
+        assert frame["y"][expected].value_counts().to_dict() == (counts * 0.3).round().to_dict()
+    elif method == "random":
+        assert expected.sum() == 300 and not expected[:300].all()
+    else:  # the higher 0.7 quantile of the dates, as pandas computes it
+        cut = frame["day"].quantile(0.7, interpolation="higher")
+        assert np.array_equal(expected, (frame["day"] >= cut).to_numpy())
+
+
+@pytest.mark.parametrize("rows", [2, 3, 10, 11, 97, 1000])
+@pytest.mark.parametrize("test_size", [0.1, 0.2, 0.25, 0.5, 0.9])
+def test_the_time_cut_is_the_exact_quantile_of_the_merged_counts(
+    rows: int, test_size: float
+) -> None:
+    rng = np.random.default_rng(rows)
+    days = pd.Series(
+        pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 5 + rows, rows), "D")
+    )
+    frame = pd.DataFrame({"day": days})
+    plan = SplitPlan("time", "y", test_size, 0, "day", ("day",))
+    if round(rows * test_size) < 1 or round(rows * test_size) >= rows:
+        return
+    cut = days.quantile(1 - test_size, interpolation="higher")
+    if cut == days.min():
+        return  # every row would be a test row: refused (tested above)
+    keys = _keys_in_pieces(frame, plan, list(range(1, rows, 3)))
+    assert decide_split(plan, keys, rows).cut == cut
+
+
+def test_row_hashes_are_distinct_and_the_split_changes_with_the_seed() -> None:
+    rows = np.arange(100_000)
+    assert len(np.unique(row_hash(rows, 42))) == len(rows)
+    assert not np.array_equal(row_hash(rows, 42), row_hash(rows, 43))

@@ -23,6 +23,7 @@ the counts are summed per column, so the result is the one column by column.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,10 +58,19 @@ from mlpipe.data.ingest.numbers import (
     parse_text,
 )
 from mlpipe.data.ingest.report import EXAMPLES, NormalizeReport
-from mlpipe.data.ingest.rowindex import RowNumbers, check_row_numbers, row_index_candidate
+from mlpipe.data.ingest.rowindex import (
+    RowNumbers,
+    check_row_numbers,
+    merge_row_numbers,
+    row_index_candidate,
+)
 from mlpipe.io import InputError
 
 Conversion = Literal["boolean", "date", "integer", "float", "text"]
+
+# How pass 1 maps a function over the chunks: results in the chunks' order (an executor's
+# ``map_chunks``; the local one calls the function here).
+MapChunks = Callable[[Iterable[pd.DataFrame], Callable[[pd.DataFrame], Any]], Iterable[Any]]
 
 # Which rule makes a text column boolean (see ``_decide``).
 _BooleanRule = Literal["data", "labels", "schema"]
@@ -242,6 +252,7 @@ def normalize_chunks(
     date_format: str | None = None,
     source: str = "the table",
     date_column: str | None = None,
+    map_chunks: MapChunks | None = None,
 ) -> Plan:
     """Pass 1 over the chunks ``read()`` yields: the plan ``convert_chunk`` applies to each.
 
@@ -251,12 +262,18 @@ def normalize_chunks(
     whole table's dtype, so the plan is the one ``normalize`` makes for the whole table.
     ``date_format``: see ``normalize``; ``source`` names the file in errors; a text
     ``date_column`` that ``date_format`` does not read is an error (see ``plan_normalization``).
+
+    Each chunk is profiled on its own (``profile_chunk``; a chunk's index holds its rows'
+    positions in the source) by ``map_chunks`` (an executor's, e.g. Dask tasks; default: in
+    this process), and the profiles are merged in source order (``merge_profiles``): the
+    same plan as one pass over the whole table, whatever the chunks.
     """
     fmt = NumberFormat(decimal, thousands)
     forms = () if date_format is None else (date_format,)
-    profile = _profile_all(read(), na_values, None, on_header, fmt, forms)
+    mapper: MapChunks = map_chunks or _map_here
+    profile = _profile_all(mapper, read(), na_values, None, on_header, fmt, forms)
     if not profile.consistent:
-        profile = _profile_all(read(), na_values, profile.table_dtypes, None, fmt, forms)
+        profile = _profile_all(mapper, read(), na_values, profile.table_dtypes, None, fmt, forms)
     return plan_normalization(
         profile,
         na_values,
@@ -268,7 +285,13 @@ def normalize_chunks(
     )
 
 
+def _map_here(chunks: Iterable[pd.DataFrame], function: Callable[[pd.DataFrame], Any]):
+    """The local engine's ``map_chunks``: ``function`` of each chunk, in order, here."""
+    return map(function, chunks)
+
+
 def _profile_all(
+    map_chunks: MapChunks,
     chunks: Iterable[pd.DataFrame],
     na_values: tuple[str, ...],
     dtypes: dict[str, Any] | None,
@@ -276,16 +299,127 @@ def _profile_all(
     fmt: NumberFormat,
     forms: tuple[str, ...] = (),
 ) -> Profile:
+    def headed() -> Iterator[pd.DataFrame]:
+        for number, chunk in enumerate(positioned(chunks)):
+            if number == 0 and on_header is not None:
+                on_header(clean_names(chunk.columns))
+            yield chunk
+
     profile = None
-    for chunk in chunks:
-        if profile is None and on_header is not None:
-            on_header(clean_names(chunk.columns))
-        profile = profile_chunk(
-            chunk, na_values, profile, dtypes, fmt.decimal, fmt.thousands, forms=forms
-        )
+    job = functools.partial(
+        _profile_one,
+        na_values=na_values,
+        dtypes=dtypes,
+        decimal=fmt.decimal,
+        thousands=fmt.thousands,
+        forms=forms,
+    )
+    for part in map_chunks(headed(), job):
+        profile = part if profile is None else merge_profiles(profile, part)
     if profile is None:
         raise InputError("the source yielded no rows")  # iter_source never does this
     return profile
+
+
+def positioned(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The chunks, each indexed by its rows' positions in the source (0-based, running on
+    from chunk to chunk), so a function of one chunk knows where its rows are."""
+    start = 0
+    for chunk in chunks:
+        yield chunk.set_axis(pd.RangeIndex(start, start + len(chunk)), axis=0)
+        start += len(chunk)
+
+
+def _profile_one(
+    chunk: pd.DataFrame,
+    na_values: tuple[str, ...],
+    dtypes: dict[str, Any] | None,
+    decimal: str,
+    thousands: Thousands,
+    forms: tuple[str, ...],
+) -> Profile:
+    """``profile_chunk`` of one chunk whose index holds its rows' positions in the source."""
+    first = int(chunk.index[0]) if len(chunk) else 0
+    return profile_chunk(
+        chunk, na_values, None, dtypes, decimal, thousands, forms=forms, first_row=first
+    )
+
+
+def merge_profiles(a: Profile, b: Profile) -> Profile:
+    """The profile of ``a``'s rows followed by ``b``'s (each profiled on its own, e.g. by a
+    Dask task): counts added, "so far" flags and date forms intersected, examples kept in
+    row order. Equal to profiling ``b`` with ``so_far=a`` as far as the plan can tell."""
+    if a.columns != b.columns:
+        raise InputError(f"a chunk has columns {list(b.columns)}, the first had {list(a.columns)}")
+    dtypes = {
+        column: (*seen, *(d for d in b.dtypes.get(column, ()) if d not in seen))
+        for column, seen in a.dtypes.items()
+    }
+    text = {}
+    for column in a.columns:
+        if column in a.text and column in b.text:
+            text[column] = merge_text_profiles(a.text[column], b.text[column])
+        elif column in a.text or column in b.text:
+            text[column] = a.text.get(column) or b.text[column]
+    zoned = {
+        column: a.zoned.get(column, 0) + b.zoned.get(column, 0)
+        for column in a.columns
+        if column in a.zoned or column in b.zoned
+    }
+    return dataclasses.replace(
+        a,
+        rows=a.rows + b.rows,
+        dtypes=dtypes,
+        text=text,
+        zoned=zoned,
+        row_index=merge_row_numbers(a.row_index, b.row_index),
+    )
+
+
+_ADDED = (
+    "present",
+    "stripped",
+    "to_missing",
+    "numbers",
+    "other_numbers",
+    "separators",
+    "offsets",
+    "ambiguous",
+    "unambiguous",
+    "leading_zeros",
+    "trues",
+    "falses",
+    "digit_booleans",
+    "parentheses",
+    "rejected",
+)
+_EXAMPLES = (
+    "examples",
+    "zero_examples",
+    "ambiguous_examples",
+    "boolean_examples",
+    "sign_examples",
+    "rejected_examples",
+)
+
+
+def merge_text_profiles(a: TextProfile, b: TextProfile) -> TextProfile:
+    """One text column's counts over ``a``'s rows then ``b``'s (see ``merge_profiles``).
+
+    ``offsets`` are added whatever ``all_dates`` says: the plan reads them only for a column
+    that is all dates, where every chunk counted them.
+    """
+    signs = dict(a.signs)
+    for sign, count in b.signs:
+        signs[sign] = signs.get(sign, 0) + count
+    return TextProfile(
+        **{key: getattr(a, key) + getattr(b, key) for key in _ADDED},
+        **{key: _add_examples(getattr(a, key), list(getattr(b, key))) for key in _EXAMPLES},
+        signs=tuple(sorted(signs.items())),
+        all_dates=a.all_dates and b.all_dates,
+        integral=a.integral and b.integral,
+        date_forms=tuple(form for form in a.date_forms if form in b.date_forms),
+    )
 
 
 def profile_chunk(

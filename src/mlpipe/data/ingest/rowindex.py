@@ -36,6 +36,8 @@ class RowNumbers:
     ok: bool = True
     row: int | None = None
     value: str | None = None
+    first: tuple[int, str | None] | None = None
+    """The first row checked (0-based) and its value, for ``merge_row_numbers``."""
 
     def describe(self, position: int = 1) -> str:
         """How the column is named in messages: ``column 1 (no name)``."""
@@ -55,6 +57,8 @@ def check_row_numbers(values: pd.Series, first_row: int, so_far: RowNumbers) -> 
     ``first_row``, ``first_row + 1``, ... of the file (0-based)."""
     if not so_far.ok or values.empty:
         return so_far
+    if so_far.first is None:
+        so_far = dataclasses.replace(so_far, first=(first_row, _shown(values.iloc[0])))
     numbers = _whole_numbers(values)
     start = so_far.start
     if start is None and not np.isnan(numbers[0]):  # (a batch's chunk: checked on its own)
@@ -63,10 +67,27 @@ def check_row_numbers(values: pd.Series, first_row: int, so_far: RowNumbers) -> 
     wrong = np.flatnonzero(~(numbers == expected)) if start is not None else np.array([0])
     if len(wrong):
         at = int(wrong[0])
-        value = values.iloc[at]
-        shown = None if pd.isna(value) or not str(value).strip() else str(value)
-        return dataclasses.replace(so_far, ok=False, row=first_row + at, value=shown)
+        shown = _shown(values.iloc[at])
+        return dataclasses.replace(so_far, start=start, ok=False, row=first_row + at, value=shown)
     return dataclasses.replace(so_far, start=start)
+
+
+def merge_row_numbers(a: RowNumbers | None, b: RowNumbers | None) -> RowNumbers | None:
+    """The check of ``a``'s rows followed by ``b``'s, each checked on its own: the first wrong
+    value of either; ``b``'s first row is wrong when it does not continue ``a``'s numbering."""
+    if a is None or b is None or not a.ok or b.first is None:
+        return a if a is not None else b  # (b.first None: b had no rows)
+    if a.first is None:
+        return b
+    if b.start != a.start:
+        row, value = b.first
+        return dataclasses.replace(a, ok=False, row=row, value=value)
+    return a if b.ok else dataclasses.replace(b, first=a.first)
+
+
+def _shown(value: object) -> str | None:
+    """A value as the error shows it (None: missing or blank)."""
+    return None if pd.isna(value) or not str(value).strip() else str(value)
 
 
 def _whole_numbers(values: pd.Series) -> np.ndarray:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from mlpipe.data.ingest.normalize import Plan, convert_chunk
 from mlpipe.io import InputError
 
 # The unlabelled table's column of source row numbers.
@@ -44,6 +45,18 @@ def set_aside(
     unlabelled = unlabelled.reset_index(drop=True)
     unlabelled.insert(0, ROW, rows)
     return labelled, unlabelled
+
+
+def ingest_chunk(
+    chunk: pd.DataFrame, plan: Plan, target: str, drop: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pass 2 of ingest on one raw chunk (its index: its rows' positions in the source):
+    (rows to write, unlabelled rows set aside). ``drop`` (data.unlabelled: drop) sets aside
+    the rows without a target; otherwise every row is kept and none set aside."""
+    table = convert_chunk(chunk, plan)
+    first = int(chunk.index[0]) if len(chunk) else 0
+    kept, aside = set_aside(table if drop else table.iloc[:0], target, first)
+    return (kept if drop else table.reset_index(drop=True)), aside
 
 
 def source_rows(labelled_count: int, unlabelled_rows: Sequence[int] | np.ndarray) -> np.ndarray:

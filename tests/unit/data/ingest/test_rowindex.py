@@ -119,3 +119,25 @@ def test_an_empty_name_after_the_first_column_is_an_error_with_the_fix(tmp_path:
         "every column a name in the header (only a first column holding the row numbers, as "
         "pandas' to_csv() and R's write.csv() write them, may stay unnamed)"
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        (["0", "1", "2", "4", "5", "6"], "data row 4 holds '4'"),  # a chunk starts wrong
+        (["0", "1", "2", "3", "5", "6"], "data row 5 holds '5'"),  # wrong inside a chunk
+        (["1", "2", "3", "3", "4", "5"], "data row 4 holds '3'"),  # starts at 0, not 1
+        (["0", "1", "2", "", "4", "5"], "data row 4 is empty"),
+    ],
+)
+@pytest.mark.parametrize("chunk_rows", [None, 2, 3])
+def test_each_chunk_checked_on_its_own_finds_the_first_wrong_row_number(
+    tmp_path: Path, values: list[str], shown: str, chunk_rows: int | None
+) -> None:
+    """Pass 1 checks each chunk alone (as a Dask task would) and merges the verdicts: a
+    chunk whose numbers do not continue the previous chunk's is wrong at its first row."""
+    path = tmp_path / "t.csv"
+    path.write_text(",x\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values)))
+    with pytest.raises(InputError, match="does not hold the row numbers") as caught:
+        _read(path, chunk_rows)
+    assert f"({shown})" in str(caught.value)
