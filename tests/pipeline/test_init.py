@@ -435,6 +435,8 @@ def test_a_real_export_with_its_index_unlabelled_rows_and_day_first_dates(
     """pandas' to_csv() with its index, 29 of 200 targets missing, dd/mm/yyyy dates and a time
     split: init, `dvc repro` with no edit, and the unlabelled rows scored by `mlpipe predict`."""
     frame = _real_export()
+    # an unlabelled row outside the range the schema learns from the labelled rows (20-199)
+    frame.loc[3, "Hits"] = 900
     repo, source = _project(tmp_path, "hitters.csv", frame)
     frame.to_csv(repo.path / source)  # as pandas writes it by default: its index kept
     params = repo.path / "params.yaml"
@@ -480,7 +482,10 @@ def test_a_real_export_with_its_index_unlabelled_rows_and_day_first_dates(
         "--output",
         "scores.csv",
     )
+    assert scored.returncode == 0, scored.stderr
     assert "known column" not in scored.stderr  # 'row' is carried, not an unknown column
+    assert "Hits: invalid values within the contract for 29 rows" in scored.stderr
+    assert "900 > max " in scored.stderr  # under bad_rows: fail, scored with a warning
     scores = pd.read_csv(repo.path / "scores.csv")
     assert list(scores.columns) == ["row", "prediction"]
     assert scores["row"].tolist() == [i for i in range(200) if i % 7 == 3]

@@ -188,7 +188,7 @@ def test_predict_bad_rows_skip_sets_broken_rows_aside(reproduced: Repo, tmp_path
     assert rejected.to_dict("records") == [
         {
             "customer_id": frame.loc[5, "customer_id"],
-            "row": 6,
+            "input_row": 6,
             "reasons": "tenure_months: -3 < min 0",
         }
     ]
@@ -227,7 +227,7 @@ def test_predict_numbers_written_as_words_are_tolerated_or_set_aside(
     result = _predict(reproduced, source, out, tmp_path, **{"predict.bad_rows": "skip"})
     assert result.returncode == 4, result.stderr
     rejected = pd.read_parquet(tmp_path / "skip.rejected.parquet")
-    assert rejected["row"].tolist() == [8, 1801, 3501]
+    assert rejected["input_row"].tolist() == [8, 1801, 3501]
     assert rejected["reasons"].tolist() == [
         "age: 'thirty' is not a number",
         "age: 'forty' is not a number",

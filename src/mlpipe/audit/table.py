@@ -206,7 +206,8 @@ def leakage_lines(
 ) -> list[str]:
     """The audit stage's leakage check on the table, before any training: a warning per
     column that alone predicts the target at or above ``audit.max_feature_power``, or one line
-    saying none does (with the strongest feature)."""
+    saying none does (with the strongest feature). Rows without a target (ingest sets them
+    aside) are left out, as the audit stage, which reads the ingested table, never sees them."""
     spec = feature_spec(
         schema,
         data.numeric_features,
@@ -214,6 +215,7 @@ def leakage_lines(
         data.boolean_features,
         exclude=data.exclude_columns,
     )
+    frame = frame[frame[schema.target].notna().to_numpy()]
     rows = sample_positions(len(frame), config.max_rows, config.seed)
     sample = frame.iloc[rows].reset_index(drop=True)
     leakage = leakage_section(sample, spec, schema.target, schema.task, config)

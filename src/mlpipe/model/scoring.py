@@ -10,7 +10,9 @@ temporary file and renamed at the end: bad input anywhere in the file leaves no 
 Output columns: ``row`` when the input has it and the schema does not (ingest's table of
 unlabelled rows: their source row numbers), the id columns present in the input, then
 ``prediction`` (class label or value) and, for classifiers, ``proba_<class>`` per class (rows
-sum to 1).
+sum to 1). The side file of ``predict.bad_rows: skip`` (``rejected_rows``) carries the same
+``row`` and id columns, then ``input_row`` (the row's position in the input, from 1) and
+``reasons``: ``row`` means the source row wherever it appears.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ log = logging.getLogger(__name__)
 
 PREDICTION = "prediction"
 PROBA_PREFIX = "proba_"
+# The side file's column of each rejected row's position in the input (1 = first data row).
+INPUT_ROW = "input_row"
+REASONS = "reasons"
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -152,7 +157,8 @@ def score_frame(
     threshold: float = 0.5,
     positive: str | None = None,
 ) -> pd.DataFrame:
-    """Predictions for the rows of ``frame`` (index reset), id columns first.
+    """Predictions for the rows of ``frame`` (index reset), ``id_columns`` first (copied from
+    ``frame``, so they always line up with the predictions).
 
     ``target_kind`` (the schema's kind of the target) sets the type of a class prediction, so
     a boolean target is predicted as bool in Parquet, as in the training table. A binary
@@ -480,13 +486,13 @@ def _decimal_hint(changes: NormalizeReport) -> str:
     return " ".join(hints)
 
 
-def _source_row_numbers(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, Any]:
-    """A ``row`` column (as in ingest's table of unlabelled rows) that is not a schema column,
-    taken out of the chunk to be checked and scored, and its values (None without one): the
-    output carries it first, so each prediction names its row in the source."""
-    if ROW not in frame.columns or ROW in schema.names:
-        return frame, None
-    return frame.drop(columns=[ROW]), frame[ROW].to_numpy()
+def carried_columns(frame: pd.DataFrame, schema: Schema, id_columns: tuple[str, ...]) -> list[str]:
+    """The input columns copied to the output as they are, in order: ``row`` when it is not a
+    schema column (ingest's table of unlabelled rows: each row's 0-based row in the source),
+    then the id columns present in ``frame``. They stay in the chunk's frame, so every filter
+    on the rows (``bad_rows: skip``) keeps them aligned with the rows scored."""
+    source = [ROW] if ROW in frame.columns and ROW not in schema.names else []
+    return list(dict.fromkeys([*source, *(c for c in id_columns if c in frame.columns)]))
 
 
 def iter_input(path: str | Path, csv_config: CsvConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -577,14 +583,16 @@ def rejected_path(output: str | Path) -> Path:
 
 
 def rejected_rows(
-    frame: pd.DataFrame, reasons: pd.Series, first_row: int, id_columns: tuple[str, ...]
+    frame: pd.DataFrame, reasons: pd.Series, first_row: int, carried: list[str]
 ) -> pd.DataFrame:
-    """The side file's rows: the id columns, ``row`` (the row's number among the input's data
-    rows, from 1) and ``reasons`` (why, "; " between them)."""
-    bad = (reasons != "").to_numpy()
-    out = pd.DataFrame({c: frame[c].to_numpy()[bad] for c in id_columns if c in frame.columns})
-    out["row"] = (np.flatnonzero(bad) + first_row).astype(np.int64)
-    out["reasons"] = reasons.to_numpy()[bad].astype(str)
+    """The side file's rows: the ``carried`` columns (``carried_columns``: the source ``row``
+    of ingest's unlabelled table, the id columns), ``input_row`` (the row's position among the
+    input's data rows, from 1; ``first_row`` is the chunk's first) and ``reasons`` (why, "; "
+    between them). Empty ``reasons`` give the header (with ``frame``'s dtypes) and no row."""
+    bad = (reasons != "").to_numpy(dtype=bool)
+    out = pd.DataFrame({c: frame[c].to_numpy()[bad] for c in carried})
+    out[INPUT_ROW] = (np.flatnonzero(bad) + first_row).astype(np.int64)
+    out[REASONS] = reasons.to_numpy()[bad].astype(str)
     return out
 
 
@@ -621,23 +629,37 @@ def score_file(
     with atomic_path(output) as tmp, side_context as side_tmp:
         writer = _TableWriter(tmp, fmt)
         rejected = _TableWriter(side_tmp, fmt) if side_tmp is not None else None
+        side_header: pd.DataFrame | None = None
         try:
             for raw in iter_input(source, csv_config, chunk_rows):
                 first, last = summary.rows + 1, summary.rows + len(raw)
                 raw = raw.reset_index(drop=True)
                 frame, changes = normalize_batch(raw, schema, csv_config, keep_text, first - 1)
-                frame, rows = _source_row_numbers(frame, schema)
+                carried = carried_columns(frame, schema, rules.id_columns)
+                # the source row numbers are carried, not checked: no schema column, no warning
+                source_rows = ROW in frame.columns and ROW not in schema.names
+                checked = frame.drop(columns=[ROW]) if source_rows else frame
                 for kind, columns in changes.as_dict().items():
                     for column, count in columns.items():
                         summary.normalized[f"{column}: {kind.replace('_', ' ')}"] += count
                 where = f"{source} rows {first}-{last}"
                 reasons = check_chunk(
-                    frame, schema, spec, rules, where, summary, changes, raw, csv_config.na_values
+                    checked,
+                    schema,
+                    spec,
+                    rules,
+                    where,
+                    summary,
+                    changes,
+                    raw,
+                    csv_config.na_values,
                 )
-                bad = (reasons != "").to_numpy()
+                if rejected is not None and side_header is None:
+                    side_header = rejected_rows(frame.iloc[:0], reasons.iloc[:0], first, carried)
+                bad = (reasons != "").to_numpy(dtype=bool)
                 if rejected is not None and bad.any():
-                    rejected.write(rejected_rows(frame, reasons, first, rules.id_columns))
-                    frame = frame[~bad].reset_index(drop=True)
+                    rejected.write(rejected_rows(frame, reasons, first, carried))
+                    frame = frame[~bad].reset_index(drop=True)  # the carried columns with it
                     summary.set_aside += int(bad.sum())
                 if len(frame):
                     scored = score_frame(
@@ -645,13 +667,11 @@ def score_file(
                         frame,
                         spec,
                         schema.task,
-                        rules.id_columns,
+                        tuple(carried),
                         target_kind,
                         rules.threshold,
                         rules.positive_class,
                     )
-                    if rows is not None:
-                        scored.insert(0, ROW, rows[~bad] if bad.any() else rows)
                     writer.write(scored)
                 summary.rows, summary.chunks = last, summary.chunks + 1
                 if on_chunk is not None:
@@ -662,10 +682,8 @@ def score_file(
                     f"{source}: every one of its {summary.rows} rows breaks a row-level rule, "
                     "so nothing is left to score (see the warnings). No output was written"
                 )
-            if rejected is not None and not rejected.started:
-                ids = [c for c in rules.id_columns if c in schema.names]
-                empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ids})
-                rejected.write(empty.assign(row=pd.Series(dtype=np.int64), reasons=""))
+            if rejected is not None and not rejected.started and side_header is not None:
+                rejected.write(side_header)
         finally:
             writer.close()
             if rejected is not None:

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from mlpipe.audit.leakage import bin_codes, feature_power
-from mlpipe.audit.table import leakage_section
-from mlpipe.config import AuditConfig
+from mlpipe.audit.table import leakage_lines, leakage_section
+from mlpipe.config import AuditConfig, DataConfig
 from mlpipe.data.generate import generate_churn
 from mlpipe.data.schema import load_schema
 from mlpipe.model.features import feature_spec
@@ -186,3 +186,18 @@ def test_the_embedded_generator_is_not_flagged() -> None:
     assert section["flagged"] == []
     assert section["features"][0]["column"] in ("contract", "tenure_months")
     assert section["features"][0]["power"] < 0.5
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_init_leaves_rows_without_a_target_out_of_the_leakage_check(task: str) -> None:
+    """`mlpipe init` checks the source, unlabelled rows included: they are left out, as the
+    audit stage (on the ingested table) never sees them; a regression target used to crash."""
+    labelled = _made_up(task, rows=300)
+    schema, _ = roles(labelled, "y")
+    source = labelled.copy()
+    source.loc[source.index % 7 == 3, "y"] = np.nan
+    data = DataConfig(target="y")
+    lines = leakage_lines(source, schema, data, DEFAULT)
+    expected = leakage_lines(source.dropna(subset=["y"]), schema, data, DEFAULT)
+    assert lines == expected and len(lines) == 2  # the two leaks, not a "nan" class
+    assert "possible target leakage: column 'target_plus_noise' alone predicts 'y'" in lines[1]

@@ -280,10 +280,10 @@ def test_bad_rows_skip_scores_the_others_and_lists_the_rest(
     expected = score_frame(binary_model, kept, tiny_spec(schema), "binary", ("cid",))
     np.testing.assert_allclose(scores["proba_yes"], expected["proba_yes"], rtol=0, atol=1e-12)
     assert rejected.to_dict("records") == [
-        {"cid": "c00010", "row": 11, "reasons": "age: 'old' is not a number"},
-        {"cid": "c00200", "row": 201, "reasons": "age: 250 > max 90"},
-        {"cid": "c00201", "row": 202, "reasons": "age: 44.5 is not whole"},
-        {"cid": "c00420", "row": 421, "reasons": "plan: unknown category 'platinum'"},
+        {"cid": "c00010", "input_row": 11, "reasons": "age: 'old' is not a number"},
+        {"cid": "c00200", "input_row": 201, "reasons": "age: 250 > max 90"},
+        {"cid": "c00201", "input_row": 202, "reasons": "age: 44.5 is not whole"},
+        {"cid": "c00420", "input_row": 421, "reasons": "plan: unknown category 'platinum'"},
     ]
     assert not summary.warnings  # the broken rows are not scored, so nothing to warn about
 
@@ -332,4 +332,4 @@ def test_bad_rows_skip_writes_an_empty_side_file_when_no_row_is_broken(
     )  # fmt: skip
     assert summary.set_aside == 0 and len(pd.read_parquet(output)) == 30
     side = pd.read_parquet(rejected_path(output))
-    assert list(side.columns) == ["cid", "row", "reasons"] and side.empty
+    assert list(side.columns) == ["cid", "input_row", "reasons"] and side.empty
