@@ -612,8 +612,8 @@ def _noise_intro(noise: Noise, test: bool) -> list[str]:
     return [
         *lines,
         f"Values with their {noise.level} interval. {how} A change is ✅ better or 🔻 worse only "
-        "when its interval excludes 0; otherwise it is within noise (= same: the metric is the "
-        f"same on both sides in every resample).{same}",
+        "when its interval excludes 0; otherwise it is within noise, or = same when the metric "
+        f"is equal on both sides in every resample.{same}",
     ]
 
 

@@ -12,6 +12,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from mlpipe.config import GateConfig
+from mlpipe.markdown_escape import md_code
 from mlpipe.report.gate import evaluate_gate
 from mlpipe.report.markdown import build_report
 from mlpipe.report.revision import Revision
@@ -63,13 +64,14 @@ def _report(
     head_tune: dict | None,
     train_hash: str = MD5,
     uncommitted: dict | None = None,
+    params: dict = PARAMS,
 ) -> str:
     metrics = {"test": {"roc_auc": 0.8}}
     base = Revision("main", "aaa11111", params=PARAMS, metrics=metrics, tune=base_tune)
     head = Revision(
         "feature",
         "bbb22222",
-        params=PARAMS,
+        params=params,
         metrics=metrics,
         tune=head_tune,
         train_hash=train_hash,
@@ -194,3 +196,9 @@ def test_a_tune_result_not_committed_is_flagged_in_its_section() -> None:
     changed = _report(None, RESULT, uncommitted={"data/results/tune.json": "changed"})
     assert "`data/results/tune.json` (changed since the last commit)" in _section(changed)
     assert "Not committed" not in _report(None, RESULT)
+    # a path from params.yaml is escaped like every other value (and quoted for the shell)
+    hostile = "data/@team <b>|x.json"
+    params = PARAMS | {"paths": {**PARAMS["paths"], "tune": hostile}}
+    section = _section(_report(None, RESULT, uncommitted={hostile: "untracked"}, params=params))
+    assert f"**Not committed**: {md_code(hostile)} (untracked)" in section
+    assert md_code("git add 'data/@team <b>|x.json'") in section
