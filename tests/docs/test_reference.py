@@ -276,6 +276,14 @@ def test_configuration_spot_checks() -> None:
     assert rows["predict.smoke_rows"][4] == "nothing (read by `mlpipe smoke-test`)"
     # a path reruns the stages whose command, deps or outs use it
     assert rows["paths.model"][4] == "`train`, `evaluate`; also read by `mlpipe monitor`"
+    # the report and the gate read the tune result from the workspace (and git) too
+    assert (
+        rows["paths.tune"][4] == "nothing (read by `mlpipe tune`, `mlpipe report`, `mlpipe gate`)"
+    )
+    assert (
+        rows["paths.audit"][4]
+        == "`audit`, `evaluate`; also read by `mlpipe report`, `mlpipe gate`"
+    )
     assert rows["generate.rows"][4] == (
         "`generate` → `ingest`, `validate`, `audit`, `split`, `train`, `evaluate`, `drift`"
     )

@@ -17,7 +17,7 @@ import yaml
 
 from mlpipe.report import charts
 from support.pr_scenario import CHANGED_PARAM, NEW_VALUE, OLD_VALUE
-from support.repo import CHEAP_IMPORTANCE, Repo, ran_stages
+from support.repo import CHEAP_IMPORTANCE, PROJECT, Repo, ran_stages
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +43,34 @@ def _report(repo: Repo, *args: str, check: bool = True) -> str:
     return result.stdout
 
 
-def test_report_holds_base_and_pr_values_and_changes_for_every_metric(pr_repo: Repo) -> None:
+def _documented_example() -> str:
+    """The example comment of docs/pr-review.md (the block under "An example comment")."""
+    page = (PROJECT / "docs/pr-review.md").read_text(encoding="utf-8")
+    after = page.split("## An example comment", 1)[1]
+    return after.split("````markdown\n", 1)[1].split("\n````\n", 1)[0] + "\n"
+
+
+def _without_commits(text: str) -> str:
+    """``text`` with the two commit ids of its header (and wherever else they appear) as
+    placeholders: they differ on every run of the scenario."""
+    found = re.search(
+        r"^Base `main` \(`([0-9a-f]{8})`\) → PR `feature` \(`([0-9a-f]{8})`\)$", text, re.M
+    )
+    return text if found is None else text.replace(found[1], "<base>").replace(found[2], "<pr>")
+
+
+def test_report_holds_base_and_pr_values_and_changes_for_every_metric(
+    pr_repo: Repo, tmp_path: Path
+) -> None:
     text = pr_repo.mlpipe("report", "--base", "main").stdout  # the installed command
+    # docs/pr-review.md shows this very comment as "unedited": it must be what the code
+    # prints for the scenario (commit ids aside).
+    if _without_commits(text) != _without_commits(_documented_example()):
+        (tmp_path / "report.md").write_text(text, encoding="utf-8")
+        pytest.fail(
+            "docs/pr-review.md's example comment is not what `mlpipe report --base main` "
+            f"prints for tests/support/pr_scenario.py: replace it with {tmp_path / 'report.md'}"
+        )
     base = _at(pr_repo, "main", METRICS)["test"]
     pr = pr_repo.read_json(METRICS)["test"]
     assert base["roc_auc"] != pr["roc_auc"]  # the model really changed
@@ -143,7 +169,7 @@ def test_gate_fails_when_the_drop_exceeds_the_tolerance(pr_repo: Repo, tmp_path:
     assert "more than the allowed 0.015, and beyond noise: the change's 95% interval [" in text
     assert re.search(
         r"excludes 0 \(rule `significant`; with 4000 test rows, paired, a drop of roc_auc under "
-        r"~0\.0\d+ cannot be told from noise\)",
+        r"\\~0\.0\d+ cannot be told from noise\)",  # `~` escaped: GitHub strikes ~x~ through
         text,
     )
     # Without --fail-on-gate the report still exits 0 (CI posts it, then runs the gate).
@@ -242,11 +268,25 @@ def test_no_baseline(pr_repo: Repo, tmp_path: Path) -> None:
     # and since nothing was reproduced after the change, the report says so first and the
     # gate refuses (it would judge the old model).
     repo.set_params(**{"data.target": "plan"})
-    text = repo.mlpipe_in_process("report", "--base", "main").stdout
+    # and a tune result left untracked (as `mlpipe tune --apply` leaves it)
+    tune = {"metric": "roc_auc", "trials_finished": 2, "best": {"trial": 1}, "changes": []}
+    (repo.path / "data/results/tune.json").write_text(json.dumps(tune))
+    report = repo.mlpipe_in_process("report", "--base", "main", "--fail-on-gate", check=False)
+    assert report.returncode == 1  # no verdict on results that are not reproduced
+    assert "gate not passed: the workspace is not reproduced" in report.stderr
+    text = report.stdout
     stale = "`audit`, `drift`, `evaluate`, `ingest`, `split`, `train`"
     assert f"> ⚠️ **Not reproduced**: `dvc status` lists {stale} as changed" in text
+    assert "### Gate: ❌ not passed: the workspace is not reproduced" in text
+    assert "✅ passed" not in text
+    assert (
+        "### Tuning\n\n> ⚠️ **Not committed**: `data/results/tune.json` (untracked). The PR's "
+        "commits do not hold what this section shows: `git add data/results/tune.json`, then "
+        "commit."
+    ) in text
     why = "the base predicts `churned`, the PR `plan`"
-    assert f"No baseline (not comparable: {why}): only the absolute bounds" in text
+    # the gate's checks on those results are collapsed, not a verdict
+    assert f"- ➖ roc_auc: not comparable: {why}, drop check skipped" in text
     assert f"No baseline: not compared with `main`, {why}. Showing the PR's values only." in text
     gate = repo.mlpipe_in_process("gate", "--base", "main", check=False)
     assert gate.returncode == 2

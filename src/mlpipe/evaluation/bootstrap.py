@@ -45,6 +45,9 @@ BLOCK_CELLS = 1 << 22
 _BITS = 16
 _LOG_EPS = 1e-15  # compute_metrics clips binary probabilities so before log_loss
 _DECIMALS = 6
+# A change this small (in the metric's units) in every resample is no change: identical
+# predictions give exactly 0; the margin only absorbs floating-point rounding.
+_SAME = 1e-12
 # Streams of the seed: the counts of a one-sample or paired bootstrap, the unpaired base side's
 # counts, and the choice of the rows kept above max_rows.
 _STREAM_COUNTS, _STREAM_BASE, _STREAM_ROWS = 0, 1, 2
@@ -114,10 +117,28 @@ class Interval:
 @dataclass(frozen=True)
 class Difference:
     """PR minus base for one metric: the point difference and its interval (None when the
-    metric is undefined in too many resamples)."""
+    metric is undefined in too many resamples).
+
+    ``relative``: the interval of the relative change, (PR - base) / |base| computed in each
+    resample from that resample's own values (so for a metric that cannot be negative it never
+    reaches below -100 %); None when the base is 0 in too many resamples.
+    """
 
     estimate: float
     interval: Interval | None
+    relative: Interval | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """The metric is the same on both sides in every resample (and as a point value): a
+        zero-width interval at 0, as identical predictions give."""
+        interval = self.interval
+        return (
+            interval is not None
+            and abs(self.estimate) <= _SAME
+            and abs(interval.low) <= _SAME
+            and abs(interval.high) <= _SAME
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +147,9 @@ class Comparison:
 
     ``paired``: the same rows on both sides (``unpaired_reason`` says why not otherwise);
     ``rows``: (base rows, PR rows); ``resampled_rows``: the rows each resample draws from
-    (fewer than the test set's above ``max_rows``); ``differences`` by metric name.
+    (fewer than the test set's above ``max_rows``); ``differences`` by metric name;
+    ``identical``: paired, and both sides predict the same (class or value, and scores) on
+    every row.
     """
 
     paired: bool
@@ -137,6 +160,7 @@ class Comparison:
     seed: int
     differences: dict[str, Difference]
     unpaired_reason: str | None = None
+    identical: bool = False
 
 
 def poisson_counts(resamples: int, rows: int, seed: int | Sequence[int]) -> Iterator[np.ndarray]:
@@ -470,8 +494,13 @@ def compare(
         (base_values,) = _resampled([base], [old], resamples, seed, max_rows, _STREAM_BASE)
     differences = {}
     for name in sorted(set(old) & set(new)):
-        interval = _interval(pr_values[name] - base_values[name], confidence)
-        differences[name] = Difference(new[name] - old[name], interval)
+        change = pr_values[name] - base_values[name]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = change / np.abs(base_values[name])  # NaN / inf where the base is 0
+        relative[~np.isfinite(relative)] = np.nan
+        differences[name] = Difference(
+            new[name] - old[name], _interval(change, confidence), _interval(relative, confidence)
+        )
     return Comparison(
         paired=paired,
         rows=(base.rows, pr.rows),
@@ -481,15 +510,32 @@ def compare(
         seed=seed,
         differences=differences,
         unpaired_reason=None if paired else unpaired_reason,
+        identical=paired and _same_predictions(base, pr),
+    )
+
+
+def _same_predictions(base: Scored, pr: Scored) -> bool:
+    """Both sides predict the same on every row (labels, predictions and scores)."""
+    if (base.score is None) != (pr.score is None) or base.classes != pr.classes:
+        return False
+    pairs = [(base.y, pr.y), (base.pred, pr.pred)]
+    if base.score is not None and pr.score is not None:
+        pairs.append((base.score, pr.score))
+    return all(
+        a.shape == b.shape and bool(np.all((a == b) | ((a != a) & (b != b)))) for a, b in pairs
     )
 
 
 def verdict(direction: str | None, difference: Difference) -> str:
     """``better`` / ``worse`` when the interval excludes 0 (by the metric's ``direction``),
-    ``noise`` when it does not (identical predictions included), ``unknown`` without one."""
+    ``same`` when the metric did not change in any resample (``Difference.unchanged``: e.g.
+    identical predictions), ``noise`` when the interval includes 0 otherwise, ``unknown``
+    without one."""
     interval = difference.interval
     if interval is None:
         return "unknown"
+    if difference.unchanged:
+        return "same"
     if not interval.excludes_zero():
         return "noise"
     up = interval.low > 0

@@ -19,6 +19,7 @@ from mlpipe.evaluation.metrics import (
     per_class_report,
     positive_class,
     slice_metrics,
+    small_slices,
 )
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.predict import predictions
@@ -125,10 +126,15 @@ def evaluate_model(
         "test": compute_metrics(task, on_test, positive),
         "train": compute_metrics(task, on_train, positive),
     }
+    groups = {c: test[c] for c in config.slices}
     slices: dict[str, Any] = {
-        "test": slice_metrics(
-            task, on_test, {c: test[c] for c in config.slices}, config.min_slice_rows, positive
-        )
+        "test": slice_metrics(task, on_test, groups, config.min_slice_rows, positive),
+        # The values each table leaves out, for the reader (a key of its own: readers of
+        # "test" see the same columns as before).
+        "below_min_rows": {
+            "min_rows": config.min_slice_rows,
+            "test": small_slices(groups, config.min_slice_rows),
+        },
     }
     plots: dict[str, list[dict[str, Any]]] = {}
     if task == "binary":

@@ -212,6 +212,16 @@ def per_class_report(p: Predictions) -> dict[str, dict[str, float | int | None]]
     }
 
 
+def small_slices(groups: dict[str, pd.Series], min_rows: int) -> dict[str, int]:
+    """How many values of each slicing column have fewer than ``min_rows`` rows: the slices
+    ``slice_metrics`` skips (missing values count as one value, "(missing)")."""
+    out = {}
+    for column, values in groups.items():
+        counts = values.astype(object).where(values.notna(), "(missing)").astype(str)
+        out[column] = int((counts.value_counts() < min_rows).sum())
+    return out
+
+
 def slice_metrics(
     task: str,
     p: Predictions,

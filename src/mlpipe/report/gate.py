@@ -27,6 +27,11 @@ class Check:
     rule: str
     status: Status
     message: str
+    # A drop check's tolerance as its message writes it (e.g. ``0.015``, ``5.0%``).
+    allowed: str | None = None
+    # A passing check that passed only because the change is within noise: the short sentence
+    # the PR comment shows under the gate's verdict (plain text, like ``message``).
+    within_noise: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ def _check_rule(
             msg = (
                 f"{name} worsened by {worse:.4f} {change}, more than the allowed {rule.max_drop:g}"
             )
-        out.append(Check(name, "max_drop", _status(ok), msg + suffix))
+        out.append(Check(name, "max_drop", _status(ok), msg + suffix, f"{rule.max_drop:g}"))
     if rule.max_drop_relative is not None:
         if old == 0:
             out.append(
@@ -179,7 +184,7 @@ def _check_rule(
                 )
             else:
                 msg = f"{name} worsened by {rel:.1%} {change}, more than the allowed {allowed}"
-            out.append(Check(name, "max_drop_relative", _status(ok), msg + suffix))
+            out.append(Check(name, "max_drop_relative", _status(ok), msg + suffix, allowed))
     return out
 
 
@@ -191,31 +196,62 @@ def _noisy_drops(
     rule: MetricGate, rule_noise: str, old: float, value: float, noise: Noise
 ) -> list[Check]:
     """The drop bounds of ``rule`` judged with the change's interval under ``rule_noise``
-    (significant / non_inferiority); ``noise`` has an interval for the rule's metric."""
+    (significant / non_inferiority); ``noise`` has an interval for the rule's metric.
+
+    ``max_drop`` reads the interval of the change, ``max_drop_relative`` that of the relative
+    change (each resample's change over that resample's base value, ``Difference.relative``);
+    without the latter (the base is 0 in too many resamples) the relative bound is judged on
+    the point values and says why."""
     name = rule.metric
     difference = noise.difference(name)
     assert difference is not None and difference.interval is not None
-    interval = difference.interval
     worse = worsening(name, old, value)
-    worse_bounds = worsening_interval(name, difference)
     change = f"({old:.4f} → {value:.4f})"
-    bounds: list[tuple[str, float, float]] = []  # (rule, tolerance, unit: 1 or |base|)
+    bounds: list[tuple[str, float]] = []
     if rule.max_drop is not None:
-        bounds.append(("max_drop", rule.max_drop, 1.0))
+        bounds.append(("max_drop", rule.max_drop))
     if rule.max_drop_relative is not None:
-        bounds.append(("max_drop_relative", rule.max_drop_relative, abs(old)))
+        bounds.append(("max_drop_relative", rule.max_drop_relative))
     checks = []
-    for kind, tolerance, unit in bounds:
+    for kind, tolerance in bounds:
         relative = kind == "max_drop_relative"
-        if unit == 0:
+        allowed = f"{tolerance:.1%}" if relative else f"{tolerance:g}"
+        if relative and old == 0:
             checks.append(Check(name, kind, "skip", f"{name}: base is 0, relative drop undefined"))
             continue
-        allowed = f"{tolerance:.1%}" if relative else f"{tolerance:g}"
-        beyond = worse / unit > tolerance + _EPS
-        low, high = interval.low / unit, interval.high / unit  # relative rules: of the base
-        ends = f"{low:+.1%}, {high:+.1%}" if relative else f"{low:+.4f}, {high:+.4f}"
+        if relative and difference.relative is None:
+            rel = worse / abs(old)
+            ok = rel <= tolerance + _EPS
+            message = (
+                f"{name} relative change {(value - old) / abs(old):+.1%} {change} is within the "
+                f"allowed {worse_direction(name)} {allowed}"
+                if ok
+                else f"{name} worsened by {rel:.1%} {change}, more than the allowed {allowed}"
+            )
+            why = f"the relative change of {name} is undefined in too many resamples (base 0)"
+            checks.append(
+                Check(
+                    name,
+                    kind,
+                    _status(ok),
+                    f"{message} (point estimate, not tested against noise: {why})",
+                    allowed,
+                )
+            )
+            continue
+        interval = difference.relative if relative else difference.interval
+        assert interval is not None
+        worse_bounds = worsening_interval(name, difference, relative)
+        size = worse / abs(old) if relative else worse  # in the tolerance's unit
+        beyond = size > tolerance + _EPS
+        ends = (
+            f"{interval.low:+.1%}, {interval.high:+.1%}"
+            if relative
+            else f"{interval.low:+.4f}, {interval.high:+.4f}"
+        )
         shown = f"the change's {noise.level} interval [{ends}]"
         notes = [f"rule `{rule_noise}`"]
+        hidden = None  # beyond the tolerance, passed as within noise
         if rule_noise == "significant":
             significant = worse_bounds.low > 0
             ok = not (beyond and significant)
@@ -227,33 +263,47 @@ def _noisy_drops(
                 notes.append(shown)
             elif significant:
                 message = (
-                    f"{name} worsened by {_size(worse, unit, relative)} {change}, more than the "
+                    f"{name} worsened by {_size(size, relative)} {change}, more than the "
                     f"allowed {allowed}, and beyond noise: {shown} excludes 0"
                 )
             else:
                 message = (
-                    f"{name} worsened by {_size(worse, unit, relative)} {change}, more than the "
+                    f"{name} worsened by {_size(size, relative)} {change}, more than the "
                     f"allowed {allowed} but within noise: {shown} includes 0"
+                )
+                hidden = (
+                    f"{name} worsened by {_size(size, relative)} {change}, more than the "
+                    f"allowed {worse_direction(name)} {allowed}; it passed only because "
+                    f"{shown} includes 0"
                 )
         else:  # non_inferiority: the interval's worse bound must stay within the tolerance
             worst = worse_bounds.high
-            ok = worst / unit <= tolerance + _EPS
+            ok = worst <= tolerance + _EPS
             if worst <= 0:
                 message = f"{name} is no worse than the base {change}: {shown}"
             else:
                 message = (
-                    f"{name} may be worse by up to {_size(worst, unit, relative)} {change} "
+                    f"{name} may be worse by up to {_size(worst, relative)} {change} "
                     f"({shown}), {'within' if ok else 'more than'} the allowed {allowed}"
                 )
-        sentence = detectable(name, noise, old if relative else None)
+        sentence = detectable(name, noise, relative)
         if sentence:
             notes.append(sentence)
-        checks.append(Check(name, kind, _status(ok), f"{message} ({'; '.join(notes)})"))
+        checks.append(
+            Check(
+                name,
+                kind,
+                _status(ok),
+                f"{message} ({'; '.join(notes)})",
+                allowed,
+                within_noise=hidden,
+            )
+        )
     return checks
 
 
-def _size(worse: float, unit: float, relative: bool) -> str:
-    return f"{worse / unit:.1%}" if relative else f"{worse:.4f}"
+def _size(worse: float, relative: bool) -> str:
+    return f"{worse:.1%}" if relative else f"{worse:.4f}"
 
 
 # Starting rules per task, for `mlpipe init`: floors that only a broken model misses (no

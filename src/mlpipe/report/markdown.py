@@ -34,10 +34,10 @@ from mlpipe.report.diff import (
     text_diff,
 )
 from mlpipe.report.gate import GateResult
-from mlpipe.report.noise import Noise
+from mlpipe.report.noise import Noise, worse_direction
 from mlpipe.report.noise import verdict as noise_verdict
-from mlpipe.report.revision import Revision, incomparable
-from mlpipe.tune.result import Staleness, staleness
+from mlpipe.report.revision import PLOT_NAMES, Revision, incomparable
+from mlpipe.tune.result import Staleness, baseline_won, staleness, trial_label
 
 TITLE = "mlpipe report"
 _MARKS = {"better": "✅ better", "worse": "🔻 worse", "same": "= same", "info": "", "new": "new"}
@@ -127,21 +127,29 @@ def build_report(
                 + (", with uncommitted changes)" if head.dirty else ")"),
             ),
             ("stale", _stale_warning(head)),
-            ("gate", _gate_section(gate)),
+            ("gate", _gate_section(gate, head.stale, _allowed_worse(base, head, gate, noise))),
             (
                 "metrics",
-                _metrics_section(base, head, dataset)
-                if noise is None
-                else _noisy_metrics_section(base, head, dataset, noise),
+                _noted(
+                    _metrics_section(base, head, dataset)
+                    if noise is None
+                    else _noisy_metrics_section(base, head, dataset, noise),
+                    head,
+                    "metrics",
+                    "intervals",
+                ),
             ),
-            ("too_good", _too_good_section(head)),
-            ("slices", _slices_section(base, head, dataset)),
+            ("too_good", _noted(_too_good_section(head), head, "importance")),
+            ("slices", _noted(_slices_section(base, head, dataset), head, "slices")),
             ("params", _params_section(base, head, all_params)),
-            ("tuning", _tuning_section(base, head)),
-            ("data", _data_section(base, head)),
-            ("audit", _audit_section(base, head)),
-            ("drift", _drift_section(head)),
-            ("plots", _plots_section(base, head)),
+            ("tuning", _noted(_tuning_section(base, head), head, "tune")),
+            (
+                "data",
+                _noted(_data_section(base, head), head, "validation", "ingest_report", "schema"),
+            ),
+            ("audit", _noted(_audit_section(base, head), head, "audit")),
+            ("drift", _noted(_drift_section(head), head, "drift")),
+            ("plots", _noted(_plots_section(base, head), head, *PLOT_NAMES)),
         ]
         if figures:
             sections.append(("figures", _figures_section(figures)))
@@ -309,6 +317,49 @@ def _values_section(values: Sequence[str], count: int, chars: int) -> str:
     return "\n".join(lines)
 
 
+_UNCOMMITTED = {
+    "untracked": "untracked",
+    "ignored": "untracked, ignored by .gitignore",
+    "changed": "changed since the last commit",
+}
+
+
+def _result_path(head: Revision, key: str) -> str:
+    """The PR's path of a result: a ``paths`` key, or a plot file's name in ``paths.plots``."""
+    paths = head.params.get("paths") or {}
+    if key in PLOT_NAMES or key == "importance":
+        return f"{paths.get('plots') or PathsConfig().plots}/{key}.json"
+    return str(paths.get(key) or getattr(PathsConfig(), key))
+
+
+def _noted(text: str, head: Revision, *keys: str) -> str:
+    """``text`` (a section) with a note under its title naming the result files it shows that
+    are not committed as they are (``Revision.uncommitted``), and the command that adds them.
+    A section without a title (``###``) gets the note first; an empty one stays empty."""
+    if not text or not head.uncommitted:
+        return text
+    paths = [_result_path(head, key) for key in keys]
+    found = [(p, head.uncommitted[p]) for p in paths if head.uncommitted.get(p)]
+    if not found:
+        return text
+    names = ", ".join(f"{md_code(p)} ({_UNCOMMITTED.get(state, state)})" for p, state in found)
+    force = "-f " if any(state == "ignored" for _, state in found) else ""
+    command = f"git add {force}" + " ".join(shlex.quote(p) for p, _ in found)
+    note = (
+        f"> ⚠️ **Not committed**: {names}. The PR's commits do not hold what this section shows: "
+        f"{md_code(command)}, then commit."
+    )
+    if "tune" in keys:
+        note += (
+            " CI does not run `mlpipe tune`: its comment shows the committed result, or no "
+            "Tuning section without one."
+        )
+    first, _, rest = text.partition("\n")
+    if not first.startswith("#"):
+        return f"{note}\n\n{text}"
+    return f"{first}\n\n{note}" + (f"\n{rest}" if rest else "")
+
+
 def _stale_warning(head: Revision) -> str:
     if not head.stale:
         return ""
@@ -327,12 +378,22 @@ def _num(value: float | None, name: str = "") -> str:
     return f"{value:.4f}"
 
 
-def _gate_section(gate: GateResult) -> str:
+def _gate_section(
+    gate: GateResult, stale: Sequence[str] = (), allowed_worse: Sequence[str] = ()
+) -> str:
+    """The verdict, the failures, and under a passed verdict what a reviewer should not miss:
+    checks that passed only because their change is within noise, and significant worsenings
+    the rules allow (``allowed_worse``, from ``_allowed_worse``). With ``stale`` stages (the
+    workspace is not reproduced) there is no verdict, as `mlpipe gate` gives none."""
+    if stale:
+        return _stale_gate_section(gate, stale)
     lines = [f"### Gate: {'✅ passed' if gate.passed else '❌ failed'}"]
     failures = gate.failures
     if failures:
         lines.append("")
         lines += [f"- ❌ {md_text(m)}" for m in failures]
+    if gate.passed:
+        lines += _passed_notes(gate, allowed_worse)
     if not gate.has_baseline:
         why = f" ({md_text(gate.no_baseline)})" if gate.no_baseline else ""
         lines += ["", f"No baseline{why}: only the absolute bounds were checked."]
@@ -346,12 +407,102 @@ def _gate_section(gate: GateResult) -> str:
             ]
     if gate.checks:
         lines += ["", "<details><summary>All gate checks</summary>", ""]
-        icon = {"pass": "✅", "fail": "❌", "skip": "➖"}
-        lines += [f"- {icon[c.status]} {md_text(c.message)}" for c in gate.checks]
+        lines += _check_lines(gate)
         lines += ["", "</details>"]
     else:
         lines += ["", "No gate rules are configured (params.yaml `gate.rules`)."]
     return "\n".join(lines)
+
+
+def _check_lines(gate: GateResult) -> list[str]:
+    icon = {"pass": "✅", "fail": "❌", "skip": "➖"}
+    return [f"- {icon[c.status]} {md_text(c.message)}" for c in gate.checks]
+
+
+def _stale_gate_section(gate: GateResult, stale: Sequence[str]) -> str:
+    """No verdict on results that are not the workspace's code and params' (`mlpipe gate`
+    refuses them with exit 2): why, what to run, and the checks collapsed, marked as such."""
+    stages = ", ".join(md_code(s) for s in stale)
+    lines = [
+        "### Gate: ❌ not passed: the workspace is not reproduced",
+        "",
+        f"`dvc status` lists {stages} as changed since the last `dvc repro`, so the results "
+        "below belong to older code, params or data and the gate cannot judge this PR: "
+        "`mlpipe gate` refuses (exit 2). Run `dvc repro`, commit `dvc.lock` and the results, "
+        "then report again.",
+    ]
+    if gate.checks:
+        lines += [
+            "",
+            "<details><summary>The gate's checks on those older results (not a verdict)</summary>",
+            "",
+            *_check_lines(gate),
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines)
+
+
+def _passed_notes(gate: GateResult, allowed_worse: Sequence[str]) -> list[str]:
+    lines = []
+    hidden = [c.within_noise for c in gate.checks if c.status == "pass" and c.within_noise]
+    if hidden:
+        lines += [
+            "",
+            "⚠️ **Passed only because the change is within noise**: beyond its tolerance, but "
+            "the test set cannot tell the change from noise (more test rows would; "
+            "`gate.noise: non_inferiority` would fail it):",
+            "",
+            *[f"- {md_text(h)}" for h in hidden],
+        ]
+    if allowed_worse:
+        lines += [
+            "",
+            "🔻 **Worse beyond noise, and allowed by the gate**: the table below marks these "
+            "🔻 worse (their interval excludes 0); the rules let them pass:",
+            "",
+            *[f"- {w}" for w in allowed_worse],
+        ]
+    return lines
+
+
+def _allowed_worse(
+    base: Revision, head: Revision, gate: GateResult, noise: Noise | None
+) -> list[str]:
+    """The metrics the test table marks 🔻 worse (the change's interval excludes 0) that no
+    drop check failed on: each with its change and interval and the tolerance it is within,
+    or that no drop rule limits it (markdown lines)."""
+    if noise is None or noise.comparison is None or gate.dataset != "test":
+        return []
+    pr = (head.metrics or {}).get("test")
+    old = None if base.metrics is None else base.metrics.get("test")
+    if pr is None or old is None or incomparable(base, head) is not None:
+        return []
+    out = []
+    for c in metric_changes(old, pr):
+        difference = noise.difference(c.name)
+        if c.verdict not in ("better", "worse", "same") or difference is None:
+            continue
+        if noise_verdict(c.name, difference) != "worse" or difference.interval is None:
+            continue
+        drops = [
+            ch
+            for ch in gate.checks
+            if ch.metric == c.name and ch.rule in ("max_drop", "max_drop_relative")
+        ]
+        if any(ch.status == "fail" for ch in drops):
+            continue
+        i = difference.interval
+        shown = round(c.pr or 0.0, 4) - round(c.base or 0.0, 4)  # as the table shows it
+        change = f"{shown:+.4f} [{i.low:+.4f}, {i.high:+.4f}]"
+        allowed = [ch.allowed for ch in drops if ch.status == "pass" and ch.allowed]
+        limit = (
+            f"within the allowed {worse_direction(c.name)} {' and '.join(allowed)}"
+            if allowed
+            else "no drop rule on it in `gate.rules`"
+        )
+        out.append(f"{md_code(c.name)} {change}: {limit}")
+    return out
 
 
 _NOISE_RULES = {
@@ -368,6 +519,7 @@ _NOISE_MARKS = {
     "better": "✅ better",
     "worse": "🔻 worse",
     "noise": "within noise",
+    "same": _MARKS["same"],
     "info": "",
     "new": "new",
     "gone": "gone",
@@ -451,10 +603,17 @@ def _noise_intro(noise: Noise, test: bool) -> list[str]:
             f"seed {comparison.seed}; wider than a paired comparison."
         )
         lines = [f"> ⚠️ **The test sets differ**: {comparison.unpaired_reason}.", ""]
+    same = (
+        f" Base and PR predict the same on every one of the {pr_rows} test rows: nothing "
+        "changed (= same)."
+        if comparison.identical
+        else ""
+    )
     return [
         *lines,
         f"Values with their {noise.level} interval. {how} A change is ✅ better or 🔻 worse only "
-        "when its interval excludes 0; otherwise it is within noise.",
+        "when its interval excludes 0; otherwise it is within noise, or = same when the metric "
+        f"is equal on both sides in every resample.{same}",
     ]
 
 
@@ -549,13 +708,26 @@ def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
     old = (base.slices or {}).get(dataset) or {}
     lines = [f"<details><summary>Slice metrics ({md(dataset)} set)</summary>", ""]
     min_rows = ((head.params or {}).get("evaluate") or {}).get("min_slice_rows")
+    # How many values each table leaves out (evaluate records it; an older slices.json not).
+    small = (head.slices or {}).get("below_min_rows") or {}
+    left_out = small.get(dataset) if isinstance(small.get(dataset), dict) else None
+    if small.get("min_rows") is not None:
+        min_rows = small["min_rows"]
+    if left_out is None and min_rows is not None:
+        lines += [
+            f"Values with fewer than {md(min_rows)} {md(dataset)} rows "
+            "(`evaluate.min_slice_rows`) are not shown.",
+            "",
+        ]
     for column in sorted(pr):
         values = pr[column]
+        hidden = (left_out or {}).get(column)
         if not values:  # every value of the column has fewer test rows than the minimum
             at_least = f"{md(min_rows)} " if min_rows is not None else ""
+            count = f" (of {md(hidden)} value(s))" if isinstance(hidden, int) else ""
             lines += [
-                f"**{md(column)}**: no value has {at_least}rows in the {md(dataset)} set "
-                "(`evaluate.min_slice_rows`), so no slice is reported.",
+                f"**{md(column)}**: no value has {at_least}rows in the {md(dataset)} set"
+                f"{count} (`evaluate.min_slice_rows`), so no slice is reported.",
                 "",
             ]
             continue
@@ -572,6 +744,12 @@ def _slices_section(base: Revision, head: Revision, dataset: str) -> str:
             prev = (old.get(column) or {}).get(value) or {}
             cells = "".join(f" {_slice_cell(prev.get(m), new.get(m))} |" for m in shown)
             lines.append(f"| {md(value)} | {_num(new.get('rows'), 'rows')} |{cells}")
+        if isinstance(hidden, int) and hidden > 0:
+            lines += [
+                "",
+                f"{hidden} value(s) with fewer than {md(min_rows)} {md(dataset)} rows not shown "
+                "(`evaluate.min_slice_rows`).",
+            ]
         lines.append("")
     lines.append("</details>")
     return "\n".join(lines)
@@ -638,6 +816,19 @@ def _tuning_section(base: Revision, head: Revision) -> str:
     if found.stale:
         lines += ["", *_stale_tuning(found)]
     lines += ["", *_tuning_scores(result, metric)]
+    if baseline_won(result):
+        only = [c.get("key") for c in result.get("changes") or []] == ["train.threshold"]
+        lines += [
+            "",
+            "**No hyperparameters beat the current ones** in cross-validation: the best trial is "
+            "the baseline (params.yaml as it was)"
+            + (
+                "; only the decision threshold changed (`train.threshold`, chosen on the "
+                "out-of-fold predictions)."
+                if only
+                else "."
+            ),
+        ]
     lines += ["", *_tuning_changes(result)]
     return "\n".join(lines)
 
@@ -676,7 +867,7 @@ def _tuning_scores(result: dict[str, Any], metric: str) -> list[str]:
     lines = [header + " threshold |", "| --- | ---: |" + " ---: |" * count + " ---: |"]
     for label, entry in (
         ("baseline (params before tuning)", base),
-        (f"best (trial {md(best.get('trial', '?'))})", best),
+        (f"best ({md(trial_label(best.get('trial', '?')))})", best),
     ):
         cells = [f"{v:.4f}" for v in entry.get("folds") or []]
         cells += ["—"] * (count - len(cells))

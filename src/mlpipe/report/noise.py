@@ -92,13 +92,14 @@ def worse_direction(metric: str) -> str:
     return "rise" if DIRECTIONS.get(metric) == LOWER else "drop"
 
 
-def worsening_interval(metric: str, difference: Difference) -> Interval:
-    """The interval of how much worse the PR is (positive: worse), by the metric's direction."""
-    assert difference.interval is not None
-    low, high = difference.interval.low, difference.interval.high
+def worsening_interval(metric: str, difference: Difference, relative: bool = False) -> Interval:
+    """The interval of how much worse the PR is (positive: worse), by the metric's direction;
+    ``relative``: of the relative change (``Difference.relative``, which must be there)."""
+    interval = difference.relative if relative else difference.interval
+    assert interval is not None
     if DIRECTIONS.get(metric) == LOWER:
-        return Interval(low, high)
-    return Interval(-high, -low)
+        return Interval(interval.low, interval.high)
+    return Interval(-interval.high, -interval.low)
 
 
 def verdict(metric: str, difference: Difference) -> str:
@@ -111,23 +112,41 @@ def verdict(metric: str, difference: Difference) -> str:
     return bootstrap.verdict(direction, difference)
 
 
-def detectable(metric: str, noise: Noise, base_value: float | None = None) -> str | None:
+def detectable(metric: str, noise: Noise, relative: bool = False) -> str | None:
     """The clause "with N test rows, paired, a drop of roc_auc under ~0.0123 cannot be told
-    from noise"
-    (the half-width of the change's interval; relative to ``base_value`` when given), or None
-    without an interval."""
+    from noise": the half-width of the change's interval (``relative``: of the relative
+    change's interval, as a percentage), or None without that interval.
+
+    An interval of no width says nothing about the noise: when the metric is the same on both
+    sides in every resample (``Difference.unchanged``), the clause says so instead (and that the
+    two revisions predict the same on every row, when they do), never "under ~0.0000".
+    """
     difference = noise.difference(metric)
     if difference is None or difference.interval is None or noise.comparison is None:
         return None
-    width = difference.interval.half_width
-    if base_value is not None:
-        if base_value == 0:
-            return None
-        size = f"{width / abs(base_value):.1%}"
-    else:
-        size = f"{width:.4f}"
-    rows = noise.comparison.rows[1]
-    kind = "paired" if noise.comparison.paired else "unpaired"
+    comparison = noise.comparison
+    rows = comparison.rows[1]
+    kind = "paired" if comparison.paired else "unpaired"
+    if difference.unchanged:
+        if comparison.identical:
+            return (
+                f"base and PR predict the same on every one of the {rows} test rows: no change "
+                "to tell from noise"
+            )
+        return (
+            f"{metric} is the same for base and PR in every resample of the {rows} {kind} test "
+            "rows: no change to tell from noise"
+        )
+    interval = difference.relative if relative else difference.interval
+    if interval is None:
+        return None
+    width = interval.half_width
+    if width <= 0:
+        return (
+            f"the change of {metric} is the same in every resample of the {rows} {kind} test "
+            "rows: its interval has no width to tell noise by"
+        )
+    size = f"{width:.1%}" if relative else f"{width:.4f}"
     return (
         f"with {rows} test rows, {kind}, a {worse_direction(metric)} of {metric} under ~{size} "
         "cannot be told from noise"

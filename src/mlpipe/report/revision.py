@@ -49,6 +49,9 @@ class Revision:
     train_hash: str | None = None
     # Stages `dvc status` lists as not up to date in the workspace (PR side only).
     stale: tuple[str, ...] = ()
+    # Result files the report read from the workspace that HEAD does not hold as they are
+    # (PR side only): path (as params.yaml names it) -> "untracked", "ignored" or "changed".
+    uncommitted: dict[str, str] = field(default_factory=dict)
 
 
 def incomparable(base: Revision, head: Revision) -> str | None:

@@ -11,7 +11,7 @@ import dataclasses
 import io
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,46 @@ def stale_stages(root: Path) -> list[str] | None:
     except json.JSONDecodeError:
         return None
     return sorted(name for name in status if not name.endswith(".dvc"))
+
+
+def uncommitted_files(root: Path, paths: Sequence[str]) -> dict[str, str]:
+    """Which of ``paths`` (relative to ``root``, the workspace) HEAD does not hold as they are:
+    path -> ``untracked``, ``ignored`` (by .gitignore) or ``changed`` (modified, staged, added
+    or deleted since HEAD). Files that git holds as HEAD has them, or that do not exist, are
+    left out; {} when git cannot tell (not a repository)."""
+    wanted = list(dict.fromkeys(str(Path(p).as_posix()) for p in paths))
+    if not wanted:
+        return {}
+    prefix = _git(root, "rev-parse", "--show-prefix")
+    if prefix.returncode != 0:
+        return {}
+    inside = prefix.stdout.decode().strip()  # root's place in the repository ("" at the top)
+    status = _git(
+        root,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignored=traditional",
+        "--",
+        *wanted,
+    )
+    if status.returncode != 0:
+        return {}
+    found: dict[str, str] = {}
+    entries = status.stdout.decode("utf-8", "replace").split("\0")
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], entry[3:]
+        if "R" in code or "C" in code:
+            i += 1  # a rename or copy: the next entry is the old path
+        state = {"??": "untracked", "!!": "ignored"}.get(code, "changed")
+        found[path.removeprefix(inside)] = state
+    return {p: found[p] for p in wanted if p in found}
 
 
 def resolve_commit(root: Path, ref: str) -> str:

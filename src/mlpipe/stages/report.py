@@ -20,13 +20,14 @@ from mlpipe.markdown_escape import code_span, md_code
 from mlpipe.report.gate import GateResult, evaluate_gate, leakage_checks
 from mlpipe.report.markdown import COMMENT_BUDGET, SUMMARY_BUDGET, PullRequest, build_report
 from mlpipe.report.noise import Noise, compare_rows, intervals_from_report
-from mlpipe.report.revision import Revision, incomparable
+from mlpipe.report.revision import PLOT_NAMES, Revision, incomparable
 from mlpipe.report.sources import (
     base_predictions,
     extract_figures,
     fetch_predictions,
     git_revision,
     stale_stages,
+    uncommitted_files,
     workspace_predictions,
     workspace_revision,
 )
@@ -70,11 +71,35 @@ def _noise(root: Path, params: Params, base: Revision, head: Revision, ref: str)
     return dataclasses.replace(noise, comparison=comparison)
 
 
+def _workspace_results(params: Params) -> tuple[str, ...]:
+    """The result files the report reads from the workspace (each named here, so the
+    configuration reference lists this command among their readers): those not committed
+    as they are get a note in their section of the comment."""
+    paths = params.paths
+    plots = [f"{paths.plots}/{name}.json" for name in (*PLOT_NAMES, "importance")]
+    return (
+        paths.metrics,
+        paths.intervals,
+        paths.slices,
+        paths.validation,
+        paths.ingest_report,
+        paths.schema,
+        paths.audit,
+        paths.drift,
+        paths.tune,
+        *plots,
+    )
+
+
 def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult, Noise]:
     params = load_params(args.params)
     root = Path.cwd()
     head = workspace_revision(root, args.params, getattr(args, "head_ref", None))
-    head = dataclasses.replace(head, stale=tuple(stale_stages(root) or ()))
+    head = dataclasses.replace(
+        head,
+        stale=tuple(stale_stages(root) or ()),
+        uncommitted=uncommitted_files(root, _workspace_results(params)),
+    )
     base = git_revision(root, args.base, args.params)
     dataset = params.gate.dataset
     if head.stale:
@@ -98,7 +123,14 @@ def _load(args: argparse.Namespace) -> tuple[Revision, Revision, GateResult, Noi
     return base, head, dataclasses.replace(gate, checks=gate.checks + leakage), noise
 
 
-def _log_gate(gate: GateResult) -> None:
+def _log_gate(gate: GateResult, stale: tuple[str, ...] = ()) -> None:
+    if stale:
+        log.error(
+            "gate not passed: the workspace is not reproduced (dvc status lists %s); run dvc "
+            "repro",
+            ", ".join(stale),
+        )
+        return
     if gate.passed:
         log.info("gate passed (%d checks)", len(gate.checks))
     for message in gate.failures:
@@ -150,13 +182,16 @@ def run(args: argparse.Namespace) -> int:
         where = "the result files (" + ", ".join(md_code(f) for f in files) + ")"
         write_text(summary_path, report(SUMMARY_BUDGET, where))
         log.info("wrote %s (the job summary's version)", summary_path)
+    # Not reproduced: no verdict, as `mlpipe gate` gives none (the comment says so).
+    passed = gate.passed and not head.stale
+    verdict = "not passed: not reproduced" if head.stale else "passed" if passed else "failed"
     if args.output:
         write_text(args.output, text)
-        log.info("wrote %s (gate %s)", args.output, "passed" if gate.passed else "failed")
+        log.info("wrote %s (gate %s)", args.output, verdict)
     else:
         print(text, end="")
-    _log_gate(gate)
-    return 1 if args.fail_on_gate and not gate.passed else 0
+    _log_gate(gate, head.stale)
+    return 1 if args.fail_on_gate and not passed else 0
 
 
 def run_gate(args: argparse.Namespace) -> int:

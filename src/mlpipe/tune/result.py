@@ -239,8 +239,11 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         f"{document['trials_finished']} trials, {folds['count']}-fold {folds['method']} CV on "
         f"{document['train_data']['rows']} training rows, {metric} ({document['direction']})",
         f"baseline (params.yaml): {base['value']:.6f}  folds: {scores(base)}",
-        f"best (trial {best['trial']}): {best['value']:.6f}  folds: {scores(best)}",
+        f"best ({trial_label(best['trial'])}): {best['value']:.6f}  folds: {scores(best)}",
     ]
+    only_threshold = baseline_won(document)
+    if only_threshold:
+        lines.append(only_threshold)
     for change in document["changes"]:
         edge = f"  (at the {change['edge']} end of its range)" if change["edge"] else ""
         lines.append(f"  {change['key']}: {change['from']!r} -> {change['to']!r}{edge}")
@@ -249,3 +252,26 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
     if not document["reproducible"]:
         lines.append("not reproducible: " + "; ".join(document["not_reproducible"]))
     return lines
+
+
+def trial_label(index: Any) -> str:
+    """A trial as the log and the PR comment count them: "trial 1, the baseline" for the
+    trial the JSON numbers 0, "trial 4" for its 3."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        return f"trial {index}"
+    return "trial 1, the baseline" if index == 0 else f"trial {index + 1}"
+
+
+def baseline_won(document: Mapping[str, Any]) -> str | None:
+    """The sentence saying that no hyperparameters beat params.yaml's in cross-validation, when
+    the best trial is the baseline and tuning changed something (only the decision threshold
+    can then differ); None otherwise."""
+    if (document.get("best") or {}).get("trial") != 0 or not document.get("changes"):
+        return None
+    keys = [c.get("key") for c in document["changes"]]
+    if keys == [THRESHOLD_KEY]:
+        return (
+            "no hyperparameters beat the current ones in CV (the best trial is the baseline); "
+            "only the decision threshold changed"
+        )
+    return "no hyperparameters beat the current ones in CV (the best trial is the baseline)"

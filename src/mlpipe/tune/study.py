@@ -175,7 +175,7 @@ def run_study(
         except MlpipeError:
             raise
         except (ValueError, ArithmeticError) as exc:  # the estimator cannot fit these values
-            log.warning("trial %d failed (%s): %s", index, _short(values), exc)
+            log.warning("trial %d/%d failed (%s): %s", index + 1, trials, _short(values), exc)
             trial.set_user_attr("values", values)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
             current.tell(trial, state=TrialState.FAIL)
@@ -268,11 +268,13 @@ def _short(values: dict[str, Any]) -> str:
 def _log_trial(
     index: int, trials: int, values: dict[str, Any], score: TrialScore, seconds: float
 ) -> None:
+    """Log trial ``index`` (0: the baseline) as the user counts: "trial 1/4 (baseline)" to
+    "trial 4/4" for ``trials`` = 4."""
     threshold = "" if score.threshold is None else f", threshold {score.threshold:g}"
     log.info(
         "trial %d/%d%s: %.6f (folds %s%s) in %.1f s: %s",
-        index,
-        trials - 1,
+        index + 1,
+        trials,
         " (baseline)" if index == 0 else "",
         score.value,
         " ".join(f"{v:.4f}" for v in score.folds),

@@ -1,6 +1,6 @@
-"""Bootstrap intervals: the weighted metrics equal scikit-learn's, identical models are within
-noise, a clearly worse model is worse, and the 95 % intervals cover the true difference about
-95 % of the time (a seeded simulation)."""
+"""Bootstrap intervals: the weighted metrics equal scikit-learn's, identical models are the
+same, a clearly worse model is worse, relative changes are computed per resample, and the 95 %
+intervals cover the true difference about 95 % of the time (a seeded simulation)."""
 
 from __future__ import annotations
 
@@ -98,15 +98,54 @@ def test_poisson_counts_are_seeded_and_do_not_depend_on_the_block_size(
     assert (whole == 0).mean() == pytest.approx(math.exp(-1), abs=0.01)
 
 
-def test_identical_models_are_within_noise_on_every_metric() -> None:
+def test_identical_models_are_the_same_on_every_metric() -> None:
     for task, p in (("binary", _binary(500, 5)), ("multiclass", _multiclass(500, 6))):
         s = _scored(p, task)
         result = compare(s, s, paired=True, **SETTINGS)
-        assert result.paired and result.differences
+        assert result.paired and result.differences and result.identical
         for name, difference in result.differences.items():
             assert difference.estimate == 0
             assert difference.interval == Interval(0.0, 0.0), name
-            assert verdict(DIRECTIONS.get(name), difference) == "noise", name
+            assert difference.relative == Interval(0.0, 0.0), name
+            assert difference.unchanged, name
+            assert verdict(DIRECTIONS.get(name), difference) == "same", name
+    # Other scores on the same rows, or the same rows unpaired: not identical, and a metric
+    # that did change is not "same".
+    a = _scored(_binary(500, 5), "binary")
+    b = Scored("binary", a.y, a.pred, np.clip(a.score * 0.9, 0, 1), a.classes)
+    moved = compare(a, b, paired=True, **SETTINGS)
+    assert not moved.identical
+    assert moved.differences["accuracy"].unchanged  # the same predicted classes on every row
+    assert verdict("higher", moved.differences["accuracy"]) == "same"
+    assert not moved.differences["log_loss"].unchanged
+    assert verdict("lower", moved.differences["log_loss"]) != "same"
+    assert not compare(a, a, paired=False, **SETTINGS).identical
+
+
+def test_the_relative_change_is_computed_per_resample_and_stays_above_minus_100_percent() -> None:
+    """69 test rows, a base with a few confidently wrong predictions (a heavy log_loss tail)
+    and a PR that fixes them: the absolute interval divided by the base value reaches below
+    -100 %, which no log_loss can; the relative change of each resample cannot."""
+    rng = np.random.default_rng(21)
+    n = 69
+    y = rng.random(n) < 0.4
+    good = np.clip(np.where(y, 0.7, 0.3) + rng.normal(0, 0.1, n), 0.02, 0.98)
+    bad = good.copy()
+    wrong = np.flatnonzero(y)[:3]
+    bad[wrong] = 1e-9  # three positives scored as certain negatives
+    base = Scored("binary", y, bad >= 0.5, bad, ("no", "yes"))
+    pr = Scored("binary", y, good >= 0.5, good, ("no", "yes"))
+    for paired in (True, False):
+        difference = compare(base, pr, paired=paired, **SETTINGS).differences["log_loss"]
+        old = point_metrics(base)["log_loss"]
+        assert difference.interval.low / old < -1  # the old way: past -100 %
+        relative = difference.relative
+        assert -1 < relative.low < difference.estimate / old < relative.high <= 0, paired
+    # A base of 0 in every resample has no relative interval.
+    zero = Scored("regression", np.ones(50), np.ones(50))
+    off = Scored("regression", np.ones(50), np.full(50, 1.5))
+    mae = compare(zero, off, paired=True, **SETTINGS).differences["mae"]
+    assert mae.interval == Interval(0.5, 0.5) and mae.relative is None
 
 
 def test_a_clearly_worse_model_on_a_large_test_set_is_worse() -> None:
@@ -202,7 +241,8 @@ def test_regression_and_multiclass_intervals_surround_the_values() -> None:
         ("lower", -0.03, -0.01, "better"),  # log_loss went down
         ("lower", 0.01, 0.03, "worse"),
         ("higher", -0.01, 0.02, "noise"),
-        ("lower", 0.0, 0.0, "noise"),
+        ("lower", 0.0, 0.0, "same"),  # no change in any resample (identical predictions)
+        ("higher", 0.0, 0.01, "noise"),
     ],
 )
 def test_verdict_needs_an_interval_that_excludes_zero(

@@ -78,6 +78,9 @@ def test_binary_evaluation_has_every_part(setup: tuple, result: Evaluation) -> N
     assert set(contracts) <= {"month-to-month", "one-year", "two-year"}
     assert all(v["rows"] >= 10 for v in contracts.values())
     assert sum(v["rows"] for v in contracts.values()) <= 100
+    small = int((test["contract"].value_counts() < 10).sum())
+    assert result.slices["below_min_rows"] == {"min_rows": 10, "test": {"contract": small}}
+    assert len(contracts) + small == test["contract"].nunique()
     assert set(result.slices["per_class"]) == {"False", "True"}
     assert result.slices["per_class"]["True"]["support"] == int(test["churned"].sum())
 

@@ -20,6 +20,7 @@ from mlpipe.evaluation.metrics import (
     per_class_report,
     positive_class,
     slice_metrics,
+    small_slices,
 )
 
 
@@ -228,6 +229,9 @@ def test_slice_metrics_groups_skips_small_slices_and_names_missing() -> None:
     assert out["plan"]["(missing)"]["accuracy"] == 1.0
     assert sorted(out["tiny"]) == ["u"]  # v and w have one row each
     assert out["tiny"]["u"]["roc_auc"] == 1.0  # 0.9 (positive) vs 0.2 (negative)
+    # what each table leaves out, for the report to say
+    assert small_slices(groups, min_rows=2) == {"plan": 0, "tiny": 2}
+    assert small_slices(groups, min_rows=3) == {"plan": 2, "tiny": 3}
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass"])

@@ -114,6 +114,43 @@ def test_a_sliced_column_without_a_large_enough_value_gets_a_sentence_not_a_brok
     assert tables == ["| value | rows | roc_auc base → PR (change) |"]  # plan only
 
 
+def test_each_slice_table_says_how_many_small_values_it_leaves_out() -> None:
+    """Values with fewer than evaluate.min_slice_rows test rows are not scored: each table
+    says how many (slices.json records it under below_min_rows); an older slices.json without
+    that record gets one sentence for all tables."""
+    small = {"min_rows": 30, "test": {"plan": 2, "region": 4}}
+    head = dataclasses.replace(
+        HEAD,
+        params={**HEAD.params, "evaluate": {"min_slice_rows": 30}},
+        slices={
+            "test": {"plan": HEAD.slices["test"]["plan"], "region": {}},
+            "below_min_rows": small,
+        },
+    )
+    text = _report(head=head)
+    assert (
+        "| basic | 40 | 0.7000 → 0.6500 (-0.0500) |\n\n2 value(s) with fewer than 30 test rows "
+        "not shown (`evaluate.min_slice_rows`).\n"
+    ) in text
+    assert (
+        "**region**: no value has 30 rows in the test set (of 4 value(s)) "
+        "(`evaluate.min_slice_rows`), so no slice is reported."
+    ) in text
+    assert "are not shown." not in text
+    none_left_out = dataclasses.replace(
+        head,
+        slices={
+            "test": HEAD.slices["test"],
+            "below_min_rows": {"min_rows": 30, "test": {"plan": 0}},
+        },
+    )
+    assert "not shown" not in _report(head=none_left_out)
+    older = dataclasses.replace(head, slices={"test": HEAD.slices["test"]})
+    assert (
+        "Values with fewer than 30 test rows (`evaluate.min_slice_rows`) are not shown."
+    ) in _report(head=older)
+
+
 def test_only_changed_params_old_to_new() -> None:
     text = _report()
     assert "| train.max_iter | `150` | `20` |" in text

@@ -21,8 +21,18 @@ from mlpipe.report.revision import Revision
 SETTINGS = BootstrapConfig(resamples=300, seed=1)
 
 
-def _noise(low: float, high: float, estimate: float, rows: int = 214, paired: bool = True):
+def _noise(
+    low: float,
+    high: float,
+    estimate: float,
+    rows: int = 214,
+    paired: bool = True,
+    log_loss: Difference | None = None,
+    identical: bool = False,
+):
     difference = Difference(estimate, Interval(low, high))
+    if log_loss is None:  # base 0.40: the relative interval [-6 %, +12 %]
+        log_loss = Difference(0.01, Interval(-0.02, 0.04), Interval(-0.06, 0.12))
     comparison = Comparison(
         paired=paired,
         rows=(rows, rows),
@@ -30,8 +40,9 @@ def _noise(low: float, high: float, estimate: float, rows: int = 214, paired: bo
         resamples=1000,
         confidence=0.95,
         seed=42,
-        differences={"roc_auc": difference, "log_loss": Difference(0.01, Interval(-0.02, 0.04))},
+        differences={"roc_auc": difference, "log_loss": log_loss},
         unpaired_reason=None if paired else "214 base rows, 214 PR rows, 100 with the same id",
+        identical=identical,
     )
     return Noise(0.95, comparison=comparison)
 
@@ -105,14 +116,76 @@ def test_without_an_interval_the_point_values_decide_and_the_message_says_why() 
     )
 
 
-def test_relative_rules_use_the_base_value_for_the_detectable_rise() -> None:
+def test_relative_rules_read_the_interval_of_the_relative_change() -> None:
+    """max_drop_relative judges the relative change's own interval (each resample's change
+    over that resample's base), not the absolute interval over the base value."""
     gate = GateConfig(rules=(MetricGate("log_loss", max_drop_relative=0.05),))
     result = evaluate_gate(gate, {"log_loss": 0.42}, {"log_loss": 0.40}, noise=_noise(0, 0, 0))
     (check,) = result.checks
     assert check.status == "pass"  # +5 % within the 5 % tolerance
-    assert "a rise of log_loss under ~7.5% cannot be told from noise" in check.message
+    assert check.message == (
+        "log_loss change +0.0200 (0.4000 → 0.4200) is within the allowed rise 5.0% (rule "
+        "`significant`; the change's 95% interval [-6.0%, +12.0%]; with 214 test rows, paired, "
+        "a rise of log_loss under ~9.0% cannot be told from noise)"
+    )
     assert detectable("log_loss", _noise(0, 0, 0)) == (
         "with 214 test rows, paired, a rise of log_loss under ~0.0300 cannot be told from noise"
+    )
+    # The issue's case: 69 rows, an absolute interval [-0.5384, +0.0756] on a base of 0.40
+    # read [-134.6%, +18.9%]; the per-resample relative interval is what the rule shows.
+    skewed = Difference(0.0, Interval(-0.5384, 0.0756), Interval(-0.712, 0.189))
+    rise = evaluate_gate(
+        gate, {"log_loss": 0.5344}, {"log_loss": 0.40}, noise=_noise(0, 0, 0, log_loss=skewed)
+    )
+    (check,) = rise.checks
+    assert "[-71.2%, +18.9%] includes 0" in check.message and "134.6" not in check.message
+    # non_inferiority reads the same interval's worse bound: +18.9 % > 5 %
+    strict = dataclasses.replace(gate, noise="non_inferiority")
+    fails = evaluate_gate(
+        strict, {"log_loss": 0.38}, {"log_loss": 0.40}, noise=_noise(0, 0, 0, log_loss=skewed)
+    )
+    assert fails.failures[0].startswith(
+        "log_loss may be worse by up to 18.9% (0.4000 → 0.3800) (the change's 95% interval "
+        "[-71.2%, +18.9%]), more than the allowed 5.0%"
+    )
+    # Without a relative interval (the base is 0 in too many resamples): point values, why.
+    bare = Difference(0.13, Interval(0.1, 0.2))
+    point = evaluate_gate(
+        gate, {"log_loss": 0.53}, {"log_loss": 0.40}, noise=_noise(0, 0, 0, log_loss=bare)
+    )
+    assert point.failures == [
+        "log_loss worsened by 32.5% (0.4000 → 0.5300), more than the allowed 5.0% (point "
+        "estimate, not tested against noise: the relative change of log_loss is undefined in "
+        "too many resamples (base 0))"
+    ]
+
+
+def test_no_detectable_drop_is_claimed_from_an_interval_of_no_width() -> None:
+    """Identical predictions: the change is 0 in every resample; the gate says so instead of
+    "a drop under ~0.0000 cannot be told from noise"."""
+    gate = GateConfig(
+        rules=(
+            MetricGate("roc_auc", max_drop=0.015),
+            MetricGate("log_loss", max_drop_relative=0.05),
+        )
+    )
+    same = Difference(0.0, Interval(0.0, 0.0), Interval(0.0, 0.0))
+    values = {"roc_auc": 0.8894, "log_loss": 0.40}
+    identical = _noise(0, 0, 0, log_loss=same, identical=True)
+    result = evaluate_gate(gate, values, values, noise=identical)
+    assert [c.message for c in result.checks] == [
+        "roc_auc change +0.0000 (0.8894 → 0.8894) is within the allowed drop 0.015 (rule "
+        "`significant`; the change's 95% interval [+0.0000, +0.0000]; base and PR predict the "
+        "same on every one of the 214 test rows: no change to tell from noise)",
+        "log_loss change +0.0000 (0.4000 → 0.4000) is within the allowed rise 5.0% (rule "
+        "`significant`; the change's 95% interval [+0.0%, +0.0%]; base and PR predict the "
+        "same on every one of the 214 test rows: no change to tell from noise)",
+    ]
+    assert "~0.0000" not in detectable("roc_auc", identical)
+    # Other predictions, yet this metric the same in every resample (e.g. the same ranking).
+    assert detectable("roc_auc", _noise(0, 0, 0)) == (
+        "roc_auc is the same for base and PR in every resample of the 214 paired test rows: "
+        "no change to tell from noise"
     )
 
 
@@ -166,20 +239,25 @@ def _comment(base_rows: pd.DataFrame, pr_rows: pd.DataFrame, pr_auc: float) -> s
     return build_report(base, head, gate, noise=noise)
 
 
-def test_two_identical_models_are_within_noise_in_the_comment() -> None:
+def test_two_identical_models_are_the_same_in_the_comment() -> None:
     rows = _predictions(SCORE, Y, IDS)
     text = _comment(rows, rows, 0.76)
     assert "### Gate: ✅ passed" in text
     assert "Noise rule `significant` (params `gate.noise`)" in text
     assert "The change's interval is a **paired** bootstrap: 300 resamples of the same 300" in text
+    assert "Base and PR predict the same on every one of the 300 test rows: nothing changed" in (
+        text
+    )
     assert (
         "| metric | base [95% interval] | PR [95% interval] | change [95% interval] | relative | |"
     ) in text
     assert (
         "| roc_auc | 0.7600 [0.7100, 0.8100] | 0.7600 [0.7000, 0.8000] | +0.0000 [+0.0000, "
-        "+0.0000] | +0.00% | within noise |"
+        "+0.0000] | +0.00% | = same |"
     ) in text
     assert "| rows | 300 | 300 | +0 | +0.00% |  |" in text
+    assert "within noise |" not in text and "~0.0000" not in text
+    assert "base and PR predict the same on every one of the 300 test rows: no change" in text
 
 
 def test_a_changed_split_is_unpaired_and_the_comment_says_so() -> None:
@@ -219,3 +297,69 @@ def test_intervals_are_for_the_test_set_only(dataset: str) -> None:
         "(point estimate, not tested against noise: intervals are computed for the test set, "
         "gate.dataset is train)"
     )
+
+
+# What a passed verdict must not hide, and no verdict on results that are not reproduced.
+
+
+def _two_metric_report(noise: Noise, gate: GateConfig, pr: dict, stale: tuple = ()) -> str:
+    base_metrics = {"roc_auc": 0.8894, "log_loss": 0.40, "rows": 69.0}
+    base = Revision("main", "aaa11111", params={}, metrics={"test": base_metrics})
+    head = Revision(
+        "feature", "bbb22222", params={}, metrics={"test": pr | {"rows": 69.0}}, stale=stale
+    )
+    result = evaluate_gate(gate, head.metrics["test"], base_metrics, noise=noise)
+    return build_report(base, head, result, noise=noise)
+
+
+def test_a_pass_within_noise_and_an_allowed_worsening_are_said_under_the_verdict() -> None:
+    skewed = Difference(0.1344, Interval(-0.5384, 0.0756), Interval(-0.712, 0.189))
+    noise = _noise(-0.03, -0.01, -0.02, rows=69, log_loss=skewed)
+    gate = GateConfig(
+        rules=(
+            MetricGate("roc_auc", max_drop=0.025),
+            MetricGate("log_loss", max_drop_relative=0.05),
+        )
+    )
+    text = _two_metric_report(noise, gate, {"roc_auc": 0.8694, "log_loss": 0.5344})
+    top = text.split("<details>")[0]  # what shows without expanding anything
+    assert "### Gate: ✅ passed" in top
+    assert (
+        "⚠️ **Passed only because the change is within noise**: beyond its tolerance, but the "
+        "test set cannot tell the change from noise"
+    ) in top
+    assert (
+        "- log_loss worsened by 33.6% (0.4000 → 0.5344), more than the allowed rise 5.0%; it "
+        "passed only because the change's 95% interval [-71.2%, +18.9%] includes 0"
+    ) in top
+    assert (
+        "🔻 **Worse beyond noise, and allowed by the gate**: the table below marks these 🔻 "
+        "worse (their interval excludes 0); the rules let them pass:"
+    ) in top
+    assert "- `roc_auc` -0.0200 [-0.0300, -0.0100]: within the allowed drop 0.025" in top
+    assert "| roc_auc | 0.8894 | 0.8694 | -0.0200 [-0.0300, -0.0100] | -2.25% | 🔻 worse |" in text
+    # A metric worse beyond noise with no drop rule is named too.
+    only_floor = GateConfig(rules=(MetricGate("roc_auc", min=0.5),))
+    text = _two_metric_report(noise, only_floor, {"roc_auc": 0.8694, "log_loss": 0.5344})
+    assert "- `roc_auc` -0.0200 [-0.0300, -0.0100]: no drop rule on it in `gate.rules`" in text
+    # A failed gate lists its failures; no such notes.
+    tight = GateConfig(rules=(MetricGate("roc_auc", max_drop=0.015),))
+    text = _two_metric_report(noise, tight, {"roc_auc": 0.8694, "log_loss": 0.5344})
+    assert "### Gate: ❌ failed" in text and "allowed by the gate" not in text
+
+
+def test_a_report_on_results_not_reproduced_has_no_passed_gate() -> None:
+    gate = GateConfig(rules=(MetricGate("roc_auc", max_drop=0.025),))
+    text = _two_metric_report(
+        _noise(-0.03, -0.01, -0.02), gate, {"roc_auc": 0.8694, "log_loss": 0.40}, ("train",)
+    )
+    assert "✅ passed" not in text
+    assert (
+        "### Gate: ❌ not passed: the workspace is not reproduced\n\n`dvc status` lists `train` "
+        "as changed since the last `dvc repro`, so the results below belong to older code, "
+        "params or data and the gate cannot judge this PR: `mlpipe gate` refuses (exit 2). Run "
+        "`dvc repro`, commit `dvc.lock` and the results, then report again."
+    ) in text
+    assert (
+        "<details><summary>The gate's checks on those older results (not a verdict)</summary>"
+    ) in text

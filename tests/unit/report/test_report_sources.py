@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlpipe.report.sources import GitError, git_revision, workspace_revision
+from mlpipe.report.sources import GitError, git_revision, uncommitted_files, workspace_revision
 from support.repo import base_env
 
 
@@ -97,3 +97,39 @@ def test_the_tune_result_and_the_training_splits_hash_are_loaded(repo: Path) -> 
     _git(repo, "commit", "-q", "-m", "tuned")
     assert git_revision(repo, "feature").tune == head.tune
     assert git_revision(repo, "main").train_hash is None
+
+
+def test_results_not_committed_as_they_are_are_named(repo: Path) -> None:
+    """`mlpipe tune --apply` leaves tune.json untracked; a rerun leaves results modified: the
+    report names them (paths as params.yaml has them, from the workspace or a folder in it)."""
+    _write(repo, "data/results/tune.json", {"metric": "roc_auc"})  # never added
+    (repo / ".gitignore").write_text("scratch/\n")
+    _write(repo, "scratch/x.json", {})
+    paths = [
+        "data/results/tune.json",
+        "new/metrics.json",  # untracked too (new on this branch)
+        "old/metrics.json",  # committed, then changed
+        "data/results/plots/roc.json",  # committed, then changed
+        "dvc.lock",  # committed as it is
+        "scratch/x.json",  # ignored
+        "data/results/absent.json",  # no such file
+    ]
+    expected = {
+        "data/results/tune.json": "untracked",
+        "new/metrics.json": "untracked",
+        "old/metrics.json": "changed",
+        "data/results/plots/roc.json": "changed",
+        "scratch/x.json": "ignored",
+    }
+    assert uncommitted_files(repo, paths) == expected
+    _git(repo, "add", "data/results/tune.json")  # staged is not committed either
+    assert uncommitted_files(repo, ["data/results/tune.json"]) == {
+        "data/results/tune.json": "changed"
+    }
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "all")
+    assert uncommitted_files(repo, paths) == {"scratch/x.json": "ignored"}
+    # From a folder inside the repository, paths stay relative to that folder.
+    (repo / "new/metrics.json").write_text("{}")
+    assert uncommitted_files(repo / "new", ["metrics.json"]) == {"metrics.json": "changed"}
+    assert uncommitted_files(repo.parent, ["r/new/metrics.json"]) == {}  # not a repository

@@ -12,6 +12,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from mlpipe.config import GateConfig
+from mlpipe.markdown_escape import md_code
 from mlpipe.report.gate import evaluate_gate
 from mlpipe.report.markdown import build_report
 from mlpipe.report.revision import Revision
@@ -58,16 +59,23 @@ RESULT = {
 }
 
 
-def _report(base_tune: dict | None, head_tune: dict | None, train_hash: str = MD5) -> str:
+def _report(
+    base_tune: dict | None,
+    head_tune: dict | None,
+    train_hash: str = MD5,
+    uncommitted: dict | None = None,
+    params: dict = PARAMS,
+) -> str:
     metrics = {"test": {"roc_auc": 0.8}}
     base = Revision("main", "aaa11111", params=PARAMS, metrics=metrics, tune=base_tune)
     head = Revision(
         "feature",
         "bbb22222",
-        params=PARAMS,
+        params=params,
         metrics=metrics,
         tune=head_tune,
         train_hash=train_hash,
+        uncommitted=uncommitted or {},
     )
     gate = evaluate_gate(GateConfig(rules=()), metrics["test"], metrics["test"])
     return build_report(base, head, gate)
@@ -91,7 +99,9 @@ def test_the_section_shows_the_study_scores_per_fold_and_the_changed_keys() -> N
     ) in section
     assert "| | CV `roc_auc` (mean) | fold 1 | fold 2 | threshold |" in section
     assert "| baseline (params before tuning) | 0.7900 | 0.7800 | 0.8000 | 0.5 |" in section
-    assert "| best (trial 3) | 0.8300 | 0.8200 | 0.8400 | 0.42 |" in section
+    # trials counted from 1, as `mlpipe tune` logs them (the JSON's trial 3 is the fourth)
+    assert "| best (trial 4) | 0.8300 | 0.8200 | 0.8400 | 0.42 |" in section
+    assert "No hyperparameters beat" not in section
     assert (
         "| `train.threshold` | `0.5` | `0.42` | chosen on out-of-fold predictions for f1 |"
     ) in section
@@ -154,3 +164,41 @@ def test_values_from_the_result_cannot_inject_markdown() -> None:
 
     assert [visible(c) for c in changed[1][:3]] == ["train.x|y", "0.05", "0.298"]
     assert visible(changed[2][2]) == '"@octocat | `x` <b>"'  # the JSON value, as text
+
+
+def test_a_baseline_that_won_with_only_a_new_threshold_says_so() -> None:
+    """The default data's case: no trial beat params.yaml in CV; the threshold (0.5 -> 0.263)
+    is the only change, and the section must not read as if tuning found better parameters."""
+    result = copy.deepcopy(RESULT)
+    result["best"] = {"trial": 0, "value": 0.79, "folds": [0.78, 0.8], "threshold": 0.263}
+    result["changes"] = [RESULT["changes"][0] | {"to": 0.263}]
+    section = _section(_report(None, result))
+    assert "| best (trial 1, the baseline) | 0.7900 | 0.7800 | 0.8000 | 0.263 |" in section
+    assert (
+        "**No hyperparameters beat the current ones** in cross-validation: the best trial is the "
+        "baseline (params.yaml as it was); only the decision threshold changed "
+        "(`train.threshold`, chosen on the out-of-fold predictions)."
+    ) in section
+
+
+def test_a_tune_result_not_committed_is_flagged_in_its_section() -> None:
+    """`mlpipe tune --apply` writes tune.json untracked: CI's comment would have no Tuning
+    section, so the local report says so and gives the command."""
+    text = _report(None, RESULT, uncommitted={"data/results/tune.json": "untracked"})
+    section = _section(text)
+    assert section.startswith(
+        "### Tuning\n\n> ⚠️ **Not committed**: `data/results/tune.json` (untracked). The PR's "
+        "commits do not hold what this section shows: `git add data/results/tune.json`, then "
+        "commit. CI does not run `mlpipe tune`: its comment shows the committed result, or no "
+        "Tuning section without one.\n\n`mlpipe tune`: 4 trials"
+    )
+    assert text.count("Not committed") == 1  # other sections' files are committed
+    changed = _report(None, RESULT, uncommitted={"data/results/tune.json": "changed"})
+    assert "`data/results/tune.json` (changed since the last commit)" in _section(changed)
+    assert "Not committed" not in _report(None, RESULT)
+    # a path from params.yaml is escaped like every other value (and quoted for the shell)
+    hostile = "data/@team <b>|x.json"
+    params = PARAMS | {"paths": {**PARAMS["paths"], "tune": hostile}}
+    section = _section(_report(None, RESULT, uncommitted={hostile: "untracked"}, params=params))
+    assert f"**Not committed**: {md_code(hostile)} (untracked)" in section
+    assert md_code("git add 'data/@team <b>|x.json'") in section

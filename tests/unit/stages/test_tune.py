@@ -77,14 +77,22 @@ def test_same_inputs_same_bytes_without_the_test_split_and_after_a_resume(
     # the test split is never opened: without it, the same bytes
     os.remove(load_params("params.yaml").paths.test)
     assert _tune("--journal", "b.journal") == at_once
-    # a study stopped after 2 trials resumes: trials 0 and 1 are not rerun
-    _tune("--journal", "c.journal", "--trials", "2")
+    # a study stopped after 2 trials resumes: trials 1 and 2 are not rerun. The log counts
+    # the trials asked for: 1/2 (the baseline), 2/2, then 3/3 on resuming with 3.
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        _tune("--journal", "c.journal", "--trials", "2")
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m.split(":")[0] for m in messages if m.startswith("trial ")] == [
+        "trial 1/2 (baseline)",
+        "trial 2/2",
+    ]
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert _tune("--journal", "c.journal") == at_once
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.endswith("2 finished trial(s) reused") for m in messages), messages
-    assert [m.split(":")[0] for m in messages if m.startswith("trial ")] == ["trial 2/2"]
+    assert [m.split(":")[0] for m in messages if m.startswith("trial ")] == ["trial 3/3"]
 
 
 def test_apply_writes_the_winning_keys_and_keeps_the_rest(

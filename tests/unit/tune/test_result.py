@@ -12,6 +12,7 @@ from mlpipe.config import TrainConfig, TuneConfig
 from mlpipe.model.space import search_space, searched_values
 from mlpipe.tune.result import (
     Scored,
+    baseline_won,
     best_trial,
     result_document,
     staleness,
@@ -131,6 +132,17 @@ def test_no_change_when_the_baseline_wins_and_no_threshold_for_other_tasks() -> 
     doc = _document(trials=[dataclasses.replace(TRIALS[0], threshold=0.5)])
     assert doc["changes"] == [] and doc["best"]["trial"] == 0
     assert "  no change: params.yaml holds the best values found" in summary_lines(doc)
+    assert baseline_won(doc) is None
+    # The baseline wins with another threshold: said, not shown as a tuned model.
+    threshold_only = _document(trials=[TRIALS[0]])
+    assert [c["key"] for c in threshold_only["changes"]] == ["train.threshold"]
+    lines = summary_lines(threshold_only)
+    assert lines[2:5] == [
+        "best (trial 1, the baseline): 0.800000  folds: 0.7900 0.8100",
+        "no hyperparameters beat the current ones in CV (the best trial is the baseline); only "
+        "the decision threshold changed",
+        "  train.threshold: 0.5 -> 0.31",
+    ]
     regression = _document(
         trials=[dataclasses.replace(TRIALS[0], threshold=None)], task="regression"
     )
@@ -144,7 +156,7 @@ def test_summary_lines_show_the_scores_changes_and_edges() -> None:
     assert lines[:3] == [
         "3 trials, 2-fold stratified CV on 100 training rows, roc_auc (maximize)",
         "baseline (params.yaml): 0.790000  folds: 0.7800 0.8000",
-        "best (trial 1): 0.830000  folds: 0.8200 0.8400",
+        "best (trial 2): 0.830000  folds: 0.8200 0.8400",  # counted from 1, as logged
     ]
     assert "  train.logistic_regression.C: 1.0 -> 99.5  (at the high end of its range)" in lines
     assert lines[-1] == "not reproducible: --timeout stopped it"
