@@ -59,7 +59,7 @@ def test_s3_push_then_fresh_clone_pull_is_byte_identical(
     bucket = new_bucket(s3)
     use_s3(work_repo, s3, bucket)
     pushed = work_repo.dvc("push", "-r", "s3", env=s3.env())
-    assert "6 files pushed" in pushed.stdout
+    assert "7 files pushed" in pushed.stdout
     stored = s3.objects(bucket, "mlpipe/")
     lock = yaml.safe_load((work_repo.path / "dvc.lock").read_text())
     cached_md5s = {
@@ -75,7 +75,7 @@ def test_s3_push_then_fresh_clone_pull_is_byte_identical(
     assert not (clone.path / "data/model/model.skops").exists()
     use_s3(clone, s3, bucket)
     pulled = clone.dvc("pull", env=s3.env())
-    assert "6 files added" in pulled.stdout
+    assert "7 files added" in pulled.stdout
     before, after = data_md5s(work_repo), data_md5s(clone)
     assert set(CACHED) <= set(after)
     assert after == before
@@ -157,7 +157,7 @@ def test_push_interrupted_by_a_server_stop_fails_then_a_retry_completes(
 ) -> None:
     """The S3 server goes down in the middle of a push; a second push after restart finishes.
 
-    How "in the middle" is made real: besides the pipeline's 5 outputs, the repository tracks
+    How "in the middle" is made real: besides the pipeline's 7 outputs, the repository tracks
     a directory of 100 small files (`dvc add`), pushed with `-j 1` so uploads are sequential.
     The server lets the first upload through and holds the second (``hold_uploads_after``);
     the test waits for that event, stops the server, then lets the held request fail. So the
@@ -174,7 +174,7 @@ def test_push_interrupted_by_a_server_stop_fails_then_a_retry_completes(
     work_repo.commit("track an extra directory")
     bucket = new_bucket(s3)
     use_s3(work_repo, s3, bucket)
-    total = 5 + 100 + 1  # pipeline outputs, the files, the directory listing (.dir)
+    total = 7 + 100 + 1  # pipeline outputs, the files, the directory listing (.dir)
 
     gate = s3.hold_uploads_after(1, then=s3.stop)
     first = work_repo.dvc(
@@ -211,7 +211,7 @@ def test_default_local_remote_round_trip_needs_no_setup(work_repo: Repo, tmp_pat
     pushed = work_repo.dvc("push", "--run-cache")
     assert "files pushed" in pushed.stdout
     stored = {p.name for p in (remote / "files/md5").rglob("*") if p.is_file()}
-    assert len(stored) == 5
+    assert len(stored) == 7
     assert len([p for p in (remote / "runs").rglob("*") if p.is_file()]) == 3
 
     clone = work_repo.clone(tmp_path / "clone")
@@ -226,7 +226,7 @@ def test_local_remote_url_is_overridable_per_checkout(work_repo: Repo, tmp_path:
     elsewhere = tmp_path / "shared" / "dvc-store"
     work_repo.dvc("remote", "modify", "--local", "local", "url", str(elsewhere))
     work_repo.dvc("push")
-    assert len([p for p in (elsewhere / "files/md5").rglob("*") if p.is_file()]) == 5
+    assert len([p for p in (elsewhere / "files/md5").rglob("*") if p.is_file()]) == 7
     assert not (tmp_path / "mlpipe-dvc-remote").exists()
     # The override is in .dvc/config.local, which git ignores: the project config is untouched.
     assert str(elsewhere) not in (work_repo.path / ".dvc/config").read_text()

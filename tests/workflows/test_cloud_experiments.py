@@ -209,10 +209,11 @@ def plain_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
             ],
         ),
         (
-            {"MLPIPE_GRID": "train.seed=1\n# a comment\n-S train.estimator=xgboost"},
+            {"MLPIPE_GRID": "train.seed=1\n# a comment\n-S train.estimator=lightgbm"},
             [
-                "grid item 3 (train.estimator=xgboost): 'train.estimator' is 'xgboost'; allowed "
-                "values: 'logistic_regression', 'random_forest', 'hist_gradient_boosting'"
+                "grid item 3 (train.estimator=lightgbm): 'train.estimator' is 'lightgbm'; allowed "
+                "values: 'logistic_regression', 'random_forest', 'hist_gradient_boosting', "
+                "'xgboost'"
             ],
         ),
         (  # every bad item is named, not only the first
@@ -220,7 +221,8 @@ def plain_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
             [
                 "grid item 1 (train.logistic_regression.C=-1): 'train.logistic_regression.C' "
                 "is -1.0; allowed range: [1e-09, inf]",
-                "grid item 3 (trian.seed=2): unknown section 'trian'. Allowed sections: data,",
+                "grid item 3 (trian.seed=2): unknown section 'trian'. Allowed sections: audit, "
+                "data,",
             ],
         ),
         (
