@@ -205,12 +205,26 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=7_000_000)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--memory-limit", default="1GiB")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=200_000,
+        help="memory.chunk_rows on both engines: an ingest task holds a chunk of this many "
+        "source rows (the default 1 000 000 does not fit a 1 GiB worker)",
+    )
+    parser.add_argument("--timeout", type=int, default=2400, help="seconds per dvc repro")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=THIS / "dask_memory_results.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mlpipe-dask-memory-", dir=args.workdir))
     repo = make_repo(work / "repo", rows=args.rows)
-    repo.set_params(**{"train.estimator": "xgboost", "engine.kind": "dask"})
+    repo.set_params(
+        **{
+            "train.estimator": "xgboost",
+            "engine.kind": "dask",
+            "memory.chunk_rows": args.chunk_rows,
+        }
+    )
     repo.commit("the dask engine, xgboost")
     shims = work / "shims"
     shims.mkdir()
@@ -243,6 +257,7 @@ def main() -> None:
                     env=run_env,
                     capture_output=True,
                     text=True,
+                    timeout=args.timeout,
                 )
                 wall = time.perf_counter() - started
                 (work / f"{engine}.out").write_text(result.stdout + result.stderr)
@@ -287,8 +302,9 @@ def _markdown(args, runs, digests, size, estimate, restarts, repo) -> str:
         "# The pipeline on a Dask cluster smaller than the table (`benchmarks/dask_memory.py`)",
         "",
         f"`python benchmarks/dask_memory.py --rows {args.rows} --workers {args.workers} "
-        f"--memory-limit {args.memory_limit}`: {args.rows:,} rows of the built-in generator, "
-        f"`train.estimator: xgboost`; the ingested table holds {size:.2f} GiB in memory "
+        f"--memory-limit {args.memory_limit} --chunk-rows {args.chunk_rows}`: {args.rows:,} rows "
+        f"of the built-in generator, `train.estimator: xgboost`, `memory.chunk_rows: "
+        f"{args.chunk_rows}` on both engines; the ingested table holds {size:.2f} GiB in memory "
         f"(pandas, deep), {args.workers} workers x {args.memory_limit} (one thread each, with "
         "nannies), the stages' processes and the workers one OpenMP/BLAS thread.",
         "",
@@ -317,7 +333,9 @@ def _markdown(args, runs, digests, size, estimate, restarts, repo) -> str:
         "",
         "Train's memory estimate (`training_memory`, the up-front check) for "
         f"{estimate['rows']:,} training rows: "
-        + ", ".join(f"{k.replace('_', ' ')} {v:.2f} GiB" for k, v in estimate.items() if k != "rows")
+        + ", ".join(
+            f"{k.replace('_', ' ')} {v:.2f} GiB" for k, v in estimate.items() if k != "rows"
+        )
         + f", {sum(v for k, v in estimate.items() if k != 'rows'):.2f} GiB in all; the workers "
         f"held at most {dask['train']['workers_peak_mib'] / 1024:.2f} GiB together during "
         "train.",

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
             engine.map_merge,
             args.input,
             schema,
+            chunk_rows=params.memory.chunk_rows,
             extra_columns=params.validate.extra_columns,
             tolerance=params.validate.max_invalid_fraction,
             id_columns=params.data.id_columns,
