@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlpipe.config import Params
+from mlpipe.data.schema import Schema
 from mlpipe.evaluation.rows import row_hashes
-from mlpipe.io import cast_to
+from mlpipe.io import cast_to, parquet_columns, whole_column_dtypes
 from mlpipe.model.features import FeatureSpec
 from mlpipe.model.predict import predictions
 from mlpipe.predictions import Predictions
@@ -205,6 +207,40 @@ def _join(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     if not len(a):
         return b
     return pd.concat([a, b], ignore_index=True)
+
+
+def scoring_plans(
+    model: Any,
+    spec: FeatureSpec,
+    schema: Schema,
+    params: Params,
+    test: tuple[str | Path, int],
+    train: tuple[str | Path, int],
+) -> tuple[ScoringPlan, ScoringPlan]:
+    """How the test file and the training file (each ``(path, rows)``) are scored: the test
+    file's importance sample (``evaluate.importance_rows``), the training file's sample
+    (``evaluate.train_rows``), both seeded with ``evaluate.seed``."""
+    config, data = params.evaluate, params.data
+    columns = set(parquet_columns(test[0]))
+    plan = ScoringPlan(
+        model,
+        spec,
+        schema.target,
+        schema.task,
+        threshold=params.train.threshold,
+        positive=data.positive_class,
+        slices=config.slices,
+        ids=tuple(c for c in data.id_columns if c in columns),
+        casts=tuple(whole_column_dtypes(test[0]).items()),
+        seed=config.seed,
+        cut=sample_cut(test[1], config.importance_rows, config.seed),
+    )
+    train_plan = replace(
+        plan,
+        casts=tuple(whole_column_dtypes(train[0]).items()),
+        cut=sample_cut(train[1], config.train_rows, config.seed),
+    )
+    return plan, train_plan
 
 
 MapMerge = Callable[..., Any]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,7 @@ from mlpipe.engine import executor
 from mlpipe.evaluation.card import FileVersion, file_md5, model_card
 from mlpipe.evaluation.evaluate import Evaluation, absent_classes, check_slices, evaluation_of
 from mlpipe.evaluation.figures import render_figures
-from mlpipe.evaluation.partitions import (
-    ModelFile,
-    ScoringPlan,
-    remember_model,
-    sample_cut,
-    score_files,
-)
+from mlpipe.evaluation.partitions import ModelFile, remember_model, score_files, scoring_plans
 from mlpipe.io import (
     ROW_GROUP_ROWS,
     atomic_dir,
@@ -38,7 +31,6 @@ from mlpipe.io import (
     parquet_columns,
     parquet_rows,
     read_json,
-    whole_column_dtypes,
     write_json,
     write_parquet,
     write_text,
@@ -72,23 +64,8 @@ def run(args: argparse.Namespace) -> int:
     remember_model(ref, model)
     test_rows, train_rows = parquet_rows(args.test), parquet_rows(args.train)
     check_slices(config.slices, empty_table(args.test), schema)
-    plan = ScoringPlan(
-        ref,
-        spec,
-        schema.target,
-        schema.task,
-        threshold=params.train.threshold,
-        positive=data.positive_class,
-        slices=config.slices,
-        ids=tuple(c for c in data.id_columns if c in parquet_columns(args.test)),
-        casts=tuple(whole_column_dtypes(args.test).items()),
-        seed=config.seed,
-        cut=sample_cut(test_rows, config.importance_rows, config.seed),
-    )
-    train_plan = replace(
-        plan,
-        casts=tuple(whole_column_dtypes(args.train).items()),
-        cut=sample_cut(train_rows, config.train_rows, config.seed),
+    plan, train_plan = scoring_plans(
+        ref, spec, schema, params, (args.test, test_rows), (args.train, train_rows)
     )
     # Whole row groups on both engines (the executors cut files alike): a model's probabilities
     # have the same bits whatever memory.chunk_rows (BLAS's last bit depends on the batch).
