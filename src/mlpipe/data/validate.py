@@ -25,6 +25,7 @@ from mlpipe.data.ingest import YES_NO, yes_no
 from mlpipe.data.schema import MISSING_LABELS_FIX, ColumnSpec, Schema, category_text
 from mlpipe.io import (
     COLUMN_BLOCK_VALUES,
+    ROW_GROUP_ROWS,
     ParquetColumns,
     cast_to,
     empty_table,
@@ -172,9 +173,10 @@ def _fold_parquet(
     chunk: Callable[[pd.DataFrame], T],
     merge: Callable[[T, T], T],
     initial: T,
-    batch_rows: int = 1_000_000,
+    batch_rows: int = ROW_GROUP_ROWS,
 ) -> T:
-    """The local engine's ``map_merge`` (``mlpipe.engine.executor.fold_chunks``), here."""
+    """A ``map_merge`` in this process: batches of the table in file order (``validate_table``
+    of a ``ParquetColumns``; the stage uses its executor's)."""
     result = initial
     for batch in iter_parquet(path, batch_rows, columns=columns):
         result = merge(result, chunk(batch))

@@ -116,6 +116,15 @@ def worker_memory_limits(client: Client) -> dict[str, int]:
     return {address: int(info.get("memory_limit") or 0) for address, info in workers.items()}
 
 
+def worker_memory_used(client: Client) -> dict[str, int]:
+    """The memory each worker's process holds now (resident set, bytes), by address."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    return {
+        address: int((info.get("metrics") or {}).get("memory") or 0)
+        for address, info in workers.items()
+    }
+
+
 @dataclass(frozen=True)
 class DaskExecutor:
     """The Dask engine's executor: one task per Parquet row group, merged in file order.
