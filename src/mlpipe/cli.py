@@ -133,9 +133,22 @@ _STAGES: dict[str, tuple[str, str, str, list[tuple[str, str] | tuple[str, str, b
                 "paths.ingest_report; skipped when absent)",
                 False,
             ),
-            ("--predictions", "per-row test predictions to write (paths.test_predictions)"),
-            ("--intervals", "test metrics' intervals to write (paths.intervals)"),
-            ("--audit", "audit report, shown in the model card (paths.audit)"),
+            (
+                "--predictions",
+                "per-row test predictions to write (default: paths.test_predictions)",
+                False,
+            ),
+            (
+                "--intervals",
+                "test metrics' intervals to write (default: paths.intervals)",
+                False,
+            ),
+            (
+                "--audit",
+                "audit report, shown in the model card (default: paths.audit; skipped when "
+                "absent)",
+                False,
+            ),
         ],
     ),
 }

@@ -402,6 +402,69 @@ class ParquetColumns:
         return self._block[name].copy()
 
 
+def whole_column_dtypes(path: str | Path) -> dict[str, str]:
+    """The pandas dtype of each integer or boolean column of a Parquet table that has a missing
+    value somewhere, as the whole column reads (e.g. ``float64`` for integers, ``object`` for
+    booleans, unless the file's pandas metadata names a nullable dtype), when a batch without
+    a missing value would read otherwise (``int64``, ``bool``). A chunk-wise check casts its
+    batches to these dtypes, so every batch holds the values the whole column would.
+
+    Missing values are counted from the row groups' statistics; a column without them is
+    taken to have some.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(_produced(path)) as handle:
+        schema, meta = handle.schema_arrow, handle.metadata
+        paths = [meta.schema.column(i).path for i in range(meta.num_columns)]
+        nullable = []
+        for field in schema:
+            if not (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)):
+                continue
+            if field.name not in paths:
+                continue
+            position = paths.index(field.name)
+            for group in range(meta.num_row_groups):
+                stats = meta.row_group(group).column(position).statistics
+                if stats is None or not stats.has_null_count or stats.null_count:
+                    nullable.append(field.name)
+                    break
+    if not nullable:
+        return {}
+    try:  # one row of missing values: the dtypes a column with a missing value reads as
+        nulls = pa.Table.from_arrays([pa.nulls(1, f.type) for f in schema], schema=schema)
+        read = {str(k): str(v) for k, v in nulls.to_pandas().dtypes.items()}
+    except (pa.ArrowException, ValueError, TypeError):
+        read = {}
+    full = schema.empty_table().to_pandas().dtypes
+    out = {}
+    for name in nullable:
+        boolean = pa.types.is_boolean(schema.field(name).type)
+        dtype = read.get(name, "object" if boolean else "float64")
+        if dtype != str(full[name]):
+            out[name] = dtype
+    return out
+
+
+def empty_table(path: str | Path) -> pd.DataFrame:
+    """A Parquet table's columns, with their dtypes, and no rows (only the schema is read)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(_produced(path)).empty_table().to_pandas()
+
+
+def cast_to(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with the columns of ``dtypes`` cast to those dtypes (``whole_column_dtypes``);
+    the frame itself when none needs it."""
+    change = {
+        name: dtype
+        for name, dtype in dtypes.items()
+        if name in frame.columns and str(frame[name].dtype) != dtype
+    }
+    return frame.astype(change) if change else frame
+
+
 def release_arrow_memory() -> None:
     """Hand the memory Arrow has freed (after Parquet reads) back to the operating system.
 

@@ -17,13 +17,16 @@ from mlpipe.io import (
     ParquetColumns,
     atomic_dir,
     atomic_path,
+    cast_to,
     check_outputs_are_not_inputs,
+    empty_table,
     iter_parquet,
     parquet_columns,
     parquet_rows,
     read_json,
     read_parquet,
     read_parquet_rows,
+    whole_column_dtypes,
     write_json,
     write_parquet,
     write_parquet_batches,
@@ -405,3 +408,39 @@ def test_a_failure_inside_the_block_writes_neither_file(tmp_path: Path) -> None:
         b.write(_mixed(2))
         raise RuntimeError("late error")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_whole_column_dtypes_cast_every_batch_to_what_the_whole_column_reads(
+    tmp_path: Path,
+) -> None:
+    """Integers and booleans with a missing value in one row group only: that group's batches
+    read float64/object, the others int64/bool; cast_to makes them all read as the whole
+    column does (pandas' nullable dtypes, named in the file's metadata, already agree)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "n": pa.array([1, 2, 3, None], type=pa.int64()),
+            "b": pa.array([True, False, None, True]),
+            "full": pa.array([1, 2, 3, 4], type=pa.int32()),
+            "x": pa.array([0.5, None, 1.5, 2.0]),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=2)
+    dtypes = whole_column_dtypes(tmp_path / "t.parquet")
+    assert dtypes == {"n": "float64", "b": "object"}
+    whole = read_parquet(tmp_path / "t.parquet")
+    batches = list(iter_parquet(tmp_path / "t.parquet", 2))
+    assert [str(b["n"].dtype) for b in batches] == ["int64", "float64"]  # what is cast
+    cast = pd.concat([cast_to(b, dtypes) for b in batches], ignore_index=True)
+    pd.testing.assert_frame_equal(cast, whole)
+    assert cast_to(batches[1], dtypes) is batches[1]  # nothing to cast: the same frame
+    assert empty_table(tmp_path / "t.parquet").dtypes.astype(str).to_dict() == {
+        "n": "int64",
+        "b": "bool",
+        "full": "int32",
+        "x": "float64",
+    }
+    pd.DataFrame({"n": pd.array([1, None], dtype="Int64")}).to_parquet(tmp_path / "p.parquet")
+    assert whole_column_dtypes(tmp_path / "p.parquet") == {}  # Int64 in every batch

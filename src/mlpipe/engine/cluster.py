@@ -116,6 +116,28 @@ def worker_memory_limits(client: Client) -> dict[str, int]:
     return {address: int(info.get("memory_limit") or 0) for address, info in workers.items()}
 
 
+def worker_memory_used(client: Client) -> dict[str, int]:
+    """The memory each worker's process holds (resident set, bytes), by address, after handing
+    back to the OS what earlier tasks freed (Arrow's pool and the C heap keep freed blocks:
+    a worker that read Parquet looks hundreds of MiB fuller than it is)."""
+    return {str(address): int(rss) for address, rss in client.run(_released_rss).items()}
+
+
+def _released_rss() -> int:
+    import psutil
+
+    from mlpipe.io import release_arrow_memory
+
+    release_arrow_memory()
+    try:  # glibc: return the heap's free pages
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return int(psutil.Process().memory_info().rss)
+
+
 @dataclass(frozen=True)
 class DaskExecutor:
     """The Dask engine's executor: one task per Parquet row group, merged in file order.

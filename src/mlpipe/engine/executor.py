@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 import pandas as pd
 
 from mlpipe.config import EngineConfig
-from mlpipe.io import iter_parquet
+from mlpipe.io import iter_parquet, parquet_row_groups
 
 T = TypeVar("T")
 
@@ -52,7 +52,8 @@ class Executor(Protocol):
 
 @dataclass(frozen=True)
 class LocalExecutor:
-    """The local engine: chunks of ``chunk_rows`` rows (``memory.chunk_rows``), in this process."""
+    """The local engine: chunks of at most ``chunk_rows`` rows (``memory.chunk_rows``) of each
+    Parquet row group, in this process."""
 
     chunk_rows: int
     name: str = "local"
@@ -65,7 +66,14 @@ class LocalExecutor:
         merge: Callable[[T, T], T],
         initial: T,
     ) -> T:
-        return fold_chunks(path, None, columns, chunk, merge, initial, self.chunk_rows)
+        """Row group by row group, as the Dask engine's tasks (``fold_chunks`` of each group,
+        merged in file order): the same chunks on both engines, so even work that is not
+        exact in floating point (a model's probabilities) gives the same bits."""
+        result = initial
+        for group in range(parquet_row_groups(path)):
+            part = fold_chunks(path, [group], columns, chunk, merge, initial, self.chunk_rows)
+            result = merge(result, part)
+        return result
 
     def map_chunks(
         self, chunks: Iterable[pd.DataFrame], function: Callable[[pd.DataFrame], T]

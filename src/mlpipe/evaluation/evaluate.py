@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,17 @@ from mlpipe.evaluation.metrics import (
     slice_metrics,
     small_slices,
 )
+from mlpipe.evaluation.partitions import (
+    Scored,
+    ScoringPlan,
+    sample_cut,
+    sample_positions,
+    score_test_chunk,
+    score_train_chunk,
+)
 from mlpipe.model.features import FeatureSpec, model_frame
-from mlpipe.model.predict import predictions
 from mlpipe.model.train import target_values
+from mlpipe.predictions import Predictions
 
 
 @dataclass(frozen=True)
@@ -40,16 +48,15 @@ class Evaluation:
 
 
 def train_sample(total: int, rows: int, seed: int) -> np.ndarray | None:
-    """Ascending positions of at most ``rows`` of ``total`` training rows, drawn with ``seed``.
+    """Ascending positions of at most ``rows`` of ``total`` training rows, chosen per row with
+    ``seed`` (``mlpipe.evaluation.partitions.sample_positions``: the rows whose seeded hash of
+    their row number is lowest, the same rows the stage scores on every engine).
 
     None when the table has no more than ``rows`` rows: every row is used, nothing is drawn.
     The train metrics (the over-fitting check) are computed on these rows only, so their cost
     does not grow with the training set (params ``evaluate.train_rows``).
     """
-    if total <= rows:
-        return None
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(total, size=rows, replace=False))
+    return sample_positions(total, rows, seed)
 
 
 def needed_columns(spec: FeatureSpec, target: str, slices: tuple[str, ...] = ()) -> list[str]:
@@ -115,18 +122,48 @@ def evaluate_model(
     probability reaches ``threshold`` (params ``train.threshold``).
     The per-row test predictions carry the ``id_columns``
     of ``test`` (those it has) and ``row_hashes`` (one per test row, ``rows.row_hashes`` of the
-    whole test file; zeros when None).
+    whole test file; zeros when None). The frames in memory are one chunk of what the stage
+    scores chunk by chunk (``mlpipe.evaluation.partitions``): the same result.
     """
     check_slices(config.slices, test, schema)
+    plan = ScoringPlan(
+        model,
+        spec,
+        schema.target,
+        schema.task,
+        threshold=threshold,
+        positive=positive,
+        slices=config.slices,
+        ids=tuple(c for c in id_columns if c in test.columns),
+        seed=config.seed,
+        cut=sample_cut(len(test), config.importance_rows, config.seed),
+    )
+    scored = score_test_chunk(test.reset_index(drop=True), plan)
+    hashes = np.zeros(len(test), dtype=np.uint64) if row_hashes is None else row_hashes
+    scored = replace(scored, hashes=np.asarray(hashes, dtype=np.uint64))
+    on_train = score_train_chunk(train.reset_index(drop=True), replace(plan, cut=None))
+    return evaluation_of(model, on_train, scored, spec, schema, config, positive)
+
+
+def evaluation_of(
+    model: Any,
+    on_train: Predictions,
+    scored: Scored,
+    spec: FeatureSpec,
+    schema: Schema,
+    config: EvaluateConfig,
+    positive: str | None = None,
+) -> Evaluation:
+    """Every diagnostic from the predictions on the (sampled) training rows and the scored test
+    set (``partitions.Scored``: predictions, slice and id columns, row hashes and the
+    importance sample, in the test file's row order)."""
     task = schema.task
-    decision = {"threshold": threshold, "positive": positive}
-    on_test = predictions(model, test, spec, schema.target, task, **decision)
-    on_train = predictions(model, train, spec, schema.target, task, **decision)
+    on_test = scored.predictions
     metrics = {
         "test": compute_metrics(task, on_test, positive),
         "train": compute_metrics(task, on_train, positive),
     }
-    groups = {c: test[c] for c in config.slices}
+    groups = {c: scored.slices[c] for c in config.slices}
     slices: dict[str, Any] = {
         "test": slice_metrics(task, on_test, groups, config.min_slice_rows, positive),
         # The values each table leaves out, for the reader (a key of its own: readers of
@@ -152,9 +189,7 @@ def evaluate_model(
         plots["predictions"] = plot_data.regression_points(
             on_test.y_true, on_test.y_pred, config.plot_points, config.seed
         )
-    hashes = np.zeros(len(test), dtype=np.uint64) if row_hashes is None else row_hashes
-    ids = test[[c for c in id_columns if c in test.columns]]
-    rows = row_predictions.prediction_rows(on_test, ids, hashes, task)
+    rows = row_predictions.prediction_rows(on_test, scored.ids, scored.hashes, task)
     boot = config.bootstrap
     intervals = intervals_report(
         row_predictions.scored(rows, positive),
@@ -163,10 +198,11 @@ def evaluate_model(
         seed=boot.seed,
         max_rows=boot.max_rows,
     )
+    # The sample holds at most importance_rows rows, chosen per row (partitions.sample_cut).
     plots["importance"] = feature_importance(
         model,
-        model_frame(test, spec),
-        target_values(test, schema.target, task),
+        model_frame(scored.sample, spec),
+        target_values(scored.sample, schema.target, task),
         task,
         rows=config.importance_rows,
         repeats=config.importance_repeats,

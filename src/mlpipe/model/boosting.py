@@ -301,20 +301,28 @@ def check_validation_rows(held: int, rows: int, fraction: float) -> None:
         )
 
 
-# Share of the workers' memory limits training may plan to fill: Dask starts spilling a
-# worker's data to disk at 60 % of its limit (distributed.worker.memory.target), and XGBoost's
-# matrices are not Dask's to spill.
-MEMORY_SHARE = 0.6
+# Share of a worker's memory limit training may plan to fill: a worker pauses at 80 % of its
+# limit (distributed.worker.memory.pause) and is restarted at 95 %; XGBoost's data cannot be
+# spilled to disk. Measured (benchmarks/dask_train_memory.py, dask_memory_results.md): a worker
+# that has imported pandas, scikit-learn and XGBoost holds about WORKER_READY bytes, and
+# starting XGBoost's training on it takes about WORKER_TRAINING more, whatever the rows.
+MEMORY_SHARE = 0.8
+WORKER_READY = 225 * 2**20
+WORKER_TRAINING = 200 * 2**20
 
 
 def training_memory(rows: int, spec: FeatureSpec, outputs: int, max_bin: int) -> dict[str, int]:
-    """Bytes training holds on a cluster, by part (an estimate, for the up-front check).
+    """Bytes training holds on a cluster for its rows, by part (an estimate, for the up-front
+    check; ``WORKER_TRAINING`` more per worker).
 
     ``partitions``: the feature frames and labels the workers keep while XGBoost trains
     (float64 numbers and booleans, 2-byte category codes, the label and the validation flag);
     ``quantile_matrix``: XGBoost's binned copy (1 byte per value up to 256 bins, else 2);
     ``gradients``: gradient, hessian and prediction per row and output (``outputs``: 1, or the
-    number of classes for multiclass), float32.
+    number of classes for multiclass), float32; ``xgboost_buffers``: what XGBoost allocates
+    besides, per row (its row index, the batches it converts): 4 bytes per feature and 8 per
+    row, fitted to the measured 212 bytes per row of the default data's 16 features, where the
+    other parts sum to 141.
     """
     numbers = len(spec.numeric) + len(spec.boolean)
     bin_bytes = 1 if max_bin <= 256 else 2
@@ -322,28 +330,48 @@ def training_memory(rows: int, spec: FeatureSpec, outputs: int, max_bin: int) ->
         "partitions": rows * (8 * numbers + 2 * len(spec.categorical) + 8 + 1),
         "quantile_matrix": rows * len(spec.columns) * bin_bytes,
         "gradients": rows * outputs * 12,
+        "xgboost_buffers": rows * (4 * len(spec.columns) + 8),
     }
 
 
+def worker_room(limits: dict[str, int], used: dict[str, int]) -> int:
+    """Bytes the workers can give training's rows: per worker, ``MEMORY_SHARE`` of its limit
+    less what it holds (``used``, by address; at least ``WORKER_READY``) and
+    ``WORKER_TRAINING``."""
+    return sum(
+        max(0, int(MEMORY_SHARE * limit) - max(used.get(address, 0), WORKER_READY))
+        - WORKER_TRAINING
+        for address, limit in limits.items()
+    )
+
+
 def check_fits_in_memory(
-    rows: int, spec: FeatureSpec, outputs: int, max_bin: int, limits: dict[str, int]
+    rows: int,
+    spec: FeatureSpec,
+    outputs: int,
+    max_bin: int,
+    limits: dict[str, int],
+    used: dict[str, int] | None = None,
 ) -> None:
     """Refuse up front (BoostingError with the estimate) when training cannot fit the
-    cluster: more than ``MEMORY_SHARE`` of the workers' memory limits added up. ``limits``:
-    each worker's limit in bytes by address (0: no limit, and then nothing is checked)."""
+    cluster: its rows need more than ``worker_room``. ``limits``: each worker's limit in bytes
+    by address (0: no limit, and then nothing is checked); ``used``: the memory each worker
+    process holds now (by address)."""
     if not limits or any(limit <= 0 for limit in limits.values()):
         return
     parts = training_memory(rows, spec, outputs, max_bin)
-    need, total = sum(parts.values()), sum(limits.values())
-    if need <= MEMORY_SHARE * total:
+    need, room = sum(parts.values()), worker_room(limits, used or {})
+    if need <= room:
         return
     detail = ", ".join(f"{name.replace('_', ' ')} {_gib(size)}" for name, size in parts.items())
+    held = max([WORKER_READY, *(used or {}).values()])
     raise BoostingError(
-        f"training on the Dask cluster needs about {_gib(need)} ({rows} rows x "
-        f"{len(spec.columns)} features: {detail}), more than {MEMORY_SHARE:.0%} of the "
-        f"{len(limits)} workers' memory limits ({_gib(total)} in all: "
-        f"{', '.join(sorted({_gib(v) for v in limits.values()}))} each). Add workers or "
-        "memory (dask worker --memory-limit, or engine.dask.n_workers / memory_limit for a "
+        f"training on the Dask cluster needs about {_gib(need)} for its rows ({rows} rows x "
+        f"{len(spec.columns)} features: {detail}), more than the {len(limits)} workers have "
+        f"room for: {_gib(max(room, 0))} ({MEMORY_SHARE:.0%} of a worker's memory limit, "
+        f"{', '.join(sorted({_gib(v) for v in limits.values()}))}, less what it holds, up to "
+        f"{_gib(held)}, and {_gib(WORKER_TRAINING)} to start XGBoost). Add workers or memory "
+        "(dask worker --memory-limit, or engine.dask.n_workers / memory_limit for a "
         "LocalCluster), or train on fewer rows"
     )
 

@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from xgboost import dask as dxgb
 
 from mlpipe.config import TrainConfig
-from mlpipe.engine.cluster import DaskExecutor, worker_memory_limits
+from mlpipe.engine.cluster import DaskExecutor, worker_memory_limits, worker_memory_used
 from mlpipe.io import iter_parquet
 from mlpipe.model.boosting import (
     LABEL,
@@ -84,11 +84,12 @@ def fit_on_dask(
     chunk = functools.partial(training_summary, spec=spec, target=target, task=task)
     # The classes are not known before this pass; the estimate assumes one output per row
     # (binary, regression) and is checked again with the classes' count below.
-    check_fits_in_memory(rows, spec, 1, c.max_bin, worker_memory_limits(client))
+    limits, used = worker_memory_limits(client), worker_memory_used(client)
+    check_fits_in_memory(rows, spec, 1, c.max_bin, limits, used)
     summary = executor.map_merge(path, columns, chunk, merge_training_summaries, empty)
     check_classes(summary.classes, task)
     outputs = len(summary.classes) if len(summary.classes) > 2 else 1
-    check_fits_in_memory(rows, spec, outputs, c.max_bin, worker_memory_limits(client))
+    check_fits_in_memory(rows, spec, outputs, c.max_bin, limits, worker_memory_used(client))
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
     read = functools.partial(
         _partition,

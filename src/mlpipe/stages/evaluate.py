@@ -1,4 +1,11 @@
-"""`mlpipe evaluate`: metrics, slice metrics, plot data and PNG figures for the trained model."""
+"""`mlpipe evaluate`: metrics, slice metrics, plot data and PNG figures for the trained model.
+
+The test file is scored chunk by chunk on the executor (``engine.kind``: in this process, or
+one Dask task per row group, the model loaded on each worker), and so are the sampled training
+rows; only the labels, the model's outputs, the slice and id columns, the row hashes and the
+importance sample come back (``mlpipe.evaluation.partitions``). Every output is the same bytes
+on every engine and cluster.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +15,22 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from mlpipe.config import Params, load_params
 from mlpipe.data.schema import Schema, check_params, load_schema
+from mlpipe.engine import executor
 from mlpipe.evaluation.card import FileVersion, file_md5, model_card
-from mlpipe.evaluation.evaluate import (
-    Evaluation,
-    absent_classes,
-    evaluate_model,
-    needed_columns,
-    train_sample,
-)
+from mlpipe.evaluation.evaluate import Evaluation, absent_classes, check_slices, evaluation_of
 from mlpipe.evaluation.figures import render_figures
-from mlpipe.evaluation.rows import row_hashes
+from mlpipe.evaluation.partitions import ModelFile, remember_model, score_files, scoring_plans
 from mlpipe.io import (
+    ROW_GROUP_ROWS,
     atomic_dir,
-    iter_parquet,
+    empty_table,
     parquet_columns,
     parquet_rows,
     read_json,
-    read_parquet,
-    read_parquet_rows,
     write_json,
     write_parquet,
     write_text,
@@ -51,43 +54,43 @@ def run(args: argparse.Namespace) -> int:
         data.boolean_features,
         exclude=data.exclude_columns,
     )
+    # The per-row predictions and the intervals go to paths.* unless the options say otherwise.
+    predictions = getattr(args, "predictions", None) or params.paths.test_predictions
+    intervals = getattr(args, "intervals", None) or params.paths.intervals
     model = load_model(args.model)
     config = params.evaluate
-    # Only the columns evaluation uses (an unknown slice column is reported by evaluate_model).
-    present = set(parquet_columns(args.test))
-    wanted = needed_columns(spec, schema.target, (*config.slices, *data.id_columns))
-    test = read_parquet(args.test, columns=[c for c in wanted if c in present])
-    # Each test row's hash over all its values: pairs the rows of two revisions' predictions.
-    hashes = row_hashes(iter_parquet(args.test, params.memory.chunk_rows))
-    train_rows = parquet_rows(args.train)
-    sample = train_sample(train_rows, config.train_rows, config.seed)
-    columns = needed_columns(spec, schema.target)
-    if sample is None:
-        train = read_parquet(args.train, columns=columns)
-    else:
-        train = read_parquet_rows(args.train, sample, columns=columns)
+    # Workers load the model by path (their own directory differs); this process reuses it.
+    ref = ModelFile(str(Path(args.model).resolve()), file_md5(args.model))
+    remember_model(ref, model)
+    test_rows, train_rows = parquet_rows(args.test), parquet_rows(args.train)
+    check_slices(config.slices, empty_table(args.test), schema)
+    plan, train_plan = scoring_plans(
+        ref, spec, schema, params, (args.test, test_rows), (args.train, train_rows)
+    )
+    # Whole row groups on both engines (the executors cut files alike): a model's probabilities
+    # have the same bits whatever memory.chunk_rows (BLAS's last bit depends on the batch).
+    with executor(params.engine, ROW_GROUP_ROWS) as engine:
+        log.info("scoring %s and %s (%s engine)", args.test, args.train, engine.name)
+        scored, on_train = score_files(
+            engine.map_merge,
+            args.test,
+            args.train,
+            plan,
+            train_plan,
+            empty_table,
+            parquet_columns,
+        )
+    check_slices(config.slices, scored.slices, schema)  # a text column of too many values
     log.info(
-        "read %s (%d of %d rows for the train metrics, evaluate.train_rows), %s (%d rows), %s",
-        args.train,
-        len(train),
-        train_rows,
+        "scored %s (%d rows) and %d of %d rows of %s (the train metrics, evaluate.train_rows)",
         args.test,
-        len(test),
-        args.model,
+        test_rows,
+        len(on_train.y_true),
+        train_rows,
+        args.train,
     )
-    result = evaluate_model(
-        model,
-        train,
-        test,
-        spec,
-        schema,
-        config,
-        data.positive_class,
-        params.train.threshold,
-        id_columns=data.id_columns,
-        row_hashes=hashes,
-    )
-    absent = absent_classes(test[schema.target], getattr(model, "classes_", ()))
+    result = evaluation_of(model, on_train, scored, spec, schema, config, data.positive_class)
+    absent = absent_classes(pd.Series(scored.predictions.y_true), getattr(model, "classes_", ()))
     if schema.task == "multiclass" and absent:
         log.warning(
             "the test set has no rows of class(es) %s: roc_auc_ovr_macro and "
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         files={
             "model": FileVersion(str(args.model), file_md5(args.model)),
             "train": FileVersion(str(args.train), file_md5(args.train), train_rows),
-            "test": FileVersion(str(args.test), file_md5(args.test), len(test)),
+            "test": FileVersion(str(args.test), file_md5(args.test), test_rows),
         },
         outputs={
             "plots": args.plots,
@@ -113,13 +116,13 @@ def run(args: argparse.Namespace) -> int:
             "slices": args.slices,
             "metrics": args.metrics,
             "card": args.card,
-            "predictions": args.predictions,
-            "intervals": args.intervals,
+            "predictions": predictions,
+            "intervals": intervals,
         },
         unlabelled=unlabelled_rows(
             getattr(args, "ingest_report", None) or params.paths.ingest_report
         ),
-        audit=read_json(args.audit),
+        audit=_audit(getattr(args, "audit", None) or params.paths.audit),
     )
     log.info(
         "wrote %s, %s, %s/ (%d plots), %s/, %s, %s (%d rows), %s",
@@ -129,11 +132,16 @@ def run(args: argparse.Namespace) -> int:
         len(result.plots),
         args.figures,
         args.card,
-        args.predictions,
-        len(test),
-        args.intervals,
+        predictions,
+        test_rows,
+        intervals,
     )
     return 0
+
+
+def _audit(path: str | Path) -> dict[str, Any] | None:
+    """The audit stage's report for the card (None: no report, e.g. before the audit ran)."""
+    return read_json(path) if Path(path).exists() else None
 
 
 def write_evaluation(

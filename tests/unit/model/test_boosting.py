@@ -14,14 +14,18 @@ from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
 from mlpipe.config import TrainConfig, XGBoostConfig
 from mlpipe.model.boosting import (
+    WORKER_READY,
+    WORKER_TRAINING,
     BoostingError,
     TrainingSummary,
     XGBoostClassifierModel,
     booster_params,
     check_fits_in_memory,
     merge_training_summaries,
+    training_memory,
     training_summary,
     validation_mask,
+    worker_room,
 )
 from mlpipe.model.features import FeatureSpec, model_frame
 from mlpipe.model.persist import load_model, model_bytes, save_model
@@ -182,17 +186,21 @@ def test_one_class_is_refused() -> None:
 def test_training_that_cannot_fit_the_cluster_is_refused_with_the_estimate() -> None:
     spec = FeatureSpec(numeric=("a", "b"), categorical=("c",), boolean=())
     limits = {"tcp://w1": 2**30, "tcp://w2": 2**30}
-    # 10M rows: 8*2 + 2 + 9 = 27 B of partitions, 3 B of bins, 12 B of gradients per row
-    check_fits_in_memory(10_000_000, spec, 1, 256, {"tcp://w1": 0})  # no limit: no check
-    check_fits_in_memory(30_000_000, spec, 1, 256, limits)  # 1.17 GiB <= 0.6 * 2 GiB
+    # per row: 8*2 + 2 + 9 = 27 B of partitions, 3 B of bins, 12 B of gradients, 4*3 + 8 = 20 B
+    # of XGBoost's buffers; room: 2 x (0.8 GiB - 0.22 GiB held - 0.2 GiB to start) = 0.77 GiB
+    assert sum(training_memory(1, spec, 1, 256).values()) == 62
+    assert worker_room(limits, {}) == 2 * (int(0.8 * 2**30) - WORKER_READY - WORKER_TRAINING)
+    check_fits_in_memory(10**9, spec, 1, 256, {"tcp://w1": 0})  # no limit: no check
+    check_fits_in_memory(13_000_000, spec, 1, 256, limits)  # 0.75 GiB <= 0.77 GiB
     with pytest.raises(BoostingError) as error:
-        check_fits_in_memory(40_000_000, spec, 1, 256, limits)
+        check_fits_in_memory(13_000_000, spec, 1, 256, limits, {"tcp://w1": 400 * 2**20})
     assert str(error.value) == (
-        "training on the Dask cluster needs about 1.56 GiB (40000000 rows x 3 features: "
-        "partitions 1.01 GiB, quantile matrix 0.11 GiB, gradients 0.45 GiB), more than 60% of "
-        "the 2 workers' memory limits (2.00 GiB in all: 1.00 GiB each). Add workers or memory "
-        "(dask worker --memory-limit, or engine.dask.n_workers / memory_limit for a "
-        "LocalCluster), or train on fewer rows"
+        "training on the Dask cluster needs about 0.75 GiB for its rows (13000000 rows x 3 "
+        "features: partitions 0.33 GiB, quantile matrix 0.04 GiB, gradients 0.15 GiB, xgboost "
+        "buffers 0.24 GiB), more than the 2 workers have room for: 0.60 GiB (80% of a worker's "
+        "memory limit, 1.00 GiB, less what it holds, up to 0.39 GiB, and 0.20 GiB to start "
+        "XGBoost). Add workers or memory (dask worker --memory-limit, or engine.dask.n_workers "
+        "/ memory_limit for a LocalCluster), or train on fewer rows"
     )
 
 

@@ -110,6 +110,12 @@ def test_trained_on_the_cluster_used_on_one_machine_without_dask(
     )
     metrics = json.loads((results / "metrics.json").read_text())
     assert metrics["test"]["roc_auc"] > 0.7
+    # --predictions, --intervals and --audit left out: paths.* (the audit's report is absent)
+    defaults = yaml.safe_load(params.read_text())["paths"]
+    rows = read_parquet(tmp_path / defaults["test_predictions"])
+    assert rows["row"].tolist() == list(range(len(test)))
+    intervals = json.loads((tmp_path / defaults["intervals"]).read_text())
+    assert intervals["rows"] == len(test) and "roc_auc" in intervals["test"]
     card = (results / "card.md").read_text()
     assert "# Model card: `churned` (binary), xgboost" in card
     assert "its XGBoost booster in XGBoost's UBJSON format" in card
