@@ -254,7 +254,7 @@ def test_configuration_spot_checks() -> None:
     rows = _rows(page)
     assert rows["train.seed"][4] == "`train`, `evaluate`; also read by `mlpipe tune`"
     assert rows["memory.chunk_rows"][4] == (
-        "nothing (read by `mlpipe ingest`, `mlpipe split`, `mlpipe train`, `mlpipe evaluate`, "
+        "nothing (read by `mlpipe ingest`, `mlpipe validate`, `mlpipe split`, `mlpipe train`, "
         "`mlpipe schema infer`, `mlpipe init`, `mlpipe drift`)"
     )
     assert rows["memory.chunk_rows"][1] == "int ≥ 1000"

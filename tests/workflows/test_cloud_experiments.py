@@ -496,12 +496,22 @@ def test_a_queueing_failure_part_way_takes_back_what_this_run_queued(
 
 
 def _wait_until_no_worker_is_alive(repo: Repo) -> None:
-    """Wait for the event "no queue worker alive" (DVC's workers exit ~10 s after the queue is
-    empty), polling `dvc queue status` (~0.7 s of CPU each) every 5 s."""
+    """Wait for the event "every queue worker DVC spawned in this checkout has exited" (they
+    exit ~10 s after the queue is empty). dvc-task records each worker in
+    .dvc/tmp/exps/celery/dvc-exp-worker-N.json (written whole, then renamed) and writes its
+    return code there when the worker's process ends. `dvc queue status`'s "0 active, 0 idle"
+    is not that event: it asks the workers over Celery with a 1 s timeout, and a worker too busy
+    to answer in time counts as gone."""
+    celery = repo.path / ".dvc" / "tmp" / "exps" / "celery"
     deadline = time.monotonic() + 120
-    while "Worker status: 0 active, 0 idle" not in repo.dvc("queue", "status").stdout:
-        assert time.monotonic() < deadline, "the queue workers did not exit on an empty queue"
-        time.sleep(5)
+    while True:
+        infos = [json.loads(p.read_text()) for p in sorted(celery.glob("dvc-exp-worker-*.json"))]
+        # A worker just spawned (daemonized) writes its file a moment later: wait for it too.
+        alive = [i["pid"] for i in infos if i.get("returncode") is None]
+        if infos and not alive:
+            return
+        assert time.monotonic() < deadline, f"queue worker(s) {alive or 'spawned'} did not exit"
+        time.sleep(0.5)
 
 
 def _statuses(repo: Repo) -> dict[str, str]:
