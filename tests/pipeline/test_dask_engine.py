@@ -51,6 +51,7 @@ def test_dvc_repro_on_a_loopback_cluster_writes_the_local_engines_data_files(
         "generate",
         "ingest",
         "validate",
+        "audit",
         "split",
         "train",
         "evaluate",

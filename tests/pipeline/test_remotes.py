@@ -25,6 +25,7 @@ CACHED = (
     "data/processed/train.parquet",
     "data/processed/test.parquet",
     "data/model/model.skops",
+    "data/processed/test_predictions.parquet",
 )
 
 
