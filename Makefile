@@ -28,10 +28,10 @@ run: $(STAMP)
 # pytest-xdist workers for `make test`: one more than the CPUs. The pipeline tests wait part of
 # the time (DVC's queue polls and grace periods, a template another worker is building), and
 # the extra worker uses those gaps: 13 min instead of 17.5 on 2 CPUs (benchmarks/test-suite.md).
-# TEST_WORKERS=0 runs the suite in one process. `make test-fast` (in-process unit tests, no
+# (nproc without OMP_NUM_THREADS, which it would obey.) TEST_WORKERS=0 runs the suite in one process. `make test-fast` (in-process unit tests, no
 # waiting) takes one worker per CPU. worksteal: a worker that runs out of tests takes queued
 # ones from another (the pipeline tests last seconds to minutes each).
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+TEST_WORKERS ?= $(shell echo $$(( $$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) + 1 )))
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
