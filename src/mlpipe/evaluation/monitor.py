@@ -510,15 +510,21 @@ def _interval_text(interval: Interval | None) -> str:
     return "" if interval is None else f" [{interval.low:.4f}, {interval.high:.4f}]"
 
 
+def _worse_word(m: MetricChange) -> str:
+    """``drop`` for a higher-is-better metric, ``rise`` for a lower-is-better one."""
+    return "drop" if m.direction == HIGHER else "rise"
+
+
 def _noise_clause(m: MetricChange) -> str:
-    """The numbers of the noise test, e.g. "the drop 0.0372 is within ±0.0417, the half-width
-    of the 95% interval of the difference (model card [...], this batch [...])"."""
+    """The numbers of the noise test, e.g. "the drop 0.0355 is within ±0.0435, the half-width
+    of the 95% interval of the difference (model card [...], this batch [...])" ("rise" for a
+    lower-is-better metric)."""
     level = f"{m.confidence:.0%}" if m.confidence is not None else ""
     relation = "more than" if m.beyond_noise else "within"
     return (
-        f"the drop {m.drop:.4f} is {relation} ±{m.noise:.4f}, the half-width of the {level} "
-        f"interval of the difference (model card{_interval_text(m.base_interval)}, this "
-        f"batch{_interval_text(m.interval)})"
+        f"the {_worse_word(m)} {m.drop:.4f} is {relation} ±{m.noise:.4f}, the half-width of "
+        f"the {level} interval of the difference (model card{_interval_text(m.base_interval)}, "
+        f"this batch{_interval_text(m.interval)})"
     )
 
 
@@ -679,11 +685,11 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
 
 
 def _noise_cell(m: MetricChange) -> str:
-    """The metric's drop against noise: "within ±0.0417", "**beyond** ±0.0417", "-"."""
+    """The metric's drop against noise: "within ±0.0435", "**beyond** ±0.0231", "-"."""
     if m.noise is None:
         return "-"
     if m.drop <= 0:
-        return f"no drop (±{m.noise:.4f})"
+        return f"no {_worse_word(m)} (±{m.noise:.4f})"
     return f"**beyond** ±{m.noise:.4f}" if m.beyond_noise else f"within ±{m.noise:.4f}"
 
 

@@ -145,6 +145,25 @@ def test_a_large_drop_on_enough_rows_alerts_beyond_noise_with_the_numbers() -> N
     assert table.row("roc_auc")[5:] == [f"beyond ±{roc.noise:.4f}", "yes"]  # bold stripped
 
 
+def test_a_lower_is_better_metric_alerts_on_a_rise_beyond_noise() -> None:
+    noise = NoiseEvidence(0.95, CARD_INTERVALS, {"log_loss": Interval(0.48, 0.52)}, SOURCE)
+    (change,), _ = compare_metrics(CARD, {"log_loss": 0.5}, ["log_loss"], 0.05, noise=noise)
+    assert change.drop == pytest.approx(0.081506) and change.noise == pytest.approx(0.025751)
+    config = MonitorConfig(metrics=("log_loss",))
+    assert monitor_verdict((), (change,), config) == (
+        ALERT,
+        (
+            "log_loss rose from 0.4185 to 0.5000 (+19.5% worse; allowed 5.0%), beyond noise: the "
+            "rise 0.0815 is more than ±0.0258, the half-width of the 95% interval of the "
+            "difference (model card [0.4024, 0.4348], this batch [0.4800, 0.5200])",
+        ),
+    )
+    (better,), _ = compare_metrics(CARD, {"log_loss": 0.41}, ["log_loss"], 0.05, noise=noise)
+    result = MonitorResult(OK, (), _drift(), (better,), 5000, config)
+    (table,) = [t for t in tables(monitor_markdown(result, "b.csv")) if t.header[0] == "metric"]
+    assert table.row("log_loss")[4:] == ["-2.0%", "no rise (±0.0258)", ""]
+
+
 def test_the_same_population_alerts_less_often_than_the_plain_tolerance() -> None:
     """Sixteen pairs of (test set, batch), 400 rows each, from one population (a seeded
     simulation): the plain 5 % tolerance on average precision calls 3 batches worse, the noise
