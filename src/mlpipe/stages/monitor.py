@@ -147,7 +147,7 @@ def _noise_evidence(
                 "`dvc repro` or pass --intervals. Nothing written"
             )
         card_rows = card.get("data", {}).get("test", {}).get("rows")
-        if report.get("rows") != card_rows:
+        if card_rows is not None and report.get("rows") != card_rows:
             unavailable = (
                 f"{path} describes {report.get('rows')} test rows, the model card "
                 f"{card_rows}: not the card's intervals; run `dvc repro` so both come from one "
