@@ -462,9 +462,13 @@ def _add_monitor_commands(sub: argparse._SubParsersAction) -> None:
         "Verdict ok/alert from params.yaml [monitor].\n"
         "Exit 0: ok. Exit 3: alert (thresholds crossed; outputs written). Exit 2: bad input "
         "(nothing written).\n"
-        "Reads: --current, --reference, --card, --model (with --labels), --schema, params.yaml "
-        "[data, validate, predict, drift, monitor]. Writes: --output-json, --output-md, "
-        "--output-png; with neither JSON nor markdown, prints the markdown.",
+        "Reads: --current, --reference, --card, --model and --intervals (with --labels), "
+        "--schema, params.yaml [data, validate, predict, drift, monitor, evaluate (bootstrap)]. "
+        "Writes: --output-json, --output-md, --output-png; with neither JSON nor markdown, "
+        "prints the markdown.\n"
+        "With --labels and monitor.noise significant, a live metric alerts only when it is "
+        "worse than monitor.max_metric_drop_relative allows and its drop is beyond noise (the "
+        "card's test interval from --intervals and a bootstrap of the batch).",
         formatter_class=argparse.RawTextHelpFormatter,
     )
     _params_option(monitor)
@@ -474,6 +478,10 @@ def _add_monitor_commands(sub: argparse._SubParsersAction) -> None:
     )
     monitor.add_argument("--model", help="model file (default: paths.model)")
     monitor.add_argument("--card", help="model card (default: paths.model_card)")
+    monitor.add_argument(
+        "--intervals",
+        help="the card's test-metric intervals, JSON (default: paths.intervals)",
+    )
     monitor.add_argument("--reference", help="reference table (default: paths.train)")
     monitor.add_argument("--schema", help="schema contract (default: paths.schema)")
     monitor.add_argument("--output-json", help="JSON result to write")
@@ -482,7 +490,7 @@ def _add_monitor_commands(sub: argparse._SubParsersAction) -> None:
     monitor.set_defaults(
         handler=_module_runner(
             "mlpipe.stages.monitor",
-            ("current", "reference", "card", "model", "schema"),
+            ("current", "reference", "card", "intervals", "model", "schema"),
             ("output_json", "output_md", "output_png"),
         )
     )

@@ -298,6 +298,7 @@ class TrainConfig:
 
 
 NoiseRule = Literal["significant", "non_inferiority", "ignore"]
+MonitorNoise = Literal["significant", "ignore"]
 
 
 @dataclass(frozen=True)
@@ -668,6 +669,12 @@ class MonitorConfig:
     percentage points) from the training data, confirmed by the chi-square test (p-value below
     ``drift.p_value_threshold``), or when it drifted by the drift rule; a regression target by
     the drift rule. With fewer than ``min_labelled_rows`` labelled rows it is not compared.
+
+    ``noise`` decides how a live metric's drop treats noise: ``significant`` alerts only on a
+    drop beyond ``max_metric_drop_relative`` that is also beyond noise (larger than the
+    half-width of the interval of the difference, from the card's test interval in
+    ``paths.intervals`` and a bootstrap of the batch with ``evaluate.bootstrap``'s settings;
+    ``mlpipe.evaluation.monitor``); ``ignore`` judges the point values alone.
     """
 
     max_drifted_features: int = 0
@@ -675,6 +682,7 @@ class MonitorConfig:
     max_metric_drop_relative: float = 0.05
     min_labelled_rows: int = 30
     max_class_share_change: float = 0.05
+    noise: MonitorNoise = "significant"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ and bad input."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -59,11 +60,19 @@ def test_batch_from_the_same_population_is_ok(reproduced: Repo, tmp_path: Path) 
     assert all(m["not_compared"] is None for m in report["metrics"].values())
     # the test split is what the card's test metrics were computed on: identical values
     card = read_card(reproduced.path / "data/results/model_card.md")
+    intervals = json.loads((reproduced.path / "data/results/intervals.json").read_text())
     for name in ("roc_auc", "average_precision", "log_loss"):
         entry = report["metrics"][name]
         assert entry["base"] == pytest.approx(card["metrics"]["test"][name])
         assert entry["current"] == pytest.approx(card["metrics"]["test"][name], abs=1e-6)
         assert entry["worse"] is False
+        # the same rows bootstrapped with evaluate's settings: the card's own interval
+        expected = intervals["test"][name]
+        assert entry["base_interval"] == expected and entry["confidence"] == 0.95
+        assert entry["interval"] == pytest.approx(expected, abs=1e-6)
+        half = (expected["high"] - expected["low"]) / 2
+        assert entry["noise_half_width"] == pytest.approx(math.sqrt(2) * half, abs=2e-6)
+        assert entry["beyond_noise"] is False and entry["noise_not_tested"] is None
     # the stratified test split keeps the training churn rate: no label shift
     shift = report["label_shift"]
     assert shift["fired"] == [] and shift["labelled_rows"] == 4000
@@ -200,6 +209,51 @@ def test_a_small_labelled_batch_reports_metrics_without_comparing_them(
         assert entry["not_compared"] == "12 labelled rows < monitor.min_labelled_rows 30"
         assert entry["worse"] is False
     assert "| not compared |" in (out / "m.md").read_text()
+
+
+def test_without_the_intervals_file_live_metrics_fall_back_to_the_tolerance(
+    reproduced: Repo, tmp_path: Path
+) -> None:
+    """An older model card has no intervals file: the live metrics are judged on
+    monitor.max_metric_drop_relative alone and a warning says so. With the file, the same batch
+    gives the same bytes twice (the batch's bootstrap is seeded from params)."""
+    batch = tmp_path / "batch.parquet"
+    pd.read_parquet(reproduced.path / "data/processed/test.parquet").head(400).to_parquet(batch)
+    gone = tmp_path / "gone.json"
+    out = tmp_path / "old"
+    result = reproduced.mlpipe_in_process(
+        "monitor", "--current", str(batch), "--labels", "--intervals", str(gone),
+        *_outputs(out), check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 3), result.stderr
+    warning = (
+        "monitor.noise: roc_auc, average_precision, log_loss judged on "
+        f"monitor.max_metric_drop_relative alone, not tested against noise: {gone} not found (a "
+        "model card from before the intervals, or evaluate has not run); run `dvc repro` "
+        "(evaluate writes it) or pass --intervals"
+    )
+    assert f"WARNING mlpipe.stages.monitor: {warning}" in result.stderr
+    report = json.loads((out / "m.json").read_text())
+    assert report["warnings"] == [warning] and report["thresholds"]["noise"] == "significant"
+    for entry in report["metrics"].values():
+        assert entry["beyond_noise"] is None and entry["base_interval"] is None
+        assert entry["noise_not_tested"].startswith(f"{gone} not found")
+        assert entry["interval"]["low"] < entry["current"] < entry["interval"]["high"]
+    assert (
+        "> **Warning**: monitor.noise: roc_auc, average_precision, log_loss judged"
+        in (out / "m.md").read_text()
+    )
+    texts = []
+    for run in ("first", "second"):
+        reproduced.mlpipe_in_process(
+            "monitor", "--current", str(batch), "--labels", *_outputs(tmp_path / run),
+            check=False,
+        )  # fmt: skip
+        texts.append((tmp_path / run / "m.json").read_bytes())
+    assert texts[0] == texts[1]
+    report = json.loads(texts[0])
+    assert report["warnings"] == []
+    assert all(isinstance(e["beyond_noise"], bool) for e in report["metrics"].values())
 
 
 def test_live_metrics_need_the_model_the_card_describes(reproduced: Repo, tmp_path: Path) -> None:
@@ -415,6 +469,12 @@ def test_label_shift_from_24_to_40_percent_churn_alerts_on_its_own(
     assert code == 0 and report["verdict"] == "ok" and report["reasons"] == []
     assert report["label_shift"]["fired"] == [] and report["label_shift"]["labelled_rows"] == 5000
     assert abs(report["label_shift"]["classes"]["True"]["change"]) < 0.02
+    # average precision is more than 5 % below the card's (the plain tolerance alerted), but
+    # the drop is within the noise of two samples of 4 000 and 5 000 rows (monitor.noise)
+    precision = report["metrics"]["average_precision"]
+    assert precision["worsening_relative"] > 0.05 and precision["beyond_noise"] is False
+    drop = precision["base"] - precision["current"]
+    assert 0 < drop <= precision["noise_half_width"] and precision["worse"] is False
 
 
 @pytest.mark.parametrize(

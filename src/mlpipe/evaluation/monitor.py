@@ -18,11 +18,30 @@ them. A metric alerts when it is worse than the card's value by more than
 than ``min_labelled_rows`` labelled rows has its metrics reported but not compared
 (``MetricChange.not_compared``): they cannot alert. A watched metric that cannot be compared is
 listed in ``unavailable_metrics`` with the reason (``unavailable_reasons``).
+
+**Noise** (``monitor.noise: significant``, the default). The card's test value and the batch's
+live value are two independent estimates, each with its own sampling noise, so a batch from an
+unchanged population may well come out a few percent worse. A metric therefore alerts only
+when it is worse by more than the tolerance AND its drop is beyond noise: larger than the
+half-width of the interval of the difference (live minus card). That half-width is
+``sqrt(h_card**2 + h_live**2)``: ``h_card`` is the half-width of the card's test interval
+(evaluate's intervals file, ``paths.intervals``), ``h_live`` that of the batch's own interval,
+a Poisson bootstrap of its labelled rows (``live_intervals``: ``mlpipe.evaluation.bootstrap``
+with evaluate's resamples, seed and row cap, at the intervals file's confidence). For two
+independent, roughly normal estimates the half-widths of their intervals at the same
+confidence add in quadrature exactly as their standard errors do, so this is the usual
+two-sample test of "no change" at that confidence (95 %: a drop this large happens by chance
+in about 1 batch in 40). Percentile intervals need not be symmetric; their half-width stands
+for both sides. Without a card interval for a metric (no intervals file, another test set, or a
+metric without an interval) or a batch interval (the metric undefined in too many resamples),
+the metric falls back to the tolerance alone and ``MetricChange.noise_not_tested`` says why
+(``noise_warnings`` turns that into the report's warnings). ``ignore`` is the plain tolerance.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -34,8 +53,11 @@ from mlpipe.config import ConfigError, DriftConfig, MonitorConfig
 from mlpipe.data.budgets import MISSING, BudgetTest
 from mlpipe.data.drift import DriftReport, FeatureDrift, drift_markdown
 from mlpipe.data.schema import category_value_text
+from mlpipe.evaluation import rows as row_predictions
+from mlpipe.evaluation.bootstrap import Interval, metric_intervals
 from mlpipe.evaluation.metrics import DIRECTIONS, HIGHER
 from mlpipe.markdown_escape import md, md_code, md_text
+from mlpipe.predictions import Predictions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,6 +81,12 @@ class MetricChange:
     negative when it improved); with ``base`` 0 it is the absolute change. ``not_compared``
     says why the change cannot alert (e.g. "10 labelled rows < monitor.min_labelled_rows 30");
     ``worse`` is then False.
+
+    Noise (see the module's docstring): ``base_interval`` / ``interval`` are the card's test
+    interval and the batch's, at ``confidence``; ``noise`` is the half-width of the interval of
+    the difference (metric units) and ``beyond_noise`` whether the drop (``drop``, metric units,
+    positive: worse) exceeds it. ``beyond_noise`` is None when the drop was not tested against
+    noise: ``noise_not_tested`` says why (empty with ``monitor.noise: ignore``).
     """
 
     metric: str
@@ -68,6 +96,26 @@ class MetricChange:
     worsening: float
     worse: bool
     not_compared: str = ""
+    base_interval: Interval | None = None
+    interval: Interval | None = None
+    confidence: float | None = None
+    noise: float | None = None
+    beyond_noise: bool | None = None
+    noise_not_tested: str = ""
+
+    @property
+    def drop(self) -> float:
+        """How much worse the batch is, in the metric's units (negative: better)."""
+        delta = self.base - self.current if self.direction == HIGHER else self.current - self.base
+        return round(delta, DECIMALS)
+
+    def within_noise(self, max_drop_relative: float) -> bool:
+        """Worse than the tolerance allows but within noise, so no alert (compared only)."""
+        return (
+            self.worsening > max_drop_relative
+            and self.beyond_noise is False
+            and not self.not_compared
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,7 +125,57 @@ class MetricChange:
             "worsening_relative": self.worsening,
             "worse": self.worse,
             "not_compared": self.not_compared or None,
+            "base_interval": None if self.base_interval is None else self.base_interval.as_dict(),
+            "interval": None if self.interval is None else self.interval.as_dict(),
+            "confidence": self.confidence,
+            "noise_half_width": self.noise,
+            "beyond_noise": self.beyond_noise,
+            "noise_not_tested": self.noise_not_tested or None,
         }
+
+
+@dataclass(frozen=True)
+class NoiseEvidence:
+    """What the noise rule compares a drop with (``monitor.noise: significant``).
+
+    ``card``: the model card's test intervals (evaluate's intervals file, ``source``), ``live``:
+    the batch's (``live_intervals``), both at ``confidence``. ``unavailable``: why the card has
+    no usable intervals at all (e.g. the file is missing); every metric then falls back to the
+    tolerance alone.
+    """
+
+    confidence: float
+    card: Mapping[str, Interval]
+    live: Mapping[str, Interval]
+    source: str = "the intervals file"
+    unavailable: str = ""
+
+
+def live_intervals(
+    predictions: Predictions,
+    task: str,
+    positive: str | None,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    max_rows: int,
+) -> dict[str, Interval]:
+    """The batch's metric intervals, computed as evaluate computes the test set's
+    (``bootstrap.metric_intervals`` on the per-row predictions, same settings): a seeded
+    Poisson bootstrap of the labelled rows. A metric undefined in too many resamples (e.g.
+    too few positives) has none."""
+    rows = len(predictions.y_true)
+    table = row_predictions.prediction_rows(
+        predictions, pd.DataFrame(index=range(rows)), np.zeros(rows, dtype=np.uint64), task
+    )
+    return metric_intervals(
+        row_predictions.scored(table, positive),
+        resamples=resamples,
+        confidence=confidence,
+        seed=seed,
+        max_rows=max_rows,
+    )
 
 
 CLASS_SHARE = "class_share"
@@ -306,6 +404,7 @@ class MonitorResult:
                 "metrics": list(self.thresholds.metrics),
                 "min_labelled_rows": self.thresholds.min_labelled_rows,
                 "max_class_share_change": self.thresholds.max_class_share_change,
+                "noise": self.thresholds.noise,
             },
             "labelled_rows": self.labelled_rows,
             "unlabelled_rows": self.unlabelled_rows,
@@ -330,12 +429,16 @@ def compare_metrics(
     watched: Sequence[str],
     max_drop_relative: float,
     not_compared: str = "",
+    noise: NoiseEvidence | None = None,
 ) -> tuple[tuple[MetricChange, ...], tuple[str, ...]]:
     """Compare each watched metric; returns (changes, metrics missing on either side).
 
     With ``not_compared`` (why, e.g. too few labelled rows) the changes are computed and carry
-    that reason, but none is ``worse``. Raises ConfigError for a name that is not a known
-    metric (a typo in params.yaml).
+    that reason, but none is ``worse``. With ``noise`` a metric worse than the tolerance is
+    ``worse`` only when its drop is also beyond noise (the module's docstring); a metric
+    without both intervals is judged on the tolerance alone and says why
+    (``noise_not_tested``). Without ``noise`` (``monitor.noise: ignore``) the tolerance alone
+    decides. Raises ConfigError for a name that is not a known metric (a typo in params.yaml).
     """
     unknown = [m for m in watched if m not in DIRECTIONS]
     if unknown:
@@ -351,18 +454,78 @@ def compare_metrics(
         b, c = float(base[metric]), float(current[metric])
         delta = (b - c) if direction == HIGHER else (c - b)
         worsening = delta / abs(b) if b else delta
+        tested = _noise_test(metric, round(delta, DECIMALS), noise)
         changes.append(
-            MetricChange(
+            replace(
+                tested,
                 metric=metric,
                 direction=direction,
                 base=round(b, DECIMALS),
                 current=round(c, DECIMALS),
                 worsening=round(worsening, DECIMALS),
-                worse=worsening > max_drop_relative and not not_compared,
+                worse=worsening > max_drop_relative
+                and not not_compared
+                and tested.beyond_noise is not False,
                 not_compared=not_compared,
             )
         )
     return tuple(changes), tuple(missing)
+
+
+def _noise_test(metric: str, drop: float, noise: NoiseEvidence | None) -> MetricChange:
+    """The noise fields of one metric's change (the others are filled in by the caller)."""
+    blank = MetricChange(metric, "", 0.0, 0.0, 0.0, False)
+    if noise is None:
+        return blank
+    card, live = noise.card.get(metric), noise.live.get(metric)
+    found = replace(blank, base_interval=card, interval=live, confidence=noise.confidence)
+    if noise.unavailable:
+        return replace(found, noise_not_tested=noise.unavailable)
+    if card is None:
+        return replace(found, noise_not_tested=f"{noise.source} has no test interval for it")
+    if live is None:
+        return replace(
+            found, noise_not_tested="undefined in too many bootstrap resamples of this batch"
+        )
+    half = round(math.hypot(card.half_width, live.half_width), DECIMALS)
+    return replace(found, noise=half, beyond_noise=drop > half)
+
+
+def noise_warnings(changes: Sequence[MetricChange]) -> tuple[str, ...]:
+    """One warning per reason the compared metrics were judged on the tolerance alone, e.g.
+    "monitor.noise: roc_auc, log_loss judged on monitor.max_metric_drop_relative alone, not
+    tested against noise: data/results/intervals.json not found ..."."""
+    by_reason: dict[str, list[str]] = {}
+    for m in changes:
+        if m.noise_not_tested and not m.not_compared:
+            by_reason.setdefault(m.noise_not_tested, []).append(m.metric)
+    return tuple(
+        f"monitor.noise: {', '.join(metrics)} judged on monitor.max_metric_drop_relative alone, "
+        f"not tested against noise: {why}"
+        for why, metrics in by_reason.items()
+    )
+
+
+def _interval_text(interval: Interval | None) -> str:
+    return "" if interval is None else f" [{interval.low:.4f}, {interval.high:.4f}]"
+
+
+def _worse_word(m: MetricChange) -> str:
+    """``drop`` for a higher-is-better metric, ``rise`` for a lower-is-better one."""
+    return "drop" if m.direction == HIGHER else "rise"
+
+
+def _noise_clause(m: MetricChange) -> str:
+    """The numbers of the noise test, e.g. "the drop 0.0355 is within ±0.0435, the half-width
+    of the 95% interval of the difference (model card [...], this batch [...])" ("rise" for a
+    lower-is-better metric)."""
+    level = f"{m.confidence:.0%}" if m.confidence is not None else ""
+    relation = "more than" if m.beyond_noise else "within"
+    return (
+        f"the {_worse_word(m)} {m.drop:.4f} is {relation} ±{m.noise:.4f}, the half-width of "
+        f"the {level} interval of the difference (model card{_interval_text(m.base_interval)}, "
+        f"this batch{_interval_text(m.interval)})"
+    )
 
 
 def too_few_labelled(labelled_rows: int, min_rows: int) -> str:
@@ -438,6 +601,7 @@ def monitor_verdict(
             reasons.append(
                 f"{m.metric} {word} from {m.base:.4f} to {m.current:.4f} "
                 f"({m.worsening:+.1%} worse; allowed {config.max_metric_drop_relative:.1%})"
+                + (f", beyond noise: {_noise_clause(m)}" if m.beyond_noise else "")
             )
     if label_shift is not None and label_shift.shifted:
         reasons.append(label_shift_reason(label_shift))
@@ -495,15 +659,20 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
             f"**Live metrics**{rows} against the model card's test metrics"
             + (f", not compared: {md_text(held_back)}:" if held_back else ":"),
             "",
-            "| metric | better | model card | this batch | worse by | alert |",
-            "| --- | --- | ---: | ---: | ---: | --- |",
+            "| metric | better | model card | this batch | worse by | noise | alert |",
+            "| --- | --- | ---: | ---: | ---: | --- | --- |",
         ]
         for m in result.metrics:
             alert = "not compared" if m.not_compared else "**yes**" if m.worse else ""
+            if m.within_noise(result.thresholds.max_metric_drop_relative):
+                alert = "no: within noise"
+            card = f"{m.base:.4f}{_interval_text(m.base_interval)}"
+            batch_value = f"{m.current:.4f}{_interval_text(m.interval)}"
             lines.append(
-                f"| {md(m.metric)} | {m.direction} | {m.base:.4f} | {m.current:.4f} "
-                f"| {m.worsening:+.1%} | {alert} |"
+                f"| {md(m.metric)} | {m.direction} | {card} | {batch_value} "
+                f"| {m.worsening:+.1%} | {_noise_cell(m)} | {alert} |"
             )
+        lines += _noise_notes(result.metrics, result.thresholds)
         if result.unavailable_metrics:
             lines += ["", "Not available:", ""]
             lines += [f"- {md_text(line)}" for line in grouped_reasons(result.unavailable_metrics)]
@@ -513,6 +682,39 @@ def monitor_markdown(result: MonitorResult, batch: str) -> str:
     lines += contract_markdown(result.contract, result.contract_alpha)
     lines.append(drift_markdown(result.drift))
     return "\n".join(lines)
+
+
+def _noise_cell(m: MetricChange) -> str:
+    """The metric's drop against noise: "within ±0.0435", "**beyond** ±0.0231", "-"."""
+    if m.noise is None:
+        return "-"
+    if m.drop <= 0:
+        return f"no {_worse_word(m)} (±{m.noise:.4f})"
+    return f"**beyond** ±{m.noise:.4f}" if m.beyond_noise else f"within ±{m.noise:.4f}"
+
+
+def _noise_notes(metrics: Sequence[MetricChange], config: MonitorConfig) -> list[str]:
+    """Under the metric table: the noise rule (when any metric was tested against noise) and
+    each metric that is worse than the tolerance but within noise, with its numbers."""
+    tested = [m for m in metrics if m.noise is not None]
+    if not tested:
+        return []
+    level = f"{tested[0].confidence:.0%}"
+    lines = [
+        "",
+        f"Values with their {level} interval. A metric alerts when it is worse by more than "
+        f"{config.max_metric_drop_relative:.1%} (`monitor.max_metric_drop_relative`) and its "
+        f"drop is beyond noise: more than the half-width of the {level} interval of the "
+        "difference, sqrt(card half-width² + batch half-width²) (`monitor.noise: significant`).",
+    ]
+    for m in metrics:
+        if m.within_noise(config.max_metric_drop_relative):
+            lines += [
+                "",
+                f"- {md(m.metric)} is {m.worsening:.1%} worse, more than the allowed "
+                f"{config.max_metric_drop_relative:.1%}, but within noise: {_noise_clause(m)}.",
+            ]
+    return lines
 
 
 def contract_markdown(tests: Sequence[BudgetTest], alpha: float | None) -> list[str]:

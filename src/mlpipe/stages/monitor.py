@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlpipe.config import CsvConfig, load_params
+from mlpipe.config import CsvConfig, Params, load_params
 from mlpipe.data.drift import compute_drift
 from mlpipe.data.ingest import normalize
 from mlpipe.data.schema import Schema, load_schema
@@ -22,12 +22,15 @@ from mlpipe.evaluation.metrics import compute_metrics
 from mlpipe.evaluation.monitor import (
     ALERT,
     MonitorResult,
+    NoiseEvidence,
     compare_metrics,
     grouped_reasons,
     label_shift,
+    live_intervals,
     monitor_figure,
     monitor_markdown,
     monitor_verdict,
+    noise_warnings,
     too_few_labelled,
     unavailable_reasons,
     untested_warning,
@@ -36,6 +39,7 @@ from mlpipe.io import (
     InputError,
     atomic_path,
     check_outputs_are_not_inputs,
+    read_json,
     read_parquet,
     write_json,
     write_text,
@@ -53,6 +57,8 @@ from mlpipe.model.scoring import (
     normalize_batch,
     text_columns,
 )
+from mlpipe.predictions import Predictions
+from mlpipe.report.noise import intervals_from_report
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +119,54 @@ def _read_batch(
     return pd.concat(frames, ignore_index=True)
 
 
+def _noise_evidence(
+    path: str, card: dict, scored: Predictions, task: str, params: Params
+) -> NoiseEvidence:
+    """The card's test intervals (evaluate's intervals file at ``path``) and the batch's own,
+    bootstrapped with ``evaluate.bootstrap``'s resamples, seed and row cap at the file's
+    confidence (so both intervals have the same level). A missing file, or one describing
+    another test set than the card's, leaves the card without intervals and says why."""
+    report: dict = {}
+    unavailable = ""
+    if not Path(path).is_file():
+        unavailable = (
+            f"{path} not found (a model card from before the intervals, or evaluate has not "
+            "run); run `dvc repro` (evaluate writes it) or pass --intervals"
+        )
+    else:
+        try:
+            report = read_json(path)
+        except ValueError as exc:
+            raise InputError(
+                f"{path}: not valid JSON ({exc}); run `dvc repro` (evaluate writes it) or "
+                "`git checkout` it. Nothing written"
+            ) from None
+        if not isinstance(report, dict):
+            raise InputError(
+                f"{path}: not an intervals file (a JSON object written by evaluate); run "
+                "`dvc repro` or pass --intervals. Nothing written"
+            )
+        card_rows = card.get("data", {}).get("test", {}).get("rows")
+        if card_rows is not None and report.get("rows") != card_rows:
+            unavailable = (
+                f"{path} describes {report.get('rows')} test rows, the model card "
+                f"{card_rows}: not the card's intervals; run `dvc repro` so both come from one "
+                "evaluate run"
+            )
+    confidence = float(report.get("confidence", params.evaluate.bootstrap.confidence))
+    live = live_intervals(
+        scored,
+        task,
+        params.data.positive_class,
+        resamples=params.evaluate.bootstrap.resamples,
+        confidence=confidence,
+        seed=params.evaluate.bootstrap.seed,
+        max_rows=params.evaluate.bootstrap.max_rows,
+    )
+    card_intervals = {} if unavailable else intervals_from_report(report)
+    return NoiseEvidence(confidence, card_intervals, live, path, unavailable)
+
+
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     paths, data = params.paths, params.data
@@ -125,11 +179,13 @@ def run(args: argparse.Namespace) -> int:
         exclude=data.exclude_columns,
     )
     card_path, reference_path = args.card or paths.model_card, args.reference or paths.train
+    intervals_path = args.intervals or params.paths.intervals
     check_outputs_are_not_inputs(
         {
             "--current": args.current,
             "--reference": reference_path,
             "--card": card_path,
+            "--intervals": intervals_path,
             "--model": args.model or paths.model,
             "--schema": args.schema or paths.schema,
         },
@@ -231,12 +287,16 @@ def run(args: argparse.Namespace) -> int:
         live = compute_metrics(schema.task, scored, data.positive_class)
         card_metrics = card.get("metrics", {}).get("test", {})
         held_back = too_few_labelled(len(labelled), params.monitor.min_labelled_rows)
+        noise = None
+        if params.monitor.noise == "significant":
+            noise = _noise_evidence(intervals_path, card, scored, schema.task, params)
         metric_changes, missing = compare_metrics(
             card_metrics,
             live,
             params.monitor.metrics,
             params.monitor.max_metric_drop_relative,
             not_compared=held_back,
+            noise=noise,
         )
         batch_classes = sorted({str(v) for v in scored.y_true}) if scored.classes else []
         unavailable = unavailable_reasons(
@@ -244,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
         )
         minimum = params.monitor.min_labelled_rows
         notes = [f"monitor.metrics {line}" for line in grouped_reasons(unavailable)]
+        notes += noise_warnings(metric_changes)
         if held_back:
             what = "live metrics" + (f" and {held_back_shift}" if held_back_shift else "")
             notes.insert(

@@ -192,7 +192,7 @@ def test_metrics_of_a_batch_below_min_labelled_rows_are_shown_but_cannot_alert()
         "**Live metrics** (10 labelled rows) against the model card's test metrics, not "
         "compared: 10 labelled rows < monitor.min_labelled_rows 30:"
     ) in text
-    assert "| log_loss | lower | 0.0138 | 0.0297 | +115.2% | not compared |" in text
+    assert "| log_loss | lower | 0.0138 | 0.0297 | +115.2% | - | not compared |" in text
     assert result.as_dict()["labelled_rows"] == 10
     assert result.as_dict()["thresholds"]["min_labelled_rows"] == 30
     assert monitor_figure(result)[:8] == b"\x89PNG\r\n\x1a\n"
