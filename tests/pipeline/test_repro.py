@@ -69,7 +69,7 @@ def test_second_repro_runs_nothing(work_repo: Repo) -> None:
 
 def test_train_param_reruns_exactly_train_and_evaluate(work_repo: Repo) -> None:
     before = work_repo.read_json("data/results/metrics.json")["test"]
-    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20})
+    work_repo.set_params(**{"train.hist_gradient_boosting.max_iter": 20, **CHEAP_IMPORTANCE})
     result = work_repo.dvc("repro")
     assert ran_stages(result.stdout) == ["train", "evaluate"]
     after = work_repo.read_json("data/results/metrics.json")["test"]
@@ -78,7 +78,7 @@ def test_train_param_reruns_exactly_train_and_evaluate(work_repo: Repo) -> None:
 
 
 def test_split_param_reruns_split_train_evaluate_and_drift(work_repo: Repo) -> None:
-    work_repo.set_params(**{"split.test_size": 0.25})
+    work_repo.set_params(**{"split.test_size": 0.25, **CHEAP_IMPORTANCE})
     result = work_repo.dvc("repro")
     assert ran_stages(result.stdout) == ["split", "train", "evaluate", "drift"]
     assert work_repo.read_json("data/results/metrics.json")["test"]["rows"] == 5000
