@@ -95,17 +95,24 @@ class Schema:
         return tuple(s.name for s in self.columns if s.kind == kind and s.name != self.target)
 
 
-def column_kind(series: pd.Series) -> Kind:
-    """Classify a column by its dtype (and cardinality for text)."""
+def dtype_kind(series: pd.Series) -> Kind:
+    """``column_kind`` from the dtype alone: text is ``categorical`` (whether it would count as
+    an id column does not change which kinds it is compatible with)."""
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
     if pd.api.types.is_numeric_dtype(series):
         return "numeric"
-    if series.nunique(dropna=True) > MAX_CATEGORIES:
-        return "id"
     return "categorical"
+
+
+def column_kind(series: pd.Series) -> Kind:
+    """Classify a column by its dtype (and cardinality for text)."""
+    kind = dtype_kind(series)
+    if kind == "categorical" and series.nunique(dropna=True) > MAX_CATEGORIES:
+        return "id"
+    return kind
 
 
 def category_value_text(value: Any) -> str:

@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.data.ingest import YES_NO, yes_no
-from mlpipe.data.schema import MISSING_LABELS_FIX, ColumnSpec, Schema, category_text
+from mlpipe.data.schema import (
+    MISSING_LABELS_FIX,
+    ColumnSpec,
+    Schema,
+    category_text,
+    dtype_kind,
+)
 from mlpipe.io import (
     COLUMN_BLOCK_VALUES,
     ROW_GROUP_ROWS,
@@ -543,18 +549,6 @@ def validation_result(
     )
 
 
-def _dtype_kind(series: pd.Series) -> str:
-    """``column_kind`` from the dtype alone: text is ``categorical`` (whether it would count as
-    an id column does not change which kinds it is compatible with)."""
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    return "categorical"
-
-
 def _compatible(actual: str, kind: str) -> bool:
     """Whether a column of dtype kind ``actual`` can hold the schema's ``kind``: categories are
     compared as text (1.0 as '1': category_text), booleans are numbers."""
@@ -582,7 +576,7 @@ def _tally(series: pd.Series, spec: ColumnSpec, target: bool) -> ColumnTally:
         }
     if spec.kind == "id":
         return ColumnTally(**base)
-    if not _compatible(_dtype_kind(series), spec.kind):
+    if not _compatible(dtype_kind(series), spec.kind):
         return ColumnTally(compatible=False, **base, **_wrong_type(series, spec))
     present = series.dropna()
     if not len(present):
