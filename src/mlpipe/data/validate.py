@@ -208,7 +208,7 @@ class ValidationPlan:
     check_duplicates: bool = True
     casts: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @functools.cached_property
     def checked(self) -> tuple[ColumnSpec, ...]:
         """The schema's columns that are checked and in the table, in schema order."""
         present = set(self.columns)
@@ -218,12 +218,13 @@ class ValidationPlan:
             if spec.name in present and (spec.name != self.schema.target or self.require_target)
         )
 
-    @property
+    @functools.cached_property
     def extras(self) -> tuple[str, ...]:
         """The table's columns the schema does not know, in table order."""
-        return tuple(c for c in self.columns if c not in self.schema.names)
+        known = set(self.schema.names)
+        return tuple(c for c in self.columns if c not in known)
 
-    @property
+    @functools.cached_property
     def unique(self) -> tuple[str, ...]:
         """The columns whose repeated values are reported: the schema's (``_unique_columns``)
         in schema order, then ``id_columns`` the schema does not name."""
@@ -235,7 +236,7 @@ class ValidationPlan:
         names += [c for c in self.id_columns if c not in self.schema.names and c in present]
         return tuple(dict.fromkeys(names))
 
-    @property
+    @functools.cached_property
     def hashed(self) -> tuple[str, ...]:
         """The columns whose values make the whole-row hash, in its order (none when an id
         column of the schema is checked instead)."""
@@ -243,7 +244,7 @@ class ValidationPlan:
             return ()
         return (*(s.name for s in self.checked), *self.extras)
 
-    @property
+    @functools.cached_property
     def reads(self) -> tuple[str, ...]:
         """Every column a chunk needs, in the order they are read (``hashed``'s order)."""
         extras = self.extras if self.hashed else ()
@@ -412,13 +413,13 @@ def validate_chunks(
     if rows == 0:
         map_merge = functools.partial(_one_chunk, empty)
     chunk = functools.partial(validation_counts, plan=plan)
-    reads = list(plan.reads)
+    reads, hashed = list(plan.reads), set(plan.hashed)
     width = max(1, block_values // max(1, min(rows, chunk_rows or rows)))
     counts = ValidationCounts()
     for start in range(0, len(reads), width):
         block = reads[start : start + width]
         part = map_merge(block, chunk, merge_validation_counts, ValidationCounts())
-        counts = _join_blocks(counts, part, sum(1 for c in block if c in plan.hashed))
+        counts = _join_blocks(counts, part, sum(1 for c in block if c in hashed))
     candidates = {
         name: _repeated_hashes(hashes) for name, hashes in counts.ids.items() if len(hashes)
     }
