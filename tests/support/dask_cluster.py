@@ -27,6 +27,18 @@ from support.repo import BIN
 START_TIMEOUT_S = 120
 WORKER_MEMORY = "1GiB"
 
+# The cluster's processes as the tests start them: hash seed fixed, and the housekeeping that
+# an idle process repeats made rare. Left at its defaults (a statistical profiler sampling
+# every 10 ms, the event loop's tick every 20 ms, the system monitor every 0.5 s), the idle
+# shared cluster spent ~5 s of CPU a minute, ~45 s of a `make test` run on 2 cores; with these
+# ~1.4 s (benchmarks/test-suite.md, tenth pass). None of them changes what a task computes.
+CLUSTER_ENV = {
+    "PYTHONHASHSEED": "0",
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+    "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s",
+    "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "5s",
+}
+
 
 @dataclass(frozen=True)
 class LoopbackCluster:
@@ -94,7 +106,7 @@ def _start(directory: Path, workers: int) -> tuple[LoopbackCluster, list[int]]:
 
     scheduler_file = directory / "scheduler.json"
     scheduler_file.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, **CLUSTER_ENV}
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *args: str) -> subprocess.Popen[bytes]:
@@ -225,7 +237,7 @@ def extra_worker(cluster: LoopbackCluster, name: str) -> Iterator[subprocess.Pop
             "--no-nanny",
             "--no-dashboard",
         ],
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        env={**os.environ, **CLUSTER_ENV},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
