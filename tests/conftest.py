@@ -140,7 +140,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``make test``: ``--dist worksteal``), start the tests marked
     ``long(seconds)`` first, spread over the workers' shares; those marked ``long(seconds,
-    waits=True)`` (mostly waiting on DVC's queue) on all shares but the last (see
+    waits=True)`` (mostly waiting on DVC's queue) on all shares but the last; then in each
+    share the tests that start processes before the in-process ones (see
     support/scheduling.py). Runs in each worker (xdist sets a worker's own ``dist`` option to
     "no"), which all compute the same order, as xdist requires."""
     workers = getattr(config, "workerinput", {}).get("workercount", 0)
@@ -154,5 +155,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if marker.kwargs.get("waits", False):
                 waiting.add(item.nodeid)
     items[:] = long_first_shares(
-        items, workers, lambda item: seconds.get(item.nodeid), lambda item: item.nodeid in waiting
+        items,
+        workers,
+        lambda item: seconds.get(item.nodeid),
+        lambda item: item.nodeid in waiting,
+        heavy=_starts_processes,
     )
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    """Tests that start pipelines, `dvc` or `mlpipe` processes (seconds each): those outside
+    tests/unit and the unit tests marked slow. The others run in the worker's process in
+    milliseconds: dealt last in every share, they are what idle workers steal at the end."""
+    return not item.nodeid.startswith("tests/unit/") or item.get_closest_marker("slow") is not None

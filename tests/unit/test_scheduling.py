@@ -47,3 +47,21 @@ def test_long_tests_that_wait_go_to_every_share_but_the_last() -> None:
         ["t0", "t1", "grid", "stop"], 2, LONG.get, {"grid", "stop"}.__contains__
     )
     assert ordered == ["grid", "stop", "t0", "t1"]
+
+
+def test_heavy_tests_are_dealt_first_so_every_queue_ends_with_light_ones() -> None:
+    # h*: tests that start pipelines; u*: in-process unit tests (in file order: h first).
+    heavy = [f"h{i}" for i in range(6)]
+    light = [f"u{i}" for i in range(15)]
+    items = [*heavy, *light, "grid"]
+    ordered = long_first_shares(items, 3, LONG.get, heavy=lambda item: item.startswith("h"))
+    assert sorted(ordered) == sorted(items)
+    first, second, third = ordered[0:7], ordered[7:14], ordered[14:22]
+    assert first == ["grid", "h0", "h1", "u0", "u1", "u2", "u3"]
+    assert second == ["h2", "h3", "u4", "u5", "u6", "u7", "u8"]
+    assert third == ["h4", "h5", "u9", "u10", "u11", "u12", "u13", "u14"]
+    # One light test: the first share is all heavy, the light one ends the last share.
+    ordered = long_first_shares([*heavy, "u0"], 2, LONG.get, heavy=lambda i: i[0] == "h")
+    assert ordered == ["h0", "h1", "h2", "h3", "h4", "h5", "u0"]
+    # Without ``heavy`` the order is the long-first one of the tests above.
+    assert long_first_shares(items, 3, LONG.get) == _order(items, 3)
