@@ -38,6 +38,11 @@
 # sends `dvc queue stop` (its shutdown broadcast stays in DVC's file broker and stops the next
 # run's new worker right after it starts). If this run's experiments wait with no worker alive
 # (`Worker status: 0 active, 0 idle`), the workers are started again once, then the run fails.
+# A worker busy when its monitor asks misses its own shutdown (the request expires after 1 s)
+# and would wait for tasks forever: once no task is queued or running, the script stops the
+# checkout's workers that are left (SIGTERM, Celery's warm shutdown; nothing stays in the
+# broker) and waits until they have exited. The workers never get the script's stdout or
+# stderr (a leftover one would keep a CI step, or whatever reads this output, waiting).
 # On a timeout or that failure, this run's queued experiments are removed and its running ones
 # interrupted, and the script waits until they have ended, so that nothing of it runs later.
 # Push: an experiment counts as pushed only if the git remote then has its ref at the same
@@ -219,6 +224,61 @@ abandon() {
 }
 sort_words() { printf '%s\n' "$@" | sort | paste -sd' '; }
 
+# `dvc queue start` daemonizes the workers, and they inherit its stdout and stderr: they get a
+# file, printed once it returns, so that no worker holds this script's output open.
+start_workers() {
+    local out rc=0
+    out="$(mktemp)"
+    dvc queue start --jobs "$jobs" </dev/null >"$out" 2>&1 || rc=$?
+    cat "$out"
+    rm -f "$out"
+    return "$rc"
+}
+
+# This checkout's queue workers that have not ended, from dvc-task's records
+# (.dvc/tmp/exps/celery/dvc-exp-worker-N.json: the worker's pid, and its returncode, written
+# once the process has ended): "pid" lines; with "running", only those whose process is still
+# that worker (not a reused process id).
+live_workers() {
+    local record pid
+    for record in .dvc/tmp/exps/celery/dvc-exp-worker-*.json; do
+        [[ -f "$record" ]] || continue
+        grep -q '"returncode": null' "$record" || continue
+        pid="$(sed -n 's/.*"pid": \([0-9][0-9]*\).*/\1/p' "$record")"
+        [[ -n "$pid" ]] || continue
+        if [[ "${1:-}" != running ]] || ps -o command= -p "$pid" 2>/dev/null | grep -q 'queue-worker'
+        then
+            echo "$pid"
+        fi
+    done
+    return 0
+}
+
+# Once no task at all is queued or running, stop the workers still alive and wait until their
+# records say they have ended (up to MLPIPE_KILL_WAIT_SECONDS): see "Workers" in the header.
+stop_idle_workers() {
+    local status pids=() left deadline=$((SECONDS + kill_wait))
+    status="$(dvc queue status)"
+    if awk 'NR > 1 && ($NF == "Queued" || $NF == "Running") {busy = 1} END {exit !busy}' \
+        <<<"$status"; then
+        return 0
+    fi
+    mapfile -t pids < <(live_workers running)
+    [[ ${#pids[@]} -gt 0 ]] || return 0
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    while true; do
+        left="$(live_workers | grep -xF -f <(printf '%s\n' "${pids[@]}") | paste -sd' ' || true)"
+        [[ -n "$left" ]] || break
+        if [[ "$SECONDS" -ge "$deadline" ]]; then
+            log "error: queue worker process(es) ${left} not ended ${kill_wait} s after" \
+                "SIGTERM; stop them with 'kill ${left}'" >&2
+            return 0
+        fi
+        sleep 0.5
+    done
+    log "stopped ${#pids[@]} idle queue worker(s) (the queue is empty)"
+}
+
 i=0
 for spec in "${specs[@]}"; do
     i=$((i + 1))
@@ -237,15 +297,15 @@ for spec in "${specs[@]}"; do
 done
 
 log "running ${#specs[@]} experiment(s), ${jobs} at a time, OMP_NUM_THREADS=${OMP_NUM_THREADS} each"
-if ! dvc queue start --jobs "$jobs"; then
+if ! start_workers; then
     echo "run-grid: error: dvc queue start failed; DVC's message is above" >&2
     unqueue
     exit 1
 fi
 # `dvc queue start` returns at once (the workers run in the background): wait until none of
 # our experiments is queued or running. The workers exit on their own once the queue is
-# empty; no `dvc queue stop` (see the header). Time is wall-clock time, `dvc queue status`
-# included.
+# empty (those that miss it are stopped at the end); no `dvc queue stop` (see the header).
+# Time is wall-clock time, `dvc queue status` included.
 started=$SECONDS
 restarted=0
 no_worker_since=-1
@@ -259,6 +319,7 @@ while true; do
         log "error: experiments still queued or running after $((SECONDS - started)) s" \
             "(MLPIPE_TIMEOUT_SECONDS=${timeout}); stopping this run's experiments" >&2
         abandon
+        stop_idle_workers
         exit 1
     fi
     # Queued, none of ours running, and no worker at all: nothing will ever run them.
@@ -268,7 +329,7 @@ while true; do
             if [[ "$restarted" -eq 0 ]]; then
                 log "${waiting} experiment(s) queued but no queue worker alive for" \
                     "$((SECONDS - no_worker_since)) s; starting the workers again"
-                dvc queue start --jobs "$jobs" || true
+                start_workers || true
                 restarted=1
                 no_worker_since=-1
             else
@@ -278,6 +339,7 @@ while true; do
                     ".dvc/tmp/exps/celery/dvc-exp-worker-*.out. Stopping this run's" \
                     "experiments" >&2
                 abandon
+                stop_idle_workers
                 exit 1
             fi
         fi
@@ -287,6 +349,7 @@ while true; do
     sleep "$poll"
 done
 echo "$status"
+stop_idle_workers
 
 failed=()
 for name in "${names[@]}"; do

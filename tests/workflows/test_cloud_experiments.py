@@ -124,7 +124,9 @@ def test_workflow_is_manual_least_privilege_and_uses_the_runner_it_launches() ->
 POLL_SECONDS = "10"
 
 
-def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _run_grid(
+    cwd: Path, summary: Path, timeout: int = 900, **env: str
+) -> subprocess.CompletedProcess[str]:
     full_env = base_env(cwd / "src")
     for name in THREAD_VARIABLES:
         full_env.pop(name, None)  # the script's own default is under test
@@ -137,7 +139,7 @@ def _run_grid(cwd: Path, summary: Path, **env: str) -> subprocess.CompletedProce
         env=full_env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
 
 
@@ -512,6 +514,37 @@ def _wait_until_no_worker_is_alive(repo: Repo) -> None:
             return
         assert time.monotonic() < deadline, f"queue worker(s) {alive or 'spawned'} did not exit"
         time.sleep(0.5)
+
+
+@pytest.mark.timing
+@pytest.mark.slow
+def test_a_worker_that_misses_its_shutdown_is_stopped_and_holds_nothing(
+    work_repo: Repo, tmp_path: Path
+) -> None:
+    # The worker of this run never stops by itself (support/deaf_worker): the script must stop
+    # it once the queue is empty, and the worker must not hold the script's output open (this
+    # test reads it to the end: before, it waited until the timeout below).
+    _commit_base(work_repo)
+    deaf = PROJECT / "tests" / "support" / "deaf_worker"
+    result = _run_grid(
+        work_repo.path,
+        tmp_path / "summary.md",
+        MLPIPE_GRID="train.hist_gradient_boosting.max_iter=20",
+        MLPIPE_EXP_PREFIX="deaf",
+        PYTHONPATH=f"{work_repo.path / 'src'}{os.pathsep}{deaf}",
+        timeout=300,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "run-grid: all 1 experiment(s) succeeded" in out
+    assert "run-grid: stopped 1 idle queue worker(s) (the queue is empty)" in out
+    log = _worker_log(work_repo)
+    assert "monitor: shutting down" not in log  # it really missed its own shutdown
+    assert "Got shutdown from remote" not in log
+    # Its record has the exit status: the worker process has ended, when the script returned.
+    celery = work_repo.path / ".dvc" / "tmp" / "exps" / "celery"
+    records = [json.loads(p.read_text()) for p in sorted(celery.glob("dvc-exp-worker-*.json"))]
+    assert [r["returncode"] for r in records] == [0], records
 
 
 def _statuses(repo: Repo) -> dict[str, str]:
