@@ -1,6 +1,7 @@
 """`mlpipe init` in real git + dvc repositories: decisions, files, idempotence, and (slow) real
 tables from packages that ship them offline, each taken from `mlpipe init` to metrics by
-`git add ... && dvc repro` with no other edit.
+`git add ... && dvc repro` with no other edit, and checked for what its task's run writes
+(metrics, plots, slices, drift: test_byod.py's checks, one pipeline per dataset).
 
 The first test runs the installed `mlpipe` command; the others call its entry point in the
 test's process (`Repo.mlpipe_in_process`: the same output, log lines and exit status, without a
@@ -20,7 +21,7 @@ from sklearn import datasets
 
 from mlpipe.evaluation.metrics import DIRECTIONS
 from mlpipe.params_edit import set_keys
-from support.byod import FAST, messy_table
+from support.byod import FAST, messy_table, output_paths, pipeline_checks
 from support.repo import Repo, make_repo, ran_stages
 
 PIPELINE = ["ingest", "validate", "audit", "split", "train", "evaluate", "drift"]
@@ -271,9 +272,8 @@ def test_breast_cancer_is_binary_with_1_as_positive(tmp_path: Path) -> None:
     assert (data["task"], data["positive_class"]) == ("binary", "1")
     assert (data["id_columns"], data["date_column"]) == ([], None)
     assert _params(repo)["evaluate"]["slices"] == []
-    metrics = _repro(repo, out)
-    _check_task_metrics(repo, metrics)
-    assert metrics["roc_auc"] > 0.95 and 0.55 < metrics["positive_rate"] < 0.7
+    # Its pipeline runs in test_byod.py (the README's route: one full pipeline per dataset).
+    assert {"params.yaml", "data/schema.yaml", f"{source}.dvc"} <= set(_next_command(out))
 
 
 @pytest.mark.slow
@@ -294,6 +294,23 @@ def test_wine_is_multiclass_gated_on_its_own_metrics(tmp_path: Path) -> None:
     metrics = _repro(repo, out)
     _check_task_metrics(repo, metrics)
     assert metrics["balanced_accuracy"] > 0.85 and "roc_auc" not in metrics
+    # What a multiclass model's run writes.
+    assert pipeline_checks(repo, 178)["test"] == metrics
+    assert metrics["accuracy"] > 0.85 and metrics["f1_macro"] > 0.85
+    assert metrics["f1_weighted"] > 0.85 and 0.85 < metrics["recall_macro"] <= 1.0
+    assert {"positive_rate", "brier", "roc_auc_ovr"}.isdisjoint(metrics)
+    assert 0.85 < metrics["roc_auc_ovr_macro"] <= 1.0
+    assert 0.85 < metrics["roc_auc_ovr_weighted"] <= 1.0
+    confusion = repo.read_json("data/results/plots/confusion.json")
+    assert len(confusion) == 9 and sum(c["count"] for c in confusion) == metrics["rows"]
+    per_class = repo.read_json("data/results/slices.json")["per_class"]
+    assert sorted(per_class) == ["0", "1", "2"]
+    assert sum(c["support"] for c in per_class.values()) == metrics["rows"]
+    assert output_paths(repo.path / "data/results/plots") == ["confusion.json", "importance.json"]
+    assert output_paths(repo.path / "data/results/figures") == ["confusion.png", "importance.png"]
+    # The plots dvc.yaml declares for binary tasks are skipped, not an error.
+    repo.dvc("plots", "show", "-o", str(tmp_path / "plots"))
+    assert (tmp_path / "plots" / "index.html").is_file()
 
 
 @pytest.mark.slow
@@ -309,6 +326,22 @@ def test_diabetes_is_regression_and_report_and_gate_work(tmp_path: Path) -> None
     metrics = _repro(repo, out)
     _check_task_metrics(repo, metrics)
     assert 0.2 < metrics["r2"] < 0.7 and 40 < metrics["rmse"] < 75
+    # What a regression model's run writes.
+    schema = (repo.path / "data/schema.yaml").read_text()
+    assert "task: regression" in schema and "classes:" not in schema
+    assert pipeline_checks(repo, 442)["test"] == metrics
+    assert 30 < metrics["mae"] < metrics["rmse"] and 0.2 < metrics["mape"] < 0.6
+    points = repo.read_json("data/results/plots/predictions.json")
+    assert len(points) == metrics["rows"]  # fewer than evaluate.plot_points
+    first = points[0]
+    assert first["residual"] == pytest.approx(first["actual"] - first["predicted"], abs=1e-5)
+    assert output_paths(repo.path / "data/results/plots") == [
+        "importance.json",
+        "predictions.json",
+    ]
+    assert "predictions.png" in output_paths(repo.path / "data/results/figures")
+    importance = repo.read_json("data/results/plots/importance.json")
+    assert {r["feature"] for r in importance} == set(frame.columns) - {"target"}
     base = repo.commit("own data: diabetes")
     # A PR that changes the model: the gate compares the task's own metrics with the base.
     repo.git("checkout", "-q", "-b", "feature")
@@ -347,9 +380,21 @@ def test_palmer_penguins_with_missing_values_gets_slices(tmp_path: Path) -> None
     )
     metrics = _repro(repo, out)
     _check_task_metrics(repo, metrics)
-    assert metrics["accuracy"] > 0.9
-    slices = repo.read_json("data/results/slices.json")["test"]
-    assert set(slices["island"]) == {"Biscoe", "Dream", "Torgersen"}
+    assert metrics["accuracy"] > 0.9 and metrics["f1_macro"] > 0.9
+    # The spreadsheet's "NA" cells counted as missing, the text columns kept as categories.
+    ingest = repo.read_json("data/results/ingest.json")
+    expected_missing = {c: int(n) for c, n in frame.isna().sum().items() if n}
+    assert ingest["normalized"]["became_missing"] == expected_missing
+    schema = (repo.path / "data/schema.yaml").read_text()
+    assert "island:\n    kind: categorical" in schema and "sex:\n    kind: categorical" in schema
+    assert pipeline_checks(repo, 344)["test"] == metrics
+    islands = repo.read_json("data/results/slices.json")["test"]["island"]
+    assert set(islands) == {"Biscoe", "Dream", "Torgersen"}
+    assert sum(s["rows"] for s in islands.values()) == metrics["rows"]
+    assert all(0.0 <= s["accuracy"] <= 1.0 for s in islands.values())
+    drift = repo.read_json("data/results/drift.json")
+    assert drift["features"]["sex"]["test"] == "chi2"
+    assert drift["features"]["body_mass_g"]["test"] == "ks"
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipe.evaluation.metrics import DIRECTIONS
 from support.repo import Repo
 
 # Small, quick settings for tests: fewer boosting rounds and importance repeats.
@@ -69,6 +70,23 @@ def use_own_data(
     if not infer:
         return ""
     return repo.mlpipe("schema", "infer").stderr
+
+
+def pipeline_checks(repo: Repo, rows: int, test_size: float = 0.2) -> dict:
+    """What every reproduced repository of ``rows`` labelled rows must show (metrics the report
+    and gate know, a clean validation, the split's sizes, drift on both parts); its metrics."""
+    metrics = repo.read_json("data/results/metrics.json")
+    assert set(metrics["test"]) <= set(DIRECTIONS)  # the report and gate know every metric
+    validation = repo.read_json("data/results/validation.json")
+    assert validation["ok"] and validation["rows"] == rows and validation["errors"] == []
+    assert metrics["test"]["rows"] + metrics["train"]["rows"] == rows
+    assert abs(metrics["test"]["rows"] - rows * test_size) <= 3
+    drift = repo.read_json("data/results/drift.json")
+    assert drift["reference_rows"] == metrics["train"]["rows"]
+    assert drift["current_rows"] == metrics["test"]["rows"]
+    md = (repo.path / "data/results/drift.md").read_text()
+    assert md.startswith(f"**Data drift**: {len(drift['drifted'])} of {len(drift['features'])}")
+    return metrics
 
 
 def messy_table(rows: int = 300, seed: int = 7) -> pd.DataFrame:
