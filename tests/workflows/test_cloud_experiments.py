@@ -504,10 +504,9 @@ def _wait_until_no_worker_is_alive(repo: Repo) -> None:
     return code there when the worker's process ends. `dvc queue status`'s "0 active, 0 idle"
     is not that event: it asks the workers over Celery with a 1 s timeout, and a worker too busy
     to answer in time counts as gone."""
-    celery = repo.path / ".dvc" / "tmp" / "exps" / "celery"
     deadline = time.monotonic() + 120
     while True:
-        infos = [json.loads(p.read_text()) for p in sorted(celery.glob("dvc-exp-worker-*.json"))]
+        infos = _worker_records(repo)
         # A worker just spawned (daemonized) writes its file a moment later: wait for it too.
         alive = [i["pid"] for i in infos if i.get("returncode") is None]
         if infos and not alive:
@@ -542,8 +541,7 @@ def test_a_worker_that_misses_its_shutdown_is_stopped_and_holds_nothing(
     assert "monitor: shutting down" not in log  # it really missed its own shutdown
     assert "Got shutdown from remote" not in log
     # Its record has the exit status: the worker process has ended, when the script returned.
-    celery = work_repo.path / ".dvc" / "tmp" / "exps" / "celery"
-    records = [json.loads(p.read_text()) for p in sorted(celery.glob("dvc-exp-worker-*.json"))]
+    records = _worker_records(work_repo)
     assert [r["returncode"] for r in records] == [0], records
 
 
@@ -552,9 +550,18 @@ def _statuses(repo: Repo) -> dict[str, str]:
     return {name: status for _, name, status in _tasks(repo)}
 
 
+def _celery(repo: Repo) -> Path:
+    """Where dvc-task keeps the checkout's queue workers' records and logs."""
+    return repo.path / ".dvc" / "tmp" / "exps" / "celery"
+
+
+def _worker_records(repo: Repo) -> list[dict]:
+    """dvc-task's record of each queue worker (pid; returncode once the process has ended)."""
+    return [json.loads(p.read_text()) for p in sorted(_celery(repo).glob("dvc-exp-worker-*.json"))]
+
+
 def _worker_log(repo: Repo) -> str:
-    celery = repo.path / ".dvc" / "tmp" / "exps" / "celery"
-    return "".join(p.read_text() for p in sorted(celery.glob("dvc-exp-worker-*.out")))
+    return "".join(p.read_text() for p in sorted(_celery(repo).glob("dvc-exp-worker-*.out")))
 
 
 @pytest.mark.timing
