@@ -534,15 +534,17 @@ def test_a_worker_that_misses_its_shutdown_is_stopped_and_holds_nothing(
         timeout=300,
     )
     out = result.stdout + result.stderr
-    assert result.returncode == 0, out
-    assert "run-grid: all 1 experiment(s) succeeded" in out
-    assert "run-grid: stopped 1 idle queue worker(s) (the queue is empty)" in out
     log = _worker_log(work_repo)
+    records = _worker_records(work_repo)
+    seen = f"{out}\n--- worker logs ---\n{log}\n--- worker records ---\n{records}"
+    print(seen)  # whole, in the report's captured output, should an assertion below fail
+    assert result.returncode == 0, seen
+    assert "run-grid: all 1 experiment(s) succeeded" in out, seen
+    assert "run-grid: stopped 1 idle queue worker(s) (the queue is empty)" in out, seen
     assert "monitor: shutting down" not in log  # it really missed its own shutdown
     assert "Got shutdown from remote" not in log
     # Its record has the exit status: the worker process has ended, when the script returned.
-    records = _worker_records(work_repo)
-    assert [r["returncode"] for r in records] == [0], records
+    assert [r["returncode"] for r in records] == [0], seen
 
 
 def _statuses(repo: Repo) -> dict[str, str]:
