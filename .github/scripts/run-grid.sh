@@ -246,8 +246,9 @@ live_workers() {
         grep -q '"returncode": null' "$record" || continue
         pid="$(sed -n 's/.*"pid": \([0-9][0-9]*\).*/\1/p' "$record")"
         [[ -n "$pid" ]] || continue
-        if [[ "${1:-}" != running ]] || ps -o command= -p "$pid" 2>/dev/null | grep -q 'queue-worker'
-        then
+        # -ww: the whole command line; without it, ps cuts it at $COLUMNS where that is set.
+        if [[ "${1:-}" != running ]] ||
+            ps -ww -o command= -p "$pid" 2>/dev/null | grep -q 'queue-worker'; then
             echo "$pid"
         fi
     done

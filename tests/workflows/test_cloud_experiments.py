@@ -130,7 +130,11 @@ def _run_grid(
     full_env = base_env(cwd / "src")
     for name in THREAD_VARIABLES:
         full_env.pop(name, None)  # the script's own default is under test
-    full_env.update(MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS=POLL_SECONDS)
+    # A narrow terminal's width, as a CI runner or a shell may export: nothing the script reads
+    # (ps, dvc) may depend on it.
+    full_env.update(
+        MLPIPE_SUMMARY=str(summary), MLPIPE_POLL_SECONDS=POLL_SECONDS, COLUMNS="40", LINES="10"
+    )
     full_env.update(env)
     script = cwd / SCRIPT if (cwd / SCRIPT).exists() else PROJECT / SCRIPT  # a repo's own copy
     return subprocess.run(
